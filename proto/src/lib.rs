@@ -1,0 +1,14 @@
+//! Wire types shared by the Jiuzhu server and the phone SDK: requests, responses and error codes.
+//!
+//! Nothing here knows about HTTP servers or databases, so the phone SDK can depend on it alone.
+
+pub mod auth;
+pub mod error;
+pub mod geo;
+pub mod ids;
+pub mod org;
+pub mod page;
+pub mod user;
+
+pub use error::{ErrorBody, ErrorCode};
+pub use ids::{OrgUnitId, UserId};

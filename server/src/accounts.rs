@@ -1,0 +1,71 @@
+//! Creating accounts: one path for the API, the command line and the demo city.
+
+use jiuzhu_proto::user::{Role, User};
+use jiuzhu_proto::ErrorCode;
+
+use crate::db::{self, repo, AnyConnection};
+use crate::domain::account::{Username, UsernameError};
+use crate::error::{is_unique_violation, ApiError, ApiResult};
+use crate::routes::users::check_binding;
+use crate::scope::Scope;
+
+/// An account whose fields have been checked and whose password is already hashed (hashing
+/// happens outside the transaction, on the bounded pool).
+pub struct NewAccount {
+    pub username: Username,
+    pub display_name: String,
+    pub role: Role,
+    /// The unit the account is bound to, by id or by code.
+    pub org_unit: UnitRef,
+    pub password_hash: String,
+}
+
+pub enum UnitRef {
+    Id(String),
+    Code(String),
+}
+
+pub fn duplicate_username() -> ApiError {
+    ApiError::conflict(
+        ErrorCode::DuplicateUsername,
+        "用户名已存在",
+        "this username is taken (names are compared ignoring case and surrounding spaces)",
+    )
+}
+
+pub fn invalid_username(e: UsernameError) -> ApiError {
+    ApiError::bad_request(ErrorCode::InvalidUsername, "用户名不合规", e.to_string())
+}
+
+/// Inserts the account if its unit is inside `scope` and fits its role.
+pub fn create(conn: &mut AnyConnection, scope: &Scope, account: NewAccount) -> ApiResult<User> {
+    let unit = match &account.org_unit {
+        UnitRef::Id(id) => repo::org_units::find_in_scope(conn, scope, id)?,
+        UnitRef::Code(code) => {
+            repo::org_units::find_by_code(conn, code)?.filter(|u| scope.contains(&u.path))
+        }
+    }
+    .ok_or_else(ApiError::not_found)?;
+    check_binding(account.role, &unit)?;
+    let now = db::now();
+    let new = repo::users::NewUser {
+        id: uuid::Uuid::now_v7().to_string(),
+        username: account.username.as_str().to_owned(),
+        display_name: account.display_name,
+        role: account.role.as_str().to_owned(),
+        org_unit_id: unit.id.clone(),
+        org_path: unit.path.clone(),
+        password_hash: account.password_hash,
+        disabled: false,
+        created_at: now,
+        updated_at: now,
+    };
+    match repo::users::insert(conn, &new) {
+        Ok(_) => {}
+        Err(e) if is_unique_violation(&e) => return Err(duplicate_username()),
+        Err(e) => return Err(e.into()),
+    }
+    let (row, code) =
+        repo::users::find_with_code(conn, &new.id)?.ok_or_else(ApiError::not_found)?;
+    row.into_api(code)
+}

@@ -1,0 +1,10 @@
+//! Passwords, tokens, the `Caller` extractor, and the log-in limits.
+
+pub mod caller;
+pub mod limits;
+pub mod password;
+pub mod session;
+pub mod token;
+
+pub use caller::Caller;
+pub use password::PasswordHasher;

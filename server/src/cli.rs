@@ -1,0 +1,271 @@
+//! The `jiuzhu` command line.
+
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use jiuzhu_proto::user::Role;
+
+use crate::accounts::{self, NewAccount, UnitRef};
+use crate::config::{FlagOverrides, Settings};
+use crate::db;
+use crate::domain::account::Username;
+use crate::domain::geo::{BoundaryLimits, Crs};
+use crate::imports::boundaries::{self, OnExisting, UnitSpec};
+use crate::scope::Scope;
+use crate::startup::Application;
+use crate::{demo, grid_index, telemetry};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "jiuzhu",
+    version,
+    about = "Jiuzhu 救助: smart social assistance backend"
+)]
+pub struct Cli {
+    /// TOML settings file (default: ./jiuzhu.toml if present). Env: JIUZHU_CONFIG.
+    #[arg(long, global = true, env = "JIUZHU_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Folder for the SQLite file, secrets and photos.
+    #[arg(long, global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// sqlite://PATH, a bare path, or postgres://user@host/db.
+    #[arg(long, global = true)]
+    pub database_url: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server.
+    Serve(ServeArgs),
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Import data from files.
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// Print the OpenAPI document.
+    Openapi,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (default 127.0.0.1:8080).
+    #[arg(long)]
+    pub bind: Option<String>,
+    /// Load the demo city into the database and print its log-ins.
+    #[arg(long)]
+    pub demo: bool,
+    /// Refuse to start without explicitly configured secrets.
+    #[arg(long)]
+    pub production: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add an account; the password is read from standard input (one line).
+    Add {
+        #[arg(long)]
+        username: String,
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// Code of the org unit the account is bound to.
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        display_name: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum CrsArg {
+    Wgs84,
+    Gcj02,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Org units from a GeoJSON FeatureCollection (features with code/adcode and name).
+    Boundaries {
+        file: PathBuf,
+        #[arg(long, value_enum)]
+        crs: CrsArg,
+        /// Create the file's city (code from the districts' codes) with this name if missing.
+        #[arg(long)]
+        city_name: Option<String>,
+    },
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    Role::parse(s).ok_or_else(|| {
+        let all: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
+        format!("unknown role; one of {}", all.join(", "))
+    })
+}
+
+fn settings(cli: &Cli, serve: Option<&ServeArgs>) -> anyhow::Result<Settings> {
+    let flags = FlagOverrides {
+        bind: serve.and_then(|s| s.bind.clone()),
+        data_dir: cli.data_dir.clone(),
+        database_url: cli.database_url.clone(),
+        production: serve.and_then(|s| s.production.then_some(true)),
+    };
+    Ok(Settings::load(cli.config.as_deref(), &flags)?)
+}
+
+fn open(settings: &Settings) -> anyhow::Result<db::DbConn> {
+    let (_, pool) = db::connect(&settings.database_url(), 2)?;
+    let mut conn = pool.get()?;
+    db::migrate(&mut conn)?;
+    Ok(conn)
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match &cli.command {
+        Command::Serve(args) => {
+            let settings = settings(&cli, Some(args))?;
+            telemetry::init(settings.log_json);
+            let app = Application::build(settings).await?;
+            if args.demo {
+                let state = app.state();
+                let report = state
+                    .db(demo::load)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("demo: {e}"))?;
+                grid_index::refresh(&state)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("grids: {e}"))?;
+                print_demo(&report);
+            }
+            tracing::info!(port = app.port(), "listening");
+            app.run_until_stopped().await?;
+        }
+        Command::Migrate => {
+            let settings = settings(&cli, None)?;
+            let s = settings.clone();
+            let applied = tokio::task::spawn_blocking(move || -> anyhow::Result<usize> {
+                let (_, pool) = db::connect(&s.database_url(), 1)?;
+                let mut conn = pool.get()?;
+                Ok(db::migrate(&mut conn)?)
+            })
+            .await??;
+            println!("{applied} migration(s) applied");
+        }
+        Command::User(UserCommand::Add {
+            username,
+            role,
+            org,
+            display_name,
+        }) => {
+            let settings = settings(&cli, None)?;
+            let mut password = String::new();
+            std::io::stdin().lock().read_line(&mut password)?;
+            let password = password.trim_end_matches(['\r', '\n']).to_owned();
+            crate::auth::password::check_policy(&password).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let username = Username::parse(username)?;
+            let account = NewAccount {
+                display_name: display_name
+                    .clone()
+                    .unwrap_or_else(|| username.as_str().to_owned()),
+                username,
+                role: *role,
+                org_unit: UnitRef::Code(org.clone()),
+                password_hash: crate::auth::password::hash_now(&password)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?,
+            };
+            let user = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+                let mut conn = open(&settings)?;
+                accounts::create(&mut conn, &Scope::everything(), account)
+                    .map_err(|e| anyhow::anyhow!("{e}"))
+            })
+            .await??;
+            println!(
+                "created {} ({}) at {}",
+                user.username,
+                user.role.as_str(),
+                user.org_unit_code
+            );
+        }
+        Command::Import(ImportCommand::Boundaries {
+            file,
+            crs,
+            city_name,
+        }) => {
+            let settings = settings(&cli, None)?;
+            let text = std::fs::read_to_string(file)?;
+            let crs = match crs {
+                CrsArg::Wgs84 => Crs::Wgs84,
+                CrsArg::Gcj02 => Crs::Gcj02,
+            };
+            let limits = BoundaryLimits {
+                max_vertices: settings.max_boundary_vertices,
+            };
+            let city_name = city_name.clone();
+            let report = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+                let mut specs = boundaries::parse_collection(&text, crs, &limits)
+                    .map_err(|e| anyhow::anyhow!("{e}: {:?}", e.body().details))?;
+                if let Some(name) = city_name {
+                    let cities: std::collections::BTreeSet<String> = specs
+                        .iter()
+                        .filter_map(|s| {
+                            (s.kind == jiuzhu_proto::org::OrgKind::District)
+                                .then(|| s.parent_code.clone())
+                                .flatten()
+                        })
+                        .collect();
+                    for code in cities {
+                        specs.insert(
+                            0,
+                            UnitSpec {
+                                kind: jiuzhu_proto::org::OrgKind::City,
+                                code,
+                                name: name.clone(),
+                                parent_code: None,
+                                boundary: None,
+                            },
+                        );
+                    }
+                }
+                let mut conn = open(&settings)?;
+                let (report, _) = db::write_transaction(&mut conn, |conn| {
+                    boundaries::apply(conn, &Scope::everything(), &specs, OnExisting::Update)
+                })
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+                Ok(report)
+            })
+            .await??;
+            println!(
+                "created {}, updated {}, unchanged {}",
+                report.created, report.updated, report.unchanged
+            );
+        }
+        Command::Openapi => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(crate::openapi::document_json()?.as_bytes())?;
+        }
+    }
+    Ok(())
+}
+
+fn print_demo(report: &demo::DemoReport) {
+    println!(
+        "演示城市已加载 / demo city loaded: {} units created, {} already there, {} grids",
+        report.units_created, report.units_unchanged, report.grids
+    );
+    println!(
+        "演示账户 / demo log-ins (password `{}`):",
+        demo::DEMO_PASSWORD
+    );
+    for login in &report.logins {
+        println!(
+            "  {:<12} {:<17} {}",
+            login.username,
+            login.role.as_str(),
+            login.unit
+        );
+    }
+}

@@ -1,0 +1,310 @@
+//! Settings: defaults, then an optional TOML file, then `JIUZHU_*` environment variables, then
+//! command-line flags, each overriding the one before. Secrets are held in `secrecy` types and
+//! never printed.
+
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use secrecy::{ExposeSecret, SecretBox, SecretString};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// Address to listen on.
+    pub bind: String,
+    /// Where the SQLite file, generated secrets and photos live.
+    pub data_dir: PathBuf,
+    /// `sqlite://PATH`, a bare path, or `postgres://…`; `DATA_DIR/jiuzhu.db` when absent.
+    pub database_url: Option<String>,
+    /// Refuse to start unless secrets are given explicitly.
+    pub production: bool,
+    /// 32-byte data-encryption key, hex.
+    pub data_key: Option<SecretString>,
+    /// 32-byte pepper for token and blind-index hashes, hex.
+    pub token_pepper: Option<SecretString>,
+    pub access_token_ttl_secs: u64,
+    pub refresh_token_ttl_secs: u64,
+    /// Failed log-ins that lock an account, and for how long.
+    pub lockout_threshold: u32,
+    pub lockout_secs: u64,
+    /// Log-in attempts allowed per minute from one IP address and for one username.
+    pub login_limit_per_ip: u32,
+    pub login_limit_per_account: u32,
+    /// Password hashes computed at once; the rest wait, then get 503 with Retry-After.
+    pub password_hash_concurrency: usize,
+    pub password_queue_timeout_ms: u64,
+    /// Largest JSON body accepted, in bytes.
+    pub json_limit_bytes: usize,
+    /// Largest boundary import, in bytes, and most vertices in one boundary.
+    pub boundary_import_limit_bytes: usize,
+    pub max_boundary_vertices: usize,
+    pub db_pool_size: u32,
+    /// HTTP worker threads; the number of cores when absent.
+    pub workers: Option<usize>,
+    /// Emit logs as JSON lines.
+    pub log_json: bool,
+    /// Seconds in-flight requests get to finish after SIGTERM.
+    pub shutdown_timeout_secs: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("./data"),
+            database_url: None,
+            production: false,
+            data_key: None,
+            token_pepper: None,
+            access_token_ttl_secs: 15 * 60,
+            refresh_token_ttl_secs: 30 * 24 * 3600,
+            lockout_threshold: 5,
+            lockout_secs: 30 * 60,
+            login_limit_per_ip: 60,
+            login_limit_per_account: 10,
+            password_hash_concurrency: 1,
+            password_queue_timeout_ms: 5_000,
+            json_limit_bytes: 256 * 1024,
+            boundary_import_limit_bytes: 64 * 1024 * 1024,
+            max_boundary_vertices: 1_000_000,
+            db_pool_size: 16,
+            workers: None,
+            log_json: false,
+            shutdown_timeout_secs: 30,
+        }
+    }
+}
+
+/// Values given on the command line; `None` leaves the lower layers in force.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct FlagOverrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bind: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub production: Option<bool>,
+}
+
+impl Settings {
+    /// Layers defaults, the TOML file (if any), `JIUZHU_*` variables and flags.
+    pub fn load(config_file: Option<&Path>, flags: &FlagOverrides) -> Result<Self, figment::Error> {
+        let mut figment = Figment::new();
+        match config_file {
+            Some(path) => figment = figment.merge(Toml::file_exact(path)),
+            None => figment = figment.merge(Toml::file("jiuzhu.toml")),
+        }
+        figment
+            .merge(Env::prefixed("JIUZHU_").ignore(&["config"]))
+            .merge(Serialized::defaults(flags))
+            .extract()
+    }
+
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!("sqlite://{}", self.data_dir.join("jiuzhu.db").display()),
+        }
+    }
+}
+
+/// Keys the server cannot run without.
+pub struct Secrets {
+    /// Encrypts ID numbers at rest.
+    pub data_key: SecretBox<[u8; 32]>,
+    /// Keys the hashes of tokens and the blind index of ID numbers.
+    pub token_pepper: SecretBox<[u8; 32]>,
+}
+
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secrets([redacted])")
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SecretsError {
+    #[error("--production needs JIUZHU_DATA_KEY and JIUZHU_TOKEN_PEPPER (32 bytes each, hex) given explicitly")]
+    MissingInProduction,
+    #[error("{0} must be 64 hexadecimal characters (32 bytes)")]
+    Malformed(&'static str),
+    #[error("cannot read or write the secrets file {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+#[derive(Serialize, Deserialize)]
+struct SecretsFile {
+    data_key: String,
+    token_pepper: String,
+}
+
+impl Secrets {
+    /// Takes the secrets from the settings; otherwise (not in production) from
+    /// `DATA_DIR/secrets.toml`, generating that file, mode 0600, on first start.
+    pub fn resolve(settings: &Settings) -> Result<Self, SecretsError> {
+        if let (Some(key), Some(pepper)) = (&settings.data_key, &settings.token_pepper) {
+            return Ok(Self {
+                data_key: decode_key(key.expose_secret(), "data_key")?,
+                token_pepper: decode_key(pepper.expose_secret(), "token_pepper")?,
+            });
+        }
+        if settings.production {
+            return Err(SecretsError::MissingInProduction);
+        }
+        let path = settings.data_dir.join("secrets.toml");
+        let io = |source| SecretsError::Io {
+            path: path.clone(),
+            source,
+        };
+        if !path.exists() {
+            std::fs::create_dir_all(&settings.data_dir).map_err(io)?;
+            let file = SecretsFile {
+                data_key: hex::encode(rand::random::<[u8; 32]>()),
+                token_pepper: hex::encode(rand::random::<[u8; 32]>()),
+            };
+            let text = toml_text(&file);
+            write_private(&path, text.as_bytes()).map_err(io)?;
+        }
+        let text = std::fs::read_to_string(&path).map_err(io)?;
+        let file = parse_secrets_file(&text).ok_or(SecretsError::Malformed("secrets.toml"))?;
+        Ok(Self {
+            data_key: decode_key(settings_or(&settings.data_key, &file.data_key), "data_key")?,
+            token_pepper: decode_key(
+                settings_or(&settings.token_pepper, &file.token_pepper),
+                "token_pepper",
+            )?,
+        })
+    }
+
+    /// Fresh random secrets, for tests and tools that keep nothing.
+    pub fn ephemeral() -> Self {
+        Self {
+            data_key: SecretBox::new(Box::new(rand::random())),
+            token_pepper: SecretBox::new(Box::new(rand::random())),
+        }
+    }
+}
+
+fn settings_or<'a>(given: &'a Option<SecretString>, file: &'a str) -> &'a str {
+    given.as_ref().map(|s| s.expose_secret()).unwrap_or(file)
+}
+
+fn toml_text(file: &SecretsFile) -> String {
+    format!(
+        "# Generated on first start. Keep it private and backed up: without data_key the\n\
+         # encrypted ID numbers cannot be read.\ndata_key = \"{}\"\ntoken_pepper = \"{}\"\n",
+        file.data_key, file.token_pepper
+    )
+}
+
+fn parse_secrets_file(text: &str) -> Option<SecretsFile> {
+    Figment::new()
+        .merge(Toml::string(text))
+        .extract::<SecretsFile>()
+        .ok()
+}
+
+fn decode_key(hex_text: &str, what: &'static str) -> Result<SecretBox<[u8; 32]>, SecretsError> {
+    let mut out = Box::new([0u8; 32]);
+    hex::decode_to_slice(hex_text.trim(), &mut out[..])
+        .map_err(|_| SecretsError::Malformed(what))?;
+    Ok(SecretBox::new(out))
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generates_private_secrets_once() {
+        let dir = std::env::temp_dir().join(format!("jiuzhu-secrets-{}", uuid::Uuid::now_v7()));
+        let settings = Settings {
+            data_dir: dir.clone(),
+            ..Settings::default()
+        };
+        let first = Secrets::resolve(&settings).unwrap();
+        let second = Secrets::resolve(&settings).unwrap();
+        assert_eq!(
+            first.data_key.expose_secret(),
+            second.data_key.expose_secret()
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.join("secrets.toml"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn production_refuses_missing_secrets() {
+        let settings = Settings {
+            production: true,
+            data_dir: std::env::temp_dir().join("jiuzhu-never-created"),
+            ..Settings::default()
+        };
+        assert!(matches!(
+            Secrets::resolve(&settings),
+            Err(SecretsError::MissingInProduction)
+        ));
+    }
+
+    #[test]
+    fn malformed_key_is_refused_without_echoing_it() {
+        let settings = Settings {
+            data_key: Some(SecretString::from("not-hex-secret-value")),
+            token_pepper: Some(SecretString::from("00".repeat(32))),
+            ..Settings::default()
+        };
+        let err = Secrets::resolve(&settings).unwrap_err().to_string();
+        assert!(!err.contains("not-hex-secret-value"));
+    }
+
+    #[test]
+    fn flags_override_environment_override_file() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "custom.toml",
+                "bind = \"0.0.0.0:1\"\ndb_pool_size = 3\nlockout_threshold = 7",
+            )?;
+            jail.set_env("JIUZHU_BIND", "0.0.0.0:2");
+            jail.set_env("JIUZHU_LOCKOUT_THRESHOLD", "9");
+            let flags = FlagOverrides {
+                bind: Some("0.0.0.0:3".into()),
+                ..FlagOverrides::default()
+            };
+            let s = Settings::load(Some(Path::new("custom.toml")), &flags)?;
+            assert_eq!(s.bind, "0.0.0.0:3");
+            assert_eq!(s.lockout_threshold, 9);
+            assert_eq!(s.db_pool_size, 3);
+            assert_eq!(s.login_limit_per_account, 10);
+            Ok(())
+        });
+    }
+}

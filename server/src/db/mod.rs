@@ -1,0 +1,212 @@
+//! Storage: one connection type over SQLite and PostgreSQL, the pool, migrations, and the helper
+//! that runs blocking database work off the async workers.
+
+pub mod repo;
+pub mod schema;
+
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
+pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
+
+/// A connection to whichever backend the URL named.
+#[derive(diesel::MultiConnection)]
+pub enum AnyConnection {
+    Postgresql(diesel::PgConnection),
+    Sqlite(diesel::SqliteConnection),
+}
+
+pub type DbPool = Pool<ConnectionManager<AnyConnection>>;
+pub type DbConn = PooledConnection<ConnectionManager<AnyConnection>>;
+
+/// Which backend a database URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbSetupError {
+    #[error("unsupported database URL scheme `{0}`: use sqlite://PATH, a bare file path, or postgres://…")]
+    UnsupportedScheme(String),
+    #[error("cannot open the database: {0}")]
+    Pool(#[from] r2d2::Error),
+    #[error("cannot run migrations: {0}")]
+    Migration(String),
+    #[error("database error: {0}")]
+    Query(#[from] diesel::result::Error),
+    #[error("cannot create the database folder: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Decides the backend from the URL and returns the string diesel's connection expects.
+pub fn parse_url(url: &str) -> Result<(Backend, String), DbSetupError> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok((Backend::Postgres, url.to_owned()));
+    }
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        return Ok((Backend::Sqlite, path.to_owned()));
+    }
+    if let Some((scheme, _)) = url.split_once("://") {
+        return Err(DbSetupError::UnsupportedScheme(scheme.to_owned()));
+    }
+    if url.is_empty() || url.contains(':') && !url.starts_with('/') && !url.starts_with('.') {
+        let scheme = url.split(':').next().unwrap_or_default();
+        return Err(DbSetupError::UnsupportedScheme(scheme.to_owned()));
+    }
+    Ok((Backend::Sqlite, url.to_owned()))
+}
+
+/// Per-connection settings. SQLite: WAL for concurrent readers, `synchronous=FULL` so that a
+/// committed transaction (and so every 2xx) survives a power cut, foreign keys on, and a busy
+/// timeout so writers queue instead of failing.
+#[derive(Debug, Clone, Copy)]
+struct ConnectionSetup {
+    backend: Backend,
+}
+
+impl CustomizeConnection<AnyConnection, diesel::r2d2::Error> for ConnectionSetup {
+    fn on_acquire(&self, conn: &mut AnyConnection) -> Result<(), diesel::r2d2::Error> {
+        let sql = match self.backend {
+            Backend::Sqlite => {
+                "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                 PRAGMA foreign_keys = ON;"
+            }
+            Backend::Postgres => "SET TIME ZONE 'UTC';",
+        };
+        conn.batch_execute(sql)
+            .map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+/// Opens a pool for the URL, creating the SQLite file's folder if needed.
+pub fn connect(url: &str, max_size: u32) -> Result<(Backend, DbPool), DbSetupError> {
+    let (backend, target) = parse_url(url)?;
+    if backend == Backend::Sqlite {
+        if let Some(parent) = std::path::Path::new(&target).parent() {
+            if !parent.as_os_str().is_empty() {
+                std::fs::create_dir_all(parent)?;
+            }
+        }
+    }
+    let manager = ConnectionManager::<AnyConnection>::new(target);
+    let pool = Pool::builder()
+        .max_size(max_size)
+        .connection_timeout(Duration::from_secs(10))
+        .connection_customizer(Box::new(ConnectionSetup { backend }))
+        .build(manager)?;
+    Ok((backend, pool))
+}
+
+/// Applies every pending migration of the connection's backend.
+pub fn migrate(conn: &mut AnyConnection) -> Result<usize, DbSetupError> {
+    let applied = match conn {
+        AnyConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
+        AnyConnection::Postgresql(c) => c
+            .run_pending_migrations(POSTGRES_MIGRATIONS)
+            .map(|v| v.len()),
+    };
+    applied.map_err(|e| DbSetupError::Migration(e.to_string()))
+}
+
+/// Reverts every applied migration (for the up/down/up test and `jiuzhu migrate --revert-all`).
+pub fn revert_all(conn: &mut AnyConnection) -> Result<usize, DbSetupError> {
+    let reverted = match conn {
+        AnyConnection::Sqlite(c) => c.revert_all_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
+        AnyConnection::Postgresql(c) => c
+            .revert_all_migrations(POSTGRES_MIGRATIONS)
+            .map(|v| v.len()),
+    };
+    reverted.map_err(|e| DbSetupError::Migration(e.to_string()))
+}
+
+/// True when every embedded migration has been applied (for `/readyz`).
+pub fn migrations_current(conn: &mut AnyConnection) -> Result<bool, DbSetupError> {
+    let pending = match conn {
+        AnyConnection::Sqlite(c) => c.has_pending_migration(SQLITE_MIGRATIONS),
+        AnyConnection::Postgresql(c) => c.has_pending_migration(POSTGRES_MIGRATIONS),
+    };
+    pending
+        .map(|p| !p)
+        .map_err(|e| DbSetupError::Migration(e.to_string()))
+}
+
+/// A description of the schema (tables and columns, in order), for the migration round-trip test.
+pub fn describe_schema(conn: &mut AnyConnection) -> Result<Vec<String>, DbSetupError> {
+    #[derive(QueryableByName)]
+    struct Line {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        line: String,
+    }
+    let sql = match conn {
+        AnyConnection::Sqlite(_) => {
+            "SELECT m.name || '.' || p.name || ':' || p.type || ':' || p.\"notnull\" AS line \
+             FROM sqlite_master m JOIN pragma_table_info(m.name) p \
+             WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' \
+             AND m.name <> '__diesel_schema_migrations' ORDER BY m.name, p.cid"
+        }
+        AnyConnection::Postgresql(_) => {
+            "SELECT table_name || '.' || column_name || ':' || data_type || ':' || is_nullable AS line \
+             FROM information_schema.columns WHERE table_schema = current_schema() \
+             AND table_name <> '__diesel_schema_migrations' ORDER BY table_name, ordinal_position"
+        }
+    };
+    let lines: Vec<Line> = diesel::sql_query(sql).load(conn)?;
+    let mut indexes = match conn {
+        AnyConnection::Sqlite(c) => diesel::sql_query(
+            "SELECT name AS line FROM sqlite_master WHERE type = 'index' ORDER BY name",
+        )
+        .load::<Line>(c)?,
+        AnyConnection::Postgresql(c) => diesel::sql_query(
+            "SELECT indexname AS line FROM pg_indexes WHERE schemaname = current_schema() ORDER BY indexname",
+        )
+        .load::<Line>(c)?,
+    };
+    let mut out: Vec<String> = lines.into_iter().map(|l| l.line).collect();
+    out.extend(indexes.drain(..).map(|l| format!("index {}", l.line)));
+    Ok(out)
+}
+
+/// The current UTC time, truncated to microseconds: what both backends store exactly, so a value
+/// read back compares equal to the value written.
+pub fn now() -> chrono::NaiveDateTime {
+    let now = chrono::Utc::now().naive_utc();
+    let micros = now.and_utc().timestamp_micros();
+    chrono::DateTime::from_timestamp_micros(micros)
+        .map(|d| d.naive_utc())
+        .unwrap_or(now)
+}
+
+/// Runs `work` in a write transaction. On SQLite it begins `IMMEDIATE`, taking the write lock up
+/// front: a deferred transaction that reads and then writes can fail at once with `SQLITE_BUSY`
+/// (the busy timeout does not apply to the upgrade) when another writer committed in between.
+pub fn write_transaction<T, E, F>(conn: &mut AnyConnection, work: F) -> Result<T, E>
+where
+    F: FnOnce(&mut AnyConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    type Manager = <AnyConnection as Connection>::TransactionManager;
+    match conn {
+        AnyConnection::Sqlite(c) => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
+        }
+        AnyConnection::Postgresql(_) => Manager::begin_transaction(conn)?,
+    }
+    match work(conn) {
+        Ok(value) => {
+            Manager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(e) => {
+            Manager::rollback_transaction(conn)?;
+            Err(e)
+        }
+    }
+}

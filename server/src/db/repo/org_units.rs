@@ -1,0 +1,198 @@
+//! `org_units`: the hierarchy, with materialised paths and WGS-84 boundaries.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::schema::org_units;
+use crate::db::AnyConnection;
+use crate::in_scope;
+use crate::scope::Scope;
+
+#[derive(Debug, Clone, Queryable, Selectable, PartialEq)]
+#[diesel(table_name = org_units)]
+pub struct OrgUnitRow {
+    pub id: String,
+    pub kind: String,
+    pub code: String,
+    pub name: String,
+    pub parent_id: Option<String>,
+    pub path: String,
+    pub boundary: Option<String>,
+    pub min_lon: Option<f64>,
+    pub min_lat: Option<f64>,
+    pub max_lon: Option<f64>,
+    pub max_lat: Option<f64>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = org_units)]
+pub struct NewOrgUnit {
+    pub id: String,
+    pub kind: String,
+    pub code: String,
+    pub name: String,
+    pub parent_id: Option<String>,
+    pub path: String,
+    pub boundary: Option<String>,
+    pub min_lon: Option<f64>,
+    pub min_lat: Option<f64>,
+    pub max_lon: Option<f64>,
+    pub max_lat: Option<f64>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// A change of name or boundary; `None` leaves the boundary as it is.
+#[derive(Debug, Clone, AsChangeset)]
+#[diesel(table_name = org_units)]
+pub struct OrgUnitChanges {
+    pub name: String,
+    pub boundary: Option<Option<String>>,
+    pub min_lon: Option<Option<f64>>,
+    pub min_lat: Option<Option<f64>>,
+    pub max_lon: Option<Option<f64>>,
+    pub max_lat: Option<Option<f64>>,
+    pub updated_at: NaiveDateTime,
+}
+
+/// Filters for a list.
+#[derive(Debug, Clone, Default)]
+pub struct OrgUnitFilter {
+    pub parent_id: Option<String>,
+    pub kind: Option<String>,
+    /// Keyset: only rows whose path sorts after this one.
+    pub after_path: Option<String>,
+    pub limit: i64,
+}
+
+pub fn insert(conn: &mut AnyConnection, new: &NewOrgUnit) -> QueryResult<usize> {
+    diesel::insert_into(org_units::table)
+        .values(new)
+        .execute(conn)
+}
+
+pub fn update(conn: &mut AnyConnection, id: &str, changes: &OrgUnitChanges) -> QueryResult<usize> {
+    diesel::update(org_units::table.find(id))
+        .set(changes)
+        .execute(conn)
+}
+
+pub fn find_in_scope(
+    conn: &mut AnyConnection,
+    scope: &Scope,
+    id: &str,
+) -> QueryResult<Option<OrgUnitRow>> {
+    in_scope!(org_units::table.find(id), org_units::path, scope)
+        .select(OrgUnitRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// By code, without a scope: for imports that must see whether a code is taken anywhere.
+pub fn find_by_code(conn: &mut AnyConnection, code: &str) -> QueryResult<Option<OrgUnitRow>> {
+    org_units::table
+        .filter(org_units::code.eq(code))
+        .select(OrgUnitRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn list_in_scope(
+    conn: &mut AnyConnection,
+    scope: &Scope,
+    filter: &OrgUnitFilter,
+) -> QueryResult<Vec<OrgUnitRow>> {
+    let mut query = in_scope!(org_units::table, org_units::path, scope)
+        .select(OrgUnitRow::as_select())
+        .order(org_units::path.asc())
+        .limit(filter.limit)
+        .into_boxed();
+    if let Some(parent) = &filter.parent_id {
+        query = query.filter(org_units::parent_id.eq(parent.clone()));
+    }
+    if let Some(kind) = &filter.kind {
+        query = query.filter(org_units::kind.eq(kind.clone()));
+    }
+    if let Some(after) = &filter.after_path {
+        query = query.filter(org_units::path.gt(after.clone()));
+    }
+    query.load(conn)
+}
+
+/// Every grid that has a boundary: (id, code, name, GeoJSON).
+pub fn grid_boundaries(
+    conn: &mut AnyConnection,
+) -> QueryResult<Vec<(String, String, String, String)>> {
+    org_units::table
+        .filter(org_units::kind.eq("grid"))
+        .filter(org_units::boundary.is_not_null())
+        .select((
+            org_units::id,
+            org_units::code,
+            org_units::name,
+            org_units::boundary.assume_not_null(),
+        ))
+        .order(org_units::code.asc())
+        .load(conn)
+}
+
+/// Changes whenever a grid is added or its boundary changes: the number of grids and the latest
+/// update time, so an instance can tell cheaply that its lookup is stale.
+pub fn grid_fingerprint(conn: &mut AnyConnection) -> QueryResult<String> {
+    let (count, latest): (i64, Option<NaiveDateTime>) = org_units::table
+        .filter(org_units::kind.eq("grid"))
+        .select((
+            diesel::dsl::count_star(),
+            diesel::dsl::max(org_units::updated_at),
+        ))
+        .first(conn)?;
+    Ok(format!(
+        "{count}:{}",
+        latest.map(|t| t.and_utc().timestamp_micros()).unwrap_or(0)
+    ))
+}
+
+impl OrgUnitRow {
+    /// The unit as the API shows it; the boundary only when asked for.
+    pub fn into_api(
+        self,
+        with_boundary: bool,
+    ) -> crate::error::ApiResult<jiuzhu_proto::org::OrgUnit> {
+        use crate::error::ApiError;
+        let bbox = match (self.min_lon, self.min_lat, self.max_lon, self.max_lat) {
+            (Some(a), Some(b), Some(c), Some(d)) => Some([a, b, c, d]),
+            _ => None,
+        };
+        let boundary = match (with_boundary, self.boundary) {
+            (true, Some(text)) => Some(serde_json::from_str(&text).map_err(ApiError::internal)?),
+            _ => None,
+        };
+        Ok(jiuzhu_proto::org::OrgUnit {
+            id: self.id.parse().map_err(ApiError::internal)?,
+            kind: jiuzhu_proto::org::OrgKind::parse(&self.kind).ok_or_else(|| {
+                ApiError::internal(anyhow::anyhow!("unknown org kind in database"))
+            })?,
+            code: self.code,
+            name: self.name,
+            parent_id: self
+                .parent_id
+                .map(|p| p.parse())
+                .transpose()
+                .map_err(ApiError::internal)?,
+            path: self.path,
+            bbox,
+            boundary,
+            updated_at: self.updated_at.and_utc(),
+        })
+    }
+}
+
+pub fn find_by_id(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<OrgUnitRow>> {
+    org_units::table
+        .find(id)
+        .select(OrgUnitRow::as_select())
+        .first(conn)
+        .optional()
+}

@@ -1,0 +1,142 @@
+//! `users`: accounts, each bound to one org unit whose path is the account's scope.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::schema::{org_units, users};
+use crate::db::AnyConnection;
+use crate::in_scope;
+use crate::scope::Scope;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub struct UserRow {
+    pub id: String,
+    pub username: String,
+    pub display_name: String,
+    pub role: String,
+    pub org_unit_id: String,
+    pub org_path: String,
+    pub password_hash: String,
+    pub disabled: bool,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = users)]
+pub struct NewUser {
+    pub id: String,
+    pub username: String,
+    pub display_name: String,
+    pub role: String,
+    pub org_unit_id: String,
+    pub org_path: String,
+    pub password_hash: String,
+    pub disabled: bool,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Default, AsChangeset)]
+#[diesel(table_name = users)]
+pub struct UserChanges {
+    pub display_name: Option<String>,
+    pub role: Option<String>,
+    pub org_unit_id: Option<String>,
+    pub org_path: Option<String>,
+    pub password_hash: Option<String>,
+    pub disabled: Option<bool>,
+    pub updated_at: Option<NaiveDateTime>,
+}
+
+/// A user with the code of their org unit.
+pub type UserWithCode = (UserRow, String);
+
+pub fn insert(conn: &mut AnyConnection, new: &NewUser) -> QueryResult<usize> {
+    diesel::insert_into(users::table).values(new).execute(conn)
+}
+
+pub fn update(conn: &mut AnyConnection, id: &str, changes: &UserChanges) -> QueryResult<usize> {
+    diesel::update(users::table.find(id))
+        .set(changes)
+        .execute(conn)
+}
+
+/// By normalised username, without scope: for log-in.
+pub fn find_by_username(conn: &mut AnyConnection, username: &str) -> QueryResult<Option<UserRow>> {
+    users::table
+        .filter(users::username.eq(username))
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn find_in_scope(
+    conn: &mut AnyConnection,
+    scope: &Scope,
+    id: &str,
+) -> QueryResult<Option<UserWithCode>> {
+    in_scope!(
+        users::table
+            .inner_join(org_units::table)
+            .filter(users::id.eq(id)),
+        users::org_path,
+        scope
+    )
+    .select((UserRow::as_select(), org_units::code))
+    .first(conn)
+    .optional()
+}
+
+pub fn list_in_scope(
+    conn: &mut AnyConnection,
+    scope: &Scope,
+    after_username: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<UserWithCode>> {
+    let mut query = in_scope!(
+        users::table.inner_join(org_units::table),
+        users::org_path,
+        scope
+    )
+    .select((UserRow::as_select(), org_units::code))
+    .order(users::username.asc())
+    .limit(limit)
+    .into_boxed();
+    if let Some(after) = after_username {
+        query = query.filter(users::username.gt(after.to_owned()));
+    }
+    query.load(conn)
+}
+
+impl UserRow {
+    /// The user as the API shows it.
+    pub fn into_api(
+        self,
+        org_unit_code: String,
+    ) -> crate::error::ApiResult<jiuzhu_proto::user::User> {
+        use crate::error::ApiError;
+        Ok(jiuzhu_proto::user::User {
+            id: self.id.parse().map_err(ApiError::internal)?,
+            username: self.username,
+            display_name: self.display_name,
+            role: jiuzhu_proto::user::Role::parse(&self.role)
+                .ok_or_else(|| ApiError::internal(anyhow::anyhow!("unknown role in database")))?,
+            org_unit_id: self.org_unit_id.parse().map_err(ApiError::internal)?,
+            org_unit_code,
+            disabled: self.disabled,
+            created_at: self.created_at.and_utc(),
+        })
+    }
+}
+
+/// A user and their unit's code, by id, without scope (for the caller's own account).
+pub fn find_with_code(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<UserWithCode>> {
+    users::table
+        .inner_join(org_units::table)
+        .filter(users::id.eq(id))
+        .select((UserRow::as_select(), org_units::code))
+        .first(conn)
+        .optional()
+}

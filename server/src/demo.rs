@@ -1,0 +1,179 @@
+//! The demo city: the real 天宁区 boundary of 常州 subdivided into synthetic streets, communities
+//! and grids, plus an account for every role. Loaded through the same import path as real data;
+//! loading it again changes nothing.
+
+use jiuzhu_proto::user::Role;
+
+use crate::accounts::{self, NewAccount, UnitRef};
+use crate::auth::password;
+use crate::db::{self, repo, AnyConnection};
+use crate::domain::account::Username;
+use crate::domain::geo::{self, BoundaryLimits, Crs};
+use crate::error::{ApiError, ApiResult};
+use crate::imports::boundaries::{self, OnExisting, UnitSpec};
+use crate::scope::Scope;
+
+/// The districts of 常州 (GCJ-02), from the shared real data.
+const CHANGZHOU: &str = include_str!("../../fixtures/boundaries/320400_full.json");
+pub const CITY_CODE: &str = "320400";
+pub const CITY_NAME: &str = "常州市";
+pub const DISTRICT_CODE: &str = "320402";
+/// One password for every demo account: this is a demo, and it is printed at start.
+pub const DEMO_PASSWORD: &str = "jiuzhu-demo-2026";
+
+/// A demo log-in, printed at start.
+#[derive(Debug, Clone)]
+pub struct DemoLogin {
+    pub username: String,
+    pub role: Role,
+    pub unit: String,
+}
+
+/// Summary of what loading did.
+#[derive(Debug, Clone, Default)]
+pub struct DemoReport {
+    pub units_created: u32,
+    pub units_unchanged: u32,
+    pub grids: usize,
+    pub logins: Vec<DemoLogin>,
+}
+
+fn city_spec() -> UnitSpec {
+    UnitSpec {
+        kind: jiuzhu_proto::org::OrgKind::City,
+        code: CITY_CODE.into(),
+        name: CITY_NAME.into(),
+        parent_code: None,
+        boundary: None,
+    }
+}
+
+/// The units of the demo city, parents first: city, its real districts, then the subdivision.
+pub fn units() -> ApiResult<Vec<UnitSpec>> {
+    let limits = BoundaryLimits::default();
+    let mut specs = vec![city_spec()];
+    let districts = boundaries::parse_collection(CHANGZHOU, Crs::Gcj02, &limits)?;
+    let tianning = districts
+        .iter()
+        .find(|s| s.code == DISTRICT_CODE)
+        .and_then(|s| s.boundary.clone())
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("天宁区 missing from the fixture")))?;
+    specs.extend(districts);
+    // The subdivision goes out as GeoJSON and comes back through the import parser, exactly as
+    // a file from the field would.
+    let features: Vec<geojson::Feature> = geo::subdivide_district(DISTRICT_CODE, &tianning)
+        .into_iter()
+        .map(|u| {
+            let mut props = serde_json::Map::new();
+            props.insert("code".into(), u.code.into());
+            props.insert("name".into(), u.name.into());
+            geojson::Feature {
+                geometry: Some(geo::to_geojson(&u.boundary)),
+                properties: Some(props),
+                ..Default::default()
+            }
+        })
+        .collect();
+    let text = geojson::FeatureCollection {
+        features,
+        bbox: None,
+        foreign_members: None,
+    }
+    .to_string();
+    specs.extend(boundaries::parse_collection(&text, Crs::Wgs84, &limits)?);
+    Ok(specs)
+}
+
+/// (username, display name, role, unit code); unit codes are filled from the loaded units.
+fn accounts_for(specs: &[UnitSpec]) -> Vec<(&'static str, &'static str, Role, String)> {
+    let first = |kind| {
+        specs
+            .iter()
+            .filter(|s| s.kind == kind)
+            .map(|s| s.code.clone())
+            .next()
+            .unwrap_or_default()
+    };
+    let grids: Vec<String> = specs
+        .iter()
+        .filter(|s| s.kind == jiuzhu_proto::org::OrgKind::Grid)
+        .map(|s| s.code.clone())
+        .take(2)
+        .collect();
+    use jiuzhu_proto::org::OrgKind as K;
+    vec![
+        ("admin", "系统管理员", Role::Admin, CITY_CODE.to_owned()),
+        (
+            "district",
+            "天宁区民政局",
+            Role::DistrictOfficer,
+            DISTRICT_CODE.to_owned(),
+        ),
+        (
+            "street",
+            "街道民政办",
+            Role::StreetOfficer,
+            first(K::Street),
+        ),
+        (
+            "coordinator",
+            "社区社工",
+            Role::Coordinator,
+            first(K::Community),
+        ),
+        (
+            "worker1",
+            "网格员一",
+            Role::GridWorker,
+            grids.first().cloned().unwrap_or_default(),
+        ),
+        (
+            "worker2",
+            "网格员二",
+            Role::GridWorker,
+            grids.get(1).cloned().unwrap_or_default(),
+        ),
+        ("citizen", "市民", Role::Citizen, CITY_CODE.to_owned()),
+    ]
+}
+
+/// Loads the demo city into the database (idempotent).
+pub fn load(conn: &mut AnyConnection) -> ApiResult<DemoReport> {
+    let specs = units()?;
+    let password_hash = password::hash_now(DEMO_PASSWORD)?;
+    db::write_transaction(conn, |conn| {
+        let everything = Scope::everything();
+        let (report, _) = boundaries::apply(conn, &everything, &specs, OnExisting::Update)?;
+        let mut logins = Vec::new();
+        for (username, display, role, unit) in accounts_for(&specs) {
+            let name = Username::parse(username).map_err(accounts::invalid_username)?;
+            if repo::users::find_by_username(conn, name.as_str())?.is_none() {
+                accounts::create(
+                    conn,
+                    &everything,
+                    NewAccount {
+                        username: name,
+                        display_name: display.to_owned(),
+                        role,
+                        org_unit: UnitRef::Code(unit.clone()),
+                        password_hash: password_hash.clone(),
+                    },
+                )?;
+            }
+            logins.push(DemoLogin {
+                username: username.to_owned(),
+                role,
+                unit,
+            });
+        }
+        Ok(DemoReport {
+            units_created: report.created,
+            units_unchanged: report.unchanged + report.updated,
+            grids: specs
+                .iter()
+                .filter(|s| s.kind == jiuzhu_proto::org::OrgKind::Grid)
+                .count(),
+            logins,
+        })
+    })
+}

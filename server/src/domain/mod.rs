@@ -1,0 +1,5 @@
+//! Domain types and rules that know nothing of HTTP or SQL.
+
+pub mod account;
+pub mod geo;
+pub mod org;

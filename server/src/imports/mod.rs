@@ -1,0 +1,3 @@
+//! Streaming and batch imports: boundaries now; households and department data later.
+
+pub mod boundaries;

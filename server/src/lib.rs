@@ -1,0 +1,18 @@
+//! Jiuzhu (救助): the server. See ARCHITECTURE.md for how the modules fit together.
+
+pub mod accounts;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod domain;
+pub mod error;
+pub mod grid_index;
+pub mod imports;
+pub mod openapi;
+pub mod routes;
+pub mod scope;
+pub mod startup;
+pub mod state;
+pub mod telemetry;

@@ -1,0 +1,6 @@
+//! `/auth/*` and `/me`.
+
+pub mod login;
+pub mod logout;
+pub mod me;
+pub mod refresh;

@@ -1,0 +1,77 @@
+//! HTTP endpoints, one file each: extract, parse into domain types, call the repository and the
+//! domain, respond. Registered through utoipa-actix-web so the router and the OpenAPI document
+//! come from the same list and cannot drift.
+
+pub mod auth;
+pub mod geo;
+pub mod ops;
+pub mod org_units;
+pub mod users;
+
+use utoipa_actix_web::service_config::ServiceConfig;
+
+/// Every endpoint under `/api/v1`.
+pub fn api(cfg: &mut ServiceConfig) {
+    cfg.service(auth::login::login)
+        .service(auth::refresh::refresh)
+        .service(auth::logout::logout)
+        .service(auth::me::me)
+        .service(users::list::list_users)
+        .service(users::create::create_user)
+        .service(users::update::update_user)
+        .service(org_units::list::list_org_units)
+        .service(org_units::import::import_org_units)
+        .service(org_units::get::get_org_unit)
+        .service(org_units::create::create_org_unit)
+        .service(geo::locate::locate);
+}
+
+/// Parses a path id, answering 404 (not 400) for a malformed one: a bad id names nothing.
+pub fn parse_id<T: std::str::FromStr>(raw: &str) -> crate::error::ApiResult<T> {
+    raw.parse().map_err(|_| crate::error::ApiError::not_found())
+}
+
+/// Page size: 50 by default, at most 500.
+pub fn page_limit(requested: Option<i64>) -> i64 {
+    requested.unwrap_or(50).clamp(1, 500)
+}
+
+/// Reads a request body up to `limit` bytes, answering 413 beyond it without reading the rest.
+pub async fn read_body(
+    req: &actix_web::HttpRequest,
+    mut payload: actix_web::web::Payload,
+    limit: usize,
+) -> crate::error::ApiResult<Vec<u8>> {
+    use futures_util::StreamExt;
+    let too_large = || {
+        crate::error::ApiError::new(
+            actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
+            jiuzhu_proto::ErrorCode::PayloadTooLarge,
+            "请求体过大",
+            format!("the request body exceeds {limit} bytes"),
+        )
+    };
+    let declared = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(too_large());
+    }
+    let mut body = Vec::with_capacity(declared.unwrap_or(0).min(limit));
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| {
+            crate::error::ApiError::bad_request(
+                jiuzhu_proto::ErrorCode::BadRequest,
+                "无法读取请求体",
+                e.to_string(),
+            )
+        })?;
+        if body.len() + chunk.len() > limit {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}

@@ -1,0 +1,194 @@
+//! Building the application on a listener: pool, migrations, shared state, routes, middleware.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix_web::dev::{Server, Service};
+use actix_web::error::{JsonPayloadError, QueryPayloadError};
+use actix_web::{web, App, HttpServer};
+use futures_util::FutureExt;
+use jiuzhu_proto::ErrorCode;
+use tracing_actix_web::TracingLogger;
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::auth::PasswordHasher;
+use crate::config::{Secrets, Settings};
+use crate::error::ApiError;
+use crate::openapi::ApiDoc;
+use crate::state::{AppState, GridIndex};
+use crate::telemetry::{Metrics, PrivacyRootSpan};
+use crate::{db, grid_index, routes};
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: Arc<AppState>,
+}
+
+/// Opens the database, applies migrations and builds the shared state (no listener yet).
+pub fn build_state(settings: Settings, secrets: Secrets) -> anyhow::Result<Arc<AppState>> {
+    let (backend, pool) = db::connect(&settings.database_url(), settings.db_pool_size)?;
+    let (lookup, fingerprint) = {
+        let mut conn = pool.get()?;
+        db::migrate(&mut conn)?;
+        grid_index::load(&mut conn).map_err(|e| anyhow::anyhow!("loading grids: {e}"))?
+    };
+    let hasher = PasswordHasher::new(
+        settings.password_hash_concurrency,
+        Duration::from_millis(settings.password_queue_timeout_ms),
+    )
+    .map_err(|e| anyhow::anyhow!("password hasher: {e}"))?;
+    Ok(Arc::new(AppState {
+        pool,
+        backend,
+        settings,
+        secrets,
+        hasher,
+        grids: GridIndex::new(lookup, fingerprint),
+        metrics: Metrics::new()?,
+    }))
+}
+
+fn json_error(err: JsonPayloadError, _: &actix_web::HttpRequest) -> actix_web::Error {
+    let e = match &err {
+        JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
+            ApiError::new(
+                actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
+                ErrorCode::PayloadTooLarge,
+                "请求体过大",
+                "the request body is too large",
+            )
+        }
+        JsonPayloadError::ContentType => ApiError::new(
+            actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorCode::UnsupportedMediaType,
+            "需要 application/json",
+            "expected Content-Type: application/json",
+        ),
+        JsonPayloadError::Deserialize(de) if de.is_data() => {
+            let text = de.to_string();
+            if text.starts_with("unknown field") {
+                ApiError::bad_request(ErrorCode::UnknownField, "包含未知字段", text)
+            } else {
+                ApiError::bad_request(ErrorCode::ValidationFailed, "字段类型或取值错误", text)
+            }
+        }
+        JsonPayloadError::Deserialize(de) => {
+            ApiError::bad_request(ErrorCode::InvalidJson, "JSON 格式错误", de.to_string())
+        }
+        other => ApiError::bad_request(ErrorCode::InvalidJson, "无法读取请求体", other.to_string()),
+    };
+    e.into()
+}
+
+fn query_error(err: QueryPayloadError, _: &actix_web::HttpRequest) -> actix_web::Error {
+    let text = err.to_string();
+    let code = if text.contains("unknown field") {
+        ErrorCode::UnknownField
+    } else {
+        ErrorCode::BadRequest
+    };
+    ApiError::bad_request(code, "查询参数有误", text).into()
+}
+
+impl Application {
+    /// Resolves secrets, opens the database and binds `settings.bind` (port 0 picks a free port).
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let secrets = Secrets::resolve(&settings)?;
+        Self::build_with(settings, secrets).await
+    }
+
+    pub async fn build_with(settings: Settings, secrets: Secrets) -> anyhow::Result<Self> {
+        let bind = settings.bind.clone();
+        let state = {
+            let span = tracing::Span::current();
+            tokio::task::spawn_blocking(move || {
+                let _entered = span.enter();
+                build_state(settings, secrets)
+            })
+            .await??
+        };
+        let listener = TcpListener::bind(&bind)?;
+        Self::on_listener(state, listener)
+    }
+
+    pub fn on_listener(state: Arc<AppState>, listener: TcpListener) -> anyhow::Result<Self> {
+        let port = listener.local_addr()?.port();
+        let data = web::Data::from(state.clone());
+        let settings = &state.settings;
+        let json_limit = settings.json_limit_bytes;
+        let mut server = HttpServer::new(move || {
+            let metrics = data.metrics.clone();
+            let (app, api) = App::new()
+                .into_utoipa_app()
+                .openapi(<ApiDoc as utoipa::OpenApi>::openapi())
+                .app_data(data.clone())
+                .app_data(
+                    web::JsonConfig::default()
+                        .limit(json_limit)
+                        .error_handler(json_error),
+                )
+                .app_data(web::QueryConfig::default().error_handler(query_error))
+                .service(utoipa_actix_web::scope("/api/v1").configure(routes::api))
+                .split_for_parts();
+            app.app_data(
+                web::PathConfig::default().error_handler(|_, _| ApiError::not_found().into()),
+            )
+            .service(routes::ops::healthz)
+            .service(routes::ops::readyz)
+            .service(routes::ops::metrics)
+            .service(SwaggerUi::new("/docs/{_:.*}").url("/api/v1/openapi.json", api))
+            .service(actix_web::web::redirect("/docs", "/docs/"))
+            .default_service(web::to(|| async {
+                Err::<actix_web::HttpResponse, _>(ApiError::not_found())
+            }))
+            .wrap_fn(move |req, srv| {
+                let started = Instant::now();
+                let method = req.method().to_string();
+                let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
+                let metrics = metrics.clone();
+                srv.call(req).map(move |res| {
+                    let status = match &res {
+                        Ok(r) => r.status().as_u16(),
+                        Err(e) => e.as_response_error().status_code().as_u16(),
+                    };
+                    metrics.observe(&method, &route, status, started.elapsed().as_secs_f64());
+                    res
+                })
+            })
+            .wrap(TracingLogger::<PrivacyRootSpan>::new())
+        })
+        .shutdown_timeout(settings.shutdown_timeout_secs)
+        .listen(listener)?;
+        if let Some(workers) = settings.workers {
+            server = server.workers(workers);
+        }
+        let server = server.run();
+        grid_index::spawn_watcher(Arc::downgrade(&state), Duration::from_secs(5));
+        Ok(Self {
+            port,
+            server,
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> Arc<AppState> {
+        self.state.clone()
+    }
+
+    /// A handle that can stop the server gracefully.
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until SIGINT/SIGTERM (in-flight requests get `shutdown_timeout_secs` to finish).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

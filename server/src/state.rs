@@ -1,0 +1,90 @@
+//! What every request handler shares: the pool, settings, secrets, the grid index and the hasher.
+
+use std::sync::{Arc, RwLock};
+
+use crate::auth::PasswordHasher;
+use crate::config::{Secrets, Settings};
+use crate::db::{AnyConnection, Backend, DbPool};
+use crate::domain::geo::GridLookup;
+use crate::error::{ApiError, ApiResult};
+use crate::telemetry::Metrics;
+
+/// What the lookup answers about a grid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GridKey {
+    pub id: String,
+    pub name: String,
+}
+
+/// The grid lookup and the fingerprint of the boundaries it was built from.
+pub struct GridIndex {
+    current: RwLock<(Arc<GridLookup<GridKey>>, String)>,
+}
+
+impl GridIndex {
+    pub fn new(lookup: GridLookup<GridKey>, fingerprint: String) -> Self {
+        Self {
+            current: RwLock::new((Arc::new(lookup), fingerprint)),
+        }
+    }
+
+    pub fn get(&self) -> Arc<GridLookup<GridKey>> {
+        match self.current.read() {
+            Ok(guard) => guard.0.clone(),
+            Err(poisoned) => poisoned.into_inner().0.clone(),
+        }
+    }
+
+    pub fn fingerprint(&self) -> String {
+        match self.current.read() {
+            Ok(guard) => guard.1.clone(),
+            Err(poisoned) => poisoned.into_inner().1.clone(),
+        }
+    }
+
+    pub fn replace(&self, lookup: GridLookup<GridKey>, fingerprint: String) {
+        let value = (Arc::new(lookup), fingerprint);
+        match self.current.write() {
+            Ok(mut guard) => *guard = value,
+            Err(poisoned) => *poisoned.into_inner() = value,
+        }
+    }
+}
+
+pub struct AppState {
+    pub pool: DbPool,
+    pub backend: Backend,
+    pub settings: Settings,
+    pub secrets: Secrets,
+    pub hasher: PasswordHasher,
+    pub grids: GridIndex,
+    pub metrics: Metrics,
+}
+
+impl AppState {
+    /// Runs blocking database work on the blocking pool, inside the caller's tracing span.
+    pub async fn db<T, F>(self: &Arc<Self>, work: F) -> ApiResult<T>
+    where
+        F: FnOnce(&mut AnyConnection) -> ApiResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        let span = tracing::Span::current();
+        actix_web::web::block(move || {
+            let _entered = span.enter();
+            let mut conn = pool.get().map_err(ApiError::from)?;
+            work(&mut conn)
+        })
+        .await?
+    }
+
+    /// Like [`AppState::db`], inside one transaction: all of it is written, or none.
+    pub async fn tx<T, F>(self: &Arc<Self>, work: F) -> ApiResult<T>
+    where
+        F: FnOnce(&mut AnyConnection) -> ApiResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.db(move |conn| crate::db::write_transaction(conn, work))
+            .await
+    }
+}

@@ -92,7 +92,10 @@ pub struct FlagOverrides {
 
 impl Settings {
     /// Layers defaults, the TOML file (if any), `JIUZHU_*` variables and flags.
-    pub fn load(config_file: Option<&Path>, flags: &FlagOverrides) -> Result<Self, figment::Error> {
+    pub fn load(
+        config_file: Option<&Path>,
+        flags: &FlagOverrides,
+    ) -> Result<Self, Box<figment::Error>> {
         let mut figment = Figment::new();
         match config_file {
             Some(path) => figment = figment.merge(Toml::file_exact(path)),
@@ -102,6 +105,7 @@ impl Settings {
             .merge(Env::prefixed("JIUZHU_").ignore(&["config"]))
             .merge(Serialized::defaults(flags))
             .extract()
+            .map_err(Box::new)
     }
 
     pub fn database_url(&self) -> String {
@@ -287,6 +291,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::result_large_err)]
     fn flags_override_environment_override_file() {
         figment::Jail::expect_with(|jail| {
             jail.create_file(
@@ -299,7 +304,7 @@ mod tests {
                 bind: Some("0.0.0.0:3".into()),
                 ..FlagOverrides::default()
             };
-            let s = Settings::load(Some(Path::new("custom.toml")), &flags)?;
+            let s = Settings::load(Some(Path::new("custom.toml")), &flags).map_err(|e| *e)?;
             assert_eq!(s.bind, "0.0.0.0:3");
             assert_eq!(s.lockout_threshold, 9);
             assert_eq!(s.db_pool_size, 3);

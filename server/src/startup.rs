@@ -16,7 +16,6 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::auth::PasswordHasher;
 use crate::config::{Secrets, Settings};
 use crate::error::ApiError;
-use crate::openapi::ApiDoc;
 use crate::state::{AppState, GridIndex};
 use crate::telemetry::{Metrics, PrivacyRootSpan};
 use crate::{db, grid_index, routes};
@@ -119,11 +118,14 @@ impl Application {
         let data = web::Data::from(state.clone());
         let settings = &state.settings;
         let json_limit = settings.json_limit_bytes;
+        let spec = crate::openapi::document();
         let mut server = HttpServer::new(move || {
             let metrics = data.metrics.clone();
-            let (app, api) = App::new()
+            // The document is mounted before the `/api/v1` scope, which answers 404 for every
+            // path under it that it does not know.
+            App::new()
+                .service(SwaggerUi::new("/docs/{_:.*}").url("/api/v1/openapi.json", spec.clone()))
                 .into_utoipa_app()
-                .openapi(<ApiDoc as utoipa::OpenApi>::openapi())
                 .app_data(data.clone())
                 .app_data(
                     web::JsonConfig::default()
@@ -131,34 +133,33 @@ impl Application {
                         .error_handler(json_error),
                 )
                 .app_data(web::QueryConfig::default().error_handler(query_error))
+                .app_data(
+                    web::PathConfig::default().error_handler(|_, _| ApiError::not_found().into()),
+                )
                 .service(utoipa_actix_web::scope("/api/v1").configure(routes::api))
-                .split_for_parts();
-            app.app_data(
-                web::PathConfig::default().error_handler(|_, _| ApiError::not_found().into()),
-            )
-            .service(routes::ops::healthz)
-            .service(routes::ops::readyz)
-            .service(routes::ops::metrics)
-            .service(SwaggerUi::new("/docs/{_:.*}").url("/api/v1/openapi.json", api))
-            .service(actix_web::web::redirect("/docs", "/docs/"))
-            .default_service(web::to(|| async {
-                Err::<actix_web::HttpResponse, _>(ApiError::not_found())
-            }))
-            .wrap_fn(move |req, srv| {
-                let started = Instant::now();
-                let method = req.method().to_string();
-                let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
-                let metrics = metrics.clone();
-                srv.call(req).map(move |res| {
-                    let status = match &res {
-                        Ok(r) => r.status().as_u16(),
-                        Err(e) => e.as_response_error().status_code().as_u16(),
-                    };
-                    metrics.observe(&method, &route, status, started.elapsed().as_secs_f64());
-                    res
+                .into_app()
+                .service(routes::ops::healthz)
+                .service(routes::ops::readyz)
+                .service(routes::ops::metrics)
+                .service(actix_web::web::redirect("/docs", "/docs/"))
+                .default_service(web::to(|| async {
+                    Err::<actix_web::HttpResponse, _>(ApiError::not_found())
+                }))
+                .wrap_fn(move |req, srv| {
+                    let started = Instant::now();
+                    let method = req.method().to_string();
+                    let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
+                    let metrics = metrics.clone();
+                    srv.call(req).map(move |res| {
+                        let status = match &res {
+                            Ok(r) => r.status().as_u16(),
+                            Err(e) => e.as_response_error().status_code().as_u16(),
+                        };
+                        metrics.observe(&method, &route, status, started.elapsed().as_secs_f64());
+                        res
+                    })
                 })
-            })
-            .wrap(TracingLogger::<PrivacyRootSpan>::new())
+                .wrap(TracingLogger::<PrivacyRootSpan>::new())
         })
         .shutdown_timeout(settings.shutdown_timeout_secs)
         .listen(listener)?;

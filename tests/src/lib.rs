@@ -1,1 +1,219 @@
+//! The end-to-end test harness: a real server on port 0 over a fresh SQLite file or a fresh
+//! PostgreSQL database, dropped afterwards, so tests run in parallel. Drive it through the phone
+//! SDK's `Client`.
+//!
+//! PostgreSQL comes from `JIUZHU_TEST_PG_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`).
+//! When it cannot be reached the PostgreSQL half is skipped with a message, unless `CI` is set,
+//! in which case the test fails.
 
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use jiuzhu_mobile_api::Client;
+use jiuzhu_server::config::{Secrets, Settings};
+use jiuzhu_server::startup::Application;
+use jiuzhu_server::state::AppState;
+
+pub use jiuzhu_server::demo::DEMO_PASSWORD;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs an async test body once per backend: `both_backends!(name, body_fn);` makes
+/// `name::sqlite` and `name::postgres`.
+#[macro_export]
+macro_rules! both_backends {
+    ($name:ident, $body:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$body($crate::Backend::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$body($crate::Backend::Postgres).await
+            }
+        }
+    };
+}
+
+pub fn pg_admin_url() -> String {
+    std::env::var("JIUZHU_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
+}
+
+/// A database made for one test and dropped after it.
+pub enum TestDb {
+    Sqlite { dir: PathBuf },
+    Postgres { name: String },
+}
+
+impl TestDb {
+    /// A fresh, empty database, or `None` (after saying so) when PostgreSQL is out of reach
+    /// outside CI.
+    pub fn create(backend: Backend) -> Option<(TestDb, String, PathBuf)> {
+        let dir =
+            std::env::temp_dir().join(format!("jiuzhu-test-{}", uuid::Uuid::now_v7().simple()));
+        if let Err(e) = std::fs::create_dir_all(&dir) {
+            panic!("cannot create {}: {e}", dir.display());
+        }
+        match backend {
+            Backend::Sqlite => {
+                let url = format!("sqlite://{}", dir.join("jiuzhu.db").display());
+                Some((TestDb::Sqlite { dir: dir.clone() }, url, dir))
+            }
+            Backend::Postgres => {
+                let admin = pg_admin_url();
+                let mut conn = match PgConnection::establish(&admin) {
+                    Ok(c) => c,
+                    Err(e) if !in_ci() => {
+                        eprintln!("PostgreSQL half SKIPPED: cannot reach {admin}: {e}");
+                        return None;
+                    }
+                    Err(e) => panic!("CI is set but PostgreSQL at {admin} is unreachable: {e}"),
+                };
+                let name = format!("jiuzhu_test_{}", uuid::Uuid::now_v7().simple());
+                if let Err(e) =
+                    diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut conn)
+                {
+                    panic!("cannot create test database: {e}");
+                }
+                let url = match admin.rsplit_once('/') {
+                    Some((base, _)) => format!("{base}/{name}"),
+                    None => panic!("JIUZHU_TEST_PG_URL has no database part: {admin}"),
+                };
+                Some((TestDb::Postgres { name }, url, dir))
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        match self {
+            TestDb::Sqlite { dir } => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            TestDb::Postgres { name } => {
+                let name = name.clone();
+                // Drop may run inside the async runtime: do the blocking work on a plain thread.
+                let _ = std::thread::spawn(move || {
+                    if let Ok(mut conn) = PgConnection::establish(&pg_admin_url()) {
+                        let _ = diesel::sql_query(format!(
+                            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                        ))
+                        .execute(&mut conn);
+                    }
+                })
+                .join();
+            }
+        }
+    }
+}
+
+/// A running server and what it runs on.
+pub struct TestApp {
+    pub base: String,
+    pub port: u16,
+    pub state: Arc<AppState>,
+    pub backend: Backend,
+    pub database_url: String,
+    handle: actix_web::dev::ServerHandle,
+    // Dropped last: the database outlives the server.
+    _db: TestDb,
+}
+
+/// Settings for a test server: port 0, its own folder and database, quick limits.
+pub fn test_settings(database_url: &str, dir: &std::path::Path) -> Settings {
+    Settings {
+        bind: "127.0.0.1:0".into(),
+        data_dir: dir.to_path_buf(),
+        database_url: Some(database_url.into()),
+        db_pool_size: 4,
+        workers: Some(2),
+        login_limit_per_ip: 1000,
+        login_limit_per_account: 100,
+        shutdown_timeout_secs: 1,
+        ..Settings::default()
+    }
+}
+
+/// Starts a server on a fresh database; `None` when the backend is unavailable (see module docs).
+pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    spawn_app_with(backend, |_| {}).await
+}
+
+pub async fn spawn_app_with(
+    backend: Backend,
+    tweak: impl FnOnce(&mut Settings),
+) -> Option<TestApp> {
+    let (db, url, dir) = tokio::task::spawn_blocking(move || TestDb::create(backend))
+        .await
+        .ok()??;
+    let mut settings = test_settings(&url, &dir);
+    tweak(&mut settings);
+    let app = match Application::build_with(settings, Secrets::ephemeral()).await {
+        Ok(app) => app,
+        Err(e) => panic!("server failed to start: {e:#}"),
+    };
+    let port = app.port();
+    let state = app.state();
+    let handle = app.handle();
+    tokio::spawn(app.run_until_stopped());
+    Some(TestApp {
+        base: format!("http://127.0.0.1:{port}"),
+        port,
+        state,
+        backend,
+        database_url: url,
+        handle,
+        _db: db,
+    })
+}
+
+impl TestApp {
+    /// A client without a token.
+    pub fn client(&self) -> Client {
+        Client::new(&self.base)
+    }
+
+    /// Loads the demo city (streets, communities, grids of 天宁区 and one account per role).
+    pub async fn load_demo(&self) -> jiuzhu_server::demo::DemoReport {
+        let report = match self.state.db(jiuzhu_server::demo::load).await {
+            Ok(r) => r,
+            Err(e) => panic!("demo load failed: {e}"),
+        };
+        if let Err(e) = jiuzhu_server::grid_index::refresh(&self.state).await {
+            panic!("grid refresh failed: {e}");
+        }
+        report
+    }
+
+    /// A client logged in as a demo account.
+    pub async fn login(&self, username: &str) -> Client {
+        let mut client = self.client();
+        if let Err(e) = client.login(username, DEMO_PASSWORD, None).await {
+            panic!("login as {username} failed: {e}");
+        }
+        client
+    }
+
+    pub async fn stop(&self) {
+        self.handle.stop(true).await;
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // Stop accepting; the database is dropped with FORCE, so lingering pool connections are fine.
+        drop(self.handle.stop(false));
+    }
+}

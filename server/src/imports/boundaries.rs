@@ -67,17 +67,30 @@ pub fn check_name(name: &str) -> Result<String, String> {
     Ok(trimmed.to_owned())
 }
 
+/// A unit as it arrived: from a feature or from `POST /org-units`.
+#[derive(Debug, Clone, Copy)]
+pub struct RawUnit<'a> {
+    /// Inferred from the code when absent.
+    pub kind: Option<OrgKind>,
+    pub code: &'a str,
+    pub name: &'a str,
+    pub geometry: Option<&'a geojson::Geometry>,
+}
+
 /// Builds a unit from its parts, collecting every problem under `field_prefix`.
 pub fn unit_spec(
     field_prefix: &str,
-    kind: Option<OrgKind>,
-    code: &str,
-    name: &str,
-    geometry: Option<&geojson::Geometry>,
+    raw: RawUnit<'_>,
     crs: Crs,
     limits: &BoundaryLimits,
     errors: &mut Vec<FieldError>,
 ) -> Option<UnitSpec> {
+    let RawUnit {
+        kind,
+        code,
+        name,
+        geometry,
+    } = raw;
     let before = errors.len();
     let kind = match kind.map(Ok).unwrap_or_else(|| org::kind_of(code)) {
         Ok(kind) => Some(kind),
@@ -146,7 +159,9 @@ pub fn unit_spec(
 
 /// A validation error whose code says "geometry" when any problem was with a geometry.
 fn collection_error(details: Vec<FieldError>) -> ApiError {
-    let geometry = details.iter().any(|d| d.field.ends_with("geometry"));
+    let geometry = details
+        .iter()
+        .any(|d| d.field.ends_with("geometry") && d.code != "boundary_required");
     let mut e = ApiError::validation(details);
     if geometry {
         e.code = ErrorCode::InvalidGeometry;
@@ -216,16 +231,13 @@ pub fn parse_collection(text: &str, crs: Crs, limits: &BoundaryLimits) -> ApiRes
             ));
             continue;
         }
-        if let Some(spec) = unit_spec(
-            &prefix,
+        let raw = RawUnit {
             kind,
-            &code,
+            code: &code,
             name,
-            feature.geometry.as_ref(),
-            crs,
-            limits,
-            &mut errors,
-        ) {
+            geometry: feature.geometry.as_ref(),
+        };
+        if let Some(spec) = unit_spec(&prefix, raw, crs, limits, &mut errors) {
             specs.push(spec);
         }
     }

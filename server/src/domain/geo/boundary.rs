@@ -127,9 +127,7 @@ pub fn parse_boundary(
         let exterior = converted.remove(0);
         out.push(Polygon::new(exterior, converted));
     }
-    let mut mp = MultiPolygon::new(check_topology(out)?);
-    mp = mp.orient(geo::orient::Direction::Default);
-    Ok(mp)
+    Ok(MultiPolygon::new(check_topology(out)?).orient(geo::orient::Direction::Default))
 }
 
 fn convert_ring(
@@ -145,6 +143,12 @@ fn convert_ring(
     };
     if ring.len() < 4 {
         return Err(too_few(ring.len()));
+    }
+    if ring.first().map(|p| p.get(..2)) != ring.last().map(|p| p.get(..2)) {
+        return Err(BoundaryError::UnclosedRing {
+            polygon,
+            ring: ring_index,
+        });
     }
     let mut coords: Vec<Coord<f64>> = Vec::with_capacity(ring.len());
     for (position, raw) in ring.iter().enumerate() {
@@ -169,12 +173,6 @@ fn convert_ring(
         if coords.last() != Some(&c) {
             coords.push(c);
         }
-    }
-    if ring.first().map(|p| p.get(..2)) != ring.last().map(|p| p.get(..2)) {
-        return Err(BoundaryError::UnclosedRing {
-            polygon,
-            ring: ring_index,
-        });
     }
     if coords.len() < 4 {
         return Err(too_few(coords.len()));
@@ -455,6 +453,33 @@ mod tests {
         assert_eq!(mp.0.len(), 2);
         assert!((mp.unsigned_area() - 3.0).abs() < 1e-12);
         assert!(mp.0.iter().any(|p| (p.unsigned_area() - 2.0).abs() < 1e-12));
+    }
+
+    /// Ring validation is near-linear: geo's `Validation` would make 10^10 edge comparisons here.
+    #[test]
+    fn a_hundred_thousand_vertex_boundary_parses() {
+        let n = 100_000;
+        let mut ring: Vec<Vec<f64>> = (0..n)
+            .map(|i| {
+                let t = i as f64 / n as f64 * std::f64::consts::TAU;
+                let r = 0.1 + 0.01 * (50.0 * t).sin();
+                vec![119.95 + r * t.cos(), 31.78 + r * t.sin()]
+            })
+            .collect();
+        ring.push(ring[0].clone());
+        let started = std::time::Instant::now();
+        let mp = parse_boundary(
+            &geojson::Geometry::new(Value::Polygon(vec![ring])),
+            Crs::Gcj02,
+            &BoundaryLimits::default(),
+        )
+        .unwrap();
+        assert_eq!(mp.0[0].exterior().0.len(), n + 1);
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "{:?}",
+            started.elapsed()
+        );
     }
 
     #[test]

@@ -16,11 +16,19 @@ pub(super) enum RingDefect {
     TooComplex,
 }
 
-/// Candidate pairs allowed per edge before giving up; a real boundary has two or three.
-const PAIR_BUDGET_PER_EDGE: usize = 64;
+/// Envelope-overlapping edge pairs examined before giving up. Real boundaries have two or three per
+/// edge; dense sawtooth coastlines a few hundred; the fixed part bounds the worst case to a couple of
+/// seconds.
+fn pair_budget(edges: usize) -> usize {
+    64 * edges + 20_000_000
+}
 
 /// `ring` must be closed (first == last) with no repeated consecutive positions.
 pub(super) fn check_ring_simple(ring: &[Coord<f64>]) -> Result<(), RingDefect> {
+    check_within(ring, pair_budget(ring.len()))
+}
+
+fn check_within(ring: &[Coord<f64>], mut budget: usize) -> Result<(), RingDefect> {
     let n = ring.len().saturating_sub(1);
     if n < 3 {
         return Ok(());
@@ -32,7 +40,6 @@ pub(super) fn check_ring_simple(ring: &[Coord<f64>]) -> Result<(), RingDefect> {
         })
         .collect();
     let tree = RTree::bulk_load(edges);
-    let mut budget = PAIR_BUDGET_PER_EDGE * n + 10_000;
     for i in 0..n {
         let (a, b) = (ring[i], ring[i + 1]);
         let envelope = AABB::from_corners([a.x, a.y], [b.x, b.y]);
@@ -113,6 +120,20 @@ mod tests {
         assert!(check_ring_simple(&closing_spike).is_err());
         let touches_itself = ring(&[(0., 0.), (4., 0.), (4., 4.), (2., 0.), (0., 4.)]);
         assert!(check_ring_simple(&touches_itself).is_err());
+    }
+
+    #[test]
+    fn gives_up_on_rings_with_too_many_overlapping_envelopes() {
+        // A zigzag of long, nearly parallel diagonals: every edge's envelope overlaps every other's.
+        let mut points = Vec::new();
+        for i in 0..100 {
+            points.push((i as f64 * 0.01, 0.0));
+            points.push((100.0 + i as f64 * 0.01, 100.0));
+        }
+        points.extend([(101.0, 150.0), (-50.0, 150.0), (-50.0, 0.0)]);
+        let zigzag = ring(&points);
+        assert_eq!(check_within(&zigzag, 1000), Err(RingDefect::TooComplex));
+        assert_eq!(check_ring_simple(&zigzag), Ok(()));
     }
 
     #[test]

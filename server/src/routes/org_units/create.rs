@@ -56,18 +56,17 @@ pub async fn create_org_unit(
     let created = state
         .tx(move |conn| {
             let mut errors = Vec::new();
-            let spec = boundaries::unit_spec(
-                "",
-                Some(input.kind),
-                input.code.trim(),
-                &input.name,
-                geometry.as_ref(),
-                crs,
-                &limits,
-                &mut errors,
-            );
+            let raw = boundaries::RawUnit {
+                kind: Some(input.kind),
+                code: input.code.trim(),
+                name: &input.name,
+                geometry: geometry.as_ref(),
+            };
+            let spec = boundaries::unit_spec("", raw, crs, &limits, &mut errors);
             let Some(spec) = spec.filter(|_| errors.is_empty()) else {
-                let geometry_problem = errors.iter().any(|e| e.field == "geometry");
+                let geometry_problem = errors
+                    .iter()
+                    .any(|e| e.field == "geometry" && e.code != "boundary_required");
                 let mut err = ApiError::validation(errors);
                 if geometry_problem {
                     err.code = jiuzhu_proto::ErrorCode::InvalidGeometry;

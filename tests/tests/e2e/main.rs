@@ -1,0 +1,9 @@
+//! End-to-end tests: a real server on port 0, each test on SQLite and on PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod api_surface;
+mod auth;
+mod migrations;
+mod org_units;
+mod scope;
+mod users;

@@ -1,0 +1,161 @@
+//! Accounts: who may create whom, where, and with which names.
+
+use jiuzhu_mobile_api::client::OrgUnitQuery;
+use jiuzhu_proto::org::OrgKind;
+use jiuzhu_proto::user::{CreateUser, Role, UpdateUser};
+use jiuzhu_proto::ErrorCode;
+use jiuzhu_tests::{both_backends, spawn_app, Backend, TestApp, DEMO_PASSWORD};
+
+async fn first_unit(app: &TestApp, kind: OrgKind) -> jiuzhu_proto::org::OrgUnit {
+    let admin = app.login("admin").await;
+    let page = admin
+        .org_units(&OrgUnitQuery {
+            kind: Some(kind),
+            limit: Some(1),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    page.items.into_iter().next().unwrap()
+}
+
+async fn create_and_manage_users(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    app.load_demo().await;
+    let grid = first_unit(&app, OrgKind::Grid).await;
+    let coordinator = app.login("coordinator").await;
+    let new = |username: &str, role: Role| CreateUser {
+        username: username.into(),
+        password: "a-good-password".into(),
+        display_name: "张 三".into(),
+        role,
+        org_unit_id: grid.id,
+    };
+    let created = coordinator
+        .create_user(&new("Zhang.San", Role::GridWorker))
+        .await
+        .unwrap();
+    assert_eq!(created.username, "zhang.san");
+    assert_eq!(created.org_unit_code, grid.code);
+    // Same name up to case and spaces: a conflict.
+    let err = coordinator
+        .create_user(&new("  ZHANG.san ", Role::GridWorker))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(ErrorCode::DuplicateUsername));
+    // A coordinator cannot make an admin or a peer.
+    let err = coordinator
+        .create_user(&new("boss", Role::Admin))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(ErrorCode::Forbidden));
+    // A grid worker belongs to a grid, not a community.
+    let community = first_unit(&app, OrgKind::Community).await;
+    let err = coordinator
+        .create_user(&CreateUser {
+            org_unit_id: community.id,
+            ..new("li.si", Role::GridWorker)
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(ErrorCode::RoleNotAllowed));
+    // Passwords: empty and oversized refused; usernames with invisible characters refused.
+    for password in ["", "short"] {
+        let err = coordinator
+            .create_user(&CreateUser {
+                password: password.into(),
+                ..new("wang.wu", Role::GridWorker)
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Some(ErrorCode::InvalidPassword));
+    }
+    let err = coordinator
+        .create_user(&new("zero\u{200b}width", Role::GridWorker))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(ErrorCode::InvalidUsername));
+    // Grid workers manage nobody.
+    let worker = app.login("worker1").await;
+    assert_eq!(
+        worker.users(None, None).await.unwrap_err().code(),
+        Some(ErrorCode::Forbidden)
+    );
+
+    // The new account logs in; disabling it revokes its tokens.
+    let mut zhang = app.client();
+    zhang
+        .login("zhang.san", "a-good-password", None)
+        .await
+        .unwrap();
+    let updated = coordinator
+        .update_user(
+            created.id,
+            &UpdateUser {
+                disabled: Some(true),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(updated.disabled);
+    assert!(zhang.me().await.is_err());
+    let err = app
+        .client()
+        .login("zhang.san", "a-good-password", None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(ErrorCode::AccountDisabled));
+
+    // Lists are scoped: the coordinator sees accounts of their community only.
+    let listed = coordinator.users(None, Some(500)).await.unwrap();
+    let names: Vec<_> = listed.items.iter().map(|u| u.username.as_str()).collect();
+    assert!(
+        names.contains(&"zhang.san") && names.contains(&"coordinator"),
+        "{names:?}"
+    );
+    assert!(
+        !names.contains(&"admin") && !names.contains(&"street"),
+        "{names:?}"
+    );
+    let all = app
+        .login("admin")
+        .await
+        .users(None, Some(500))
+        .await
+        .unwrap();
+    assert!(all.items.len() > listed.items.len());
+    let _ = DEMO_PASSWORD;
+}
+both_backends!(users, create_and_manage_users);
+
+async fn cannot_touch_users_outside_scope(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    app.load_demo().await;
+    let admin = app.login("admin").await;
+    let everyone = admin.users(None, Some(500)).await.unwrap().items;
+    let district_user = everyone.iter().find(|u| u.username == "district").unwrap();
+    let coordinator = app.login("coordinator").await;
+    let err = coordinator
+        .update_user(
+            district_user.id,
+            &UpdateUser {
+                display_name: Some("hijacked".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    // Outside the subtree looks exactly like missing.
+    assert_eq!(err.code(), Some(ErrorCode::NotFound));
+    let missing = coordinator
+        .update_user(jiuzhu_proto::UserId::new(), &UpdateUser::default())
+        .await
+        .unwrap_err();
+    assert_eq!(missing.code(), Some(ErrorCode::NotFound));
+}
+both_backends!(users_outside_scope, cannot_touch_users_outside_scope);

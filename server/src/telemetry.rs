@@ -6,7 +6,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::{Error, HttpMessage};
 use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry};
 use tracing::Span;
-use tracing_actix_web::{DefaultRootSpanBuilder, RootSpanBuilder};
+use tracing_actix_web::RootSpanBuilder;
 use tracing_subscriber::EnvFilter;
 
 /// Installs the global subscriber: `RUST_LOG` (default `info`), text or JSON lines.
@@ -45,16 +45,30 @@ impl RootSpanBuilder for PrivacyRootSpan {
         )
     }
 
+    /// One access-log line per request: route pattern, status, and for errors the stable code
+    /// only. Error messages can echo what the client sent (a swapped latitude that is a real
+    /// location, a password sent as a number), so they never reach the log.
     fn on_request_end<B: MessageBody>(span: Span, outcome: &Result<ServiceResponse<B>, Error>) {
-        match outcome {
-            Ok(res) => {
-                span.record("status", res.status().as_u16());
-            }
-            Err(e) => {
-                span.record("status", e.as_response_error().status_code().as_u16());
-            }
+        let (status, code) = match outcome {
+            Ok(res) => (
+                res.status().as_u16(),
+                res.response()
+                    .error()
+                    .and_then(|e| e.as_error::<crate::error::ApiError>())
+                    .map(|e| e.code.as_str()),
+            ),
+            Err(e) => (
+                e.as_response_error().status_code().as_u16(),
+                e.as_error::<crate::error::ApiError>()
+                    .map(|e| e.code.as_str()),
+            ),
+        };
+        span.record("status", status);
+        let _entered = span.enter();
+        match code {
+            Some(code) => tracing::info!(status, error = code, "request finished"),
+            None => tracing::info!(status, "request finished"),
         }
-        DefaultRootSpanBuilder::on_request_end(Span::none(), outcome);
     }
 }
 

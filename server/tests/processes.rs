@@ -758,8 +758,6 @@ async fn logs_carry_no_personal_data() {
 /// family's real location, and a client that sends a numeric PIN as a JSON number sends the
 /// password.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "server bug: 4xx errors, with the input they echo, are logged by tracing-actix-web's \
-            default `emit_event_on_error` feature (see the report)"]
 async fn logs_carry_no_rejected_input() {
     const LAT: &str = "31.7777777";
     const LON: &str = "119.9999999";

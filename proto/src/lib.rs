@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod error;
 pub mod geo;
+pub mod household;
 pub mod ids;
 pub mod org;
 pub mod page;

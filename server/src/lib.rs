@@ -1,9 +1,11 @@
 //! Jiuzhu (救助): the server. See ARCHITECTURE.md for how the modules fit together.
 
 pub mod accounts;
+pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod crypto;
 pub mod db;
 pub mod demo;
 pub mod domain;
@@ -11,6 +13,7 @@ pub mod error;
 pub mod grid_index;
 pub mod imports;
 pub mod openapi;
+pub mod registry;
 pub mod routes;
 pub mod scope;
 pub mod startup;

@@ -39,11 +39,13 @@ pub fn build_state(settings: Settings, secrets: Secrets) -> anyhow::Result<Arc<A
         Duration::from_millis(settings.password_queue_timeout_ms),
     )
     .map_err(|e| anyhow::anyhow!("password hasher: {e}"))?;
+    let cipher = crate::crypto::FieldCipher::new(&secrets.data_key, &secrets.token_pepper, "k1");
     Ok(Arc::new(AppState {
         pool,
         backend,
         settings,
         secrets,
+        cipher,
         hasher,
         grids: GridIndex::new(lookup, fingerprint),
         metrics: Metrics::new()?,

@@ -56,6 +56,8 @@ pub struct AppState {
     pub backend: Backend,
     pub settings: Settings,
     pub secrets: Secrets,
+    /// Seals ID and phone numbers and computes their blind index.
+    pub cipher: crate::crypto::FieldCipher,
     pub hasher: PasswordHasher,
     pub grids: GridIndex,
     pub metrics: Metrics,

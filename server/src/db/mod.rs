@@ -210,3 +210,18 @@ where
         }
     }
 }
+
+/// Runs the same diesel expression on whichever concrete connection is inside, for the few
+/// queries `MultiConnection` cannot express generically (multi-row inserts).
+#[macro_export]
+macro_rules! each_backend {
+    ($conn:expr, $c:ident => $body:expr) => {
+        match $conn {
+            $crate::db::AnyConnection::Sqlite($c) => $body,
+            $crate::db::AnyConnection::Postgresql($c) => $body,
+        }
+    };
+}
+
+/// Rows per multi-row INSERT: well under SQLite's bound-parameter limit for a 32-column table.
+pub const INSERT_CHUNK: usize = 500;

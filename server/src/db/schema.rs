@@ -67,12 +67,147 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    households (id) {
+        id -> Text,
+        external_id -> Nullable<Text>,
+        address -> Text,
+        lat -> Nullable<Double>,
+        lon -> Nullable<Double>,
+        grid_id -> Text,
+        org_path -> Text,
+        grid_overridden -> Bool,
+        status -> Text,
+        notes -> Text,
+        head_member_id -> Nullable<Text>,
+        head_name -> Nullable<Text>,
+        member_count -> Integer,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    household_tags (household_id, tag) {
+        household_id -> Text,
+        tag -> Text,
+    }
+}
+
+diesel::table! {
+    members (id) {
+        id -> Text,
+        household_id -> Text,
+        position -> Integer,
+        name -> Text,
+        relation -> Text,
+        id_cipher -> Text,
+        id_key_id -> Text,
+        id_blind -> Text,
+        id_masked -> Text,
+        birth_date -> Date,
+        gender -> Text,
+        health -> Text,
+        disability_type -> Nullable<Text>,
+        disability_level -> Nullable<Integer>,
+        daily_living -> Text,
+        work_status -> Text,
+        student_status -> Text,
+        income -> Text,
+        annual_income_fen -> BigInt,
+        phone_cipher -> Nullable<Text>,
+        phone_masked -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    household_status_history (id) {
+        id -> Text,
+        household_id -> Text,
+        status -> Text,
+        from_date -> Date,
+        to_date -> Nullable<Date>,
+        note -> Text,
+        recorded_by -> Nullable<Text>,
+        recorded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    id_conflicts (id) {
+        id -> Text,
+        id_blind -> Text,
+        id_masked -> Text,
+        existing_household_id -> Text,
+        org_path -> Text,
+        attempted -> Text,
+        attempted_by -> Nullable<Text>,
+        resolved -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    import_jobs (id) {
+        id -> Text,
+        kind -> Text,
+        status -> Text,
+        org_path -> Text,
+        created_by -> Nullable<Text>,
+        rows_read -> BigInt,
+        households_created -> BigInt,
+        households_unchanged -> BigInt,
+        rows_rejected -> BigInt,
+        errors -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    audit_log (seq) {
+        seq -> BigInt,
+        at -> Timestamp,
+        actor_id -> Nullable<Text>,
+        action -> Text,
+        entity -> Text,
+        entity_id -> Text,
+        org_path -> Text,
+        detail -> Text,
+        prev_hash -> Text,
+        hash -> Text,
+    }
+}
+
+diesel::table! {
+    audit_head (id) {
+        id -> Integer,
+        seq -> BigInt,
+        hash -> Text,
+    }
+}
+
 diesel::joinable!(users -> org_units (org_unit_id));
 diesel::joinable!(tokens -> users (user_id));
+diesel::joinable!(households -> org_units (grid_id));
+diesel::joinable!(members -> households (household_id));
+diesel::joinable!(household_tags -> households (household_id));
+diesel::joinable!(household_status_history -> households (household_id));
 diesel::allow_tables_to_appear_in_same_query!(
     org_units,
     users,
     tokens,
     login_attempts,
-    login_lockouts
+    login_lockouts,
+    households,
+    household_tags,
+    members,
+    household_status_history,
+    id_conflicts,
+    import_jobs,
+    audit_log,
+    audit_head,
 );

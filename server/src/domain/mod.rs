@@ -2,4 +2,5 @@
 
 pub mod account;
 pub mod geo;
+pub mod id_number;
 pub mod org;

@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod geo;
+pub mod households;
 pub mod ops;
 pub mod org_units;
 pub mod users;
@@ -23,7 +24,13 @@ pub fn api(cfg: &mut ServiceConfig) {
         .service(org_units::import::import_org_units)
         .service(org_units::get::get_org_unit)
         .service(org_units::create::create_org_unit)
-        .service(geo::locate::locate);
+        .service(geo::locate::locate)
+        .service(households::list::list_households)
+        .service(households::create::create_household)
+        .service(households::conflicts::list_conflicts)
+        .service(households::get::get_household)
+        .service(households::update::update_household)
+        .service(households::reveal::reveal_ids);
 }
 
 /// Parses a path id, answering 404 (not 400) for a malformed one: a bad id names nothing.

@@ -1,5 +1,6 @@
 //! One module per table: row types, insert and update forms, and the queries on them.
 
+pub mod households;
 pub mod login;
 pub mod org_units;
 pub mod tokens;

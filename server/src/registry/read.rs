@@ -1,0 +1,136 @@
+//! Households as the API shows them: personal numbers masked for every role.
+
+use jiuzhu_proto::household::{
+    AssistanceStatus, DailyLiving, DisabilityType, Gender, Health, Household, HouseholdSummary,
+    Income, Location, Member, Relation, StatusPeriod, StudentStatus, WorkStatus,
+};
+
+use crate::db::repo::households::{self as repo, HouseholdRow, MemberRow, StatusRow};
+use crate::db::AnyConnection;
+use crate::error::{ApiError, ApiResult};
+use crate::scope::Scope;
+
+fn bad(what: &str) -> ApiError {
+    ApiError::internal(anyhow::anyhow!("unreadable {what} in the database"))
+}
+
+fn uuid(s: &str) -> ApiResult<uuid::Uuid> {
+    s.parse().map_err(|_| bad("id"))
+}
+
+pub fn member(row: MemberRow) -> ApiResult<Member> {
+    Ok(Member {
+        id: uuid(&row.id)?,
+        name: row.name,
+        relation: Relation::parse(&row.relation).ok_or_else(|| bad("relation"))?,
+        id_number_masked: row.id_masked,
+        birth_date: row.birth_date,
+        gender: Gender::parse(&row.gender).ok_or_else(|| bad("gender"))?,
+        health: Health::parse(&row.health).ok_or_else(|| bad("health"))?,
+        disability_type: row
+            .disability_type
+            .map(|d| DisabilityType::parse(&d).ok_or_else(|| bad("disability")))
+            .transpose()?,
+        disability_level: row.disability_level.map(|l| l as u8),
+        daily_living: serde_json::from_str::<DailyLiving>(&row.daily_living)
+            .map_err(|_| bad("daily living"))?,
+        work_status: WorkStatus::parse(&row.work_status).ok_or_else(|| bad("work status"))?,
+        student_status: StudentStatus::parse(&row.student_status)
+            .ok_or_else(|| bad("student status"))?,
+        annual_income: serde_json::from_str::<Income>(&row.income).map_err(|_| bad("income"))?,
+        phone_masked: row.phone_masked,
+    })
+}
+
+fn period(row: StatusRow) -> ApiResult<StatusPeriod> {
+    Ok(StatusPeriod {
+        status: AssistanceStatus::parse(&row.status).ok_or_else(|| bad("status"))?,
+        from: row.from_date,
+        to: row.to_date,
+        note: row.note,
+    })
+}
+
+/// The whole household, if it is in scope.
+pub fn household(
+    conn: &mut AnyConnection,
+    scope: &Scope,
+    id: &str,
+) -> ApiResult<Option<Household>> {
+    let Some((row, grid_code)) = repo::find_in_scope(conn, scope, id)? else {
+        return Ok(None);
+    };
+    let members = repo::members_of(conn, &row.id)?
+        .into_iter()
+        .map(member)
+        .collect::<ApiResult<Vec<_>>>()?;
+    let history = repo::history_of(conn, &row.id)?
+        .into_iter()
+        .map(period)
+        .collect::<ApiResult<Vec<_>>>()?;
+    let tags = repo::tags_of(conn, &row.id)?;
+    Ok(Some(assemble(row, grid_code, members, history, tags)?))
+}
+
+fn assemble(
+    row: HouseholdRow,
+    grid_code: String,
+    members: Vec<Member>,
+    status_history: Vec<StatusPeriod>,
+    tags: Vec<String>,
+) -> ApiResult<Household> {
+    Ok(Household {
+        id: uuid(&row.id)?,
+        external_id: row.external_id,
+        address: row.address,
+        location: match (row.lat, row.lon) {
+            (Some(lat), Some(lon)) => Some(Location {
+                lat,
+                lon,
+                crs: None,
+            }),
+            _ => None,
+        },
+        grid_id: row.grid_id.parse().map_err(|_| bad("grid id"))?,
+        grid_code,
+        grid_overridden: row.grid_overridden,
+        status: AssistanceStatus::parse(&row.status).ok_or_else(|| bad("status"))?,
+        status_history,
+        tags,
+        notes: row.notes,
+        head_member_id: row.head_member_id.map(|h| uuid(&h)).transpose()?,
+        members,
+        version: row.version,
+        created_at: row.created_at.and_utc(),
+        updated_at: row.updated_at.and_utc(),
+        warnings: Vec::new(),
+    })
+}
+
+pub fn summaries(
+    conn: &mut AnyConnection,
+    rows: Vec<(HouseholdRow, String)>,
+) -> ApiResult<Vec<HouseholdSummary>> {
+    let ids: Vec<String> = rows.iter().map(|(r, _)| r.id.clone()).collect();
+    let tags = repo::tags_for(conn, &ids)?;
+    rows.into_iter()
+        .map(|(r, code)| {
+            Ok(HouseholdSummary {
+                id: uuid(&r.id)?,
+                tags: tags
+                    .iter()
+                    .filter(|(h, _)| *h == r.id)
+                    .map(|(_, t)| t.clone())
+                    .collect(),
+                external_id: r.external_id,
+                address: r.address,
+                grid_id: r.grid_id.parse().map_err(|_| bad("grid id"))?,
+                grid_code: code,
+                status: AssistanceStatus::parse(&r.status).ok_or_else(|| bad("status"))?,
+                head_name: r.head_name,
+                member_count: i64::from(r.member_count),
+                version: r.version,
+            })
+        })
+        .collect()
+}

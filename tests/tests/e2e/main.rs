@@ -3,6 +3,7 @@
 
 mod api_surface;
 mod auth;
+mod households;
 mod migrations;
 mod org_units;
 mod scope;

@@ -42,6 +42,16 @@ pub async fn refresh(state: &Arc<AppState>) -> ApiResult<()> {
     Ok(())
 }
 
+/// After this instance changed grid boundaries: rebuild the lookup, then move the households whose
+/// grid follows their location. Returns how many moved.
+pub async fn boundaries_changed(state: &Arc<AppState>, actor: Option<String>) -> ApiResult<u64> {
+    refresh(state).await?;
+    let lookup = state.grids.get();
+    state
+        .db(move |conn| crate::registry::regrid::regrid_all(conn, &lookup, actor.as_deref()))
+        .await
+}
+
 /// Polls the fingerprint and rebuilds when another instance changed the boundaries.
 /// It holds the state weakly and ends when the server that owns the state has stopped.
 pub fn spawn_watcher(state: Weak<AppState>, every: Duration) {

@@ -2,6 +2,7 @@
 //! members. One path for the API, the CSV import and the demo city.
 
 pub mod read;
+pub mod regrid;
 pub mod validate;
 pub mod write;
 

@@ -878,3 +878,84 @@ async fn keyset_pagination_is_stable(backend: Backend) {
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
 }
 both_backends!(keyset_pagination, keyset_pagination_is_stable);
+
+async fn boundary_change_moves_located_households_only(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    app.load_demo().await;
+    let (grid, lat, lon) = coordinator_grid(&app).await;
+    let coordinator = app.login("coordinator").await;
+    let (status, body) = post(
+        &coordinator,
+        "/households",
+        &household(
+            "随位置",
+            lat,
+            lon,
+            vec![member(
+                "甲",
+                Relation::Head,
+                &id_number("32040219700101111"),
+            )],
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let follows: Household = serde_json::from_value(body).unwrap();
+    let mut pinned = household(
+        "人工指定",
+        lat,
+        lon,
+        vec![member(
+            "乙",
+            Relation::Head,
+            &id_number("32040219700101129"),
+        )],
+    );
+    pinned.grid_id = Some(grid.id);
+    let (status, body) = post(&coordinator, "/households", &pinned).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let pinned: Household = serde_json::from_value(body).unwrap();
+    assert!(pinned.grid_overridden);
+
+    // Shrink the grid away from the point and put a new grid of the same community around it.
+    let community_code = &grid.code[..12];
+    let sq = |lon0: f64, lat0: f64, d: f64| json!({"type": "Polygon", "coordinates": [[[lon0 - d, lat0 - d], [lon0 + d, lat0 - d], [lon0 + d, lat0 + d], [lon0 - d, lat0 + d], [lon0 - d, lat0 - d]]]});
+    let fc = json!({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"code": grid.code, "name": grid.name}, "geometry": sq(121.9, 30.9, 0.001)},
+        {"type": "Feature", "properties": {"code": format!("{community_code}998"), "name": "新网格"}, "geometry": sq(lon, lat, 0.0005)},
+    ]});
+    let admin = app.login("admin").await;
+    let report = admin
+        .import_org_units(Crs::Wgs84, fc.to_string())
+        .await
+        .unwrap();
+    assert_eq!((report.created, report.updated), (1, 1));
+    let moved: Household = coordinator
+        .request(Method::GET, &format!("/households/{}", follows.id))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(moved.grid_code, format!("{community_code}998"));
+    assert_eq!(moved.version, follows.version + 1);
+    let kept: Household = coordinator
+        .request(Method::GET, &format!("/households/{}", pinned.id))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        kept.grid_id, grid.id,
+        "an override must survive boundary changes"
+    );
+}
+both_backends!(
+    boundary_change_regrids,
+    boundary_change_moves_located_households_only
+);

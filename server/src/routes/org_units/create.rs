@@ -93,7 +93,7 @@ pub async fn create_org_unit(
         })
         .await?;
     if is_grid {
-        grid_index::refresh(&state).await?;
+        grid_index::boundaries_changed(&state, Some(caller.user_id.to_string())).await?;
     }
     Ok(HttpResponse::Created().json(created))
 }

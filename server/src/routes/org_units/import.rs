@@ -82,7 +82,7 @@ pub async fn import_org_units(
         .tx(move |conn| Ok(boundaries::apply(conn, &scope, &specs, OnExisting::Update)?.0))
         .await?;
     if touches_grids {
-        grid_index::refresh(&state).await?;
+        grid_index::boundaries_changed(&state, Some(caller.user_id.to_string())).await?;
     }
     Ok(web::Json(report))
 }

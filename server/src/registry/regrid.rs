@@ -1,0 +1,100 @@
+//! After grid boundaries change, households whose grid follows their location are moved to the
+//! grid their point now falls in. A coordinator's override stays; a point that now falls in no
+//! grid keeps its grid rather than becoming nobody's.
+
+use std::collections::HashMap;
+
+use diesel::prelude::*;
+use serde_json::json;
+
+use crate::audit::{self, AuditEntry};
+use crate::db::schema::{households, org_units};
+use crate::db::{self, AnyConnection};
+use crate::domain::geo::{GridLookup, LatLon};
+use crate::error::ApiResult;
+use crate::state::GridKey;
+
+const PAGE: i64 = 2_000;
+
+/// Moves every non-overridden household to the grid its location is in now; returns how many moved.
+pub fn regrid_all(
+    conn: &mut AnyConnection,
+    lookup: &GridLookup<GridKey>,
+    actor: Option<&str>,
+) -> ApiResult<u64> {
+    let mut moved = 0;
+    let mut after = String::new();
+    let mut paths: HashMap<String, String> = HashMap::new();
+    loop {
+        let page: Vec<(String, f64, f64, String)> = households::table
+            .filter(households::grid_overridden.eq(false))
+            .filter(households::id.gt(&after))
+            .filter(households::lat.is_not_null())
+            .filter(households::lon.is_not_null())
+            .order(households::id.asc())
+            .limit(PAGE)
+            .select((
+                households::id,
+                households::lat.assume_not_null(),
+                households::lon.assume_not_null(),
+                households::grid_id,
+            ))
+            .load(conn)?;
+        let Some(last) = page.last() else {
+            break;
+        };
+        after = last.0.clone();
+        let mut moves = Vec::new();
+        for (id, lat, lon, grid_id) in page {
+            let Ok(point) = LatLon::new(lat, lon) else {
+                continue;
+            };
+            if let Some(entry) = lookup.locate(point) {
+                if entry.key.id != grid_id {
+                    moves.push((id, grid_id, entry.key.id.clone()));
+                }
+            }
+        }
+        if moves.is_empty() {
+            continue;
+        }
+        db::write_transaction(conn, |conn| -> ApiResult<()> {
+            let now = db::now();
+            for (id, from, to) in &moves {
+                let path = match paths.get(to) {
+                    Some(p) => p.clone(),
+                    None => {
+                        let p: String = org_units::table
+                            .find(to)
+                            .select(org_units::path)
+                            .first(conn)?;
+                        paths.insert(to.clone(), p.clone());
+                        p
+                    }
+                };
+                diesel::update(households::table.find(id))
+                    .set((
+                        households::grid_id.eq(to),
+                        households::org_path.eq(&path),
+                        households::version.eq(households::version + 1),
+                        households::updated_at.eq(now),
+                    ))
+                    .execute(conn)?;
+                audit::record(
+                    conn,
+                    AuditEntry {
+                        actor_id: actor,
+                        action: "household.regrid",
+                        entity: "household",
+                        entity_id: id,
+                        org_path: &path,
+                        detail: json!({"from": from, "to": to, "reason": "boundary_change"}),
+                    },
+                )?;
+            }
+            Ok(())
+        })?;
+        moved += moves.len() as u64;
+    }
+    Ok(moved)
+}

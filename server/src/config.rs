@@ -24,6 +24,10 @@ pub struct Settings {
     pub data_key: Option<SecretString>,
     /// 32-byte pepper for token and blind-index hashes, hex.
     pub token_pepper: Option<SecretString>,
+    /// The id stored beside every value sealed with `data_key`, so keys can rotate.
+    pub data_key_id: String,
+    /// Keys retired by a rotation, still needed to read old rows: `id:hex,id:hex`.
+    pub retired_data_keys: Option<SecretString>,
     pub access_token_ttl_secs: u64,
     pub refresh_token_ttl_secs: u64,
     /// Failed log-ins that lock an account, and for how long.
@@ -58,6 +62,8 @@ impl Default for Settings {
             production: false,
             data_key: None,
             token_pepper: None,
+            data_key_id: "k1".into(),
+            retired_data_keys: None,
             access_token_ttl_secs: 15 * 60,
             refresh_token_ttl_secs: 30 * 24 * 3600,
             lockout_threshold: 5,
@@ -122,6 +128,8 @@ pub struct Secrets {
     pub data_key: SecretBox<[u8; 32]>,
     /// Keys the hashes of tokens and the blind index of ID numbers.
     pub token_pepper: SecretBox<[u8; 32]>,
+    /// Earlier data keys by id, to read rows sealed before a rotation.
+    pub retired_data_keys: Vec<(String, SecretBox<[u8; 32]>)>,
 }
 
 impl std::fmt::Debug for Secrets {
@@ -153,10 +161,12 @@ impl Secrets {
     /// Takes the secrets from the settings; otherwise (not in production) from
     /// `DATA_DIR/secrets.toml`, generating that file, mode 0600, on first start.
     pub fn resolve(settings: &Settings) -> Result<Self, SecretsError> {
+        let retired_data_keys = retired_keys(settings)?;
         if let (Some(key), Some(pepper)) = (&settings.data_key, &settings.token_pepper) {
             return Ok(Self {
                 data_key: decode_key(key.expose_secret(), "data_key")?,
                 token_pepper: decode_key(pepper.expose_secret(), "token_pepper")?,
+                retired_data_keys,
             });
         }
         if settings.production {
@@ -184,6 +194,7 @@ impl Secrets {
                 settings_or(&settings.token_pepper, &file.token_pepper),
                 "token_pepper",
             )?,
+            retired_data_keys,
         })
     }
 
@@ -192,8 +203,37 @@ impl Secrets {
         Self {
             data_key: SecretBox::new(Box::new(rand::random())),
             token_pepper: SecretBox::new(Box::new(rand::random())),
+            retired_data_keys: Vec::new(),
         }
     }
+
+    /// The field cipher: the current key under its id, retired keys for reading old rows.
+    pub fn field_cipher(&self, key_id: &str) -> crate::crypto::FieldCipher {
+        self.retired_data_keys.iter().fold(
+            crate::crypto::FieldCipher::new(&self.data_key, &self.token_pepper, key_id),
+            |cipher, (id, key)| cipher.with_old_key(id, key),
+        )
+    }
+}
+
+fn retired_keys(settings: &Settings) -> Result<Vec<(String, SecretBox<[u8; 32]>)>, SecretsError> {
+    let Some(list) = &settings.retired_data_keys else {
+        return Ok(Vec::new());
+    };
+    list.expose_secret()
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|entry| {
+            let (id, hex_key) = entry
+                .split_once(':')
+                .ok_or(SecretsError::Malformed("retired_data_keys"))?;
+            Ok((
+                id.trim().to_owned(),
+                decode_key(hex_key, "retired_data_keys")?,
+            ))
+        })
+        .collect()
 }
 
 fn settings_or<'a>(given: &'a Option<SecretString>, file: &'a str) -> &'a str {
@@ -311,5 +351,30 @@ mod tests {
             assert_eq!(s.login_limit_per_account, 10);
             Ok(())
         });
+    }
+
+    #[test]
+    fn rotated_keys_still_read_old_rows() {
+        let old = Secrets::ephemeral();
+        let sealed = old.field_cipher("k1").encrypt("secret", "ctx").unwrap();
+        let settings = Settings {
+            data_key: Some(SecretString::from("11".repeat(32))),
+            token_pepper: Some(SecretString::from(hex::encode(
+                old.token_pepper.expose_secret(),
+            ))),
+            data_key_id: "k2".into(),
+            retired_data_keys: Some(SecretString::from(format!(
+                "k1:{}",
+                hex::encode(old.data_key.expose_secret())
+            ))),
+            ..Settings::default()
+        };
+        let new = Secrets::resolve(&settings).unwrap().field_cipher("k2");
+        assert_eq!(
+            new.decrypt(&sealed.key_id, &sealed.ciphertext, "ctx")
+                .unwrap(),
+            "secret"
+        );
+        assert_eq!(new.encrypt("x", "ctx").unwrap().key_id, "k2");
     }
 }

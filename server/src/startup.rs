@@ -39,7 +39,7 @@ pub fn build_state(settings: Settings, secrets: Secrets) -> anyhow::Result<Arc<A
         Duration::from_millis(settings.password_queue_timeout_ms),
     )
     .map_err(|e| anyhow::anyhow!("password hasher: {e}"))?;
-    let cipher = crate::crypto::FieldCipher::new(&secrets.data_key, &secrets.token_pepper, "k1");
+    let cipher = secrets.field_cipher(&settings.data_key_id);
     Ok(Arc::new(AppState {
         pool,
         backend,

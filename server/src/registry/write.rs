@@ -343,3 +343,24 @@ pub fn insert_all(conn: &mut AnyConnection, batch: &[NewHousehold]) -> ApiResult
     repo::insert_statuses(conn, &statuses)?;
     Ok(())
 }
+
+/// Records the clashes (in their own transaction, since the write that found them is refused) and
+/// returns the 409 to answer with.
+pub async fn refuse_clashes(
+    state: &std::sync::Arc<crate::state::AppState>,
+    clashes: Vec<Clash>,
+    scope: &Scope,
+    field_prefix: &str,
+    action: &'static str,
+    attempted_path: String,
+    actor: String,
+) -> ApiError {
+    let err = clash_error(&clashes, scope, field_prefix);
+    let recorded = state
+        .tx(move |conn| record_clashes(conn, &clashes, action, &attempted_path, Some(&actor)))
+        .await;
+    match recorded {
+        Ok(()) => err,
+        Err(e) => e,
+    }
+}

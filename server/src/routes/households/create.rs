@@ -84,14 +84,15 @@ pub async fn create_household(
         .await?;
     match outcome {
         Outcome::Created(h) => Ok(HttpResponse::Created().json(h)),
-        Outcome::Clashed(clashes, path) => {
-            let err = write::clash_error(&clashes, &scope, "members");
-            state
-                .tx(move |conn| {
-                    write::record_clashes(conn, &clashes, "household.create", &path, Some(&actor))
-                })
-                .await?;
-            Err(err)
-        }
+        Outcome::Clashed(clashes, path) => Err(write::refuse_clashes(
+            &state,
+            clashes,
+            &scope,
+            "members",
+            "household.create",
+            path,
+            actor,
+        )
+        .await),
     }
 }

@@ -287,15 +287,16 @@ pub async fn update_household(
         .await?;
     match outcome {
         Outcome::Updated(h) => Ok(web::Json(*h)),
-        Outcome::Clashed(clashes, path) => {
-            let err = write::clash_error(&clashes, &scope, "add_members");
-            state
-                .tx(move |conn| {
-                    write::record_clashes(conn, &clashes, "household.update", &path, Some(&actor))
-                })
-                .await?;
-            Err(err)
-        }
+        Outcome::Clashed(clashes, path) => Err(write::refuse_clashes(
+            &state,
+            clashes,
+            &scope,
+            "add_members",
+            "household.update",
+            path,
+            actor,
+        )
+        .await),
     }
 }
 

@@ -4,11 +4,13 @@
 
 pub mod auth;
 pub mod error;
+pub mod form;
 pub mod geo;
 pub mod household;
 pub mod ids;
 pub mod org;
 pub mod page;
+pub mod task;
 pub mod user;
 
 pub use error::{ErrorBody, ErrorCode};

@@ -12,6 +12,7 @@ use crate::db;
 use crate::domain::account::Username;
 use crate::domain::geo::{BoundaryLimits, Crs};
 use crate::imports::boundaries::{self, OnExisting, UnitSpec};
+use crate::imports::households;
 use crate::scope::Scope;
 use crate::startup::Application;
 use crate::{demo, grid_index, telemetry};
@@ -98,6 +99,21 @@ pub enum ImportCommand {
         #[arg(long)]
         city_name: Option<String>,
     },
+    /// Households from CSV, one row per member (format: fixtures/households/README.md).
+    /// Households already on file (same household_external_id) are left unchanged.
+    Households {
+        file: PathBuf,
+        #[arg(long, value_enum, default_value = "auto")]
+        encoding: EncodingArg,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum EncodingArg {
+    /// UTF-8 if the file has a BOM or is valid UTF-8, otherwise GBK.
+    Auto,
+    Utf8,
+    Gbk,
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
@@ -132,8 +148,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let app = Application::build(settings).await?;
             if args.demo {
                 let state = app.state();
+                let st = state.clone();
                 let report = state
-                    .db(demo::load)
+                    .db(move |conn| demo::load(conn, &st.cipher, demo::DemoSize::FULL))
                     .await
                     .map_err(|e| anyhow::anyhow!("demo: {e}"))?;
                 grid_index::refresh(&state)
@@ -243,6 +260,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 report.created, report.updated, report.unchanged
             );
         }
+        Command::Import(ImportCommand::Households { file, encoding }) => {
+            let settings = settings(&cli, None)?;
+            let encoding = match encoding {
+                EncodingArg::Auto => households::EncodingChoice::Auto,
+                EncodingArg::Utf8 => households::EncodingChoice::Utf8,
+                EncodingArg::Gbk => households::EncodingChoice::Gbk,
+            };
+            let file = file.clone();
+            let report =
+                tokio::task::spawn_blocking(move || import_households(&settings, &file, encoding))
+                    .await??;
+            print_household_import(&report.0, report.1);
+        }
         Command::Openapi => {
             let mut out = std::io::stdout().lock();
             out.write_all(crate::openapi::document_json()?.as_bytes())?;
@@ -251,10 +281,101 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Runs a household import with a progress bar over the file's bytes.
+fn import_households(
+    settings: &Settings,
+    file: &std::path::Path,
+    encoding: households::EncodingChoice,
+) -> anyhow::Result<(households::ImportReport, std::time::Duration)> {
+    let cipher = crate::config::Secrets::resolve(settings)?.field_cipher(&settings.data_key_id);
+    let mut conn = open(settings)?;
+    let (lookup, _) = grid_index::load(&mut conn).map_err(|e| anyhow::anyhow!("grids: {e}"))?;
+    let input = std::fs::File::open(file)
+        .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", file.display()))?;
+    let size = input.metadata().map(|m| m.len()).unwrap_or(0);
+    let bar = indicatif::ProgressBar::new(size);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{elapsed_precise} [{wide_bar}] {bytes}/{total_bytes} {msg} ETA {eta}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    let run_id = uuid::Uuid::now_v7().to_string();
+    let scope = Scope::everything();
+    let ctx = households::ImportContext {
+        cipher: &cipher,
+        lookup: &lookup,
+        scope: &scope,
+        actor: None,
+        run_id: &run_id,
+        encoding,
+        batch_households: households::CLI_BATCH_HOUSEHOLDS,
+    };
+    let started = std::time::Instant::now();
+    let progress_bar = bar.clone();
+    let result = households::import(
+        &mut conn,
+        &ctx,
+        std::io::BufReader::with_capacity(256 * 1024, input),
+        &mut |_, r: &households::ImportReport| {
+            let secs = started.elapsed().as_secs_f64().max(0.001);
+            progress_bar.set_position(r.bytes_read);
+            progress_bar.set_message(format!(
+                "{} rows, {:.0} rows/s, {} created, {} unchanged, {} rows rejected",
+                r.rows_read,
+                r.rows_read as f64 / secs,
+                r.households_created,
+                r.households_unchanged,
+                r.rows_rejected
+            ));
+            Ok(())
+        },
+    );
+    bar.finish_and_clear();
+    match result {
+        Ok(report) => Ok((report, started.elapsed())),
+        Err(households::ImportError::Refused(r)) => Err(anyhow::anyhow!("file refused: {r}")),
+        Err(households::ImportError::Failed(e)) => Err(anyhow::anyhow!(
+            "import failed: {e}; households committed before the failure stay"
+        )),
+    }
+}
+
+fn print_household_import(report: &households::ImportReport, elapsed: std::time::Duration) {
+    let secs = elapsed.as_secs_f64().max(0.001);
+    println!(
+        "{} rows read ({}) in {:.1} s, {:.0} rows/s",
+        report.rows_read,
+        report.encoding.map_or("?", |e| e.as_str()),
+        secs,
+        report.rows_read as f64 / secs
+    );
+    println!(
+        "households: {} created, {} unchanged, {} rejected ({} rows); {} ID-number conflicts recorded",
+        report.households_created,
+        report.households_unchanged,
+        report.households_rejected,
+        report.rows_rejected,
+        report.conflicts_recorded
+    );
+    const SHOWN: usize = 20;
+    for e in report.errors.iter().take(SHOWN) {
+        println!("  line {}: {} ({})", e.row, e.message, e.code);
+    }
+    if report.errors_total > SHOWN as u64 {
+        println!("  … and {} more", report.errors_total - SHOWN as u64);
+    }
+}
+
 fn print_demo(report: &demo::DemoReport) {
     println!(
         "演示城市已加载 / demo city loaded: {} units created, {} already there, {} grids",
         report.units_created, report.units_unchanged, report.grids
+    );
+    println!(
+        "演示家庭 / demo households: {} created, {} already there, {} left out (ID number in another household)",
+        report.households_created, report.households_existing, report.households_conflicting
     );
     println!(
         "演示账户 / demo log-ins (password `{}`):",

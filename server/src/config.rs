@@ -129,8 +129,11 @@ pub struct Secrets {
     /// Keys the hashes of tokens and the blind index of ID numbers.
     pub token_pepper: SecretBox<[u8; 32]>,
     /// Earlier data keys by id, to read rows sealed before a rotation.
-    pub retired_data_keys: Vec<(String, SecretBox<[u8; 32]>)>,
+    pub retired_data_keys: Vec<RetiredKey>,
 }
+
+/// A data key retired by a rotation, with its id.
+pub type RetiredKey = (String, SecretBox<[u8; 32]>);
 
 impl std::fmt::Debug for Secrets {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -216,7 +219,7 @@ impl Secrets {
     }
 }
 
-fn retired_keys(settings: &Settings) -> Result<Vec<(String, SecretBox<[u8; 32]>)>, SecretsError> {
+fn retired_keys(settings: &Settings) -> Result<Vec<RetiredKey>, SecretsError> {
     let Some(list) = &settings.retired_data_keys else {
         return Ok(Vec::new());
     };

@@ -1,12 +1,14 @@
 //! The demo city: the real 天宁区 boundary of 常州 subdivided into synthetic streets, communities
-//! and grids, plus an account for every role. Loaded through the same import path as real data;
-//! loading it again changes nothing.
+//! and grids, an account for every role, and synthetic households (see `demo_households`). Loaded
+//! through the same import and registry paths as real data; loading it again changes nothing.
 
 use jiuzhu_proto::user::Role;
 
 use crate::accounts::{self, NewAccount, UnitRef};
 use crate::auth::password;
+use crate::crypto::FieldCipher;
 use crate::db::{self, repo, AnyConnection};
+use crate::demo_households;
 use crate::domain::account::Username;
 use crate::domain::geo::{self, BoundaryLimits, Crs};
 use crate::error::{ApiError, ApiResult};
@@ -36,6 +38,30 @@ pub struct DemoReport {
     pub units_unchanged: u32,
     pub grids: usize,
     pub logins: Vec<DemoLogin>,
+    pub households_created: usize,
+    /// Demo households already registered by an earlier load.
+    pub households_existing: usize,
+    /// Demo households left out because a member's ID number is already in another household.
+    pub households_conflicting: usize,
+}
+
+/// How much of the demo city to load: the units and accounts always, and the first
+/// `households` of its synthetic households.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DemoSize {
+    pub households: usize,
+}
+
+impl DemoSize {
+    /// What `jiuzhu serve --demo` loads: 20,000 households.
+    pub const FULL: DemoSize = DemoSize {
+        households: demo_households::FULL_COUNT,
+    };
+
+    /// The units and accounts and the first `n` households.
+    pub const fn households(n: usize) -> Self {
+        DemoSize { households: n }
+    }
 }
 
 fn city_spec() -> UnitSpec {
@@ -137,11 +163,16 @@ fn accounts_for(specs: &[UnitSpec]) -> Vec<(&'static str, &'static str, Role, St
     ]
 }
 
-/// Loads the demo city into the database (idempotent).
-pub fn load(conn: &mut AnyConnection) -> ApiResult<DemoReport> {
+/// Loads the demo city into the database (idempotent). `cipher` seals the households' ID and
+/// phone numbers, as for any household.
+pub fn load(
+    conn: &mut AnyConnection,
+    cipher: &FieldCipher,
+    size: DemoSize,
+) -> ApiResult<DemoReport> {
     let specs = units()?;
     let password_hash = password::hash_now(DEMO_PASSWORD)?;
-    db::write_transaction(conn, |conn| {
+    let mut report = db::write_transaction(conn, |conn| -> ApiResult<DemoReport> {
         let everything = Scope::everything();
         let (report, _) = boundaries::apply(conn, &everything, &specs, OnExisting::Update)?;
         let mut logins = Vec::new();
@@ -174,6 +205,14 @@ pub fn load(conn: &mut AnyConnection) -> ApiResult<DemoReport> {
                 .filter(|s| s.kind == jiuzhu_proto::org::OrgKind::Grid)
                 .count(),
             logins,
+            ..DemoReport::default()
         })
-    })
+    })?;
+    // After the units are committed: households are placed with the lookup built from the
+    // stored grid boundaries.
+    let households = demo_households::load(conn, cipher, DISTRICT_CODE, size.households)?;
+    report.households_created = households.created;
+    report.households_existing = households.existing;
+    report.households_conflicting = households.conflicting;
+    Ok(report)
 }

@@ -20,6 +20,9 @@ use utoipa_actix_web::AppExt;
         (name = "users", description = "Accounts"),
         (name = "org", description = "Org hierarchy and boundaries"),
         (name = "geo", description = "Coordinates and point → grid lookup"),
+        (name = "households", description = "The household registry (一户一档)"),
+        (name = "tasks", description = "Visit, verification and re-check tasks"),
+        (name = "sync", description = "Per-worker incremental sync"),
     )
 )]
 pub struct ApiDoc;

@@ -40,12 +40,14 @@ pub fn build_state(settings: Settings, secrets: Secrets) -> anyhow::Result<Arc<A
     )
     .map_err(|e| anyhow::anyhow!("password hasher: {e}"))?;
     let cipher = secrets.field_cipher(&settings.data_key_id);
+    let cursors = crate::changes::CursorSigner::new(&secrets.token_pepper);
     Ok(Arc::new(AppState {
         pool,
         backend,
         settings,
         secrets,
         cipher,
+        cursors,
         hasher,
         grids: GridIndex::new(lookup, fingerprint),
         metrics: Metrics::new()?,

@@ -58,6 +58,8 @@ pub struct AppState {
     pub secrets: Secrets,
     /// Seals ID and phone numbers and computes their blind index.
     pub cipher: crate::crypto::FieldCipher,
+    /// Signs and checks sync cursors.
+    pub cursors: crate::changes::CursorSigner,
     pub hasher: PasswordHasher,
     pub grids: GridIndex,
     pub metrics: Metrics,

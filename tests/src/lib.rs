@@ -17,6 +17,11 @@ use jiuzhu_server::state::AppState;
 
 pub use jiuzhu_server::demo::DEMO_PASSWORD;
 
+/// Demo households `TestApp::load_demo` registers. None: tests that count, search or list
+/// households in the demo grids see only what they registered themselves; tests about the demo
+/// population ask for it with `TestApp::load_demo_with_households`.
+pub const DEFAULT_DEMO_HOUSEHOLDS: usize = 0;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -185,9 +190,22 @@ impl TestApp {
         Client::new(&self.base)
     }
 
-    /// Loads the demo city (streets, communities, grids of 天宁区 and one account per role).
+    /// Loads the demo city (streets, communities, grids of 天宁区 and one account per role) and
+    /// its first [`DEFAULT_DEMO_HOUSEHOLDS`] households (none).
     pub async fn load_demo(&self) -> jiuzhu_server::demo::DemoReport {
-        let report = match self.state.db(jiuzhu_server::demo::load).await {
+        self.load_demo_with_households(DEFAULT_DEMO_HOUSEHOLDS)
+            .await
+    }
+
+    /// Loads the demo city with its first `n` households (`--demo` loads 20,000).
+    pub async fn load_demo_with_households(&self, n: usize) -> jiuzhu_server::demo::DemoReport {
+        let state = self.state.clone();
+        let size = jiuzhu_server::demo::DemoSize::households(n);
+        let report = match self
+            .state
+            .db(move |conn| jiuzhu_server::demo::load(conn, &state.cipher, size))
+            .await
+        {
             Ok(r) => r,
             Err(e) => panic!("demo load failed: {e}"),
         };

@@ -196,6 +196,80 @@ diesel::joinable!(households -> org_units (grid_id));
 diesel::joinable!(members -> households (household_id));
 diesel::joinable!(household_tags -> households (household_id));
 diesel::joinable!(household_status_history -> households (household_id));
+
+diesel::table! {
+    forms (key) {
+        key -> Text,
+        title -> Text,
+        latest_version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    form_versions (form_key, version) {
+        form_key -> Text,
+        version -> Integer,
+        definition -> Text,
+        published_by -> Nullable<Text>,
+        published_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    tasks (id) {
+        id -> Text,
+        kind -> Text,
+        household_id -> Text,
+        org_path -> Text,
+        form_key -> Text,
+        form_version -> Nullable<Integer>,
+        assignee_id -> Nullable<Text>,
+        state -> Text,
+        due_date -> Date,
+        priority -> Integer,
+        note -> Text,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    task_events (id) {
+        id -> Text,
+        task_id -> Text,
+        from_state -> Nullable<Text>,
+        to_state -> Text,
+        actor_id -> Nullable<Text>,
+        note -> Text,
+        at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    changes (seq) {
+        seq -> BigInt,
+        entity -> Text,
+        entity_id -> Text,
+        worker_id -> Nullable<Text>,
+        op -> Text,
+        at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    change_head (id) {
+        id -> Integer,
+        seq -> BigInt,
+    }
+}
+
+diesel::joinable!(tasks -> households (household_id));
+diesel::joinable!(task_events -> tasks (task_id));
+diesel::joinable!(form_versions -> forms (form_key));
+
 diesel::allow_tables_to_appear_in_same_query!(
     org_units,
     users,
@@ -210,4 +284,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     import_jobs,
     audit_log,
     audit_head,
+    forms,
+    form_versions,
+    tasks,
+    task_events,
+    changes,
+    change_head,
 );

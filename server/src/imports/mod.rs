@@ -1,3 +1,4 @@
 //! Streaming and batch imports: boundaries now; households and department data later.
 
 pub mod boundaries;
+pub mod households;

@@ -80,6 +80,7 @@ pub fn regrid_all(
                         households::updated_at.eq(now),
                     ))
                     .execute(conn)?;
+                crate::changes::household_touched(conn, id)?;
                 audit::record(
                     conn,
                     AuditEntry {

@@ -7,6 +7,8 @@ pub mod geo;
 pub mod households;
 pub mod ops;
 pub mod org_units;
+pub mod sync;
+pub mod tasks;
 pub mod users;
 
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -28,9 +30,18 @@ pub fn api(cfg: &mut ServiceConfig) {
         .service(households::list::list_households)
         .service(households::create::create_household)
         .service(households::conflicts::list_conflicts)
+        .service(households::import::import_households)
+        .service(households::import::get_import_job)
         .service(households::get::get_household)
         .service(households::update::update_household)
-        .service(households::reveal::reveal_ids);
+        .service(households::reveal::reveal_ids)
+        .service(tasks::list::list_tasks)
+        .service(tasks::create::create_task)
+        .service(tasks::bulk::bulk_create_tasks)
+        .service(tasks::assign::assign_task)
+        .service(tasks::accept::accept_task)
+        .service(tasks::cancel::cancel_task)
+        .service(sync::sync);
 }
 
 /// Parses a path id, answering 404 (not 400) for a malformed one: a bad id names nothing.

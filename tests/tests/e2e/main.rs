@@ -3,8 +3,10 @@
 
 mod api_surface;
 mod auth;
+mod demo_households;
 mod households;
 mod migrations;
 mod org_units;
 mod scope;
+mod tasks;
 mod users;

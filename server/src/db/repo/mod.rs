@@ -3,5 +3,6 @@
 pub mod households;
 pub mod login;
 pub mod org_units;
+pub mod tasks;
 pub mod tokens;
 pub mod users;

@@ -3,6 +3,7 @@
 pub mod conflicts;
 pub mod create;
 pub mod get;
+pub mod import;
 pub mod list;
 pub mod reveal;
 pub mod update;

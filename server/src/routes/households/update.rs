@@ -279,6 +279,8 @@ pub async fn update_household(
             if !repo::update_versioned(conn, &current.id, input.version, &changes)? {
                 return Err(version_conflict());
             }
+            // Phones holding tasks on this household get the new version on their next sync.
+            crate::changes::household_touched(conn, &current.id)?;
             record(conn, &actor2, &current.id, changes.org_path.as_deref().unwrap_or(&current.org_path), audit_detail)?;
             let mut household = read::household(conn, &scope2, &current.id)?.ok_or_else(ApiError::not_found)?;
             household.warnings = warnings.clone();

@@ -1,0 +1,277 @@
+//! `tasks`, `task_events`, `forms`, `form_versions`.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use crate::db::schema::{form_versions, forms, task_events, tasks, users};
+use crate::db::AnyConnection;
+use crate::in_scope;
+use crate::scope::Scope;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = tasks)]
+pub struct TaskRow {
+    pub id: String,
+    pub kind: String,
+    pub household_id: String,
+    pub org_path: String,
+    pub form_key: String,
+    pub form_version: Option<i32>,
+    pub assignee_id: Option<String>,
+    pub state: String,
+    pub due_date: NaiveDate,
+    pub priority: i32,
+    pub note: String,
+    pub created_by: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+pub fn insert(conn: &mut AnyConnection, row: &TaskRow) -> QueryResult<usize> {
+    diesel::insert_into(tasks::table).values(row).execute(conn)
+}
+
+pub fn find_in_scope(
+    conn: &mut AnyConnection,
+    scope: &Scope,
+    id: &str,
+) -> QueryResult<Option<TaskRow>> {
+    in_scope!(tasks::table.find(id), tasks::org_path, scope)
+        .select(TaskRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn find(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<TaskRow>> {
+    tasks::table
+        .find(id)
+        .select(TaskRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn find_many(conn: &mut AnyConnection, ids: &[String]) -> QueryResult<Vec<TaskRow>> {
+    tasks::table
+        .filter(tasks::id.eq_any(ids))
+        .select(TaskRow::as_select())
+        .load(conn)
+}
+
+/// Moves a task from one state to another; false when it was no longer in `from`.
+pub fn transition(
+    conn: &mut AnyConnection,
+    id: &str,
+    from: &[&str],
+    to: &str,
+    assignee: Option<Option<&str>>,
+    form_version: Option<i32>,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let target = tasks::table.find(id).filter(tasks::state.eq_any(from));
+    let n = match (assignee, form_version) {
+        (Some(a), Some(v)) => diesel::update(target)
+            .set((
+                tasks::state.eq(to),
+                tasks::assignee_id.eq(a),
+                tasks::form_version.eq(v),
+                tasks::updated_at.eq(now),
+            ))
+            .execute(conn)?,
+        (Some(a), None) => diesel::update(target)
+            .set((
+                tasks::state.eq(to),
+                tasks::assignee_id.eq(a),
+                tasks::updated_at.eq(now),
+            ))
+            .execute(conn)?,
+        (None, _) => diesel::update(target)
+            .set((tasks::state.eq(to), tasks::updated_at.eq(now)))
+            .execute(conn)?,
+    };
+    Ok(n == 1)
+}
+
+pub fn record_event(
+    conn: &mut AnyConnection,
+    task_id: &str,
+    from: Option<&str>,
+    to: &str,
+    actor: Option<&str>,
+    note: &str,
+    at: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::insert_into(task_events::table)
+        .values((
+            task_events::id.eq(uuid::Uuid::now_v7().to_string()),
+            task_events::task_id.eq(task_id),
+            task_events::from_state.eq(from),
+            task_events::to_state.eq(to),
+            task_events::actor_id.eq(actor),
+            task_events::note.eq(note),
+            task_events::at.eq(at),
+        ))
+        .execute(conn)
+}
+
+/// A task event: from state, to state, actor.
+pub type TaskEvent = (Option<String>, String, Option<String>);
+
+/// A task's events, oldest first.
+pub fn events_of(conn: &mut AnyConnection, task_id: &str) -> QueryResult<Vec<TaskEvent>> {
+    task_events::table
+        .filter(task_events::task_id.eq(task_id))
+        .order(task_events::at.asc())
+        .select((
+            task_events::from_state,
+            task_events::to_state,
+            task_events::actor_id,
+        ))
+        .load(conn)
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct TaskFilter {
+    pub assignee_id: Option<String>,
+    pub state: Option<String>,
+    pub household_id: Option<String>,
+    pub after: Option<String>,
+    pub limit: i64,
+}
+
+pub fn list_in_scope(
+    conn: &mut AnyConnection,
+    scope: &Scope,
+    f: &TaskFilter,
+) -> QueryResult<Vec<TaskRow>> {
+    let mut q = in_scope!(tasks::table, tasks::org_path, scope)
+        .select(TaskRow::as_select())
+        .order(tasks::id.asc())
+        .limit(f.limit)
+        .into_boxed();
+    if let Some(a) = &f.assignee_id {
+        q = q.filter(tasks::assignee_id.eq(a.clone()));
+    }
+    if let Some(s) = &f.state {
+        q = q.filter(tasks::state.eq(s.clone()));
+    }
+    if let Some(h) = &f.household_id {
+        q = q.filter(tasks::household_id.eq(h.clone()));
+    }
+    if let Some(after) = &f.after {
+        q = q.filter(tasks::id.gt(after.clone()));
+    }
+    q.load(conn)
+}
+
+/// Open tasks assigned to a worker.
+pub fn open_for(conn: &mut AnyConnection, worker_id: &str) -> QueryResult<Vec<TaskRow>> {
+    tasks::table
+        .filter(tasks::assignee_id.eq(worker_id))
+        .filter(tasks::state.eq_any(["assigned", "accepted"]))
+        .order(tasks::id.asc())
+        .select(TaskRow::as_select())
+        .load(conn)
+}
+
+/// Households among these that already have an open task of this kind.
+pub fn with_open_task(
+    conn: &mut AnyConnection,
+    household_ids: &[String],
+    kind: &str,
+) -> QueryResult<Vec<String>> {
+    tasks::table
+        .filter(tasks::household_id.eq_any(household_ids))
+        .filter(tasks::kind.eq(kind))
+        .filter(tasks::state.eq_any(["pending", "assigned", "accepted"]))
+        .select(tasks::household_id)
+        .load(conn)
+}
+
+/// Active grid workers bound to a grid: (id, org_path).
+pub fn grid_workers(conn: &mut AnyConnection, grid_path: &str) -> QueryResult<Vec<String>> {
+    users::table
+        .filter(users::role.eq("grid_worker"))
+        .filter(users::disabled.eq(false))
+        .filter(users::org_path.eq(grid_path))
+        .order(users::username.asc())
+        .select(users::id)
+        .load(conn)
+}
+
+/// A user's (role, org_path, disabled).
+pub fn user_binding(
+    conn: &mut AnyConnection,
+    user_id: &str,
+) -> QueryResult<Option<(String, String, bool)>> {
+    users::table
+        .find(user_id)
+        .select((users::role, users::org_path, users::disabled))
+        .first(conn)
+        .optional()
+}
+
+/// The latest published version of a form.
+pub fn latest_form_version(conn: &mut AnyConnection, key: &str) -> QueryResult<Option<i32>> {
+    forms::table
+        .find(key)
+        .select(forms::latest_version)
+        .first(conn)
+        .optional()
+}
+
+pub fn form_definition(
+    conn: &mut AnyConnection,
+    key: &str,
+    version: i32,
+) -> QueryResult<Option<String>> {
+    form_versions::table
+        .find((key, version))
+        .select(form_versions::definition)
+        .first(conn)
+        .optional()
+}
+
+/// Publishes a new version of a form (creating the form if new); returns the version number.
+pub fn publish_form(
+    conn: &mut AnyConnection,
+    key: &str,
+    title: &str,
+    definition: &str,
+    actor: Option<&str>,
+    now: NaiveDateTime,
+) -> QueryResult<i32> {
+    let version = match latest_form_version(conn, key)? {
+        Some(v) => {
+            diesel::update(forms::table.find(key))
+                .set((
+                    forms::latest_version.eq(v + 1),
+                    forms::title.eq(title),
+                    forms::updated_at.eq(now),
+                ))
+                .execute(conn)?;
+            v + 1
+        }
+        None => {
+            diesel::insert_into(forms::table)
+                .values((
+                    forms::key.eq(key),
+                    forms::title.eq(title),
+                    forms::latest_version.eq(1),
+                    forms::created_at.eq(now),
+                    forms::updated_at.eq(now),
+                ))
+                .execute(conn)?;
+            1
+        }
+    };
+    diesel::insert_into(form_versions::table)
+        .values((
+            form_versions::form_key.eq(key),
+            form_versions::version.eq(version),
+            form_versions::definition.eq(definition),
+            form_versions::published_by.eq(actor),
+            form_versions::published_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(version)
+}

@@ -1,0 +1,161 @@
+//! `GET /sync?cursor=`: everything that changed for the calling worker since the cursor.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use actix_web::{get, web};
+use jiuzhu_proto::task::{SyncPage, SyncedForm, Tombstone};
+use jiuzhu_proto::user::Role;
+use jiuzhu_proto::{ErrorBody, ErrorCode};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use crate::auth::Caller;
+use crate::changes::{self, DELETE};
+use crate::db::repo::tasks as repo;
+use crate::error::{ApiError, ApiResult};
+use crate::registry::read;
+use crate::state::AppState;
+use crate::tasks;
+
+/// Changes per page.
+const PAGE: i64 = 500;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct SyncQuery {
+    /// The `cursor` of the last page; absent for the full current set.
+    pub cursor: Option<String>,
+}
+
+fn bad_cursor() -> ApiError {
+    ApiError::bad_request(
+        ErrorCode::BadRequest,
+        "同步标记无效，请不带标记重新同步",
+        "invalid sync cursor: sync again without one",
+    )
+}
+
+/// A grid worker's sync: tasks, the (masked) households they need, the pinned form versions, and
+/// tombstones for whatever was cancelled or reassigned away. Read-only; safe to repeat.
+#[utoipa::path(
+    tag = "sync",
+    security(("bearer" = [])),
+    params(SyncQuery),
+    responses(
+        (status = 200, description = "A page of changes", body = SyncPage),
+        (status = 400, description = "An edited, truncated, foreign or future cursor", body = ErrorBody),
+        (status = 403, description = "Only grid workers sync", body = ErrorBody),
+    )
+)]
+#[get("/sync")]
+pub async fn sync(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<SyncQuery>,
+) -> ApiResult<web::Json<SyncPage>> {
+    caller.require(&[Role::GridWorker])?;
+    let state = state.into_inner();
+    let me = caller.user_id.to_string();
+    let after = match &query.cursor {
+        Some(c) => Some(state.cursors.verify(&me, c).map_err(|_| bad_cursor())?),
+        None => None,
+    };
+    let scope = caller.scope();
+    let st = state.clone();
+    let page = state
+        .db(move |conn| {
+            let head = changes::head(conn)?;
+            let today = crate::registry::today();
+            let (task_rows, tombstones, household_ids, cursor, has_more) = match after {
+                None => {
+                    // The full current set; the cursor is the head read before it, so a change
+                    // racing this read is sent again next time rather than lost.
+                    let rows = repo::open_for(conn, &me)?;
+                    let households: BTreeSet<String> =
+                        rows.iter().map(|r| r.household_id.clone()).collect();
+                    (rows, Vec::new(), households, head, false)
+                }
+                Some(seq) if seq > head => return Err(bad_cursor()),
+                Some(seq) => {
+                    let mut rows = changes::since(conn, &me, seq, PAGE + 1)?;
+                    let has_more = rows.len() as i64 > PAGE;
+                    rows.truncate(PAGE as usize);
+                    let cursor = rows.last().map(|r| r.seq).unwrap_or(seq);
+                    // The last word on each entity wins.
+                    let mut last: BTreeMap<(String, String), String> = BTreeMap::new();
+                    for r in rows {
+                        last.insert((r.entity, r.entity_id), r.op);
+                    }
+                    let task_ids: Vec<String> = last
+                        .iter()
+                        .filter(|((e, _), op)| e == "task" && op.as_str() != DELETE)
+                        .map(|((_, id), _)| id.clone())
+                        .collect();
+                    let current = repo::find_many(conn, &task_ids)?;
+                    let mut tombstones = Vec::new();
+                    let mut live = Vec::new();
+                    for ((entity, id), op) in &last {
+                        if entity != "task" {
+                            continue;
+                        }
+                        let row = current.iter().find(|t| &t.id == id);
+                        match row {
+                            Some(t)
+                                if op != DELETE
+                                    && t.assignee_id.as_deref() == Some(me.as_str())
+                                    && matches!(t.state.as_str(), "assigned" | "accepted") =>
+                            {
+                                live.push(t.clone())
+                            }
+                            _ => tombstones.push(Tombstone {
+                                entity: "task".into(),
+                                id: id.parse().map_err(ApiError::internal)?,
+                            }),
+                        }
+                    }
+                    let mut households: BTreeSet<String> =
+                        live.iter().map(|t| t.household_id.clone()).collect();
+                    households.extend(
+                        last.keys()
+                            .filter(|(e, _)| e == "household")
+                            .map(|(_, id)| id.clone()),
+                    );
+                    (live, tombstones, households, cursor, has_more)
+                }
+            };
+            let mut households = Vec::with_capacity(household_ids.len());
+            for id in &household_ids {
+                if let Some(h) = read::household(conn, &scope, id)? {
+                    households.push(h);
+                }
+            }
+            let mut forms = Vec::new();
+            let pinned: BTreeSet<(String, i32)> = task_rows
+                .iter()
+                .filter_map(|t| t.form_version.map(|v| (t.form_key.clone(), v)))
+                .collect();
+            for (key, version) in pinned {
+                if let Some(text) = repo::form_definition(conn, &key, version)? {
+                    forms.push(SyncedForm {
+                        key,
+                        version,
+                        definition: serde_json::from_str(&text).map_err(ApiError::internal)?,
+                    });
+                }
+            }
+            let tasks = task_rows
+                .into_iter()
+                .map(|t| tasks::to_api(t, today))
+                .collect::<ApiResult<Vec<_>>>()?;
+            Ok(SyncPage {
+                cursor: st.cursors.sign(&me, cursor),
+                has_more,
+                tasks,
+                households,
+                forms,
+                tombstones,
+            })
+        })
+        .await?;
+    Ok(web::Json(page))
+}

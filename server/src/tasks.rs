@@ -1,0 +1,175 @@
+//! Visit tasks: creation, assignment with the form version pinned, state changes with their trail,
+//! and the change-log rows that tell phones about them.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use jiuzhu_proto::task::{Task, TaskKind, TaskState};
+use jiuzhu_proto::ErrorCode;
+
+use crate::changes::{self, DELETE, UPSERT};
+use crate::db::repo::tasks::{self as repo, TaskRow};
+use crate::db::AnyConnection;
+use crate::error::{ApiError, ApiResult};
+
+/// The task as the API shows it; `today` decides `overdue`.
+pub fn to_api(row: TaskRow, today: NaiveDate) -> ApiResult<Task> {
+    let bad = |what: &str| ApiError::internal(anyhow::anyhow!("unreadable task {what}"));
+    let state = TaskState::parse(&row.state).ok_or_else(|| bad("state"))?;
+    Ok(Task {
+        id: row.id.parse().map_err(|_| bad("id"))?,
+        kind: TaskKind::parse(&row.kind).ok_or_else(|| bad("kind"))?,
+        household_id: row.household_id.parse().map_err(|_| bad("household"))?,
+        form_key: row.form_key,
+        form_version: row.form_version,
+        assignee_id: row
+            .assignee_id
+            .map(|a| a.parse())
+            .transpose()
+            .map_err(|_| bad("assignee"))?,
+        state,
+        overdue: state.is_open() && row.due_date < today,
+        due_date: row.due_date,
+        priority: row.priority,
+        note: row.note,
+        created_at: row.created_at.and_utc(),
+        updated_at: row.updated_at.and_utc(),
+    })
+}
+
+fn invalid(field: &str, code: &str, zh: &str, en: &str) -> ApiError {
+    ApiError::validation(vec![jiuzhu_proto::error::FieldError {
+        field: field.into(),
+        code: code.into(),
+        message: format!("{zh} / {en}"),
+    }])
+}
+
+/// The community path a grid path belongs to (`/c/d/s/m/g/` → `/c/d/s/m/`).
+pub fn community_path(grid_path: &str) -> &str {
+    let trimmed = grid_path.trim_end_matches('/');
+    match trimmed.rfind('/') {
+        Some(i) => &grid_path[..=i],
+        None => grid_path,
+    }
+}
+
+/// An assignee must be an active grid worker of the household's community.
+pub fn check_assignee(
+    conn: &mut AnyConnection,
+    assignee: &str,
+    household_path: &str,
+) -> ApiResult<()> {
+    let ok = repo::user_binding(conn, assignee)?.is_some_and(|(role, path, disabled)| {
+        role == "grid_worker" && !disabled && path.starts_with(community_path(household_path))
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(invalid(
+            "assignee_id",
+            "assignee_outside_community",
+            "只能指派给该户所在社区的网格员",
+            "the assignee must be an active grid worker of the household's community",
+        ))
+    }
+}
+
+/// The latest version of the form, pinned at assignment.
+pub fn pin_form(conn: &mut AnyConnection, form_key: &str) -> ApiResult<i32> {
+    repo::latest_form_version(conn, form_key)?
+        .ok_or_else(|| invalid("form_key", "unknown_form", "表单不存在", "no such form"))
+}
+
+pub struct NewTask<'a> {
+    pub kind: TaskKind,
+    pub household_id: &'a str,
+    pub household_path: &'a str,
+    pub form_key: &'a str,
+    pub assignee: Option<&'a str>,
+    pub due_date: NaiveDate,
+    pub priority: i32,
+    pub note: &'a str,
+    pub actor: Option<&'a str>,
+}
+
+/// Inserts a task (assigned when it has an assignee, with the form pinned), its first event and,
+/// when assigned, the change its worker will sync.
+pub fn create(conn: &mut AnyConnection, t: NewTask<'_>, now: NaiveDateTime) -> ApiResult<TaskRow> {
+    let version = pin_form(conn, t.form_key)?;
+    if let Some(a) = t.assignee {
+        check_assignee(conn, a, t.household_path)?;
+    }
+    let state = if t.assignee.is_some() {
+        TaskState::Assigned
+    } else {
+        TaskState::Pending
+    };
+    let row = TaskRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        kind: t.kind.as_str().to_owned(),
+        household_id: t.household_id.to_owned(),
+        org_path: t.household_path.to_owned(),
+        form_key: t.form_key.to_owned(),
+        form_version: t.assignee.map(|_| version),
+        assignee_id: t.assignee.map(str::to_owned),
+        state: state.as_str().to_owned(),
+        due_date: t.due_date,
+        priority: t.priority,
+        note: t.note.to_owned(),
+        created_by: t.actor.map(str::to_owned),
+        created_at: now,
+        updated_at: now,
+    };
+    repo::insert(conn, &row)?;
+    repo::record_event(conn, &row.id, None, state.as_str(), t.actor, t.note, now)?;
+    if let Some(a) = t.assignee {
+        changes::record(conn, "task", &row.id, Some(a), UPSERT)?;
+    }
+    Ok(row)
+}
+
+/// (Re)assigns an open task: the old worker gets a tombstone, the new one the task, with the
+/// form version pinned now.
+pub fn assign(
+    conn: &mut AnyConnection,
+    task: &TaskRow,
+    assignee: &str,
+    actor: Option<&str>,
+    now: NaiveDateTime,
+) -> ApiResult<()> {
+    check_assignee(conn, assignee, &task.org_path)?;
+    let version = pin_form(conn, &task.form_key)?;
+    let open = ["pending", "assigned", "accepted"];
+    if !repo::transition(
+        conn,
+        &task.id,
+        &open,
+        "assigned",
+        Some(Some(assignee)),
+        Some(version),
+        now,
+    )? {
+        return Err(not_open());
+    }
+    repo::record_event(
+        conn,
+        &task.id,
+        Some(&task.state),
+        "assigned",
+        actor,
+        "",
+        now,
+    )?;
+    if let Some(old) = task.assignee_id.as_deref().filter(|o| *o != assignee) {
+        changes::record(conn, "task", &task.id, Some(old), DELETE)?;
+    }
+    changes::record(conn, "task", &task.id, Some(assignee), UPSERT)?;
+    Ok(())
+}
+
+pub fn not_open() -> ApiError {
+    ApiError::conflict(
+        ErrorCode::Conflict,
+        "任务状态已变化",
+        "the task is not in a state that allows this",
+    )
+}

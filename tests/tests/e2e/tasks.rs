@@ -1,0 +1,288 @@
+//! Tasks and per-worker sync: bulk creation, assignment, tombstones, cursors.
+
+use jiuzhu_mobile_api::client::OrgUnitQuery;
+use jiuzhu_mobile_api::Client;
+use jiuzhu_proto::household::{Household, Relation};
+use jiuzhu_proto::org::OrgKind;
+use jiuzhu_proto::page::Page;
+use jiuzhu_proto::task::{SyncPage, Task, TaskState};
+use jiuzhu_proto::user::User;
+use jiuzhu_tests::{both_backends, spawn_app, Backend, TestApp};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::households::{coordinator_grid, id_number, member};
+
+async fn call(
+    client: &Client,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut req = client.request(method, path);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+async fn sync(client: &Client, cursor: Option<&str>) -> (StatusCode, Value) {
+    let mut req = client.request(Method::GET, "/sync");
+    if let Some(c) = cursor {
+        req = req.query(&[("cursor", c)]);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+async fn publish_form(app: &TestApp) {
+    app.state
+        .db(|conn| {
+            let def = json!({"key": "home_visit", "title": {"zh": "入户走访核查表", "en": "Home visit"}, "version": 1, "fields": []});
+            Ok(jiuzhu_server::db::repo::tasks::publish_form(conn, "home_visit", "入户走访核查表", &def.to_string(), None, jiuzhu_server::db::now())?)
+        })
+        .await
+        .unwrap();
+}
+
+async fn user_id(app: &TestApp, username: &str) -> jiuzhu_proto::UserId {
+    let admin = app.login("admin").await;
+    let users: Page<User> = admin.users(None, Some(500)).await.unwrap();
+    users
+        .items
+        .into_iter()
+        .find(|u| u.username == username)
+        .unwrap()
+        .id
+}
+
+async fn tasks_reach_the_right_phones(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    app.load_demo().await;
+    publish_form(&app).await;
+    let (grid, lat, lon) = coordinator_grid(&app).await;
+    let coordinator = app.login("coordinator").await;
+    let mut household_ids = Vec::new();
+    for i in 0..3 {
+        let h = json!({"address": format!("{i} 号"), "location": {"lat": lat, "lon": lon}, "members": [member("户主", Relation::Head, &id_number(&format!("32040219600101{i:03}")))]});
+        let (status, body) = call(&coordinator, Method::POST, "/households", Some(h)).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        household_ids.push(serde_json::from_value::<Household>(body).unwrap().id);
+    }
+    let worker1 = app.login("worker1").await;
+    let worker2 = app.login("worker2").await;
+    // Before anything: an empty sync with a cursor.
+    let (status, first) = sync(&worker1, None).await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    assert_eq!(first["tasks"].as_array().unwrap().len(), 0);
+    let cursor1 = first["cursor"].as_str().unwrap().to_owned();
+
+    // Bulk for the grid: every household gets a task, assigned to the grid's one worker.
+    let due = (chrono::Utc::now() + chrono::Duration::days(14)).date_naive();
+    let (status, body) = call(&coordinator, Method::POST, "/tasks/bulk", Some(json!({"kind": "visit", "form_key": "home_visit", "target": {"grid": grid.id}, "due_date": due}))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body, json!({"created": 3, "assigned": 3, "skipped": 0}));
+    let (_, again) = call(&coordinator, Method::POST, "/tasks/bulk", Some(json!({"kind": "visit", "form_key": "home_visit", "target": {"grid": grid.id}, "due_date": due}))).await;
+    assert_eq!(again["skipped"], 3);
+
+    let (status, page) = sync(&worker1, Some(&cursor1)).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let page: SyncPage = serde_json::from_value(page).unwrap();
+    assert_eq!(page.tasks.len(), 3);
+    assert!(page
+        .tasks
+        .iter()
+        .all(|t| t.form_version == Some(1) && t.state == TaskState::Assigned && !t.overdue));
+    assert_eq!(page.households.len(), 3);
+    assert!(page
+        .households
+        .iter()
+        .all(|h| h.members[0].id_number_masked.contains("********")));
+    assert_eq!(page.forms.len(), 1);
+    assert!(!page.has_more);
+    // Repeating a sync is harmless; the full set matches.
+    let (_, full) = sync(&worker1, None).await;
+    assert_eq!(full["tasks"].as_array().unwrap().len(), 3);
+    let (_, nothing_new) = sync(&worker1, Some(&page.cursor)).await;
+    assert_eq!(nothing_new["tasks"].as_array().unwrap().len(), 0);
+    assert_eq!(nothing_new["cursor"], json!(page.cursor));
+
+    // A grid worker sees only their own tasks; accepting someone else's task looks missing.
+    let (_, listed) = call(&worker2, Method::GET, "/tasks", None).await;
+    assert_eq!(listed["items"].as_array().unwrap().len(), 0);
+    let task = &page.tasks[0];
+    let (status, _) = call(
+        &worker2,
+        Method::POST,
+        &format!("/tasks/{}/accept", task.id),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, body) = call(
+        &worker1,
+        Method::POST,
+        &format!("/tasks/{}/accept", task.id),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["state"], "accepted");
+    let (status, _) = call(
+        &worker1,
+        Method::POST,
+        &format!("/tasks/{}/accept", task.id),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+
+    // Reassignment: a tombstone on worker1's next sync, the task on worker2's.
+    let w2 = user_id(&app, "worker2").await;
+    let (_, w2_first) = sync(&worker2, None).await;
+    let w2_cursor = w2_first["cursor"].as_str().unwrap().to_owned();
+    let (status, body) = call(
+        &coordinator,
+        Method::POST,
+        &format!("/tasks/{}/assign", task.id),
+        Some(json!({"assignee_id": w2})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, after) = sync(&worker1, Some(&page.cursor)).await;
+    let after: SyncPage = serde_json::from_value(after).unwrap();
+    assert_eq!(after.tombstones.len(), 1);
+    assert_eq!(after.tombstones[0].id, task.id);
+    assert!(after.tasks.is_empty());
+    let (_, theirs) = sync(&worker2, Some(&w2_cursor)).await;
+    let theirs: SyncPage = serde_json::from_value(theirs).unwrap();
+    assert_eq!(
+        theirs.tasks.iter().map(|t| t.id).collect::<Vec<_>>(),
+        vec![task.id]
+    );
+
+    // A household change reaches the phone that holds a task on it.
+    let h = household_ids[1].to_string();
+    let (_, current) = call(&coordinator, Method::GET, &format!("/households/{h}"), None).await;
+    let (status, body) = call(
+        &coordinator,
+        Method::PATCH,
+        &format!("/households/{h}"),
+        Some(json!({"version": current["version"], "notes": "门牌已更换"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, changed) = sync(&worker1, Some(&after.cursor)).await;
+    let changed: SyncPage = serde_json::from_value(changed).unwrap();
+    assert_eq!(changed.households.len(), 1);
+    assert_eq!(changed.households[0].notes, "门牌已更换");
+
+    // Cancel: a tombstone; closed tasks cannot be cancelled again.
+    let other = &page.tasks[1];
+    let (status, body) = call(
+        &coordinator,
+        Method::POST,
+        &format!("/tasks/{}/cancel", other.id),
+        Some(json!({"reason": "户已迁出"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, _) = call(
+        &coordinator,
+        Method::POST,
+        &format!("/tasks/{}/cancel", other.id),
+        Some(json!({"reason": "again"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let (_, cancelled) = sync(&worker1, Some(&changed.cursor)).await;
+    assert_eq!(cancelled["tombstones"][0]["id"], json!(other.id));
+    // The trail records who moved the task and when.
+    let tid = task.id.to_string();
+    let events = app
+        .state
+        .db(move |conn| Ok(jiuzhu_server::db::repo::tasks::events_of(conn, &tid)?))
+        .await
+        .unwrap();
+    let states: Vec<&str> = events.iter().map(|(_, to, _)| to.as_str()).collect();
+    assert_eq!(states, vec!["assigned", "accepted", "assigned"]);
+    assert!(events.iter().all(|(_, _, actor)| actor.is_some()));
+    let _ = grid;
+    let _: Option<Task> = None;
+}
+both_backends!(tasks_and_sync, tasks_reach_the_right_phones);
+
+async fn bad_task_input(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    app.load_demo().await;
+    publish_form(&app).await;
+    let (_, lat, lon) = coordinator_grid(&app).await;
+    let coordinator = app.login("coordinator").await;
+    let h = json!({"address": "1 号", "location": {"lat": lat, "lon": lon}, "members": [member("户主", Relation::Head, &id_number("32040219600101999"))]});
+    let (_, body) = call(&coordinator, Method::POST, "/households", Some(h)).await;
+    let household = body["id"].clone();
+    let due = (chrono::Utc::now() + chrono::Duration::days(3)).date_naive();
+    // A due date in the past; an unknown form.
+    let past = (chrono::Utc::now() - chrono::Duration::days(3)).date_naive();
+    let (status, body) = call(&coordinator, Method::POST, "/tasks", Some(json!({"kind": "visit", "household_id": household, "form_key": "home_visit", "due_date": past}))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (status, body) = call(&coordinator, Method::POST, "/tasks", Some(json!({"kind": "visit", "household_id": household, "form_key": "nope", "due_date": due}))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    // An assignee outside the household's community (a grid worker made in another street).
+    let admin = app.login("admin").await;
+    let far_grid = admin
+        .org_units(&OrgUnitQuery {
+            kind: Some(OrgKind::Grid),
+            limit: Some(500),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .items
+        .pop()
+        .unwrap();
+    let outsider = admin
+        .create_user(&jiuzhu_proto::user::CreateUser {
+            username: "far.worker".into(),
+            password: "a-good-password".into(),
+            display_name: "远处网格员".into(),
+            role: jiuzhu_proto::user::Role::GridWorker,
+            org_unit_id: far_grid.id,
+        })
+        .await
+        .unwrap();
+    let (status, body) = call(&coordinator, Method::POST, "/tasks", Some(json!({"kind": "visit", "household_id": household, "form_key": "home_visit", "due_date": due, "assignee_id": outsider.id}))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["details"][0]["code"], "assignee_outside_community");
+    // Grid workers create nothing.
+    let worker = app.login("worker1").await;
+    let (status, _) = call(&worker, Method::POST, "/tasks", Some(json!({"kind": "visit", "household_id": household, "form_key": "home_visit", "due_date": due}))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // Cursors: edited, truncated, another worker's, from the future: all refused.
+    let (_, page) = sync(&worker, None).await;
+    let cursor = page["cursor"].as_str().unwrap().to_owned();
+    let edited = cursor.replacen("v1.", "v1.9", 1);
+    let worker2 = app.login("worker2").await;
+    for bad in [edited.as_str(), &cursor[..cursor.len() - 3], "garbage", ""] {
+        let (status, body) = sync(&worker, Some(bad)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
+    }
+    let (status, _) = sync(&worker2, Some(&cursor)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "another worker's cursor");
+    let me = worker.me().await.unwrap().id.to_string();
+    let future = app.state.cursors.sign(&me, 1_000_000);
+    let (status, _) = sync(&worker, Some(&future)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "a cursor from the future");
+    // Only grid workers sync.
+    let (status, _) = sync(&coordinator, None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}
+both_backends!(bad_task_input, bad_task_input);

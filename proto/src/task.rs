@@ -181,3 +181,22 @@ pub struct SyncPage {
     pub forms: Vec<SyncedForm>,
     pub tombstones: Vec<Tombstone>,
 }
+
+/// A form and its newest version, for lists.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FormSummary {
+    pub key: String,
+    pub title: crate::form::Label,
+    pub latest_version: i32,
+}
+
+/// One published, immutable version of a form.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FormVersion {
+    pub key: String,
+    pub version: i32,
+    pub definition: crate::form::FormDefinition,
+    pub published_at: DateTime<Utc>,
+}

@@ -12,6 +12,7 @@ pub mod demo;
 pub mod demo_households;
 pub mod domain;
 pub mod error;
+pub mod forms;
 pub mod grid_index;
 pub mod imports;
 pub mod openapi;

@@ -21,6 +21,7 @@ use utoipa_actix_web::AppExt;
         (name = "org", description = "Org hierarchy and boundaries"),
         (name = "geo", description = "Coordinates and point → grid lookup"),
         (name = "households", description = "The household registry (一户一档)"),
+        (name = "forms", description = "Versioned form definitions"),
         (name = "tasks", description = "Visit, verification and re-check tasks"),
         (name = "sync", description = "Per-worker incremental sync"),
     )

@@ -3,6 +3,7 @@
 //! come from the same list and cannot drift.
 
 pub mod auth;
+pub mod forms;
 pub mod geo;
 pub mod households;
 pub mod ops;
@@ -41,6 +42,10 @@ pub fn api(cfg: &mut ServiceConfig) {
         .service(tasks::assign::assign_task)
         .service(tasks::accept::accept_task)
         .service(tasks::cancel::cancel_task)
+        .service(forms::list::list_forms)
+        .service(forms::create::create_form)
+        .service(forms::get_version::get_form_version)
+        .service(forms::publish::publish_version)
         .service(sync::sync);
 }
 

@@ -38,14 +38,27 @@ async fn sync(client: &Client, cursor: Option<&str>) -> (StatusCode, Value) {
     (status, res.json().await.unwrap_or(Value::Null))
 }
 
+pub fn simple_form(key: &str) -> Value {
+    json!({
+        "key": key,
+        "title": {"zh": "入户走访核查表", "en": "Home visit"},
+        "version": 1,
+        "fields": [
+            {"name": "notes", "label": {"zh": "备注", "en": "Notes"}, "kind": "text"}
+        ]
+    })
+}
+
 async fn publish_form(app: &TestApp) {
-    app.state
-        .db(|conn| {
-            let def = json!({"key": "home_visit", "title": {"zh": "入户走访核查表", "en": "Home visit"}, "version": 1, "fields": []});
-            Ok(jiuzhu_server::db::repo::tasks::publish_form(conn, "home_visit", "入户走访核查表", &def.to_string(), None, jiuzhu_server::db::now())?)
-        })
-        .await
-        .unwrap();
+    let admin = app.login("admin").await;
+    let (status, body) = call(
+        &admin,
+        Method::POST,
+        "/forms",
+        Some(simple_form("home_visit")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
 }
 
 async fn user_id(app: &TestApp, username: &str) -> jiuzhu_proto::UserId {
@@ -286,3 +299,70 @@ async fn bad_task_input(backend: Backend) {
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
 both_backends!(bad_task_input, bad_task_input);
+
+async fn forms_are_checked_and_versions_immutable(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    app.load_demo().await;
+    let admin = app.login("admin").await;
+    let (status, body) = call(
+        &admin,
+        Method::POST,
+        "/forms",
+        Some(simple_form("survey_a")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["version"], 1);
+    let (status, _) = call(
+        &admin,
+        Method::POST,
+        "/forms",
+        Some(simple_form("survey_a")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    // Every problem at once: a duplicate name, an unknown reference, a cycle.
+    let bad = json!({"key": "survey_b", "title": {"zh": "乙", "en": "B"}, "version": 1, "fields": [
+        {"name": "a", "label": {"zh": "甲", "en": "A"}, "kind": "integer"},
+        {"name": "a", "label": {"zh": "甲", "en": "A"}, "kind": "integer"},
+        {"name": "b", "label": {"zh": "乙", "en": "B"}, "kind": "calculate", "calculate": "${c} + 1"},
+        {"name": "c", "label": {"zh": "丙", "en": "C"}, "kind": "calculate", "calculate": "${b} + 1"},
+        {"name": "d", "label": {"zh": "丁", "en": "D"}, "kind": "integer", "relevant": "${nowhere} > 1"}
+    ]});
+    let (status, body) = call(&admin, Method::POST, "/forms", Some(bad)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body["details"].as_array().unwrap().len() >= 3, "{body}");
+    // A new version; the old one stays as published.
+    let mut v2 = simple_form("survey_a");
+    v2["fields"][0]["label"]["zh"] = json!("说明");
+    let (status, body) = call(&admin, Method::POST, "/forms/survey_a/versions", Some(v2)).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["version"], 2);
+    let (_, v1) = call(&admin, Method::GET, "/forms/survey_a/versions/1", None).await;
+    assert_eq!(v1["definition"]["fields"][0]["label"]["zh"], "备注");
+    let (_, list) = call(&admin, Method::GET, "/forms", None).await;
+    assert_eq!(list[0]["latest_version"], 2);
+    let (status, _) = call(&admin, Method::GET, "/forms/survey_a/versions/9", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = call(
+        &admin,
+        Method::POST,
+        "/forms/nope/versions",
+        Some(simple_form("nope")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // Only admins publish.
+    let coordinator = app.login("coordinator").await;
+    let (status, _) = call(
+        &coordinator,
+        Method::POST,
+        "/forms",
+        Some(simple_form("survey_c")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}
+both_backends!(forms_api, forms_are_checked_and_versions_immutable);

@@ -275,3 +275,24 @@ pub fn publish_form(
         .execute(conn)?;
     Ok(version)
 }
+
+/// Every form: (key, title JSON, latest version).
+pub fn list_forms(conn: &mut AnyConnection) -> QueryResult<Vec<(String, String, i32)>> {
+    forms::table
+        .order(forms::key.asc())
+        .select((forms::key, forms::title, forms::latest_version))
+        .load(conn)
+}
+
+/// A version's definition JSON and publication time.
+pub fn form_version(
+    conn: &mut AnyConnection,
+    key: &str,
+    version: i32,
+) -> QueryResult<Option<(String, NaiveDateTime)>> {
+    form_versions::table
+        .find((key, version))
+        .select((form_versions::definition, form_versions::published_at))
+        .first(conn)
+        .optional()
+}

@@ -1,0 +1,61 @@
+//! Publishing forms: every definition is checked by the shared engine before it is stored, and a
+//! published version never changes (a change is a new version).
+
+use jiuzhu_proto::form::FormDefinition;
+use jiuzhu_proto::task::FormVersion;
+use jiuzhu_proto::ErrorCode;
+
+use crate::db::repo::tasks as repo;
+use crate::db::{self, AnyConnection};
+use crate::error::{ApiError, ApiResult};
+
+/// Checks and publishes the next version of `definition.key`. `new_form` demands that the key is
+/// new; otherwise the key must exist.
+pub fn publish(
+    conn: &mut AnyConnection,
+    mut definition: FormDefinition,
+    new_form: bool,
+    actor: Option<&str>,
+) -> ApiResult<FormVersion> {
+    let existing = repo::latest_form_version(conn, &definition.key)?;
+    match (new_form, existing) {
+        (true, Some(_)) => {
+            return Err(ApiError::conflict(
+                ErrorCode::Conflict,
+                "表单已存在，请发布新版本",
+                "this form exists: publish a new version instead",
+            ))
+        }
+        (false, None) => return Err(ApiError::not_found()),
+        _ => {}
+    }
+    definition.version = existing.map(|v| v + 1).unwrap_or(1) as u32;
+    definition.check().map_err(ApiError::validation)?;
+    let title = serde_json::to_string(&definition.title).map_err(ApiError::internal)?;
+    let text = serde_json::to_string(&definition).map_err(ApiError::internal)?;
+    let now = db::now();
+    let version = repo::publish_form(conn, &definition.key, &title, &text, actor, now)?;
+    Ok(FormVersion {
+        key: definition.key.clone(),
+        version,
+        definition,
+        published_at: now.and_utc(),
+    })
+}
+
+/// A stored version.
+pub fn version(
+    conn: &mut AnyConnection,
+    key: &str,
+    version: i32,
+) -> ApiResult<Option<FormVersion>> {
+    let Some((text, at)) = repo::form_version(conn, key, version)? else {
+        return Ok(None);
+    };
+    Ok(Some(FormVersion {
+        key: key.to_owned(),
+        version,
+        definition: serde_json::from_str(&text).map_err(ApiError::internal)?,
+        published_at: at.and_utc(),
+    }))
+}

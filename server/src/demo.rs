@@ -43,6 +43,8 @@ pub struct DemoReport {
     pub households_existing: usize,
     /// Demo households left out because a member's ID number is already in another household.
     pub households_conflicting: usize,
+    /// The standard home-visit form was published by this load.
+    pub form_published: bool,
 }
 
 /// How much of the demo city to load: the units and accounts always, and the first
@@ -165,6 +167,20 @@ fn accounts_for(specs: &[UnitSpec]) -> Vec<(&'static str, &'static str, Role, St
 
 /// Loads the demo city into the database (idempotent). `cipher` seals the households' ID and
 /// phone numbers, as for any household.
+/// The standard home-visit form (入户走访核查表), an XLSForm under `fixtures/forms/`.
+const HOME_VISIT_XLSX: &[u8] = include_bytes!("../../fixtures/forms/home_visit.xlsx");
+
+/// Publishes the home-visit form through the XLSForm import unless it is there already.
+fn publish_home_visit_form(conn: &mut AnyConnection) -> ApiResult<bool> {
+    let definition = crate::imports::xlsform::parse_xlsform(HOME_VISIT_XLSX, &Default::default())
+        .map_err(ApiError::validation)?;
+    if repo::tasks::latest_form_version(conn, &definition.key)?.is_some() {
+        return Ok(false);
+    }
+    crate::forms::publish(conn, definition, true, None)?;
+    Ok(true)
+}
+
 pub fn load(
     conn: &mut AnyConnection,
     cipher: &FieldCipher,
@@ -197,7 +213,9 @@ pub fn load(
                 unit,
             });
         }
+        let form_published = publish_home_visit_form(conn)?;
         Ok(DemoReport {
+            form_published,
             units_created: report.created,
             units_unchanged: report.unchanged + report.updated,
             grids: specs

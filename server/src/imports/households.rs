@@ -1146,6 +1146,8 @@ struct Group {
     /// Members that parsed, with their lines.
     members: Vec<(u64, MemberInput)>,
     errors: Vec<RowError>,
+    /// The first row could not be read as cells, so the household columns are not to be trusted.
+    broken_head: bool,
 }
 
 impl Group {
@@ -1321,6 +1323,7 @@ impl Parser<'_> {
             cells: HouseholdCells::from_row(cells),
             members: Vec::new(),
             errors: Vec::new(),
+            broken_head: false,
             external_id,
         };
         if self.seen_before(&group.external_id) {
@@ -1371,9 +1374,14 @@ impl Parser<'_> {
             cells,
             members,
             mut errors,
+            broken_head,
         } = group;
         let mut cell_errors = Vec::new();
-        let fields = cells.parse(&mut cell_errors);
+        let fields = if broken_head {
+            HouseholdCells::default().parse(&mut Vec::new())
+        } else {
+            cells.parse(&mut cell_errors)
+        };
         errors.extend(
             cell_errors
                 .into_iter()
@@ -1681,6 +1689,7 @@ impl Parser<'_> {
         };
         match broken {
             Some((code, message)) => {
+                group.broken_head |= group.rows == 0;
                 group.rows += 1;
                 group.errors.push(row_error(line, "row", code, message));
             }
@@ -1777,8 +1786,11 @@ pub fn import<R: Read + Send + 'static>(
 ///   A power cut can then lose the last batches (never corrupt the file). That is acceptable here
 ///   and only here: importing the same file again restores them, and nothing is reported done
 ///   before [`SqliteTuning::restore`] has checkpointed (which syncs the WAL first).
+///
+/// On PostgreSQL the same trade for the same reason: `synchronous_commit = off` for the session,
+/// reset (and the WAL flushed) at the end.
 struct SqliteTuning {
-    before: Option<SqliteSettings>,
+    before: Option<(SqliteSettings, WalAutocheckpoint)>,
 }
 
 #[derive(QueryableByName)]
@@ -1787,6 +1799,11 @@ struct SqliteSettings {
     cache_size: i64,
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     synchronous: i64,
+}
+
+/// `wal_autocheckpoint` has no table-valued form.
+#[derive(QueryableByName)]
+struct WalAutocheckpoint {
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     wal_autocheckpoint: i64,
 }
@@ -1797,15 +1814,20 @@ impl SqliteTuning {
 
     fn apply(conn: &mut AnyConnection) -> ApiResult<Self> {
         use diesel::connection::SimpleConnection;
-        let AnyConnection::Sqlite(c) = conn else {
-            return Ok(Self { before: None });
+        let c = match conn {
+            AnyConnection::Sqlite(c) => c,
+            AnyConnection::Postgresql(pg) => {
+                pg.batch_execute("SET synchronous_commit = off")?;
+                return Ok(Self { before: None });
+            }
         };
         let before = diesel::sql_query(
             "SELECT (SELECT cache_size FROM pragma_cache_size) AS cache_size, \
-             (SELECT synchronous FROM pragma_synchronous) AS synchronous, \
-             (SELECT wal_autocheckpoint FROM pragma_wal_autocheckpoint) AS wal_autocheckpoint",
+             (SELECT synchronous FROM pragma_synchronous) AS synchronous",
         )
         .get_result::<SqliteSettings>(c)?;
+        let wal =
+            diesel::sql_query("PRAGMA wal_autocheckpoint").get_result::<WalAutocheckpoint>(c)?;
         c.batch_execute(&format!(
             "PRAGMA cache_size = -{}; PRAGMA temp_store = MEMORY; PRAGMA synchronous = NORMAL; \
              PRAGMA wal_autocheckpoint = {};",
@@ -1813,20 +1835,31 @@ impl SqliteTuning {
             Self::WAL_PAGES
         ))?;
         Ok(Self {
-            before: Some(before),
+            before: Some((before, wal)),
         })
     }
 
     /// Puts the settings back and makes everything imported durable.
     fn restore(self, conn: &mut AnyConnection) -> ApiResult<()> {
         use diesel::connection::SimpleConnection;
-        let (Some(b), AnyConnection::Sqlite(c)) = (self.before, conn) else {
+        let c = match conn {
+            AnyConnection::Sqlite(c) => c,
+            AnyConnection::Postgresql(pg) => {
+                // Back to the server's setting; a write transaction then flushes the WAL, and
+                // with it every batch before it.
+                pg.batch_execute(
+                    "RESET synchronous_commit; BEGIN; SELECT txid_current(); COMMIT;",
+                )?;
+                return Ok(());
+            }
+        };
+        let Some((b, wal)) = self.before else {
             return Ok(());
         };
         c.batch_execute(&format!(
             "PRAGMA cache_size = {}; PRAGMA temp_store = DEFAULT; PRAGMA synchronous = {}; \
              PRAGMA wal_autocheckpoint = {}; PRAGMA wal_checkpoint(PASSIVE);",
-            b.cache_size, b.synchronous, b.wal_autocheckpoint
+            b.cache_size, b.synchronous, wal.wal_autocheckpoint
         ))?;
         Ok(())
     }

@@ -2,3 +2,4 @@
 
 pub mod boundaries;
 pub mod households;
+pub mod xlsform;

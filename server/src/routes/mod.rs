@@ -44,6 +44,7 @@ pub fn api(cfg: &mut ServiceConfig) {
         .service(tasks::cancel::cancel_task)
         .service(forms::list::list_forms)
         .service(forms::create::create_form)
+        .service(forms::import_xlsform::import_xlsform)
         .service(forms::get_version::get_form_version)
         .service(forms::publish::publish_version)
         .service(sync::sync);

@@ -49,16 +49,12 @@ pub fn simple_form(key: &str) -> Value {
     })
 }
 
+/// The demo city publishes the standard home-visit form from its XLSForm.
 async fn publish_form(app: &TestApp) {
     let admin = app.login("admin").await;
-    let (status, body) = call(
-        &admin,
-        Method::POST,
-        "/forms",
-        Some(simple_form("home_visit")),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, body) = call(&admin, Method::GET, "/forms/home_visit/versions/1", None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["definition"]["title"]["zh"], "入户走访核查表");
 }
 
 async fn user_id(app: &TestApp, username: &str) -> jiuzhu_proto::UserId {
@@ -343,7 +339,13 @@ async fn forms_are_checked_and_versions_immutable(backend: Backend) {
     let (_, v1) = call(&admin, Method::GET, "/forms/survey_a/versions/1", None).await;
     assert_eq!(v1["definition"]["fields"][0]["label"]["zh"], "备注");
     let (_, list) = call(&admin, Method::GET, "/forms", None).await;
-    assert_eq!(list[0]["latest_version"], 2);
+    let survey = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["key"] == "survey_a")
+        .unwrap();
+    assert_eq!(survey["latest_version"], 2);
     let (status, _) = call(&admin, Method::GET, "/forms/survey_a/versions/9", None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _) = call(
@@ -366,3 +368,62 @@ async fn forms_are_checked_and_versions_immutable(backend: Backend) {
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
 both_backends!(forms_api, forms_are_checked_and_versions_immutable);
+
+async fn xlsform_import(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    app.load_demo().await;
+    let admin = app.login("admin").await;
+    let xlsx = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fixtures/forms/home_visit.xlsx"
+    ))
+    .unwrap();
+    let post = |body: Vec<u8>| {
+        admin
+            .request(Method::POST, "/forms/import-xlsform")
+            .header(
+                "content-type",
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            )
+            .body(body)
+            .send()
+    };
+    // The demo published version 1 from the same workbook; importing it again publishes version 2.
+    let res = post(xlsx.clone()).await.unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(
+        (body["key"].as_str(), body["version"].as_i64()),
+        (Some("home_visit"), Some(2))
+    );
+    // Not a workbook: refused with a clear code; nothing published.
+    let res = post(b"name,age\nx,1\n".to_vec()).await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["details"][0]["code"], "invalid_workbook");
+    let mut truncated = xlsx.clone();
+    truncated.truncate(xlsx.len() / 2);
+    assert_eq!(
+        post(truncated).await.unwrap().status(),
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    let (_, list) = call(&admin, Method::GET, "/forms", None).await;
+    let home = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["key"] == "home_visit")
+        .unwrap();
+    assert_eq!(home["latest_version"], 2);
+    let coordinator = app.login("coordinator").await;
+    let res = coordinator
+        .request(Method::POST, "/forms/import-xlsform")
+        .body(xlsx)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+}
+both_backends!(xlsform, xlsform_import);

@@ -2,5 +2,6 @@
 
 pub mod create;
 pub mod get_version;
+pub mod import_xlsform;
 pub mod list;
 pub mod publish;

@@ -274,8 +274,8 @@ impl JobWork {
                 (JobStatus::Failed, report, errors)
             }
             Ok(Err((report, ImportError::Failed(e)))) => {
-                // The cause is logged by code and kind only: a database error can quote values.
-                tracing::error!(error = %e, "household import failed");
+                // Logged with its cause, as 5xx causes are: database errors name tables and columns.
+                tracing::error!(error = ?e, "household import failed");
                 let mut errors = report.errors.clone();
                 errors.push(failure(
                     "a server or database error stopped the import; households committed before it stay",

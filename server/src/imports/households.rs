@@ -1957,6 +1957,24 @@ impl Writer<'_> {
         report: &mut ImportReport,
         progress: &mut Progress<'_>,
     ) -> Result<(), ImportError> {
+        // The checks and the inserts in one write transaction: on SQLite it holds the write lock,
+        // so no other writer can register the same household or number in between; on
+        // PostgreSQL an advisory lock does the same for concurrent imports.
+        db::write_transaction(conn, |conn| {
+            self.write_locked(conn, items, report, progress)
+        })
+    }
+
+    fn write_locked(
+        &mut self,
+        conn: &mut AnyConnection,
+        items: Vec<Item>,
+        report: &mut ImportReport,
+        progress: &mut Progress<'_>,
+    ) -> Result<(), ImportError> {
+        if let AnyConnection::Postgresql(pg) = conn {
+            diesel::sql_query("SELECT pg_advisory_xact_lock(7415203311)").execute(pg)?;
+        }
         let external_ids: Vec<String> = items
             .iter()
             .filter_map(|i| match i {
@@ -2061,38 +2079,35 @@ impl Writer<'_> {
         report.households_created += accepted.len() as u64;
         let rows = Rows::from(accepted);
         let ctx = self.ctx;
-        let known = &mut self.existing_conflicts;
-        db::write_transaction(conn, |conn| -> Result<(), ImportError> {
-            repo::insert_households(conn, &rows.households)?;
-            repo::insert_members(conn, &rows.members)?;
-            repo::insert_tag_rows(conn, &rows.tags)?;
-            repo::insert_statuses(conn, &rows.statuses)?;
-            for (found, attempted, path) in &clashes {
-                let fresh = new_conflicts(conn, known, found, attempted)?;
-                if !fresh.is_empty() {
-                    write::record_clashes(conn, &fresh, attempted, path, ctx.actor)?;
-                    report.conflicts_recorded += fresh.len() as u64;
-                }
+        repo::insert_households(conn, &rows.households)?;
+        repo::insert_members(conn, &rows.members)?;
+        repo::insert_tag_rows(conn, &rows.tags)?;
+        repo::insert_statuses(conn, &rows.statuses)?;
+        for (found, attempted, path) in &clashes {
+            let fresh = new_conflicts(conn, &mut self.existing_conflicts, found, attempted)?;
+            if !fresh.is_empty() {
+                write::record_clashes(conn, &fresh, attempted, path, ctx.actor)?;
+                report.conflicts_recorded += fresh.len() as u64;
             }
-            if !rows.households.is_empty() {
-                audit::record(
-                    conn,
-                    AuditEntry {
-                        actor_id: ctx.actor,
-                        action: "household.import",
-                        entity: "import",
-                        entity_id: ctx.run_id,
-                        org_path: ctx.scope.path(),
-                        detail: serde_json::json!({
-                            "households": rows.households.len(),
-                            "members": rows.members.len(),
-                        }),
-                    },
-                )?;
-            }
-            progress(conn, report)?;
-            Ok(())
-        })
+        }
+        if !rows.households.is_empty() {
+            audit::record(
+                conn,
+                AuditEntry {
+                    actor_id: ctx.actor,
+                    action: "household.import",
+                    entity: "import",
+                    entity_id: ctx.run_id,
+                    org_path: ctx.scope.path(),
+                    detail: serde_json::json!({
+                        "households": rows.households.len(),
+                        "members": rows.members.len(),
+                    }),
+                },
+            )?;
+        }
+        progress(conn, report)?;
+        Ok(())
     }
 }
 

@@ -680,6 +680,68 @@ async fn clashes_become_conflicts(backend: Backend) {
 }
 both_backends!(clashes, clashes_become_conflicts);
 
+async fn concurrent_imports_never_duplicate(backend: Backend) {
+    let Some((_app, coordinator, grid)) = setup(backend).await else {
+        return;
+    };
+    // 300 households of two; the same file twice at once, and a third file holding the same
+    // people under other household ids.
+    let rows: Vec<Row> = (0..300)
+        .flat_map(|i| {
+            let ext = format!("C-{i:03}");
+            [
+                row(
+                    &ext,
+                    &grid,
+                    "甲",
+                    "户主",
+                    &idn(&format!("32040219{:02}0101{:03}", 50 + i / 10, i)),
+                ),
+                row(
+                    &ext,
+                    &grid,
+                    "乙",
+                    "配偶",
+                    &idn(&format!("32040219{:02}0202{:03}", 50 + i / 10, i)),
+                ),
+            ]
+        })
+        .collect();
+    let file = csv(&rows);
+    let other = file.replace("\nC-", "\nD-");
+    let (a, b, c) = tokio::join!(
+        import(&coordinator, file.clone(), ""),
+        import(&coordinator, file, ""),
+        import(&coordinator, other, ""),
+    );
+    for j in [&a, &b, &c] {
+        assert_eq!(j.status, JobStatus::Done, "{:?}", j.errors);
+    }
+    let created = a.households_created + b.households_created + c.households_created;
+    assert_eq!(created, 300, "{a:?} {b:?} {c:?}");
+    for j in [&a, &b, &c] {
+        let refused = 300 - j.households_created - j.households_unchanged;
+        assert_eq!(j.errors.len() as i64, 2 * refused, "{:?}", j.errors);
+        assert!(j.errors.iter().all(|e| e.code == "id_number_conflict"));
+    }
+    assert_eq!(households(&coordinator).await.len(), 300);
+    // Every number is in exactly one household.
+    for i in [0, 150, 299] {
+        let number = idn(&format!("32040219{:02}0202{:03}", 50 + i / 10, i));
+        let page: Page<HouseholdSummary> = coordinator
+            .request(Method::GET, "/households")
+            .query(&[("id_number", number.as_str())])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(page.items.len(), 1);
+    }
+}
+both_backends!(concurrent, concurrent_imports_never_duplicate);
+
 async fn jobs_and_grids_are_scoped(backend: Backend) {
     let Some((app, coordinator, grid)) = setup(backend).await else {
         return;

@@ -348,7 +348,7 @@ fn import_households(
     let bar = indicatif::ProgressBar::new(size);
     bar.set_style(
         indicatif::ProgressStyle::with_template(
-            "{elapsed_precise} [{wide_bar}] {bytes}/{total_bytes} {msg} ETA {eta}",
+            "{elapsed_precise} [{bar:40}] {percent:>3}% {bytes}/{total_bytes} ETA {eta}\n  {msg}",
         )
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
         .progress_chars("=> "),

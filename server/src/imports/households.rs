@@ -26,7 +26,7 @@ use jiuzhu_proto::household::{
 use crate::audit::{self, AuditEntry};
 use crate::crypto::FieldCipher;
 use crate::db::repo::households::{self as repo, HouseholdRow, MemberRow, StatusRow};
-use crate::db::schema::{households, id_conflicts, import_jobs, org_units};
+use crate::db::schema::{households, id_conflicts, import_jobs, members, org_units};
 use crate::db::{self, AnyConnection};
 use crate::domain::geo::GridLookup;
 use crate::error::{ApiError, ApiResult};
@@ -2079,8 +2079,25 @@ impl Writer<'_> {
         report.households_created += accepted.len() as u64;
         let rows = Rows::from(accepted);
         let ctx = self.ctx;
-        repo::insert_households(conn, &rows.households)?;
-        repo::insert_members(conn, &rows.members)?;
+        // The two large tables the fastest way each backend offers: SQLite re-runs one prepared
+        // single-row INSERT (no 11,500-parameter statement to build and parse per 500 rows);
+        // PostgreSQL takes COPY.
+        match &mut *conn {
+            AnyConnection::Sqlite(c) => {
+                for r in &rows.households {
+                    diesel::insert_into(households::table)
+                        .values(r)
+                        .execute(c)?;
+                }
+                for r in &rows.members {
+                    diesel::insert_into(members::table).values(r).execute(c)?;
+                }
+            }
+            AnyConnection::Postgresql(c) => {
+                pg_copy::households(c, &rows.households)?;
+                pg_copy::members(c, &rows.members)?;
+            }
+        }
         repo::insert_tag_rows(conn, &rows.tags)?;
         repo::insert_statuses(conn, &rows.statuses)?;
         for (found, attempted, path) in &clashes {
@@ -2108,6 +2125,144 @@ impl Writer<'_> {
         }
         progress(conn, report)?;
         Ok(())
+    }
+}
+
+/// PostgreSQL's `COPY … FROM STDIN (FORMAT csv)` for the two large tables: no statement to parse
+/// and plan per 500 rows, no per-value bind. Every text is quoted, so an empty string stays an empty
+/// string and an unquoted empty field is NULL.
+mod pg_copy {
+    use std::fmt::Write as _;
+
+    use diesel::pg::CopyFormat;
+    use diesel::prelude::*;
+    use diesel::result::Error;
+
+    use crate::db::repo::households::{HouseholdRow, MemberRow};
+    use crate::db::schema::{households, members};
+
+    fn text(line: &mut String, value: &str) {
+        line.push('"');
+        for c in value.chars() {
+            if c == '"' {
+                line.push('"');
+            }
+            line.push(c);
+        }
+        line.push_str("\",");
+    }
+
+    fn optional(line: &mut String, value: Option<&str>) {
+        match value {
+            Some(v) => text(line, v),
+            None => line.push(','),
+        }
+    }
+
+    fn plain(line: &mut String, value: impl std::fmt::Display) {
+        let _ = write!(line, "{value},");
+    }
+
+    fn end(line: &mut String) {
+        line.pop();
+        line.push('\n');
+    }
+
+    const TIMESTAMP: &str = "%Y-%m-%d %H:%M:%S%.6f";
+
+    fn write_all(
+        out: &mut dyn std::io::Write,
+        rows: usize,
+        mut fill: impl FnMut(usize, &mut String),
+    ) -> Result<(), Error> {
+        let mut line = String::with_capacity(1024);
+        for i in 0..rows {
+            line.clear();
+            fill(i, &mut line);
+            end(&mut line);
+            out.write_all(line.as_bytes())
+                .map_err(|e| Error::SerializationError(Box::new(e)))?;
+        }
+        Ok(())
+    }
+
+    pub fn households(
+        conn: &mut diesel::PgConnection,
+        rows: &[HouseholdRow],
+    ) -> Result<usize, Error> {
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        diesel::copy_from(households::table)
+            .from_raw_data(households::table, |out: &mut dyn std::io::Write| {
+                write_all(out, rows.len(), |i, l| {
+                    let r = &rows[i];
+                    text(l, &r.id);
+                    optional(l, r.external_id.as_deref());
+                    text(l, &r.address);
+                    match r.lat {
+                        Some(v) => plain(l, v),
+                        None => l.push(','),
+                    }
+                    match r.lon {
+                        Some(v) => plain(l, v),
+                        None => l.push(','),
+                    }
+                    text(l, &r.grid_id);
+                    text(l, &r.org_path);
+                    plain(l, if r.grid_overridden { "t" } else { "f" });
+                    text(l, &r.status);
+                    text(l, &r.notes);
+                    optional(l, r.head_member_id.as_deref());
+                    optional(l, r.head_name.as_deref());
+                    plain(l, r.member_count);
+                    plain(l, r.version);
+                    plain(l, r.created_at.format(TIMESTAMP));
+                    plain(l, r.updated_at.format(TIMESTAMP));
+                })
+            })
+            .with_format(CopyFormat::Csv)
+            .execute(conn)
+    }
+
+    pub fn members(conn: &mut diesel::PgConnection, rows: &[MemberRow]) -> Result<usize, Error> {
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        diesel::copy_from(members::table)
+            .from_raw_data(members::table, |out: &mut dyn std::io::Write| {
+                write_all(out, rows.len(), |i, l| {
+                    let r = &rows[i];
+                    text(l, &r.id);
+                    text(l, &r.household_id);
+                    plain(l, r.position);
+                    text(l, &r.name);
+                    text(l, &r.relation);
+                    text(l, &r.id_cipher);
+                    text(l, &r.id_key_id);
+                    text(l, &r.id_blind);
+                    text(l, &r.id_masked);
+                    plain(l, r.birth_date.format("%Y-%m-%d"));
+                    text(l, &r.gender);
+                    text(l, &r.health);
+                    optional(l, r.disability_type.as_deref());
+                    match r.disability_level {
+                        Some(v) => plain(l, v),
+                        None => l.push(','),
+                    }
+                    text(l, &r.daily_living);
+                    text(l, &r.work_status);
+                    text(l, &r.student_status);
+                    text(l, &r.income);
+                    plain(l, r.annual_income_fen);
+                    optional(l, r.phone_cipher.as_deref());
+                    optional(l, r.phone_masked.as_deref());
+                    plain(l, r.created_at.format(TIMESTAMP));
+                    plain(l, r.updated_at.format(TIMESTAMP));
+                })
+            })
+            .with_format(CopyFormat::Csv)
+            .execute(conn)
     }
 }
 

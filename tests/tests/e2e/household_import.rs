@@ -385,9 +385,15 @@ async fn bad_rows_by_line(backend: Backend) {
             &format!("{}X", &idn("32040220100101133")[..17]),
         )
         .set("health", "健康"),
-        /* 17 */ good("G-2", 134).set("name", "𠀀明"),
-        /* 18 */
-        row("G-2", g, "小明😀", "child", &idn("32040220150101135"))
+        /* 17 */
+        good("G-2", 134)
+            .set("name", "𠀀明")
+            .set("address", "红梅新村\"东区\",3幢")
+            .set("notes", "第一行\n第二行 \"引号\""),
+        // Lines 17-18 (the notes hold a line break); line 19 leaves the household columns blank.
+        /* 19 */
+        row("G-2", "", "小明😀", "child", &idn("32040220150101135"))
+            .set("address", "")
             .set("work_status", "not_working_age"),
     ];
     // The check character of row 16 must really be wrong.
@@ -442,6 +448,10 @@ async fn bad_rows_by_line(backend: Backend) {
     let g2 = household(&coordinator, all["G-2"].id).await;
     assert_eq!(g2.members[0].name, "𠀀明");
     assert_eq!(g2.members[1].name, "小明😀");
+    assert_eq!(g2.address, "红梅新村\"东区\",3幢");
+    assert_eq!(g2.notes, "第一行\n第二行 \"引号\"");
+    assert_eq!(g2.members[1].disability_level, None);
+    assert_eq!(g2.members[0].phone_masked, None);
     let g1 = household(&coordinator, all["G-1"].id).await;
     assert_eq!(g1.members.len(), 2);
 }

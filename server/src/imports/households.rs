@@ -1972,9 +1972,7 @@ impl Writer<'_> {
         report: &mut ImportReport,
         progress: &mut Progress<'_>,
     ) -> Result<(), ImportError> {
-        if let AnyConnection::Postgresql(pg) = conn {
-            diesel::sql_query("SELECT pg_advisory_xact_lock(7415203311)").execute(pg)?;
-        }
+        crate::registry::write::lock_id_numbers(conn)?;
         let external_ids: Vec<String> = items
             .iter()
             .filter_map(|i| match i {

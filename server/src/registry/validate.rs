@@ -305,13 +305,16 @@ pub fn household(input: CreateHousehold) -> Result<ValidHousehold, Vec<FieldErro
             "须有且仅有一名户主 / exactly one member must be the head",
         );
     }
-    let members: Vec<ValidMember> = input
+    let members: Vec<(usize, ValidMember)> = input
         .members
         .into_iter()
         .enumerate()
-        .filter_map(|(i, m)| member(&mut errors, &mut warnings, &format!("members[{i}]."), m))
+        .filter_map(|(i, m)| {
+            member(&mut errors, &mut warnings, &format!("members[{i}]."), m).map(|v| (i, v))
+        })
         .collect();
-    duplicates(&mut errors, &members, 0);
+    duplicates(&mut errors, "members", &members);
+    let members = members.into_iter().map(|(_, m)| m).collect();
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -329,13 +332,14 @@ pub fn household(input: CreateHousehold) -> Result<ValidHousehold, Vec<FieldErro
     })
 }
 
-/// The same number twice in one household is an error at the second one.
-pub fn duplicates(errors: &mut Vec<FieldError>, members: &[ValidMember], offset: usize) {
-    for (i, m) in members.iter().enumerate() {
-        if members[..i].iter().any(|o| o.id == m.id) {
+/// The same number twice in one household is an error at the second one. Members come with their
+/// index in the request, so the path names the right one even when earlier members were invalid.
+pub fn duplicates(errors: &mut Vec<FieldError>, list: &str, members: &[(usize, ValidMember)]) {
+    for (k, (i, m)) in members.iter().enumerate() {
+        if members[..k].iter().any(|(_, o)| o.id == m.id) {
             err(
                 errors,
-                format!("members[{}].id_number", i + offset),
+                format!("{list}[{i}].id_number"),
                 "duplicate_in_household",
                 "同一户内身份证号重复 / the same ID number appears twice in this household",
             );

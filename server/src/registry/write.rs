@@ -146,6 +146,17 @@ pub fn seal_member(
     })
 }
 
+/// Serialises every writer of members' ID numbers for the rest of the transaction, so the
+/// "already held by another household" check and the insert cannot interleave. SQLite's
+/// `BEGIN IMMEDIATE` already holds the write lock; PostgreSQL under READ COMMITTED needs this.
+pub fn lock_id_numbers(conn: &mut AnyConnection) -> ApiResult<()> {
+    if let AnyConnection::Postgresql(pg) = conn {
+        use diesel::RunQueryDsl;
+        diesel::sql_query("SELECT pg_advisory_xact_lock(7415203311)").execute(pg)?;
+    }
+    Ok(())
+}
+
 /// A number that another household already holds.
 #[derive(Debug, Clone)]
 pub struct Clash {
@@ -163,6 +174,7 @@ pub fn find_clashes(
     rows: &[MemberRow],
     except: Option<&str>,
 ) -> ApiResult<Vec<Clash>> {
+    lock_id_numbers(conn)?;
     let blinds: Vec<String> = rows.iter().map(|r| r.id_blind.clone()).collect();
     let holders = repo::holders_of(conn, &blinds, except)?;
     Ok(rows

@@ -959,3 +959,71 @@ both_backends!(
     boundary_change_regrids,
     boundary_change_moves_located_households_only
 );
+
+async fn concurrent_creates_never_duplicate_a_number(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    app.load_demo().await;
+    let (_, lat, lon) = coordinator_grid(&app).await;
+    let coordinator = app.login("coordinator").await;
+    let shared = id_number("32040219880808808");
+    let mut tasks = Vec::new();
+    for i in 0..4 {
+        let c = coordinator.clone();
+        let mut h = household(
+            &format!("{i} 号"),
+            lat,
+            lon,
+            vec![member("同号", Relation::Head, &shared)],
+        );
+        h.external_id = Some("same-external".into());
+        tasks.push(tokio::spawn(
+            async move { post(&c, "/households", &h).await.0 },
+        ));
+    }
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::CREATED)
+            .count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses
+            .iter()
+            .all(|s| *s == StatusCode::CREATED || *s == StatusCode::CONFLICT),
+        "{statuses:?}"
+    );
+    // The duplicate's path names the member as sent, even after an invalid one.
+    let ok = id_number("32040219880808816");
+    let h = household(
+        "x",
+        lat,
+        lon,
+        vec![
+            member("坏", Relation::Spouse, "123"),
+            member("头", Relation::Head, &ok),
+            member("重", Relation::Child, &ok),
+        ],
+    );
+    let (status, body) = post(&coordinator, "/households", &h).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let c = codes(&body);
+    assert!(
+        c.contains(&(
+            "members[2].id_number".to_string(),
+            "duplicate_in_household".to_string()
+        )),
+        "{c:?}"
+    );
+}
+both_backends!(
+    concurrent_creates,
+    concurrent_creates_never_duplicate_a_number
+);

@@ -50,6 +50,8 @@ pub async fn create_household(
     let (scope2, actor2) = (scope.clone(), actor.clone());
     let outcome = state
         .tx(move |conn| {
+            // Before the external-id and ID-number checks, so concurrent creates cannot both pass.
+            write::lock_id_numbers(conn)?;
             let grid = write::choose_grid(conn, &scope2, &lookup, valid.location, valid.grid_override.as_deref())?;
             if let Some(ext) = &valid.external_id {
                 if repo::households::find_by_external_id(conn, ext)?.is_some() {

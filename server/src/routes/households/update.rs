@@ -88,9 +88,11 @@ pub async fn update_household(
         .enumerate()
         .filter_map(|(i, m)| {
             validate::member(&mut errors, &mut warnings, &format!("add_members[{i}]."), m)
+                .map(|v| (i, v))
         })
         .collect();
-    validate::duplicates(&mut errors, &added, 0);
+    validate::duplicates(&mut errors, "add_members", &added);
+    let added: Vec<_> = added.into_iter().map(|(_, m)| m).collect();
     for (i, p) in input.update_members.iter().enumerate() {
         let prefix = format!("update_members[{i}].");
         if let Some(name) = &p.name {

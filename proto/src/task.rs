@@ -6,27 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::household::Household;
 use crate::ids::{OrgUnitId, UserId};
 
-macro_rules! task_enum {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($variant),+ }
-
-        impl $name {
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),+ }
-            }
-
-            pub fn parse(s: &str) -> Option<Self> {
-                match s { $($text => Some($name::$variant),)+ _ => None }
-            }
-        }
-    };
-}
-
-task_enum!(
+wire_enum!(
     TaskKind {
         Visit => "visit",
         Verify => "verify",
@@ -34,7 +14,7 @@ task_enum!(
     }
 );
 
-task_enum!(
+wire_enum!(
     /// pending → assigned → accepted → submitted → reviewed; cancelled from any open state.
     TaskState {
         Pending => "pending",

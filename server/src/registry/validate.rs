@@ -96,11 +96,7 @@ pub fn check_text(
 pub fn check_location(errors: &mut Vec<FieldError>, field: &str, loc: &Location) -> Option<LatLon> {
     match LatLon::new(loc.lat, loc.lon) {
         Ok(p) => {
-            let crs = match loc.crs.unwrap_or(jiuzhu_proto::geo::Crs::Wgs84) {
-                jiuzhu_proto::geo::Crs::Wgs84 => geo::Crs::Wgs84,
-                jiuzhu_proto::geo::Crs::Gcj02 => geo::Crs::Gcj02,
-                jiuzhu_proto::geo::Crs::Bd09 => geo::Crs::Bd09,
-            };
+            let crs = geo::Crs::from(loc.crs.unwrap_or(jiuzhu_proto::geo::Crs::Wgs84));
             Some(geo::to_wgs84(p, crs))
         }
         Err(e) => {

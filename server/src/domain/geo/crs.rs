@@ -166,6 +166,16 @@ pub fn from_wgs84(p: LatLon, crs: Crs) -> LatLon {
     }
 }
 
+impl From<jiuzhu_proto::geo::Crs> for Crs {
+    fn from(crs: jiuzhu_proto::geo::Crs) -> Self {
+        match crs {
+            jiuzhu_proto::geo::Crs::Wgs84 => Crs::Wgs84,
+            jiuzhu_proto::geo::Crs::Gcj02 => Crs::Gcj02,
+            jiuzhu_proto::geo::Crs::Bd09 => Crs::Bd09,
+        }
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {

@@ -8,9 +8,5 @@ use crate::domain::geo::Crs;
 
 /// The wire CRS as the domain's.
 pub fn domain_crs(crs: WireCrs) -> Crs {
-    match crs {
-        WireCrs::Wgs84 => Crs::Wgs84,
-        WireCrs::Gcj02 => Crs::Gcj02,
-        WireCrs::Bd09 => Crs::Bd09,
-    }
+    crs.into()
 }

@@ -35,6 +35,7 @@ pub mod org;
 pub mod page;
 pub mod task;
 pub mod user;
+pub mod visit;
 
 pub use error::{ErrorBody, ErrorCode};
 pub use ids::{OrgUnitId, UserId};

@@ -1,5 +1,9 @@
 //! A typed async HTTP client for `/api/v1`.
 
+mod work;
+
+pub use work::{HouseholdQuery, Submitted, TaskQuery, VisitQuery};
+
 use jiuzhu_proto::auth::{LoginRequest, RefreshRequest, TokenPair};
 use jiuzhu_proto::geo::{Crs, LocateResponse};
 use jiuzhu_proto::org::{CreateOrgUnit, ImportReport, OrgKind, OrgUnit};

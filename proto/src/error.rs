@@ -38,6 +38,10 @@ pub enum ErrorCode {
     Forbidden,
     NotFound,
     Conflict,
+    /// The same client id was sent before with a different body.
+    IdempotencyConflict,
+    /// The task was cancelled, closed, or given to someone else.
+    TaskNotOpen,
     Internal,
     Unavailable,
     /// A code this client version does not know yet.
@@ -78,6 +82,8 @@ impl ErrorCode {
             Self::Forbidden => "forbidden",
             Self::NotFound => "not_found",
             Self::Conflict => "conflict",
+            Self::IdempotencyConflict => "idempotency_conflict",
+            Self::TaskNotOpen => "task_not_open",
             Self::Internal => "internal",
             Self::Unavailable => "unavailable",
             Self::Unknown => "unknown",

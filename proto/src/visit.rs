@@ -88,6 +88,7 @@ wire_enum!(
         Approved => "approved",
         HasIssues => "has_issues",
         Rejected => "rejected",
+        Superseded => "superseded",
     }
 );
 

@@ -51,6 +51,76 @@ pub struct Settings {
     pub log_json: bool,
     /// Seconds in-flight requests get to finish after SIGTERM.
     pub shutdown_timeout_secs: u64,
+    /// Thresholds of the checks run on every visit report.
+    pub visit_checks: VisitChecks,
+    /// Recurring re-check tasks (DOMAIN.md: dibao yearly or half-yearly, tekun yearly).
+    pub recheck: RecheckSettings,
+}
+
+/// When a visit gets a flag. Flags route a visit to review; they never reject it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct VisitChecks {
+    /// Farther than this from the registered point (plus the fix's accuracy) is flagged.
+    pub max_distance_m: f64,
+    /// A fix less accurate than this is flagged.
+    pub max_accuracy_m: f64,
+    /// Less time on site than this is flagged.
+    pub min_on_site_secs: i64,
+    /// A fix taken further than this before the start or after the finish is flagged.
+    pub fix_time_slack_secs: i64,
+    /// One worker reporting one spot (within `same_spot_m`) for this many households in a day.
+    pub same_spot_households: usize,
+    pub same_spot_m: f64,
+    /// Clock skew allowed for times "in the future".
+    pub clock_skew_secs: i64,
+    /// How old a visit may be when it finally arrives (phones can be offline for days).
+    pub max_age_days: i64,
+}
+
+impl Default for VisitChecks {
+    fn default() -> Self {
+        Self {
+            max_distance_m: 200.0,
+            max_accuracy_m: 100.0,
+            min_on_site_secs: 300,
+            fix_time_slack_secs: 600,
+            same_spot_households: 3,
+            same_spot_m: 30.0,
+            clock_skew_secs: 300,
+            max_age_days: 90,
+        }
+    }
+}
+
+/// The re-check schedule job.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct RecheckSettings {
+    /// How often the job looks for households due; 0 turns it off.
+    pub every_secs: u64,
+    /// Days between re-checks per assistance status.
+    pub dibao_days: i64,
+    pub tekun_days: i64,
+    /// Half-yearly for dibao households whose income is irregular or who can work (tag `irregular_income`).
+    pub dibao_irregular_days: i64,
+    /// Days from creation to the due date of a re-check task.
+    pub due_in_days: i64,
+    /// The form re-check tasks use.
+    pub form_key: String,
+}
+
+impl Default for RecheckSettings {
+    fn default() -> Self {
+        Self {
+            every_secs: 3600,
+            dibao_days: 365,
+            tekun_days: 365,
+            dibao_irregular_days: 182,
+            due_in_days: 30,
+            form_key: "home_visit".into(),
+        }
+    }
 }
 
 impl Default for Settings {
@@ -79,6 +149,8 @@ impl Default for Settings {
             workers: None,
             log_json: false,
             shutdown_timeout_secs: 30,
+            visit_checks: VisitChecks::default(),
+            recheck: RecheckSettings::default(),
         }
     }
 }

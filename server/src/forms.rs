@@ -1,7 +1,10 @@
 //! Publishing forms: every definition is checked by the shared engine before it is stored, and a
 //! published version never changes (a change is a new version).
 
-use jiuzhu_proto::form::FormDefinition;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use jiuzhu_proto::form::{CompiledForm, FormDefinition};
 use jiuzhu_proto::task::FormVersion;
 use jiuzhu_proto::ErrorCode;
 
@@ -58,4 +61,43 @@ pub fn version(
         definition: serde_json::from_str(&text).map_err(ApiError::internal)?,
         published_at: at.and_utc(),
     }))
+}
+
+/// Compiled published versions, kept once read: a published version never changes, so nothing
+/// is ever invalidated.
+#[derive(Default)]
+pub struct FormCache {
+    compiled: RwLock<HashMap<(String, i32), Arc<CompiledForm>>>,
+}
+
+impl FormCache {
+    /// The compiled version, read and compiled on first use.
+    pub fn get(
+        &self,
+        conn: &mut AnyConnection,
+        key: &str,
+        version: i32,
+    ) -> ApiResult<Option<Arc<CompiledForm>>> {
+        let cache_key = (key.to_owned(), version);
+        if let Some(hit) = self
+            .compiled
+            .read()
+            .ok()
+            .and_then(|m| m.get(&cache_key).cloned())
+        {
+            return Ok(Some(hit));
+        }
+        let Some(text) = repo::form_definition(conn, key, version)? else {
+            return Ok(None);
+        };
+        let definition: FormDefinition = serde_json::from_str(&text).map_err(ApiError::internal)?;
+        let compiled = definition.check().map_err(|_| {
+            ApiError::internal(anyhow::anyhow!("a stored form version fails its check"))
+        })?;
+        let compiled = Arc::new(compiled);
+        if let Ok(mut m) = self.compiled.write() {
+            m.insert(cache_key, compiled.clone());
+        }
+        Ok(Some(compiled))
+    }
 }

@@ -24,6 +24,7 @@ use utoipa_actix_web::AppExt;
         (name = "forms", description = "Versioned form definitions"),
         (name = "tasks", description = "Visit, verification and re-check tasks"),
         (name = "sync", description = "Per-worker incremental sync"),
+        (name = "visits", description = "Visit reports, their checks and review"),
     )
 )]
 pub struct ApiDoc;

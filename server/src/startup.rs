@@ -50,6 +50,7 @@ pub fn build_state(settings: Settings, secrets: Secrets) -> anyhow::Result<Arc<A
         cursors,
         hasher,
         grids: GridIndex::new(lookup, fingerprint),
+        forms: crate::forms::FormCache::default(),
         metrics: Metrics::new()?,
     }))
 }
@@ -172,6 +173,7 @@ impl Application {
         }
         let server = server.run();
         grid_index::spawn_watcher(Arc::downgrade(&state), Duration::from_secs(5));
+        crate::jobs::spawn(Arc::downgrade(&state));
         Ok(Self {
             port,
             server,

@@ -62,6 +62,8 @@ pub struct AppState {
     pub cursors: crate::changes::CursorSigner,
     pub hasher: PasswordHasher,
     pub grids: GridIndex,
+    /// Compiled form versions (immutable once published).
+    pub forms: crate::forms::FormCache,
     pub metrics: Metrics,
 }
 

@@ -132,6 +132,9 @@ pub struct TestApp {
     pub backend: Backend,
     pub database_url: String,
     handle: actix_web::dev::ServerHandle,
+    settings: Settings,
+    keys: ([u8; 32], [u8; 32]),
+    others: std::sync::Mutex<Vec<actix_web::dev::ServerHandle>>,
     // Dropped last: the database outlives the server.
     _db: TestDb,
 }
@@ -147,6 +150,11 @@ pub fn test_settings(database_url: &str, dir: &std::path::Path) -> Settings {
         login_limit_per_ip: 1000,
         login_limit_per_account: 100,
         shutdown_timeout_secs: 1,
+        // Tests run the periodic jobs themselves, when they want them.
+        recheck: jiuzhu_server::config::RecheckSettings {
+            every_secs: 0,
+            ..Default::default()
+        },
         ..Settings::default()
     }
 }
@@ -165,14 +173,8 @@ pub async fn spawn_app_with(
         .ok()??;
     let mut settings = test_settings(&url, &dir);
     tweak(&mut settings);
-    let app = match Application::build_with(settings, Secrets::ephemeral()).await {
-        Ok(app) => app,
-        Err(e) => panic!("server failed to start: {e:#}"),
-    };
-    let port = app.port();
-    let state = app.state();
-    let handle = app.handle();
-    tokio::spawn(app.run_until_stopped());
+    let keys = (rand::random(), rand::random());
+    let (port, state, handle) = start(settings.clone(), keys).await;
     Some(TestApp {
         base: format!("http://127.0.0.1:{port}"),
         port,
@@ -180,8 +182,34 @@ pub async fn spawn_app_with(
         backend,
         database_url: url,
         handle,
+        settings,
+        keys,
+        others: std::sync::Mutex::new(Vec::new()),
         _db: db,
     })
+}
+
+fn secrets(keys: ([u8; 32], [u8; 32])) -> Secrets {
+    Secrets {
+        data_key: secrecy::SecretBox::new(Box::new(keys.0)),
+        token_pepper: secrecy::SecretBox::new(Box::new(keys.1)),
+        retired_data_keys: Vec::new(),
+    }
+}
+
+async fn start(
+    settings: Settings,
+    keys: ([u8; 32], [u8; 32]),
+) -> (u16, Arc<AppState>, actix_web::dev::ServerHandle) {
+    let app = match Application::build_with(settings, secrets(keys)).await {
+        Ok(app) => app,
+        Err(e) => panic!("server failed to start: {e:#}"),
+    };
+    let port = app.port();
+    let state = app.state();
+    let handle = app.handle();
+    tokio::spawn(app.run_until_stopped());
+    (port, state, handle)
 }
 
 impl TestApp {
@@ -227,11 +255,40 @@ impl TestApp {
     pub async fn stop(&self) {
         self.handle.stop(true).await;
     }
+
+    /// A second server instance on the same database (and keys), as a scaled-out deployment
+    /// runs: its state, to drive jobs from both.
+    pub async fn another_instance(&self) -> Arc<AppState> {
+        let (_, state, handle) = start(self.settings.clone(), self.keys).await;
+        self.others
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(handle);
+        state
+    }
+
+    /// Starts the server again after [`TestApp::stop`]: same port, database and keys, so
+    /// clients and their tokens carry on as after a real restart.
+    pub async fn start_again(&mut self) {
+        let mut settings = self.settings.clone();
+        settings.bind = format!("127.0.0.1:{}", self.port);
+        let (_, state, handle) = start(settings, self.keys).await;
+        self.state = state;
+        self.handle = handle;
+    }
 }
 
 impl Drop for TestApp {
     fn drop(&mut self) {
         // Stop accepting; the database is dropped with FORCE, so lingering pool connections are fine.
         drop(self.handle.stop(false));
+        for other in self
+            .others
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .drain(..)
+        {
+            drop(other.stop(false));
+        }
     }
 }

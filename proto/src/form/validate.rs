@@ -44,6 +44,44 @@ impl ValidationOutcome {
     pub fn is_valid(&self) -> bool {
         self.errors.is_empty()
     }
+
+    /// The answers without the ones listed in `dropped`: what should be stored.
+    pub fn cleaned(&self, answers: &Json) -> Json {
+        let mut out = answers.clone();
+        for path in &self.dropped {
+            remove_path(&mut out, path);
+        }
+        out
+    }
+}
+
+/// Removes the answer at `a[1].b`-style `path`, if it is there.
+fn remove_path(root: &mut Json, path: &str) {
+    let mut node = root;
+    let mut segments = path.split('.').peekable();
+    while let Some(segment) = segments.next() {
+        let (name, index) = match segment.split_once('[') {
+            Some((name, rest)) => (name, rest.trim_end_matches(']').parse::<usize>().ok()),
+            None => (segment, None),
+        };
+        let Some(map) = node.as_object_mut() else {
+            return;
+        };
+        if segments.peek().is_none() && index.is_none() {
+            map.remove(name);
+            return;
+        }
+        let Some(child) = map.get_mut(name) else {
+            return;
+        };
+        node = match index {
+            Some(i) => match child.get_mut(i) {
+                Some(item) => item,
+                None => return,
+            },
+            None => child,
+        };
+    }
 }
 
 /// Today in China Standard Time (UTC+8, no daylight saving), whatever the machine's zone.

@@ -266,9 +266,50 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    visits (id) {
+        id -> Text,
+        task_id -> Text,
+        household_id -> Text,
+        org_path -> Text,
+        worker_id -> Text,
+        form_key -> Text,
+        form_version -> Integer,
+        answers_key_id -> Text,
+        answers_sealed -> Text,
+        body_hash -> Text,
+        fix_as_sent -> Text,
+        lat -> Double,
+        lon -> Double,
+        accuracy_m -> Double,
+        fix_time -> Timestamp,
+        mock_location -> Bool,
+        started_at -> Timestamp,
+        finished_at -> Timestamp,
+        photo_ids -> Text,
+        staff -> Text,
+        supersedes -> Nullable<Text>,
+        flags -> Text,
+        flag_count -> Integer,
+        review_state -> Text,
+        review_note -> Nullable<Text>,
+        reviewed_by -> Nullable<Text>,
+        reviewed_at -> Nullable<Timestamp>,
+        received_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    job_leases (name) {
+        name -> Text,
+        last_run_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(tasks -> households (household_id));
 diesel::joinable!(task_events -> tasks (task_id));
 diesel::joinable!(form_versions -> forms (form_key));
+diesel::joinable!(visits -> tasks (task_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     org_units,
@@ -290,4 +331,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     task_events,
     changes,
     change_head,
+    visits,
+    job_leases,
 );

@@ -11,6 +11,7 @@ pub mod org_units;
 pub mod sync;
 pub mod tasks;
 pub mod users;
+pub mod visits;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -47,6 +48,10 @@ pub fn api(cfg: &mut ServiceConfig) {
         .service(forms::import_xlsform::import_xlsform)
         .service(forms::get_version::get_form_version)
         .service(forms::publish::publish_version)
+        .service(visits::submit::submit_visit)
+        .service(visits::list::list_visits)
+        .service(visits::get::get_visit)
+        .service(visits::review::review_visit)
         .service(sync::sync);
 }
 

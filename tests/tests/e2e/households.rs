@@ -70,7 +70,7 @@ pub async fn coordinator_grid(app: &TestApp) -> (OrgUnit, f64, f64) {
     panic!("no point found inside grid {}", grid.code);
 }
 
-fn household(address: &str, lat: f64, lon: f64, members: Vec<MemberInput>) -> CreateHousehold {
+pub fn household(address: &str, lat: f64, lon: f64, members: Vec<MemberInput>) -> CreateHousehold {
     CreateHousehold {
         external_id: None,
         address: address.into(),

@@ -8,6 +8,8 @@ mod household_import;
 mod households;
 mod migrations;
 mod org_units;
+mod rechecks;
 mod scope;
 mod tasks;
 mod users;
+mod visits;

@@ -1,9 +1,17 @@
 //! `jiuzhu-field`: what a grid worker's phone does, from a terminal.
+//!
+//! State lives under `--home`: `session.json` (tokens), `store.sqlite` (what sync brought) and
+//! `outbox.sqlite` (visits waiting for the server).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use anyhow::{bail, Context};
+use chrono::{Duration, Utc};
 use clap::{Parser, Subcommand};
-use jiuzhu_mobile_api::Client;
+use jiuzhu_mobile_api::outbox::ItemState;
+use jiuzhu_mobile_api::{Client, Outbox, RetryPolicy, Store};
+use jiuzhu_proto::geo::Crs;
+use jiuzhu_proto::visit::{LocationFix, SubmitVisit};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Parser)]
@@ -16,7 +24,7 @@ struct Cli {
     /// Server base URL.
     #[arg(long, env = "JIUZHU_SERVER", default_value = "http://127.0.0.1:8080")]
     server: String,
-    /// Where the session (tokens) is kept.
+    /// Where the session, the synced data and the outbox are kept.
     #[arg(long, env = "JIUZHU_FIELD_HOME", default_value = ".jiuzhu-field")]
     home: PathBuf,
     #[command(subcommand)]
@@ -33,6 +41,37 @@ enum Command {
     },
     /// Show the logged-in account.
     Me,
+    /// Fetch what changed: tasks, their households, their forms.
+    Sync,
+    /// List the tasks on this device.
+    Tasks,
+    /// Record a visit for a task: checked against the task's form here, then queued.
+    Visit {
+        #[arg(long)]
+        task: uuid::Uuid,
+        /// A JSON file with the answers.
+        #[arg(long)]
+        answers: PathBuf,
+        /// Where the visit happened (WGS-84); the household's registered point when absent.
+        #[arg(long, requires = "lon")]
+        lat: Option<f64>,
+        #[arg(long, requires = "lat")]
+        lon: Option<f64>,
+        #[arg(long, default_value_t = 10.0)]
+        accuracy: f64,
+        /// Minutes spent on site (the visit ends now).
+        #[arg(long, default_value_t = 20)]
+        minutes: i64,
+        /// Photos (not sent yet: the photo upload comes with the server's photo endpoints).
+        #[arg(long)]
+        photo: Vec<PathBuf>,
+    },
+    /// Show what waits to be sent, and what needs attention.
+    Outbox,
+    /// Send what is due.
+    Push,
+    /// Put an item that needed attention back in the queue.
+    Requeue { id: uuid::Uuid },
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -42,14 +81,57 @@ struct Session {
     device_id: String,
 }
 
-fn session_path(home: &std::path::Path) -> PathBuf {
+fn session_path(home: &Path) -> PathBuf {
     home.join("session.json")
+}
+
+fn load_session(home: &Path) -> anyhow::Result<Session> {
+    let bytes = std::fs::read(session_path(home)).context("not logged in: run `login` first")?;
+    Ok(serde_json::from_slice(&bytes)?)
+}
+
+fn save_session(home: &Path, session: &Session) -> anyhow::Result<()> {
+    std::fs::create_dir_all(home)?;
+    let path = session_path(home);
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, serde_json::to_vec_pretty(session)?)?;
+    std::fs::rename(tmp, path)?;
+    Ok(())
+}
+
+/// A client with the stored access token.
+fn authed(server: &str, home: &Path) -> anyhow::Result<Client> {
+    let session = load_session(home)?;
+    Ok(Client::new(server).with_token(session.access_token))
+}
+
+/// Swaps the refresh token for a new pair after a 401 (access tokens live minutes, a day
+/// offline outlasts them).
+async fn refresh(client: &mut Client, home: &Path) -> anyhow::Result<()> {
+    let session = load_session(home)?;
+    let pair = client
+        .refresh(&session.refresh_token, Some(&session.device_id))
+        .await
+        .context("the session has ended: log in again")?;
+    save_session(
+        home,
+        &Session {
+            access_token: pair.access_token,
+            refresh_token: pair.refresh_token,
+            device_id: session.device_id,
+        },
+    )
+}
+
+fn is_unauthorized(e: &jiuzhu_mobile_api::store::StoreError) -> bool {
+    matches!(e, jiuzhu_mobile_api::store::StoreError::Client(c)
+        if c.status() == Some(reqwest::StatusCode::UNAUTHORIZED))
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let mut client = Client::new(&cli.server);
+    let home = cli.home.as_path();
     match cli.command {
         Command::Login {
             username,
@@ -63,16 +145,15 @@ async fn main() -> anyhow::Result<()> {
                     line.trim_end_matches(['\r', '\n']).to_owned()
                 }
             };
+            let mut client = Client::new(&cli.server);
             let pair = client.login(&username, &password, Some(&device_id)).await?;
-            std::fs::create_dir_all(&cli.home)?;
-            let session = Session {
-                access_token: pair.access_token,
-                refresh_token: pair.refresh_token,
-                device_id,
-            };
-            std::fs::write(
-                session_path(&cli.home),
-                serde_json::to_vec_pretty(&session)?,
+            save_session(
+                home,
+                &Session {
+                    access_token: pair.access_token,
+                    refresh_token: pair.refresh_token,
+                    device_id,
+                },
             )?;
             println!(
                 "logged in as {} ({})",
@@ -81,11 +162,155 @@ async fn main() -> anyhow::Result<()> {
             );
         }
         Command::Me => {
-            let session: Session =
-                serde_json::from_slice(&std::fs::read(session_path(&cli.home))?)?;
-            let client = client.with_token(session.access_token);
-            let me = client.me().await?;
+            let me = authed(&cli.server, home)?.me().await?;
             println!("{}", serde_json::to_string_pretty(&me)?);
+        }
+        Command::Sync => {
+            let store = Store::open(&home.join("store.sqlite"))?;
+            let mut client = authed(&cli.server, home)?;
+            let report = match store.sync(&client).await {
+                Err(e) if is_unauthorized(&e) => {
+                    refresh(&mut client, home).await?;
+                    store.sync(&client).await?
+                }
+                other => other?,
+            };
+            println!(
+                "同步完成 / synced: {} tasks, {} households, {} forms, {} removed ({} pages)",
+                report.tasks, report.households, report.forms, report.removed, report.pages
+            );
+        }
+        Command::Tasks => {
+            let store = Store::open(&home.join("store.sqlite"))?;
+            for t in store.tasks()? {
+                let address = store
+                    .household(t.household_id)?
+                    .map(|h| h.address)
+                    .unwrap_or_default();
+                println!(
+                    "{}  {:<8} {:<9} due {}{}  {}",
+                    t.id,
+                    t.kind.as_str(),
+                    t.state.as_str(),
+                    t.due_date,
+                    if t.overdue { " (overdue)" } else { "" },
+                    address
+                );
+            }
+        }
+        Command::Visit {
+            task,
+            answers,
+            lat,
+            lon,
+            accuracy,
+            minutes,
+            photo,
+        } => {
+            if !photo.is_empty() {
+                bail!("photos cannot be sent yet: the server's photo upload is not built");
+            }
+            let store = Store::open(&home.join("store.sqlite"))?;
+            let task = store
+                .task(task)?
+                .context("no such task on this device: run `sync`")?;
+            let version = task
+                .form_version
+                .context("the task has no pinned form version")?;
+            let form = store
+                .form(&task.form_key, version)?
+                .context("the task's form is not on this device: run `sync`")?;
+            let (lat, lon) = match (lat, lon) {
+                (Some(lat), Some(lon)) => (lat, lon),
+                _ => {
+                    let loc = store
+                        .household(task.household_id)?
+                        .and_then(|h| h.location)
+                        .context("give --lat and --lon: the household has no registered point")?;
+                    (loc.lat, loc.lon)
+                }
+            };
+            let answers: serde_json::Value = serde_json::from_slice(&std::fs::read(&answers)?)
+                .context("the answers file is not JSON")?;
+            let now = Utc::now();
+            let visit = SubmitVisit {
+                id: uuid::Uuid::new_v4(),
+                task_id: task.id,
+                form_key: task.form_key.clone(),
+                form_version: version,
+                answers,
+                location: LocationFix {
+                    lat,
+                    lon,
+                    accuracy_m: accuracy,
+                    crs: Some(Crs::Wgs84),
+                    fix_time: now - Duration::minutes(minutes / 2),
+                    mock: false,
+                },
+                started_at: now - Duration::minutes(minutes),
+                finished_at: now,
+                photo_ids: Vec::new(),
+                staff: Vec::new(),
+                supersedes: None,
+            };
+            let outbox = Outbox::open(&home.join("outbox.sqlite"))?;
+            match outbox.queue_visit(&visit, &form) {
+                Ok(()) => println!("已保存待发送 / queued visit {}", visit.id),
+                Err(jiuzhu_mobile_api::outbox::OutboxError::Invalid(errors)) => {
+                    for e in &errors {
+                        eprintln!("{}: {}", e.field, e.message);
+                    }
+                    bail!("{} problems with the answers; nothing queued", errors.len());
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Command::Outbox => {
+            let outbox = Outbox::open(&home.join("outbox.sqlite"))?;
+            for item in outbox.items()? {
+                println!(
+                    "{}  {:<5} {:<15} tries {}{}",
+                    item.id,
+                    item.kind,
+                    match item.state {
+                        ItemState::Queued => "queued",
+                        ItemState::NeedsAttention => "NEEDS ATTENTION",
+                        ItemState::Sent => "sent",
+                    },
+                    item.attempts,
+                    item.last_error
+                        .map(|e| format!("  ({e})"))
+                        .unwrap_or_default()
+                );
+            }
+        }
+        Command::Push => {
+            let outbox = Outbox::open(&home.join("outbox.sqlite"))?;
+            let mut client = authed(&cli.server, home)?;
+            let policy = RetryPolicy::default();
+            let mut report = outbox.push(&client, &policy).await?;
+            if report.unauthorized {
+                refresh(&mut client, home).await?;
+                report = outbox.push(&client, &policy).await?;
+            }
+            println!(
+                "sent {}, already there {}, retry later {}, waiting {}, needs attention {}",
+                report.sent,
+                report.replayed,
+                report.retry_later,
+                report.waiting,
+                report.needs_attention
+            );
+            if report.needs_attention > 0 {
+                std::process::exit(2);
+            }
+        }
+        Command::Requeue { id } => {
+            let outbox = Outbox::open(&home.join("outbox.sqlite"))?;
+            if !outbox.requeue(id)? {
+                bail!("{id} is not an item that needs attention");
+            }
+            println!("requeued {id}");
         }
     }
     Ok(())

@@ -291,6 +291,10 @@ fn relevance_applies_to_calculations_and_non_relevant_values_are_empty() {
     let outcome = validate(&form, json!({"has_income": false, "income": 1200}));
     assert!(outcome.is_valid());
     assert_eq!(outcome.dropped, vec!["income"]);
+    assert_eq!(
+        outcome.cleaned(&json!({"has_income": false, "income": 1200})),
+        json!({"has_income": false})
+    );
     assert_eq!(outcome.calculated["monthly"], Json::Null);
     assert_eq!(outcome.calculated["doubled"], 0);
     let outcome = validate(&form, json!({"has_income": true, "income": 1200}));
@@ -314,6 +318,10 @@ fn a_non_relevant_repeat_drops_its_instances() {
     );
     assert!(outcome.is_valid(), "{:#?}", outcome.errors);
     assert_eq!(outcome.dropped, vec!["supporters"]);
+    assert_eq!(
+        outcome.cleaned(&json!({"has_supporters": false, "supporters": [{"name": ""}]})),
+        json!({"has_supporters": false})
+    );
     assert_eq!(outcome.calculated["n"], 0);
     let outcome = validate(&form, json!({"has_supporters": true}));
     assert_eq!(codes(&outcome.errors), vec![("supporters", "below_min")]);

@@ -6,3 +6,4 @@ pub mod org_units;
 pub mod tasks;
 pub mod tokens;
 pub mod users;
+pub mod visits;

@@ -1,0 +1,166 @@
+//! `visits`.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::schema::{changes, visits};
+use crate::db::AnyConnection;
+use crate::in_scope;
+use crate::scope::Scope;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = visits)]
+pub struct VisitRow {
+    pub id: String,
+    pub task_id: String,
+    pub household_id: String,
+    pub org_path: String,
+    pub worker_id: String,
+    pub form_key: String,
+    pub form_version: i32,
+    pub answers_key_id: String,
+    pub answers_sealed: String,
+    pub body_hash: String,
+    pub fix_as_sent: String,
+    pub lat: f64,
+    pub lon: f64,
+    pub accuracy_m: f64,
+    pub fix_time: NaiveDateTime,
+    pub mock_location: bool,
+    pub started_at: NaiveDateTime,
+    pub finished_at: NaiveDateTime,
+    pub photo_ids: String,
+    pub staff: String,
+    pub supersedes: Option<String>,
+    pub flags: String,
+    pub flag_count: i32,
+    pub review_state: String,
+    pub review_note: Option<String>,
+    pub reviewed_by: Option<String>,
+    pub reviewed_at: Option<NaiveDateTime>,
+    pub received_at: NaiveDateTime,
+}
+
+pub fn insert(conn: &mut AnyConnection, row: &VisitRow) -> QueryResult<usize> {
+    diesel::insert_into(visits::table).values(row).execute(conn)
+}
+
+pub fn find(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<VisitRow>> {
+    visits::table
+        .find(id)
+        .select(VisitRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn find_in_scope(
+    conn: &mut AnyConnection,
+    scope: &Scope,
+    id: &str,
+) -> QueryResult<Option<VisitRow>> {
+    in_scope!(visits::table.find(id), visits::org_path, scope)
+        .select(VisitRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// A worker's visits whose start lies in `[from, to)`: (household, lat, lon).
+pub fn spots_of_worker(
+    conn: &mut AnyConnection,
+    worker_id: &str,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> QueryResult<Vec<(String, f64, f64)>> {
+    visits::table
+        .filter(visits::worker_id.eq(worker_id))
+        .filter(visits::started_at.ge(from))
+        .filter(visits::started_at.lt(to))
+        .select((visits::household_id, visits::lat, visits::lon))
+        .load(conn)
+}
+
+/// Whether a visit supersedes this one already.
+pub fn is_superseded(conn: &mut AnyConnection, id: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        visits::table.filter(visits::supersedes.eq(id)),
+    ))
+    .get_result(conn)
+}
+
+pub fn set_review(
+    conn: &mut AnyConnection,
+    id: &str,
+    state: &str,
+    note: Option<&str>,
+    reviewer: Option<&str>,
+    at: NaiveDateTime,
+) -> QueryResult<bool> {
+    let n = diesel::update(
+        visits::table
+            .find(id)
+            .filter(visits::review_state.eq("pending")),
+    )
+    .set((
+        visits::review_state.eq(state),
+        visits::review_note.eq(note),
+        visits::reviewed_by.eq(reviewer),
+        visits::reviewed_at.eq(at),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct VisitFilter {
+    pub household_id: Option<String>,
+    pub worker_id: Option<String>,
+    pub flagged: Option<bool>,
+    pub review_state: Option<String>,
+    pub after: Option<String>,
+    pub limit: i64,
+}
+
+pub fn list_in_scope(
+    conn: &mut AnyConnection,
+    scope: &Scope,
+    f: &VisitFilter,
+) -> QueryResult<Vec<VisitRow>> {
+    let mut q = in_scope!(visits::table, visits::org_path, scope)
+        .select(VisitRow::as_select())
+        .order(visits::id.asc())
+        .limit(f.limit)
+        .into_boxed();
+    if let Some(h) = &f.household_id {
+        q = q.filter(visits::household_id.eq(h.clone()));
+    }
+    if let Some(w) = &f.worker_id {
+        q = q.filter(visits::worker_id.eq(w.clone()));
+    }
+    match f.flagged {
+        Some(true) => q = q.filter(visits::flag_count.gt(0)),
+        Some(false) => q = q.filter(visits::flag_count.eq(0)),
+        None => {}
+    }
+    if let Some(s) = &f.review_state {
+        q = q.filter(visits::review_state.eq(s.clone()));
+    }
+    if let Some(after) = &f.after {
+        q = q.filter(visits::id.gt(after.clone()));
+    }
+    q.load(conn)
+}
+
+/// Whether a task was ever put on this worker's phone (a change row names them).
+pub fn task_was_workers(
+    conn: &mut AnyConnection,
+    task_id: &str,
+    worker_id: &str,
+) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        changes::table
+            .filter(changes::entity.eq("task"))
+            .filter(changes::entity_id.eq(task_id))
+            .filter(changes::worker_id.eq(worker_id)),
+    ))
+    .get_result(conn)
+}

@@ -1,0 +1,80 @@
+//! Background jobs that run on every server instance and must still do their work once.
+//!
+//! A job holds a row of `job_leases` for the length of its transaction: PostgreSQL instances
+//! claim it with `FOR UPDATE SKIP LOCKED`, so a second instance skips rather than waits, and
+//! SQLite's single writer (`BEGIN IMMEDIATE`) serialises the rest. The row also records when the
+//! job last completed, so instances ticking at the same moment run it once per period.
+
+pub mod recheck;
+
+use std::sync::Weak;
+use std::time::Duration;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::schema::job_leases;
+use crate::db::AnyConnection;
+use crate::state::AppState;
+
+/// Claims `name` for this transaction if it is free and due; false otherwise.
+pub fn claim(
+    conn: &mut AnyConnection,
+    name: &str,
+    every: chrono::Duration,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let last: Option<Option<NaiveDateTime>> = match conn {
+        AnyConnection::Postgresql(pg) => job_leases::table
+            .find(name)
+            .select(job_leases::last_run_at)
+            .for_update()
+            .skip_locked()
+            .first(pg)
+            .optional()?,
+        AnyConnection::Sqlite(lite) => job_leases::table
+            .find(name)
+            .select(job_leases::last_run_at)
+            .first(lite)
+            .optional()?,
+    };
+    match last {
+        // Held by another instance (PostgreSQL), or unknown.
+        None => Ok(false),
+        Some(Some(at)) if at + every > now => Ok(false),
+        Some(_) => Ok(true),
+    }
+}
+
+/// Records that `name` completed at `now`.
+pub fn completed(conn: &mut AnyConnection, name: &str, now: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(job_leases::table.find(name))
+        .set(job_leases::last_run_at.eq(now))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Starts the periodic jobs; they stop when the server's state is dropped.
+pub fn spawn(state: Weak<AppState>) {
+    let every = match state.upgrade() {
+        Some(s) => s.settings.recheck.every_secs,
+        None => return,
+    };
+    if every == 0 {
+        return;
+    }
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(Duration::from_secs(every));
+        loop {
+            ticker.tick().await;
+            let Some(state) = state.upgrade() else {
+                return;
+            };
+            match recheck::run(&state).await {
+                Ok(n) if n > 0 => tracing::info!(created = n, "re-check tasks created"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "re-check job failed"),
+            }
+        }
+    });
+}

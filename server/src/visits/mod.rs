@@ -1,0 +1,495 @@
+//! Visit reports: idempotent submission checked against the task's pinned form version, the
+//! server's own verification of where and when, and review.
+//!
+//! A submission is one write transaction: the visit (answers sealed), the task moved to
+//! `submitted` with its event, and the change that takes the task off the worker's phone. The
+//! phone's UUID is the visit id; the same id with the same body is a replay and answers with what
+//! was stored, the same id with another body is refused.
+
+pub mod mask;
+pub mod verify;
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Duration, NaiveDateTime, Utc};
+use jiuzhu_proto::error::FieldError;
+use jiuzhu_proto::visit::{
+    LocationFix, ReviewDecision, ReviewState, SubmitVisit, Visit, VisitFlag,
+};
+use jiuzhu_proto::{ErrorCode, UserId};
+use sha2::{Digest, Sha256};
+
+use crate::changes::{self, UPSERT};
+use crate::config::VisitChecks;
+use crate::crypto::FieldCipher;
+use crate::db::repo::tasks as task_repo;
+use crate::db::repo::visits::{self as repo, VisitRow};
+use crate::db::{repo as repos, AnyConnection};
+use crate::domain::geo::{self, LatLon};
+use crate::error::{ApiError, ApiResult};
+use crate::forms::FormCache;
+use crate::scope::Scope;
+use crate::state::GridKey;
+
+const ANSWERS_CONTEXT: &str = "visit.answers";
+const MAX_STAFF: usize = 10;
+const MAX_PHOTOS: usize = 50;
+
+fn field(field: impl Into<String>, code: &str, zh: &str, en: &str) -> FieldError {
+    FieldError {
+        field: field.into(),
+        code: code.into(),
+        message: format!("{zh} / {en}"),
+    }
+}
+
+/// SHA-256 of the body as the server parsed it. `serde_json` maps are ordered by key, so two
+/// spellings of one body (key order, whitespace) hash the same.
+pub fn body_hash(visit: &SubmitVisit) -> ApiResult<String> {
+    let bytes = serde_json::to_vec(visit).map_err(ApiError::internal)?;
+    Ok(hex::encode(Sha256::digest(bytes)))
+}
+
+/// Checks what can be checked without the database; returns the fix in WGS-84.
+pub fn check_shape(v: &SubmitVisit, now: DateTime<Utc>, limits: &VisitChecks) -> ApiResult<LatLon> {
+    let mut errors = Vec::new();
+    let skew = Duration::seconds(limits.clock_skew_secs);
+    let oldest = now - Duration::days(limits.max_age_days);
+    let point = match LatLon::new(v.location.lat, v.location.lon) {
+        Ok(p) => Some(geo::to_wgs84(
+            p,
+            geo::Crs::from(v.location.crs.unwrap_or(jiuzhu_proto::geo::Crs::Wgs84)),
+        )),
+        Err(e) => {
+            errors.push(FieldError {
+                field: "location".into(),
+                code: "invalid_coordinate".into(),
+                message: e.to_string(),
+            });
+            None
+        }
+    };
+    if !v.location.accuracy_m.is_finite() || v.location.accuracy_m < 0.0 {
+        errors.push(field(
+            "location.accuracy_m",
+            "out_of_range",
+            "定位精度须为非负数",
+            "accuracy must be a non-negative number of metres",
+        ));
+    }
+    for (name, t) in [
+        ("location.fix_time", v.location.fix_time),
+        ("started_at", v.started_at),
+        ("finished_at", v.finished_at),
+    ] {
+        if t > now + skew {
+            errors.push(field(
+                name,
+                "in_future",
+                "时间晚于当前时间",
+                "the time is in the future",
+            ));
+        } else if t < oldest {
+            errors.push(field(
+                name,
+                "too_old",
+                "时间过早，超出可补报期限",
+                "the time is older than a visit may be reported",
+            ));
+        }
+    }
+    if v.finished_at < v.started_at {
+        errors.push(field(
+            "finished_at",
+            "before_start",
+            "结束时间早于开始时间",
+            "finished before it started",
+        ));
+    }
+    if v.staff.len() > MAX_STAFF {
+        errors.push(field("staff", "too_many", "在场人员过多", "too many staff"));
+    }
+    if v.staff.iter().collect::<BTreeSet<_>>().len() != v.staff.len() {
+        errors.push(field(
+            "staff",
+            "duplicate",
+            "在场人员重复",
+            "staff listed twice",
+        ));
+    }
+    if v.photo_ids.len() > MAX_PHOTOS {
+        errors.push(field(
+            "photo_ids",
+            "too_many",
+            "照片过多",
+            "too many photos",
+        ));
+    }
+    if v.form_key.is_empty() || v.form_key.len() > 64 {
+        errors.push(field(
+            "form_key",
+            "invalid",
+            "表单标识无效",
+            "invalid form key",
+        ));
+    }
+    match point {
+        Some(p) if errors.is_empty() => Ok(p),
+        _ => Err(ApiError::validation(errors)),
+    }
+}
+
+fn not_open(zh: &'static str, en: &'static str) -> ApiError {
+    ApiError::conflict(ErrorCode::TaskNotOpen, zh, en)
+}
+
+/// What the submission needs from outside the transaction.
+pub struct Context<'a> {
+    pub worker: &'a str,
+    pub scope: &'a Scope,
+    pub cipher: &'a FieldCipher,
+    pub forms: &'a FormCache,
+    pub grids: &'a crate::domain::geo::GridLookup<GridKey>,
+    pub checks: &'a VisitChecks,
+    pub now: NaiveDateTime,
+}
+
+/// The outcome of a submission.
+pub enum Submission {
+    Created(VisitRow),
+    /// The same visit was stored before.
+    Replay(VisitRow),
+}
+
+/// Stores a visit, or recognises it as already stored. Runs inside a write transaction.
+pub fn submit(
+    conn: &mut AnyConnection,
+    cx: &Context<'_>,
+    v: &SubmitVisit,
+    at: LatLon,
+    hash: &str,
+) -> ApiResult<Submission> {
+    let id = v.id.to_string();
+    if let Some(existing) = repo::find(conn, &id)? {
+        if existing.body_hash == hash && existing.worker_id == cx.worker {
+            return Ok(Submission::Replay(existing));
+        }
+        return Err(ApiError::conflict(
+            ErrorCode::IdempotencyConflict,
+            "该走访编号已用于另一份内容不同的报告",
+            "this visit id was already used for a different report",
+        ));
+    }
+    let task_id = v.task_id.to_string();
+    let task = task_repo::find_in_scope(conn, cx.scope, &task_id)?;
+    let task = match task {
+        Some(t) if t.assignee_id.as_deref() == Some(cx.worker) => t,
+        Some(t) if repo::task_was_workers(conn, &t.id, cx.worker)? => {
+            return Err(not_open(
+                "任务已改派给他人或已取消",
+                "the task was reassigned or cancelled",
+            ))
+        }
+        _ => return Err(ApiError::not_found()),
+    };
+    let superseded = match &v.supersedes {
+        Some(old) => {
+            let old = repo::find(conn, &old.to_string())?
+                .filter(|o| o.task_id == task.id && o.worker_id == cx.worker)
+                .ok_or_else(|| {
+                    ApiError::validation(vec![field(
+                        "supersedes",
+                        "unknown_visit",
+                        "被更正的走访不存在或不属于该任务",
+                        "the visit to correct does not exist or belongs to another task",
+                    )])
+                })?;
+            if repo::is_superseded(conn, &old.id)? {
+                return Err(ApiError::conflict(
+                    ErrorCode::Conflict,
+                    "该走访已被更正过",
+                    "that visit was already corrected",
+                ));
+            }
+            Some(old)
+        }
+        None => None,
+    };
+    let allowed: &[&str] = if superseded.is_some() {
+        &["assigned", "accepted", "submitted"]
+    } else {
+        &["assigned", "accepted"]
+    };
+    if !allowed.contains(&task.state.as_str()) {
+        return Err(not_open(
+            "任务已提交或已关闭；更正请注明被更正的走访",
+            "the task is submitted or closed; a correction must name the visit it supersedes",
+        ));
+    }
+    if Some(v.form_version) != task.form_version || v.form_key != task.form_key {
+        return Err(ApiError::validation(vec![field(
+            "form_version",
+            "form_version_mismatch",
+            "表单版本与任务指定的版本不符",
+            "the form version is not the one the task pinned",
+        )]));
+    }
+    let form = cx
+        .forms
+        .get(conn, &v.form_key, v.form_version)?
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("pinned form version missing")))?;
+    let day = (v.started_at + Duration::hours(8)).date_naive();
+    let outcome = form.validate_at(&v.answers, day);
+    if !outcome.is_valid() {
+        let errors = outcome
+            .errors
+            .into_iter()
+            .map(|mut e| {
+                e.field = if e.field.is_empty() {
+                    "answers".into()
+                } else {
+                    format!("answers.{}", e.field)
+                };
+                e
+            })
+            .collect();
+        return Err(ApiError::validation(errors));
+    }
+    check_staff(conn, &v.staff)?;
+    if !v.photo_ids.is_empty() {
+        return Err(ApiError::validation(
+            v.photo_ids
+                .iter()
+                .enumerate()
+                .map(|(i, _)| {
+                    field(
+                        format!("photo_ids[{i}]"),
+                        "unknown_photo",
+                        "照片不存在或不属于你",
+                        "no such photo of yours",
+                    )
+                })
+                .collect(),
+        ));
+    }
+    let (household, _) = repos::households::find_in_scope(conn, cx.scope, &task.household_id)?
+        .ok_or_else(ApiError::not_found)?;
+    let household_at = match (household.lat, household.lon) {
+        (Some(lat), Some(lon)) => LatLon::new(lat, lon).ok(),
+        _ => None,
+    };
+    let fix_grid = cx.grids.locate(at);
+    let (day_start, day_end) = shanghai_day(v.started_at);
+    let same_day: Vec<(String, LatLon)> =
+        repo::spots_of_worker(conn, cx.worker, day_start, day_end)?
+            .into_iter()
+            .filter_map(|(h, lat, lon)| LatLon::new(lat, lon).ok().map(|p| (h, p)))
+            .collect();
+    let flags = verify::check(
+        &verify::Evidence {
+            at,
+            accuracy_m: v.location.accuracy_m,
+            mock: v.location.mock,
+            fix_time: v.location.fix_time,
+            started_at: v.started_at,
+            finished_at: v.finished_at,
+            household_at,
+            household_grid: &household.grid_id,
+            fix_grid: fix_grid.map(|g| (g.key.id.as_str(), g.code.as_str())),
+            same_day: &same_day,
+            household_id: &household.id,
+        },
+        cx.checks,
+    );
+    let answers = outcome.cleaned(&v.answers);
+    let sealed = cx
+        .cipher
+        .encrypt(
+            &serde_json::to_string(&answers).map_err(ApiError::internal)?,
+            ANSWERS_CONTEXT,
+        )
+        .map_err(ApiError::internal)?;
+    let row = VisitRow {
+        id,
+        task_id: task.id.clone(),
+        household_id: household.id.clone(),
+        org_path: household.org_path.clone(),
+        worker_id: cx.worker.to_owned(),
+        form_key: v.form_key.clone(),
+        form_version: v.form_version,
+        answers_key_id: sealed.key_id,
+        answers_sealed: sealed.ciphertext,
+        body_hash: hash.to_owned(),
+        fix_as_sent: serde_json::to_string(&v.location).map_err(ApiError::internal)?,
+        lat: at.lat(),
+        lon: at.lon(),
+        accuracy_m: v.location.accuracy_m,
+        fix_time: v.location.fix_time.naive_utc(),
+        mock_location: v.location.mock,
+        started_at: v.started_at.naive_utc(),
+        finished_at: v.finished_at.naive_utc(),
+        photo_ids: serde_json::to_string(&v.photo_ids).map_err(ApiError::internal)?,
+        staff: serde_json::to_string(&v.staff).map_err(ApiError::internal)?,
+        supersedes: superseded.as_ref().map(|o| o.id.clone()),
+        flag_count: flags.len() as i32,
+        flags: serde_json::to_string(&flags).map_err(ApiError::internal)?,
+        review_state: ReviewState::Pending.as_str().to_owned(),
+        review_note: None,
+        reviewed_by: None,
+        reviewed_at: None,
+        received_at: cx.now,
+    };
+    repo::insert(conn, &row)?;
+    if let Some(old) = &superseded {
+        // A corrected report replaces the one under review.
+        repo::set_review(
+            conn,
+            &old.id,
+            ReviewState::Superseded.as_str(),
+            None,
+            None,
+            cx.now,
+        )?;
+    }
+    if task.state != "submitted" {
+        task_repo::transition(
+            conn,
+            &task.id,
+            &["assigned", "accepted"],
+            "submitted",
+            None,
+            None,
+            cx.now,
+        )?;
+        task_repo::record_event(
+            conn,
+            &task.id,
+            Some(&task.state),
+            "submitted",
+            Some(cx.worker),
+            "",
+            cx.now,
+        )?;
+    }
+    changes::record(conn, "task", &task.id, Some(cx.worker), UPSERT)?;
+    Ok(Submission::Created(row))
+}
+
+/// The Asia/Shanghai calendar day of `t`, as a UTC range.
+fn shanghai_day(t: DateTime<Utc>) -> (NaiveDateTime, NaiveDateTime) {
+    let local_midnight = (t + Duration::hours(8))
+        .date_naive()
+        .and_time(chrono::NaiveTime::MIN);
+    let start = local_midnight - Duration::hours(8);
+    (start, start + Duration::days(1))
+}
+
+/// Every listed staff member must be an active account.
+fn check_staff(conn: &mut AnyConnection, staff: &[UserId]) -> ApiResult<()> {
+    let mut errors = Vec::new();
+    for (i, s) in staff.iter().enumerate() {
+        let ok = task_repo::user_binding(conn, &s.to_string())?
+            .is_some_and(|(_, _, disabled)| !disabled);
+        if !ok {
+            errors.push(field(
+                format!("staff[{i}]"),
+                "unknown_user",
+                "在场人员账号不存在或已停用",
+                "no such active account",
+            ));
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::validation(errors))
+    }
+}
+
+/// The visit as the API shows it: answers opened, then ID and phone numbers masked.
+pub fn to_api(row: VisitRow, cipher: &FieldCipher) -> ApiResult<Visit> {
+    let bad = |what: &str| ApiError::internal(anyhow::anyhow!("unreadable visit {what}"));
+    let text = cipher
+        .decrypt(&row.answers_key_id, &row.answers_sealed, ANSWERS_CONTEXT)
+        .map_err(|_| bad("answers"))?;
+    let mut answers: serde_json::Value = serde_json::from_str(&text).map_err(|_| bad("answers"))?;
+    mask::mask_answers(&mut answers);
+    let location: LocationFix = serde_json::from_str(&row.fix_as_sent).map_err(|_| bad("fix"))?;
+    let flags: Vec<VisitFlag> = serde_json::from_str(&row.flags).map_err(|_| bad("flags"))?;
+    Ok(Visit {
+        id: row.id.parse().map_err(|_| bad("id"))?,
+        task_id: row.task_id.parse().map_err(|_| bad("task"))?,
+        household_id: row.household_id.parse().map_err(|_| bad("household"))?,
+        worker_id: row.worker_id.parse().map_err(|_| bad("worker"))?,
+        form_key: row.form_key,
+        form_version: row.form_version,
+        answers,
+        location,
+        lat: row.lat,
+        lon: row.lon,
+        started_at: row.started_at.and_utc(),
+        finished_at: row.finished_at.and_utc(),
+        photo_ids: serde_json::from_str(&row.photo_ids).map_err(|_| bad("photos"))?,
+        staff: serde_json::from_str(&row.staff).map_err(|_| bad("staff"))?,
+        supersedes: row
+            .supersedes
+            .map(|s| s.parse())
+            .transpose()
+            .map_err(|_| bad("supersedes"))?,
+        flags,
+        review_state: ReviewState::parse(&row.review_state).ok_or_else(|| bad("review"))?,
+        review_note: row.review_note,
+        reviewed_by: row
+            .reviewed_by
+            .map(|s| s.parse())
+            .transpose()
+            .map_err(|_| bad("reviewer"))?,
+        reviewed_at: row.reviewed_at.map(|t| t.and_utc()),
+        received_at: row.received_at.and_utc(),
+    })
+}
+
+/// A reviewer's decision. `has_issues` sends the task back to its worker; the other two close it.
+pub fn review(
+    conn: &mut AnyConnection,
+    scope: &Scope,
+    id: &str,
+    decision: ReviewDecision,
+    note: &str,
+    reviewer: &str,
+    now: NaiveDateTime,
+) -> ApiResult<VisitRow> {
+    let visit = repo::find_in_scope(conn, scope, id)?.ok_or_else(ApiError::not_found)?;
+    if visit.review_state != ReviewState::Pending.as_str() || repo::is_superseded(conn, &visit.id)?
+    {
+        return Err(ApiError::conflict(
+            ErrorCode::Conflict,
+            "该走访已审核或已被更正",
+            "this visit was already reviewed or corrected",
+        ));
+    }
+    let state = ReviewState::from(decision);
+    let note = Some(note).filter(|n| !n.is_empty());
+    repo::set_review(conn, &visit.id, state.as_str(), note, Some(reviewer), now)?;
+    let task = task_repo::find(conn, &visit.task_id)?.ok_or_else(ApiError::not_found)?;
+    if task.state == "submitted" {
+        let to = match decision {
+            ReviewDecision::HasIssues => "accepted",
+            ReviewDecision::Approved | ReviewDecision::Rejected => "reviewed",
+        };
+        task_repo::transition(conn, &task.id, &["submitted"], to, None, None, now)?;
+        task_repo::record_event(
+            conn,
+            &task.id,
+            Some("submitted"),
+            to,
+            Some(reviewer),
+            note.unwrap_or_default(),
+            now,
+        )?;
+        if let Some(worker) = task.assignee_id.as_deref() {
+            changes::record(conn, "task", &task.id, Some(worker), UPSERT)?;
+        }
+    }
+    repo::find(conn, &visit.id)?.ok_or_else(ApiError::not_found)
+}

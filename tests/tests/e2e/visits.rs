@@ -405,7 +405,7 @@ async fn bad_visits(backend: Backend) {
         return;
     };
     let City {
-        app,
+        app: _app,
         coordinator,
         worker1,
         worker2,

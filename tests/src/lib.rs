@@ -6,6 +6,8 @@
 //! When it cannot be reached the PostgreSQL half is skipped with a message, unless `CI` is set,
 //! in which case the test fails.
 
+pub mod fixtures;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 

@@ -4,89 +4,13 @@ use jiuzhu_mobile_api::client::OrgUnitQuery;
 use jiuzhu_mobile_api::Client;
 use jiuzhu_proto::geo::Crs;
 use jiuzhu_proto::household::*;
-use jiuzhu_proto::org::{OrgKind, OrgUnit};
+use jiuzhu_proto::org::OrgKind;
 use jiuzhu_proto::ErrorBody;
-use jiuzhu_tests::{both_backends, spawn_app, Backend, TestApp};
+use jiuzhu_tests::{both_backends, spawn_app, Backend};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-/// A valid 18-character number from 17 digits (GB 11643 check character).
-pub fn id_number(first17: &str) -> String {
-    const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-    const C: &[u8; 11] = b"10X98765432";
-    let sum: u32 = first17
-        .bytes()
-        .zip(W)
-        .map(|(d, w)| u32::from(d - b'0') * w)
-        .sum();
-    format!("{first17}{}", C[(sum % 11) as usize] as char)
-}
-
-pub fn member(name: &str, relation: Relation, id: &str) -> MemberInput {
-    MemberInput {
-        name: name.into(),
-        relation,
-        id_number: id.into(),
-        birth_date: None,
-        gender: None,
-        health: Health::Healthy,
-        disability_type: None,
-        disability_level: None,
-        daily_living: DailyLiving::default(),
-        work_status: WorkStatus::Employed,
-        student_status: StudentStatus::NotStudent,
-        annual_income: Income {
-            wages_fen: 3_600_000,
-            ..Income::default()
-        },
-        phone: Some("13812345678".into()),
-    }
-}
-
-/// The first grid in the coordinator's community, and a point inside it (WGS-84).
-pub async fn coordinator_grid(app: &TestApp) -> (OrgUnit, f64, f64) {
-    let coordinator = app.login("coordinator").await;
-    let grids = coordinator
-        .org_units(&OrgUnitQuery {
-            kind: Some(OrgKind::Grid),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .items;
-    // worker1's grid is the first one; find a point the lookup puts in it.
-    let grid = coordinator.org_unit(grids[0].id).await.unwrap();
-    let b = grid.bbox.unwrap();
-    for i in 1..20 {
-        for j in 1..20 {
-            let lon = b[0] + (b[2] - b[0]) * f64::from(i) / 20.0;
-            let lat = b[1] + (b[3] - b[1]) * f64::from(j) / 20.0;
-            let found = coordinator.locate(lat, lon, Crs::Wgs84).await.unwrap();
-            if found.grid.is_some_and(|g| g.id == grid.id) {
-                return (grid, lat, lon);
-            }
-        }
-    }
-    panic!("no point found inside grid {}", grid.code);
-}
-
-pub fn household(address: &str, lat: f64, lon: f64, members: Vec<MemberInput>) -> CreateHousehold {
-    CreateHousehold {
-        external_id: None,
-        address: address.into(),
-        location: Some(Location {
-            lat,
-            lon,
-            crs: None,
-        }),
-        grid_id: None,
-        status: None,
-        status_since: None,
-        tags: vec![],
-        notes: String::new(),
-        members,
-    }
-}
+pub use jiuzhu_tests::fixtures::{coordinator_grid, household, id_number, member};
 
 async fn post(client: &Client, path: &str, body: &impl serde::Serialize) -> (StatusCode, Value) {
     let res = client

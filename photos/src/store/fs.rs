@@ -1,0 +1,86 @@
+//! The filesystem backend: one file per key under a root directory, written crash-safely (temporary
+//! file in the same directory, fsync, rename, fsync of the directory), so a reader or a restart never
+//! sees half an object.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+
+use super::{ObjectKey, PhotoStore};
+use crate::PhotoError;
+
+#[derive(Debug, Clone)]
+pub struct FsStore {
+    root: PathBuf,
+}
+
+impl FsStore {
+    /// Uses `root`, creating it if needed.
+    pub fn open(root: PathBuf) -> Result<Self, PhotoError> {
+        std::fs::create_dir_all(&root)?;
+        Ok(Self { root })
+    }
+
+    fn path(&self, key: &ObjectKey) -> PathBuf {
+        // ObjectKey admits no absolute paths, `..` or backslashes, so this stays under the root.
+        self.root.join(key.as_str())
+    }
+
+    fn put_blocking(root: &Path, path: &Path, bytes: &[u8]) -> Result<(), PhotoError> {
+        if path.try_exists()? {
+            return Ok(()); // Same key, same content.
+        }
+        let dir = path.parent().unwrap_or(root);
+        std::fs::create_dir_all(dir)?;
+        let mut temp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir)?;
+        temp.write_all(bytes)?;
+        temp.as_file().sync_all()?;
+        temp.persist(path).map_err(|e| PhotoError::Io(e.error))?;
+        // Make the rename, and any directories just created, durable.
+        for d in dir.ancestors().take_while(|d| d.starts_with(root)) {
+            std::fs::File::open(d)?.sync_all()?;
+        }
+        Ok(())
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, PhotoError> + Send + 'static,
+) -> Result<T, PhotoError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| PhotoError::Io(std::io::Error::other(format!("storage task failed: {e}"))))?
+}
+
+impl PhotoStore for FsStore {
+    async fn put(&self, key: &ObjectKey, bytes: Bytes) -> Result<(), PhotoError> {
+        let (root, path) = (self.root.clone(), self.path(key));
+        blocking(move || Self::put_blocking(&root, &path, &bytes)).await
+    }
+
+    async fn get(&self, key: &ObjectKey) -> Result<Option<Bytes>, PhotoError> {
+        let path = self.path(key);
+        blocking(move || match std::fs::read(&path) {
+            Ok(bytes) => Ok(Some(Bytes::from(bytes))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
+        })
+        .await
+    }
+
+    async fn exists(&self, key: &ObjectKey) -> Result<bool, PhotoError> {
+        let path = self.path(key);
+        blocking(move || Ok(path.try_exists()?)).await
+    }
+
+    async fn delete(&self, key: &ObjectKey) -> Result<(), PhotoError> {
+        let path = self.path(key);
+        blocking(move || match std::fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e.into()),
+        })
+        .await
+    }
+}

@@ -42,6 +42,14 @@ pub enum ErrorCode {
     IdempotencyConflict,
     /// The task was cancelled, closed, or given to someone else.
     TaskNotOpen,
+    /// A photo that cannot be read safely: corrupt, truncated, too many pixels, a decoding bomb.
+    InvalidPhoto,
+    /// The uploaded bytes do not match the checksum declared for them.
+    ChecksumMismatch,
+    /// A resumable upload was continued at an offset other than the committed one.
+    OffsetMismatch,
+    /// The body arrived too slowly.
+    RequestTimeout,
     Internal,
     Unavailable,
     /// A code this client version does not know yet.
@@ -84,6 +92,10 @@ impl ErrorCode {
             Self::Conflict => "conflict",
             Self::IdempotencyConflict => "idempotency_conflict",
             Self::TaskNotOpen => "task_not_open",
+            Self::InvalidPhoto => "invalid_photo",
+            Self::ChecksumMismatch => "checksum_mismatch",
+            Self::OffsetMismatch => "offset_mismatch",
+            Self::RequestTimeout => "request_timeout",
             Self::Internal => "internal",
             Self::Unavailable => "unavailable",
             Self::Unknown => "unknown",

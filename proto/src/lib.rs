@@ -33,6 +33,7 @@ pub mod household;
 pub mod ids;
 pub mod org;
 pub mod page;
+pub mod photo;
 pub mod task;
 pub mod user;
 pub mod visit;

@@ -55,6 +55,48 @@ pub struct Settings {
     pub visit_checks: VisitChecks,
     /// Recurring re-check tasks (DOMAIN.md: dibao yearly or half-yearly, tekun yearly).
     pub recheck: RecheckSettings,
+    /// Photo uploads, processing and storage.
+    pub photos: PhotoSettings,
+}
+
+/// Photos: limits, resumable uploads, where the bytes go, and the photo checks of visits.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct PhotoSettings {
+    /// Largest photo accepted, in bytes.
+    pub max_bytes: u64,
+    /// Seconds a partial resumable upload is kept.
+    pub upload_expiry_secs: i64,
+    /// Seconds without a byte before a body is given up (a body sent a byte at a time).
+    pub idle_timeout_secs: u64,
+    /// Seconds one request body may take in all.
+    pub body_timeout_secs: u64,
+    /// Photos decoded at once; the rest wait. The number of cores when absent.
+    pub max_in_flight: Option<usize>,
+    /// Where the bytes go; `DATA_DIR/photos` on the filesystem when absent.
+    pub store: Option<jiuzhu_photos::store::StoreConfig>,
+    /// A photo's EXIF position further than this from the visit's fix is flagged.
+    pub max_exif_distance_m: f64,
+    /// A photo's EXIF time further than this outside the visit's times is flagged.
+    pub exif_time_slack_secs: i64,
+    /// Perceptual-hash distance (of 64 bits) at or under which two photos count as near-identical.
+    pub similar_max_distance: u32,
+}
+
+impl Default for PhotoSettings {
+    fn default() -> Self {
+        Self {
+            max_bytes: 20 * 1024 * 1024,
+            upload_expiry_secs: 24 * 3600,
+            idle_timeout_secs: 30,
+            body_timeout_secs: 300,
+            max_in_flight: None,
+            store: None,
+            max_exif_distance_m: 500.0,
+            exif_time_slack_secs: 2 * 3600,
+            similar_max_distance: 3,
+        }
+    }
 }
 
 /// When a visit gets a flag. Flags route a visit to review; they never reject it.
@@ -151,6 +193,7 @@ impl Default for Settings {
             shutdown_timeout_secs: 30,
             visit_checks: VisitChecks::default(),
             recheck: RecheckSettings::default(),
+            photos: PhotoSettings::default(),
         }
     }
 }

@@ -61,6 +61,11 @@ impl ApiError {
         e
     }
 
+    /// Adds a field-level detail.
+    pub fn add_detail(&mut self, detail: FieldError) {
+        self.details.push(detail);
+    }
+
     /// Missing, and also what an object outside the caller's scope looks like.
     pub fn not_found() -> Self {
         Self::new(

@@ -17,6 +17,7 @@ pub mod grid_index;
 pub mod imports;
 pub mod jobs;
 pub mod openapi;
+pub mod photos;
 pub mod registry;
 pub mod routes;
 pub mod scope;

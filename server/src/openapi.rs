@@ -25,6 +25,7 @@ use utoipa_actix_web::AppExt;
         (name = "tasks", description = "Visit, verification and re-check tasks"),
         (name = "sync", description = "Per-worker incremental sync"),
         (name = "visits", description = "Visit reports, their checks and review"),
+        (name = "photos", description = "Photo uploads (whole and resumable) and downloads"),
     )
 )]
 pub struct ApiDoc;

@@ -40,6 +40,7 @@ pub fn build_state(settings: Settings, secrets: Secrets) -> anyhow::Result<Arc<A
     )
     .map_err(|e| anyhow::anyhow!("password hasher: {e}"))?;
     let cipher = secrets.field_cipher(&settings.data_key_id);
+    let photos = crate::photos::PhotoService::open(&settings.photos, &settings.data_dir)?;
     let cursors = crate::changes::CursorSigner::new(&secrets.token_pepper);
     Ok(Arc::new(AppState {
         pool,
@@ -51,6 +52,7 @@ pub fn build_state(settings: Settings, secrets: Secrets) -> anyhow::Result<Arc<A
         hasher,
         grids: GridIndex::new(lookup, fingerprint),
         forms: crate::forms::FormCache::default(),
+        photos,
         metrics: Metrics::new()?,
     }))
 }

@@ -64,6 +64,8 @@ pub struct AppState {
     pub grids: GridIndex,
     /// Compiled form versions (immutable once published).
     pub forms: crate::forms::FormCache,
+    /// Photo processing and storage.
+    pub photos: crate::photos::PhotoService,
     pub metrics: Metrics,
 }
 

@@ -85,3 +85,20 @@ pub fn household(address: &str, lat: f64, lon: f64, members: Vec<MemberInput>) -
         members,
     }
 }
+
+/// POSTs JSON and returns the status and the JSON answer (`null` when there is none).
+#[allow(clippy::unwrap_used)]
+pub async fn post_json(
+    client: &jiuzhu_mobile_api::Client,
+    path: &str,
+    body: serde_json::Value,
+) -> (reqwest::StatusCode, serde_json::Value) {
+    let res = client
+        .request(reqwest::Method::POST, path)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status();
+    (status, res.json().await.unwrap_or(serde_json::Value::Null))
+}

@@ -306,6 +306,48 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    photos (id) {
+        id -> Text,
+        owner_id -> Text,
+        org_path -> Text,
+        media_type -> Text,
+        sha256 -> Text,
+        phash -> BigInt,
+        phash_b0 -> Integer,
+        phash_b1 -> Integer,
+        phash_b2 -> Integer,
+        phash_b3 -> Integer,
+        width -> Integer,
+        height -> Integer,
+        byte_size -> BigInt,
+        exif_lat -> Nullable<Double>,
+        exif_lon -> Nullable<Double>,
+        exif_taken_at -> Nullable<Timestamp>,
+        exif_make -> Nullable<Text>,
+        exif_model -> Nullable<Text>,
+        original_key -> Text,
+        display_key -> Text,
+        thumb_key -> Text,
+        visit_id -> Nullable<Text>,
+        household_id -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    uploads (id) {
+        id -> Text,
+        owner_id -> Text,
+        photo_id -> Text,
+        length -> BigInt,
+        sha256 -> Text,
+        committed -> BigInt,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(tasks -> households (household_id));
 diesel::joinable!(task_events -> tasks (task_id));
 diesel::joinable!(form_versions -> forms (form_key));
@@ -333,4 +375,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     change_head,
     visits,
     job_leases,
+    photos,
+    uploads,
 );

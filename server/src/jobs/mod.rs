@@ -54,8 +54,37 @@ pub fn completed(conn: &mut AnyConnection, name: &str, now: NaiveDateTime) -> Qu
     Ok(())
 }
 
+/// Deletes expired resumable uploads and their partial files; returns how many.
+pub async fn expire_uploads(state: &std::sync::Arc<AppState>) -> crate::error::ApiResult<usize> {
+    let ids = state
+        .tx(|conn| {
+            Ok(crate::db::repo::photos::expire_uploads(
+                conn,
+                crate::db::now(),
+            )?)
+        })
+        .await?;
+    for id in &ids {
+        let _ = tokio::fs::remove_file(state.photos.part_path(id)).await;
+    }
+    Ok(ids.len())
+}
+
 /// Starts the periodic jobs; they stop when the server's state is dropped.
 pub fn spawn(state: Weak<AppState>) {
+    let sweeper = state.clone();
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(Duration::from_secs(600));
+        loop {
+            ticker.tick().await;
+            let Some(state) = sweeper.upgrade() else {
+                return;
+            };
+            if let Err(e) = expire_uploads(&state).await {
+                tracing::warn!(error = %e, "expiring uploads failed");
+            }
+        }
+    });
     let every = match state.upgrade() {
         Some(s) => s.settings.recheck.every_secs,
         None => return,

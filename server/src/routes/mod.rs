@@ -8,6 +8,7 @@ pub mod geo;
 pub mod households;
 pub mod ops;
 pub mod org_units;
+pub mod photos;
 pub mod sync;
 pub mod tasks;
 pub mod users;
@@ -52,6 +53,13 @@ pub fn api(cfg: &mut ServiceConfig) {
         .service(visits::list::list_visits)
         .service(visits::get::get_visit)
         .service(visits::review::review_visit)
+        .service(photos::put::put_photo)
+        .service(photos::get::get_photo)
+        .service(photos::get::get_display)
+        .service(photos::get::get_thumb)
+        .service(photos::uploads::create_upload)
+        .service(photos::uploads::upload_offset)
+        .service(photos::uploads::append_upload)
         .service(sync::sync);
 }
 

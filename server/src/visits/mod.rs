@@ -151,6 +151,7 @@ pub struct Context<'a> {
     pub forms: &'a FormCache,
     pub grids: &'a crate::domain::geo::GridLookup<GridKey>,
     pub checks: &'a VisitChecks,
+    pub photo_checks: &'a crate::config::PhotoSettings,
     pub now: NaiveDateTime,
 }
 
@@ -256,22 +257,7 @@ pub fn submit(
         return Err(ApiError::validation(errors));
     }
     check_staff(conn, &v.staff)?;
-    if !v.photo_ids.is_empty() {
-        return Err(ApiError::validation(
-            v.photo_ids
-                .iter()
-                .enumerate()
-                .map(|(i, _)| {
-                    field(
-                        format!("photo_ids[{i}]"),
-                        "unknown_photo",
-                        "照片不存在或不属于你",
-                        "no such photo of yours",
-                    )
-                })
-                .collect(),
-        ));
-    }
+    let photos = check_photos(conn, cx.worker, &v.photo_ids, superseded.as_ref())?;
     let (household, _) = repos::households::find_in_scope(conn, cx.scope, &task.household_id)?
         .ok_or_else(ApiError::not_found)?;
     let household_at = match (household.lat, household.lon) {
@@ -301,6 +287,20 @@ pub fn submit(
         },
         cx.checks,
     );
+    let mut flags = flags;
+    flags.extend(crate::photos::checks::check(
+        conn,
+        &photos,
+        &crate::photos::checks::Against {
+            at,
+            accuracy_m: v.location.accuracy_m,
+            started_at: v.started_at,
+            finished_at: v.finished_at,
+            task_created_at: task.created_at.and_utc(),
+            household_id: &household.id,
+        },
+        cx.photo_checks,
+    )?);
     let answers = outcome.cleaned(&v.answers);
     let sealed = cx
         .cipher
@@ -340,6 +340,10 @@ pub fn submit(
         received_at: cx.now,
     };
     repo::insert(conn, &row)?;
+    if !photos.is_empty() {
+        let ids: Vec<String> = photos.iter().map(|p| p.id.clone()).collect();
+        repos::photos::attach(conn, &ids, &row.id, &household.id, &household.org_path)?;
+    }
     if let Some(old) = &superseded {
         // A corrected report replaces the one under review.
         repo::set_review(
@@ -382,6 +386,44 @@ fn shanghai_day(t: DateTime<Utc>) -> (NaiveDateTime, NaiveDateTime) {
         .and_time(chrono::NaiveTime::MIN);
     let start = local_midnight - Duration::hours(8);
     (start, start + Duration::days(1))
+}
+
+/// The visit's photos: each uploaded by this worker and not attached to another visit (a
+/// correction may take over the photos of the visit it supersedes).
+fn check_photos(
+    conn: &mut AnyConnection,
+    worker: &str,
+    ids: &[uuid::Uuid],
+    superseded: Option<&VisitRow>,
+) -> ApiResult<Vec<crate::db::repo::photos::PhotoRow>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let keys: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
+    let found = repos::photos::find_many(conn, &keys)?;
+    let mut errors = Vec::new();
+    let mut photos = Vec::new();
+    for (i, key) in keys.iter().enumerate() {
+        let usable = found.iter().find(|p| &p.id == key).filter(|p| {
+            p.owner_id == worker
+                && (p.visit_id.is_none()
+                    || p.visit_id.as_deref() == superseded.map(|s| s.id.as_str()))
+        });
+        match usable {
+            Some(p) => photos.push(p.clone()),
+            None => errors.push(field(
+                format!("photo_ids[{i}]"),
+                "unknown_photo",
+                "照片不存在、不属于你或已用于其他走访",
+                "no such photo of yours, or it belongs to another visit",
+            )),
+        }
+    }
+    if errors.is_empty() {
+        Ok(photos)
+    } else {
+        Err(ApiError::validation(errors))
+    }
 }
 
 /// Every listed staff member must be an active account.

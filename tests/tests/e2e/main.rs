@@ -8,6 +8,7 @@ mod household_import;
 mod households;
 mod migrations;
 mod org_units;
+mod photos;
 mod rechecks;
 mod scope;
 mod tasks;

@@ -20,6 +20,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::households::{coordinator_grid, household, id_number, member};
+use jiuzhu_tests::fixtures::post_json;
 
 const FORM: &str = "quick_check";
 
@@ -146,17 +147,6 @@ fn fast_retry() -> RetryPolicy {
         base: Duration::from_millis(1),
         max: Duration::from_millis(5),
     }
-}
-
-async fn post(client: &Client, path: &str, body: Value) -> (StatusCode, Value) {
-    let res = client
-        .request(Method::POST, path)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = res.status();
-    (status, res.json().await.unwrap_or(Value::Null))
 }
 
 async fn the_phone_loop(backend: Backend) {
@@ -319,7 +309,7 @@ async fn checks_and_review(backend: Backend) {
     assert_eq!(flagged.items.len(), 1);
 
     // Sent back with issues: the task returns to the worker's phone.
-    let (status, body) = post(
+    let (status, body) = post_json(
         &coordinator,
         &format!("/visits/{}/review", v.visit.id),
         json!({"decision": "has_issues"}),
@@ -462,7 +452,7 @@ async fn bad_visits(backend: Backend) {
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     // Unknown fields, the wrong form version, unknown staff, unknown photos.
     raw["extra"] = json!(1);
-    let (status, _) = post(&worker1, "/visits", raw).await;
+    let (status, _) = post_json(&worker1, "/visits", raw).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let mut v = good.clone();
     v.form_version = 2;

@@ -3,6 +3,7 @@
 pub mod households;
 pub mod login;
 pub mod org_units;
+pub mod photos;
 pub mod tasks;
 pub mod tokens;
 pub mod users;

@@ -50,6 +50,7 @@ pub async fn submit_visit(
                 forms: &st.forms,
                 grids: &grids,
                 checks: &st.settings.visit_checks,
+                photo_checks: &st.settings.photos,
                 now: db::now(),
             };
             let (row, replay) = match visits::submit(conn, &cx, &input, at, &hash)? {

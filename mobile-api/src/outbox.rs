@@ -125,6 +125,8 @@ pub enum OutboxError {
     WrongForm(String),
     #[error("an item with this id is already queued")]
     Duplicate,
+    #[error("outbox file: {0}")]
+    Io(std::io::Error),
 }
 
 pub type Result<T> = std::result::Result<T, OutboxError>;
@@ -148,6 +150,8 @@ CREATE INDEX IF NOT EXISTS outbox_due ON outbox (state, seq);
 /// The device's outbox.
 pub struct Outbox {
     conn: Mutex<Connection>,
+    /// Where queued photos are copied, so the gallery can drop them without loss.
+    photo_dir: std::path::PathBuf,
 }
 
 fn now_ms() -> i64 {
@@ -173,9 +177,42 @@ impl Outbox {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.busy_timeout(Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)?;
+        let photo_dir = path
+            .parent()
+            .unwrap_or_else(|| Path::new("."))
+            .join("outbox-photos");
+        std::fs::create_dir_all(&photo_dir).map_err(OutboxError::Io)?;
         Ok(Self {
             conn: Mutex::new(conn),
+            photo_dir,
         })
+    }
+
+    fn next_seq(conn: &Connection) -> Result<i64> {
+        Ok(
+            conn.query_row("SELECT COALESCE(MAX(seq), 0) + 1 FROM outbox", [], |r| {
+                r.get(0)
+            })?,
+        )
+    }
+
+    /// Copies a photo into the outbox (fsynced) and queues it under a new UUID, returned for the
+    /// visit to name. Photos are sent before the visits queued after them.
+    pub fn queue_photo(&self, source: &Path) -> Result<uuid::Uuid> {
+        let id = uuid::Uuid::new_v4();
+        let dest = self.photo_dir.join(id.to_string());
+        std::fs::copy(source, &dest).map_err(OutboxError::Io)?;
+        std::fs::File::open(&dest)
+            .and_then(|f| f.sync_all())
+            .map_err(OutboxError::Io)?;
+        let conn = self.conn();
+        let seq = Self::next_seq(&conn)?;
+        conn.execute(
+            "INSERT INTO outbox (id, kind, body, state, created_at, seq)
+             VALUES (?1, 'photo', ?2, 'queued', ?3, ?4)",
+            params![id.to_string(), dest.to_string_lossy(), now_ms(), seq],
+        )?;
+        Ok(id)
     }
 
     fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
@@ -201,9 +238,7 @@ impl Outbox {
         }
         let body = serde_json::to_string(visit)?;
         let conn = self.conn();
-        let seq: i64 = conn.query_row("SELECT COALESCE(MAX(seq), 0) + 1 FROM outbox", [], |r| {
-            r.get(0)
-        })?;
+        let seq = Self::next_seq(&conn)?;
         let inserted = conn.execute(
             "INSERT INTO outbox (id, kind, body, state, created_at, seq)
              VALUES (?1, 'visit', ?2, 'queued', ?3, ?4) ON CONFLICT (id) DO NOTHING",
@@ -334,6 +369,22 @@ impl Outbox {
                     let visit: SubmitVisit = serde_json::from_str(&item.body)?;
                     client.submit_visit(&visit).await.map(|s| s.replay)
                 }
+                "photo" => match std::fs::read(&item.body) {
+                    Ok(bytes) => match item.id.parse() {
+                        Ok(id) => client.put_photo(id, bytes).await.map(|(_, replay)| replay),
+                        Err(_) => {
+                            self.mark(&item.id, ItemState::NeedsAttention, Some("bad id"))?;
+                            report.needs_attention += 1;
+                            continue;
+                        }
+                    },
+                    Err(e) => {
+                        let reason = format!("photo file unreadable: {e}");
+                        self.mark(&item.id, ItemState::NeedsAttention, Some(&reason))?;
+                        report.needs_attention += 1;
+                        continue;
+                    }
+                },
                 other => {
                     let reason = format!("unknown item kind {other}");
                     self.mark(&item.id, ItemState::NeedsAttention, Some(&reason))?;
@@ -344,6 +395,10 @@ impl Outbox {
             match outcome {
                 Ok(replay) => {
                     self.mark(&item.id, ItemState::Sent, None)?;
+                    if item.kind == "photo" {
+                        // The server has it; the device copy can go.
+                        let _ = std::fs::remove_file(&item.body);
+                    }
                     if replay {
                         report.replayed += 1;
                     } else {

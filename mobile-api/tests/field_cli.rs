@@ -44,7 +44,9 @@ async fn a_day_in_the_field(backend: Backend) {
         "key": "doorstep", "title": {"zh": "门口登记", "en": "Doorstep"}, "version": 1,
         "fields": [
             {"name": "income", "label": {"zh": "年收入", "en": "Income"}, "kind": "integer",
-             "required": true, "min": 0}
+             "required": true, "min": 0},
+            {"name": "house_photo", "label": {"zh": "住房照片", "en": "Home"}, "kind": "photo",
+             "required": true}
         ]
     }))
     .unwrap();
@@ -95,12 +97,18 @@ async fn a_day_in_the_field(backend: Backend) {
     let answers = home.join("answers.json");
     std::fs::write(&answers, r#"{"income": -1}"#).unwrap();
     let task_id = task.id.to_string();
+    let photo = format!(
+        "house_photo={}/../../shared/data/photos/gps/DSCN0012.jpg",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let visit_args = [
         "visit",
         "--task",
         task_id.as_str(),
         "--answers",
         answers.to_str().unwrap(),
+        "--photo",
+        photo.as_str(),
     ];
     let out = field(server, &home, &visit_args).await;
     assert!(!out.status.success());
@@ -115,7 +123,8 @@ async fn a_day_in_the_field(backend: Backend) {
     assert!(text(&out).contains("queued"), "{}", text(&out));
     let out = field(server, &home, &["push"]).await;
     assert!(out.status.success(), "{}", text(&out));
-    assert!(text(&out).contains("sent 1,"), "{}", text(&out));
+    // The photo first, then the visit that names it.
+    assert!(text(&out).contains("sent 2,"), "{}", text(&out));
     let out = field(server, &home, &["outbox"]).await;
     assert!(text(&out).contains("sent"), "{}", text(&out));
     let visits = coordinator
@@ -125,6 +134,16 @@ async fn a_day_in_the_field(backend: Backend) {
         .items;
     assert_eq!(visits.len(), 1);
     assert_eq!(visits[0].answers["income"], 4800);
+    assert_eq!(visits[0].photo_ids.len(), 1);
+    assert_eq!(
+        visits[0].answers["house_photo"],
+        visits[0].photo_ids[0].to_string()
+    );
+    // Flagged: that photo was taken in Italy, long before the task.
+    assert!(visits[0]
+        .flags
+        .iter()
+        .any(|f| f.code == jiuzhu_proto::visit::FlagCode::PhotoFar));
     // The submitted task leaves the phone on the next sync.
     field(server, &home, &["sync"]).await;
     let out = field(server, &home, &["tasks"]).await;

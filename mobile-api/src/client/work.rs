@@ -4,6 +4,7 @@
 use jiuzhu_proto::form::FormDefinition;
 use jiuzhu_proto::household::{AssistanceStatus, CreateHousehold, Household, HouseholdSummary};
 use jiuzhu_proto::page::Page;
+use jiuzhu_proto::photo::Photo;
 use jiuzhu_proto::task::{
     AssignTask, BulkCreateTasks, BulkCreated, CancelTask, CreateTask, FormSummary, FormVersion,
     SyncPage, Task, TaskState,
@@ -170,6 +171,18 @@ impl Client {
         let replay = res.status() == reqwest::StatusCode::OK;
         let visit = Self::decode(res).await?;
         Ok(Submitted { visit, replay })
+    }
+
+    /// Uploads a photo under the phone's UUID in one body. Sending it again is safe.
+    pub async fn put_photo(&self, id: uuid::Uuid, bytes: Vec<u8>) -> Result<(Photo, bool)> {
+        let res = self
+            .request(Method::PUT, &format!("/photos/{id}"))
+            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+            .body(bytes)
+            .send()
+            .await?;
+        let replay = res.status() == reqwest::StatusCode::OK;
+        Ok((Self::decode(res).await?, replay))
     }
 
     pub async fn visits(&self, query: &VisitQuery) -> Result<Page<Visit>> {

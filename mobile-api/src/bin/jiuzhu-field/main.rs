@@ -62,9 +62,9 @@ enum Command {
         /// Minutes spent on site (the visit ends now).
         #[arg(long, default_value_t = 20)]
         minutes: i64,
-        /// Photos (not sent yet: the photo upload comes with the server's photo endpoints).
+        /// A photo to attach: `PATH`, or `FIELD=PATH` to also answer the form's photo field.
         #[arg(long)]
-        photo: Vec<PathBuf>,
+        photo: Vec<String>,
     },
     /// Show what waits to be sent, and what needs attention.
     Outbox,
@@ -207,9 +207,6 @@ async fn main() -> anyhow::Result<()> {
             minutes,
             photo,
         } => {
-            if !photo.is_empty() {
-                bail!("photos cannot be sent yet: the server's photo upload is not built");
-            }
             let store = Store::open(&home.join("store.sqlite"))?;
             let task = store
                 .task(task)?
@@ -230,15 +227,30 @@ async fn main() -> anyhow::Result<()> {
                     (loc.lat, loc.lon)
                 }
             };
-            let answers: serde_json::Value = serde_json::from_slice(&std::fs::read(&answers)?)
+            let mut answers: serde_json::Value = serde_json::from_slice(&std::fs::read(&answers)?)
                 .context("the answers file is not JSON")?;
+            let outbox = Outbox::open(&home.join("outbox.sqlite"))?;
+            // Checked before anything is queued, so a typo leaves nothing half-done.
+            let photos: Vec<(Option<&str>, &Path)> = photo
+                .iter()
+                .map(|p| match p.split_once('=') {
+                    Some((field, path)) => (Some(field), Path::new(path)),
+                    None => (None, Path::new(p.as_str())),
+                })
+                .collect();
+            for (_, path) in &photos {
+                if !path.is_file() {
+                    bail!("no such photo file: {}", path.display());
+                }
+            }
+            let mut photo_ids = Vec::new();
             let now = Utc::now();
             let visit = SubmitVisit {
                 id: uuid::Uuid::new_v4(),
                 task_id: task.id,
                 form_key: task.form_key.clone(),
                 form_version: version,
-                answers,
+                answers: answers.clone(),
                 location: LocationFix {
                     lat,
                     lon,
@@ -253,7 +265,36 @@ async fn main() -> anyhow::Result<()> {
                 staff: Vec::new(),
                 supersedes: None,
             };
-            let outbox = Outbox::open(&home.join("outbox.sqlite"))?;
+            let mut visit = visit;
+            // Validate first with placeholder ids, so bad answers queue no photos.
+            for (field, _) in &photos {
+                let id = uuid::Uuid::new_v4();
+                if let (Some(field), Some(map)) = (field, visit.answers.as_object_mut()) {
+                    map.insert((*field).to_owned(), id.to_string().into());
+                }
+            }
+            let check = form
+                .check()
+                .map_err(|e| anyhow::anyhow!("{} form problems", e.len()))?;
+            let outcome = check.validate(&visit.answers);
+            if !outcome.is_valid() {
+                for e in &outcome.errors {
+                    eprintln!("{}: {}", e.field, e.message);
+                }
+                bail!(
+                    "{} problems with the answers; nothing queued",
+                    outcome.errors.len()
+                );
+            }
+            for (field, path) in &photos {
+                let id = outbox.queue_photo(path)?;
+                if let (Some(field), Some(map)) = (field, answers.as_object_mut()) {
+                    map.insert((*field).to_owned(), id.to_string().into());
+                }
+                photo_ids.push(id);
+            }
+            visit.answers = answers;
+            visit.photo_ids = photo_ids;
             match outbox.queue_visit(&visit, &form) {
                 Ok(()) => println!("已保存待发送 / queued visit {}", visit.id),
                 Err(jiuzhu_mobile_api::outbox::OutboxError::Invalid(errors)) => {

@@ -41,6 +41,10 @@ pub fn build_state(settings: Settings, secrets: Secrets) -> anyhow::Result<Arc<A
     .map_err(|e| anyhow::anyhow!("password hasher: {e}"))?;
     let cipher = secrets.field_cipher(&settings.data_key_id);
     let photos = crate::photos::PhotoService::open(&settings.photos, &settings.data_dir)?;
+    let group_commit = match backend {
+        db::Backend::Sqlite => Some(db::group_commit::GroupCommit::start(pool.clone(), 64)?),
+        db::Backend::Postgres => None,
+    };
     let cursors = crate::changes::CursorSigner::new(&secrets.token_pepper);
     Ok(Arc::new(AppState {
         pool,
@@ -53,6 +57,7 @@ pub fn build_state(settings: Settings, secrets: Secrets) -> anyhow::Result<Arc<A
         grids: GridIndex::new(lookup, fingerprint),
         forms: crate::forms::FormCache::default(),
         photos,
+        group_commit,
         metrics: Metrics::new()?,
     }))
 }

@@ -66,6 +66,8 @@ pub struct AppState {
     pub forms: crate::forms::FormCache,
     /// Photo processing and storage.
     pub photos: crate::photos::PhotoService,
+    /// SQLite only: folds concurrent small writes (visit submissions) into one durable commit.
+    pub group_commit: Option<crate::db::group_commit::GroupCommit>,
     pub metrics: Metrics,
 }
 
@@ -94,5 +96,18 @@ impl AppState {
     {
         self.db(move |conn| crate::db::write_transaction(conn, work))
             .await
+    }
+
+    /// Like [`AppState::tx`], but on SQLite the transaction may share its commit (and its fsync)
+    /// with other writes queued at the same moment. For short, independent writes.
+    pub async fn tx_grouped<T, F>(self: &Arc<Self>, work: F) -> ApiResult<T>
+    where
+        F: FnOnce(&mut AnyConnection) -> ApiResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        match &self.group_commit {
+            Some(group) => group.run(work).await,
+            None => self.tx(work).await,
+        }
     }
 }

@@ -171,6 +171,11 @@ pub fn submit(
     hash: &str,
 ) -> ApiResult<Submission> {
     let id = v.id.to_string();
+    let task_id = v.task_id.to_string();
+    // Concurrent submissions of one visit, or of two visits for one task, take turns (SQLite's
+    // single writer already does this).
+    lock(conn, &id)?;
+    lock(conn, &task_id)?;
     if let Some(existing) = repo::find(conn, &id)? {
         if existing.body_hash == hash && existing.worker_id == cx.worker {
             return Ok(Submission::Replay(existing));
@@ -181,7 +186,6 @@ pub fn submit(
             "this visit id was already used for a different report",
         ));
     }
-    let task_id = v.task_id.to_string();
     let task = task_repo::find_in_scope(conn, cx.scope, &task_id)?;
     let task = match task {
         Some(t) if t.assignee_id.as_deref() == Some(cx.worker) => t,
@@ -356,7 +360,7 @@ pub fn submit(
         )?;
     }
     if task.state != "submitted" {
-        task_repo::transition(
+        let moved = task_repo::transition(
             conn,
             &task.id,
             &["assigned", "accepted"],
@@ -365,6 +369,12 @@ pub fn submit(
             None,
             cx.now,
         )?;
+        if !moved {
+            return Err(not_open(
+                "任务状态已变化",
+                "the task changed while the visit was being stored",
+            ));
+        }
         task_repo::record_event(
             conn,
             &task.id,
@@ -377,6 +387,17 @@ pub fn submit(
     }
     changes::record(conn, "task", &task.id, Some(cx.worker), UPSERT)?;
     Ok(Submission::Created(row))
+}
+
+/// A transaction-scoped lock on a key (PostgreSQL; SQLite writers are serial anyway).
+fn lock(conn: &mut AnyConnection, key: &str) -> ApiResult<()> {
+    if let AnyConnection::Postgresql(pg) = conn {
+        use diesel::RunQueryDsl;
+        diesel::sql_query("SELECT pg_advisory_xact_lock(74152, hashtext($1))")
+            .bind::<diesel::sql_types::Text, _>(key)
+            .execute(pg)?;
+    }
+    Ok(())
 }
 
 /// The Asia/Shanghai calendar day of `t`, as a UTC range.

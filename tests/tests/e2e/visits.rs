@@ -509,3 +509,69 @@ async fn bad_visits(backend: Backend) {
 }
 
 both_backends!(bad_visit_input, bad_visits);
+
+async fn many_at_once(backend: Backend) {
+    let Some(City {
+        app: _app,
+        coordinator,
+        worker1,
+        lat,
+        lon,
+        ..
+    }) = city(backend, 13).await
+    else {
+        return;
+    };
+    let tasks = worker1.sync(None).await.unwrap().tasks;
+    assert_eq!(tasks.len(), 13);
+    // Twelve good visits, one of them sent twice, and two bad ones, all at the same moment: on
+    // SQLite they share commits; each still gets its own answer.
+    let mut visits: Vec<SubmitVisit> = tasks[..12]
+        .iter()
+        .map(|t| visit_for(t, lat, lon, 100))
+        .collect();
+    visits.push(visits[0].clone());
+    let mut bad = visit_for(&tasks[12], lat, lon, 100);
+    bad.answers["income"] = json!(-1);
+    visits.push(bad);
+    let mut clash = visits[2].clone();
+    clash.answers["income"] = json!(7);
+    visits.push(clash);
+    let handles: Vec<_> = visits
+        .iter()
+        .cloned()
+        .map(|v| {
+            let w = worker1.clone();
+            tokio::spawn(async move { w.submit_visit(&v).await })
+        })
+        .collect();
+    let mut created = 0;
+    let mut replays = 0;
+    let mut refused = Vec::new();
+    for h in handles {
+        match h.await.unwrap() {
+            Ok(s) if s.replay => replays += 1,
+            Ok(_) => created += 1,
+            Err(e) => refused.push(e.status().unwrap()),
+        }
+    }
+    // The duplicate of visit 0 and the clash with visit 2 race their originals: whichever
+    // lands second is the replay (200) or the conflict (409); the invalid one is always 422.
+    assert_eq!((created, replays), (12, 1), "{refused:?}");
+    refused.sort();
+    assert_eq!(
+        refused,
+        vec![StatusCode::CONFLICT, StatusCode::UNPROCESSABLE_ENTITY]
+    );
+    let stored = coordinator
+        .visits(&VisitQuery {
+            limit: Some(100),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(stored.len(), 12);
+}
+
+both_backends!(concurrent_visits, many_at_once);

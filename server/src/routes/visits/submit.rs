@@ -41,7 +41,7 @@ pub async fn submit_visit(
     let worker = caller.user_id.to_string();
     let st = state.clone();
     let (visit, replay) = state
-        .tx(move |conn| {
+        .tx_grouped(move |conn| {
             let grids = st.grids.get();
             let cx = Context {
                 worker: &worker,

@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 
 use jiuzhu_photos::{process_file, process_file_async, Limits, PhotoError};
 
-use crate::support::{assert_jpeg_has_no_metadata, decode_jpeg, encode_jpeg, photo, synthetic_rgb};
+use crate::support::{
+    assert_jpeg_has_no_metadata, decode_jpeg, encode_jpeg, photo, png_chunk, synthetic_rgb,
+};
 
 fn write_temp(name: &str, bytes: &[u8]) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
@@ -18,19 +20,6 @@ fn write_temp(name: &str, bytes: &[u8]) -> (tempfile::TempDir, PathBuf) {
 fn process_named(name: &str, bytes: &[u8]) -> Result<jiuzhu_photos::ProcessedPhoto, PhotoError> {
     let (_dir, path) = write_temp(name, bytes);
     process_file(&path, &Limits::default())
-}
-
-fn png_chunk(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {
-    let mut crc = crc32fast::Hasher::new();
-    crc.update(kind);
-    crc.update(body);
-    [
-        &(body.len() as u32).to_be_bytes()[..],
-        kind,
-        body,
-        &crc.finalize().to_be_bytes(),
-    ]
-    .concat()
 }
 
 #[test]

@@ -246,3 +246,58 @@ async fn the_async_wrapper_times_out_and_processes() {
     let result = process_file_async(photo("mobile/jolla.jpg"), hurried).await;
     assert!(matches!(result, Err(PhotoError::Timeout(_))), "{result:?}");
 }
+
+/// Deterministic mutation fuzzing: random byte changes anywhere in a real JPEG (headers, tables,
+/// EXIF, scan data) and a PNG. Every result is a photo or a client error, quickly, and no decoder
+/// panics (a contained panic would show as the "could not read" refusal).
+#[test]
+fn mutated_files_never_panic_or_hang() {
+    let jpeg = std::fs::read(photo("gps/DSCN0010.jpg")).unwrap();
+    let mut png = Vec::new();
+    image::ImageEncoder::write_image(
+        image::codecs::png::PngEncoder::new(&mut png),
+        &synthetic_rgb(64, 48, 5),
+        64,
+        48,
+        image::ExtendedColorType::Rgb8,
+    )
+    .unwrap();
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let started = Instant::now();
+    for (name, original) in [("jpeg", &jpeg), ("png", &png)] {
+        for round in 0..100 {
+            let mut mutant = original.clone();
+            // Mostly the first 2 KB (headers, tables, EXIF), sometimes anywhere.
+            let span = if round % 3 == 0 {
+                mutant.len()
+            } else {
+                mutant.len().min(2048)
+            };
+            for _ in 0..1 + next() % 8 {
+                let at = (next() as usize) % span;
+                mutant[at] = next() as u8;
+            }
+            match jiuzhu_photos::process_bytes(mutant, &Limits::default()) {
+                Ok(p) => assert!(p.thumbnail.width.max(p.thumbnail.height) <= 400),
+                Err(e) => {
+                    assert!(e.is_client_error(), "{name} mutant {round}: {e}");
+                    assert!(
+                        !e.to_string().contains("could not read"),
+                        "{name} mutant {round}: a decoder panicked"
+                    );
+                }
+            }
+        }
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "took {:?}",
+        started.elapsed()
+    );
+}

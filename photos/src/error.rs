@@ -61,12 +61,67 @@ impl PhotoError {
         }
     }
 
-    /// Whether the fault is the upload's (a 4xx) rather than the server's (a 5xx).
+    /// Whether the fault is the upload's (a 4xx) rather than the server's (a 5xx). A timeout counts
+    /// as the server's: the limits already bound what one file can cost, so running out of time
+    /// means the server is busy (answer 503 with Retry-After).
     pub fn is_client_error(&self) -> bool {
-        !matches!(self, Self::Storage(_) | Self::Io(_))
+        !matches!(self, Self::Storage(_) | Self::Io(_) | Self::Timeout(_))
+    }
+
+    /// The HTTP status the server should answer with.
+    pub fn http_status(&self) -> u16 {
+        match self {
+            Self::Empty => 400,
+            Self::TooLarge { .. } => 413,
+            Self::UnsupportedType | Self::HeicUnsupported => 415,
+            Self::Truncated
+            | Self::Corrupt(_)
+            | Self::TooManyPixels { .. }
+            | Self::DecodeLimit(_) => 422,
+            Self::Timeout(_) | Self::Storage(_) => 503,
+            Self::Io(_) => 500,
+        }
     }
 
     pub(crate) fn corrupt(what: impl Into<String>) -> Self {
         Self::Corrupt(what.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_and_statuses_are_stable() {
+        let cases = [
+            (PhotoError::Empty, "empty", 400),
+            (PhotoError::TooLarge { size: 2, limit: 1 }, "too_large", 413),
+            (PhotoError::UnsupportedType, "unsupported_type", 415),
+            (PhotoError::HeicUnsupported, "heic_unsupported", 415),
+            (PhotoError::Truncated, "truncated", 422),
+            (PhotoError::corrupt("x"), "corrupt", 422),
+            (
+                PhotoError::TooManyPixels {
+                    width: 1,
+                    height: 1,
+                    limit: 0,
+                },
+                "too_many_pixels",
+                422,
+            ),
+            (PhotoError::DecodeLimit("x".into()), "decode_limit", 422),
+            (
+                PhotoError::Timeout(std::time::Duration::from_secs(1)),
+                "timeout",
+                503,
+            ),
+            (PhotoError::Storage("x".into()), "storage", 503),
+            (PhotoError::Io(io::Error::other("x")), "io", 500),
+        ];
+        for (error, code, status) in cases {
+            assert_eq!((error.code(), error.http_status()), (code, status));
+            assert_eq!(error.is_client_error(), status < 500, "{code}");
+        }
     }
 }

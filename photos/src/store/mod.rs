@@ -128,3 +128,35 @@ pub async fn save(
         thumbnail,
     })
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_chooses_the_backend_and_never_writes_the_secret_back() {
+        let config: StoreConfig = serde_json::from_value(serde_json::json!({
+            "backend": "s3",
+            "bucket": "photos",
+            "endpoint": "http://127.0.0.1:9000",
+            "access_key_id": "id",
+            "secret_access_key": "very-secret",
+            "allow_http": true
+        }))
+        .unwrap();
+        let StoreConfig::S3(ref s3) = config else {
+            panic!("{config:?}")
+        };
+        assert_eq!(
+            (s3.bucket.as_str(), s3.region.as_str()),
+            ("photos", "us-east-1")
+        );
+        let written = serde_json::to_string(&config).unwrap();
+        assert!(!written.contains("very-secret"), "{written}");
+        assert!(!format!("{config:?}").contains("very-secret"));
+        assert!(matches!(Store::open(&config), Ok(Store::S3(_))));
+        let unknown = serde_json::from_value::<StoreConfig>(serde_json::json!({"backend": "ftp"}));
+        assert!(unknown.is_err());
+    }
+}

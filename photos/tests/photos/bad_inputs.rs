@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 
 use jiuzhu_photos::{process_file, process_file_async, Limits, PhotoError};
 
-use crate::support::{assert_jpeg_has_no_metadata, decode_jpeg, encode_jpeg, photo, synthetic_rgb};
+use crate::support::{
+    assert_jpeg_has_no_metadata, decode_jpeg, encode_jpeg, photo, png_chunk, synthetic_rgb,
+};
 
 fn write_temp(name: &str, bytes: &[u8]) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
@@ -18,19 +20,6 @@ fn write_temp(name: &str, bytes: &[u8]) -> (tempfile::TempDir, PathBuf) {
 fn process_named(name: &str, bytes: &[u8]) -> Result<jiuzhu_photos::ProcessedPhoto, PhotoError> {
     let (_dir, path) = write_temp(name, bytes);
     process_file(&path, &Limits::default())
-}
-
-fn png_chunk(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {
-    let mut crc = crc32fast::Hasher::new();
-    crc.update(kind);
-    crc.update(body);
-    [
-        &(body.len() as u32).to_be_bytes()[..],
-        kind,
-        body,
-        &crc.finalize().to_be_bytes(),
-    ]
-    .concat()
 }
 
 #[test]
@@ -256,4 +245,59 @@ async fn the_async_wrapper_times_out_and_processes() {
     };
     let result = process_file_async(photo("mobile/jolla.jpg"), hurried).await;
     assert!(matches!(result, Err(PhotoError::Timeout(_))), "{result:?}");
+}
+
+/// Deterministic mutation fuzzing: random byte changes anywhere in a real JPEG (headers, tables,
+/// EXIF, scan data) and a PNG. Every result is a photo or a client error, quickly, and no decoder
+/// panics (a contained panic would show as the "could not read" refusal).
+#[test]
+fn mutated_files_never_panic_or_hang() {
+    let jpeg = std::fs::read(photo("gps/DSCN0010.jpg")).unwrap();
+    let mut png = Vec::new();
+    image::ImageEncoder::write_image(
+        image::codecs::png::PngEncoder::new(&mut png),
+        &synthetic_rgb(64, 48, 5),
+        64,
+        48,
+        image::ExtendedColorType::Rgb8,
+    )
+    .unwrap();
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let started = Instant::now();
+    for (name, original) in [("jpeg", &jpeg), ("png", &png)] {
+        for round in 0..100 {
+            let mut mutant = original.clone();
+            // Mostly the first 2 KB (headers, tables, EXIF), sometimes anywhere.
+            let span = if round % 3 == 0 {
+                mutant.len()
+            } else {
+                mutant.len().min(2048)
+            };
+            for _ in 0..1 + next() % 8 {
+                let at = (next() as usize) % span;
+                mutant[at] = next() as u8;
+            }
+            match jiuzhu_photos::process_bytes(mutant, &Limits::default()) {
+                Ok(p) => assert!(p.thumbnail.width.max(p.thumbnail.height) <= 400),
+                Err(e) => {
+                    assert!(e.is_client_error(), "{name} mutant {round}: {e}");
+                    assert!(
+                        !e.to_string().contains("could not read"),
+                        "{name} mutant {round}: a decoder panicked"
+                    );
+                }
+            }
+        }
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "took {:?}",
+        started.elapsed()
+    );
 }

@@ -3,8 +3,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod bad_inputs;
+mod formats;
 mod real_photos;
 mod store_contract;
 mod store_fs;
 mod store_s3;
 mod support;
+mod synthetic;

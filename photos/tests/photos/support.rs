@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use jiuzhu_photos::{Limits, PhotoError, ProcessedPhoto};
 
+pub use crate::synthetic::synthetic_rgb;
+
 /// `shared/data/photos`, which CI lays beside the checkout.
 pub fn shared_photos() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/photos");
@@ -40,37 +42,6 @@ pub fn decode_jpeg(bytes: &[u8]) -> (u32, u32, Vec<u8>) {
     let pixels = decoder.decode().unwrap();
     let info = decoder.info().unwrap();
     (u32::from(info.width), u32::from(info.height), pixels)
-}
-
-/// A deterministic picture with structure at several scales: gradients, a few discs and fine noise.
-pub fn synthetic_rgb(width: u32, height: u32, seed: u64) -> Vec<u8> {
-    let mut state = seed | 1;
-    let mut noise = move || {
-        // xorshift64*: enough for texture, reproducible everywhere.
-        state ^= state >> 12;
-        state ^= state << 25;
-        state ^= state >> 27;
-        (state.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 59) as i32
-    };
-    let mut out = Vec::with_capacity((width * height * 3) as usize);
-    for y in 0..height {
-        for x in 0..width {
-            let fx = f64::from(x) / f64::from(width);
-            let fy = f64::from(y) / f64::from(height);
-            let disc = ((fx - 0.3).powi(2) + (fy - 0.4).powi(2)).sqrt() < 0.15;
-            let stripes = ((fx * 40.0).sin() * (fy * 25.0).cos() * 40.0) as i32;
-            let base = [
-                (fx * 200.0) as i32,
-                (fy * 180.0) as i32,
-                ((1.0 - fx) * 150.0) as i32,
-            ];
-            for (c, b) in base.iter().enumerate() {
-                let v = b + stripes + noise() - 16 + if disc && c == 0 { 80 } else { 0 };
-                out.push(v.clamp(0, 255) as u8);
-            }
-        }
-    }
-    out
 }
 
 pub fn encode_jpeg(width: u32, height: u32, rgb: &[u8], progressive: bool) -> Vec<u8> {
@@ -171,4 +142,18 @@ pub fn flipped_vertically(width: u32, pixels: &[u8], height: u32) -> Vec<u8> {
     let row = pixels.len() / height as usize;
     let _ = width;
     pixels.chunks_exact(row).rev().flatten().copied().collect()
+}
+
+/// A PNG chunk with its CRC.
+pub fn png_chunk(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(kind);
+    crc.update(body);
+    [
+        &(body.len() as u32).to_be_bytes()[..],
+        kind,
+        body,
+        &crc.finalize().to_be_bytes(),
+    ]
+    .concat()
 }

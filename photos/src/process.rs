@@ -54,7 +54,9 @@ pub struct ProcessedPhoto {
     pub height: u32,
     /// Read from EXIF before it was stripped.
     pub metadata: PhotoMetadata,
-    /// The upload without any metadata, same format, image data untouched (see [`crate::container`]).
+    /// The upload without any metadata, same format, image data untouched. Its pixels are as the
+    /// sensor stored them: the EXIF orientation went with the rest of EXIF, so people should be
+    /// shown `display` (upright), or a viewer must apply `metadata.orientation`.
     pub original: bytes::Bytes,
     /// Upright JPEG, long side ≤ [`DISPLAY_LONG_SIDE`].
     pub display: Rendition,

@@ -220,8 +220,9 @@ fn invalid_and_quirky_photos_never_panic() {
     {
         assert!(process(&path).is_ok(), "{}", path.display());
     }
+    // Generous for a debug build on a busy CI machine; a hang would be far longer.
     assert!(
-        started.elapsed().as_secs() < 60,
+        started.elapsed().as_secs() < 180,
         "took {:?}",
         started.elapsed()
     );

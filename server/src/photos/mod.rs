@@ -188,6 +188,7 @@ pub fn photo_error(e: PhotoError) -> ApiError {
             });
             err
         }
+        e @ (PhotoError::Timeout(_) | PhotoError::Storage(_)) => ApiError::unavailable(e),
         e => ApiError::internal(e),
     }
 }

@@ -464,3 +464,37 @@ async fn slow_body(backend: Backend) {
 }
 
 both_backends!(slow_body_is_dropped, slow_body);
+
+async fn uploads_expire(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, |s| s.photos.upload_expiry_secs = 1).await else {
+        return;
+    };
+    app.load_demo().await;
+    let worker = app.login("worker1").await;
+    let bytes = sample("gps/DSCN0012.jpg");
+    let (_, body) = post_json(
+        &worker,
+        "/uploads",
+        json!({"photo_id": uuid::Uuid::new_v4(), "length": bytes.len(), "sha256": hex::encode(sha2::Sha256::digest(&bytes))}),
+    )
+    .await;
+    let upload: Upload = serde_json::from_value(body).unwrap();
+    let (status, _, _) = patch(&worker, upload.id, 0, bytes[..1000].to_vec()).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let part = app.state.photos.part_path(&upload.id.to_string());
+    assert!(part.exists());
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    // Expired: gone for the phone at once, and swept from disk by the job.
+    assert_eq!(offset_of(&worker, upload.id).await.0, StatusCode::NOT_FOUND);
+    let (status, _, _) = patch(&worker, upload.id, 1000, bytes[1000..].to_vec()).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        jiuzhu_server::jobs::expire_uploads(&app.state)
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(!part.exists());
+}
+
+both_backends!(expired_uploads_are_swept, uploads_expire);

@@ -48,6 +48,7 @@ pub fn build_state(settings: Settings, secrets: Secrets) -> anyhow::Result<Arc<A
         secrets,
         cipher,
         cursors,
+        forms: Default::default(),
         hasher,
         grids: GridIndex::new(lookup, fingerprint),
         metrics: Metrics::new()?,

@@ -1,5 +1,7 @@
 //! `jiuzhu-field`: what a grid worker's phone does, from a terminal.
 
+mod storm;
+
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
@@ -33,6 +35,8 @@ enum Command {
     },
     /// Show the logged-in account.
     Me,
+    /// Simulate many phones syncing at once and report throughput, latency and errors.
+    Storm(storm::StormArgs),
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -87,6 +91,7 @@ async fn main() -> anyhow::Result<()> {
             let me = client.me().await?;
             println!("{}", serde_json::to_string_pretty(&me)?);
         }
+        Command::Storm(args) => storm::run(&cli.server, args).await?,
     }
     Ok(())
 }

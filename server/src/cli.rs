@@ -54,6 +54,9 @@ pub enum Command {
     /// Check the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Benchmark harness: seed storm workers, tasks and tokens (see `bench_seed`).
+    #[command(hide = true)]
+    BenchSeed(crate::bench_seed::BenchSeedArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -324,6 +327,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     result.rows
                 ),
             }
+        }
+        Command::BenchSeed(args) => {
+            let settings = settings(&cli, None)?;
+            let args = args.clone();
+            let r = tokio::task::spawn_blocking(move || crate::bench_seed::run(settings, &args))
+                .await??;
+            println!(
+                "bench-seed: demo loaded {}, {} grids, workers {} created / {} reused, {} tasks created, {:.1} s",
+                r.demo_loaded, r.grids, r.workers_created, r.workers_reused, r.tasks_created, r.seconds
+            );
         }
         Command::Openapi => {
             let mut out = std::io::stdout().lock();

@@ -101,3 +101,51 @@ impl FormCache {
         Ok(Some(compiled))
     }
 }
+
+/// Published form versions never change, so their parsed definitions are kept once read: sync
+/// sends the same few versions to every phone, and parsing a large definition per request costs
+/// more than the rest of an incremental sync. Bounded (a server publishes few versions); past the
+/// bound, versions are read from the database as before.
+#[derive(Default)]
+pub struct DefinitionCache {
+    parsed: std::sync::RwLock<
+        std::collections::HashMap<(String, i32), std::sync::Arc<serde_json::Value>>,
+    >,
+}
+
+impl DefinitionCache {
+    const MAX_VERSIONS: usize = 512;
+
+    /// A published version's definition, from memory or read once from the database.
+    pub fn get(
+        &self,
+        conn: &mut AnyConnection,
+        key: &str,
+        version: i32,
+    ) -> ApiResult<Option<std::sync::Arc<serde_json::Value>>> {
+        let cached = match self.parsed.read() {
+            Ok(map) => map.get(&(key.to_owned(), version)).cloned(),
+            Err(poisoned) => poisoned
+                .into_inner()
+                .get(&(key.to_owned(), version))
+                .cloned(),
+        };
+        if let Some(definition) = cached {
+            return Ok(Some(definition));
+        }
+        let Some(text) = repo::form_definition(conn, key, version)? else {
+            return Ok(None);
+        };
+        let definition = std::sync::Arc::new(
+            serde_json::from_str::<serde_json::Value>(&text).map_err(ApiError::internal)?,
+        );
+        let mut map = match self.parsed.write() {
+            Ok(map) => map,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if map.len() < Self::MAX_VERSIONS {
+            map.insert((key.to_owned(), version), definition.clone());
+        }
+        Ok(Some(definition))
+    }
+}

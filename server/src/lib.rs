@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod auth;
+pub mod bench_seed;
 pub mod changes;
 pub mod cli;
 pub mod config;

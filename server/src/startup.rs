@@ -53,6 +53,7 @@ pub fn build_state(settings: Settings, secrets: Secrets) -> anyhow::Result<Arc<A
         secrets,
         cipher,
         cursors,
+        definitions: Default::default(),
         hasher,
         grids: GridIndex::new(lookup, fingerprint),
         forms: crate::forms::FormCache::default(),

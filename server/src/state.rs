@@ -60,6 +60,8 @@ pub struct AppState {
     pub cipher: crate::crypto::FieldCipher,
     /// Signs and checks sync cursors.
     pub cursors: crate::changes::CursorSigner,
+    /// Parsed definitions of published (immutable) form versions.
+    pub definitions: crate::forms::DefinitionCache,
     pub hasher: PasswordHasher,
     pub grids: GridIndex,
     /// Compiled form versions (immutable once published).

@@ -51,16 +51,22 @@ pub fn bearer(req: &HttpRequest) -> Option<&str> {
         .then_some(token.trim())
 }
 
-async fn authenticate(state: Arc<AppState>, presented: Option<String>) -> ApiResult<Caller> {
+/// The cheap half of authentication, before any query: the stored form of the presented access
+/// token, or 401.
+pub fn presented_hash(state: &AppState, presented: Option<&str>) -> ApiResult<String> {
     let presented = presented.ok_or_else(ApiError::unauthorized)?;
-    if !token::looks_like(TokenKind::Access, &presented) {
+    if !token::looks_like(TokenKind::Access, presented) {
         return Err(ApiError::unauthorized());
     }
-    let hash = token::hash(&state.secrets.token_pepper, &presented);
-    let found = state
-        .db(move |conn| Ok(repo::tokens::find_live(conn, &hash, "access", db::now())?))
-        .await?;
-    let (tok, user) = found.ok_or_else(ApiError::unauthorized)?;
+    Ok(token::hash(&state.secrets.token_pepper, presented))
+}
+
+/// The blocking half: the live token with this hash and its user, as a `Caller`, or 401. For a
+/// handler that authenticates inside its own database call (sync) instead of paying a second
+/// trip to the blocking pool.
+pub fn lookup(conn: &mut db::AnyConnection, hash: &str) -> ApiResult<Caller> {
+    let (tok, user) = repo::tokens::find_live(conn, hash, "access", db::now())?
+        .ok_or_else(ApiError::unauthorized)?;
     if user.disabled {
         return Err(ApiError::unauthorized());
     }
@@ -73,6 +79,11 @@ async fn authenticate(state: Arc<AppState>, presented: Option<String>) -> ApiRes
         org_path: user.org_path,
         token_family: tok.family_id,
     })
+}
+
+async fn authenticate(state: Arc<AppState>, presented: Option<String>) -> ApiResult<Caller> {
+    let hash = presented_hash(&state, presented.as_deref())?;
+    state.db(move |conn| lookup(conn, &hash)).await
 }
 
 impl FromRequest for Caller {

@@ -57,19 +57,68 @@ pub fn household(
     scope: &Scope,
     id: &str,
 ) -> ApiResult<Option<Household>> {
-    let Some((row, grid_code)) = repo::find_in_scope(conn, scope, id)? else {
-        return Ok(None);
-    };
-    let members = repo::members_of(conn, &row.id)?
+    Ok(households(conn, scope, &[id.to_owned()])?
         .into_iter()
-        .map(member)
-        .collect::<ApiResult<Vec<_>>>()?;
-    let history = repo::history_of(conn, &row.id)?
-        .into_iter()
-        .map(period)
-        .collect::<ApiResult<Vec<_>>>()?;
-    let tags = repo::tags_of(conn, &row.id)?;
-    Ok(Some(assemble(row, grid_code, members, history, tags)?))
+        .next())
+}
+
+/// Households read together (a sync page's): four queries whatever their number. Returns those
+/// of `ids` that exist and are in scope, in the order of `ids`, exactly as [`household`] would one
+/// by one.
+pub fn households(
+    conn: &mut AnyConnection,
+    scope: &Scope,
+    ids: &[String],
+) -> ApiResult<Vec<Household>> {
+    use std::collections::HashMap;
+    /// Ids per query: far below either backend's limit on bound parameters.
+    const CHUNK: usize = 1000;
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(CHUNK) {
+        let mut rows: HashMap<String, (HouseholdRow, String)> =
+            repo::find_many_in_scope(conn, scope, chunk)?
+                .into_iter()
+                .map(|(row, code)| (row.id.clone(), (row, code)))
+                .collect();
+        if rows.is_empty() {
+            continue;
+        }
+        let found: Vec<String> = chunk
+            .iter()
+            .filter(|id| rows.contains_key(*id))
+            .cloned()
+            .collect();
+        let mut members: HashMap<String, Vec<Member>> = HashMap::new();
+        for m in repo::members_of_many(conn, &found)? {
+            members
+                .entry(m.household_id.clone())
+                .or_default()
+                .push(member(m)?);
+        }
+        let mut history: HashMap<String, Vec<StatusPeriod>> = HashMap::new();
+        for h in repo::history_of_many(conn, &found)? {
+            history
+                .entry(h.household_id.clone())
+                .or_default()
+                .push(period(h)?);
+        }
+        let mut tags: HashMap<String, Vec<String>> = HashMap::new();
+        for (h, t) in repo::tags_for(conn, &found)? {
+            tags.entry(h).or_default().push(t);
+        }
+        for id in &found {
+            if let Some((row, code)) = rows.remove(id) {
+                out.push(assemble(
+                    row,
+                    code,
+                    members.remove(id).unwrap_or_default(),
+                    history.remove(id).unwrap_or_default(),
+                    tags.remove(id).unwrap_or_default(),
+                )?);
+            }
+        }
+    }
+    Ok(out)
 }
 
 fn assemble(

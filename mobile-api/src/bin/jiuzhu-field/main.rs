@@ -3,6 +3,8 @@
 //! State lives under `--home`: `session.json` (tokens), `store.sqlite` (what sync brought) and
 //! `outbox.sqlite` (visits waiting for the server).
 
+mod storm;
+
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
@@ -72,6 +74,8 @@ enum Command {
     Push,
     /// Put an item that needed attention back in the queue.
     Requeue { id: uuid::Uuid },
+    /// Simulate many phones syncing at once and report throughput, latency and errors.
+    Storm(storm::StormArgs),
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -353,6 +357,7 @@ async fn main() -> anyhow::Result<()> {
             }
             println!("requeued {id}");
         }
+        Command::Storm(args) => storm::run(&cli.server, args).await?,
     }
     Ok(())
 }

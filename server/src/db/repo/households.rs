@@ -208,30 +208,50 @@ pub fn find_in_scope(
     .optional()
 }
 
+/// Households among `ids` that are in scope, each with its grid's code; in no particular order.
+pub fn find_many_in_scope(
+    conn: &mut AnyConnection,
+    scope: &Scope,
+    ids: &[String],
+) -> QueryResult<Vec<(HouseholdRow, String)>> {
+    in_scope!(
+        households::table
+            .inner_join(org_units::table)
+            .filter(households::id.eq_any(ids)),
+        households::org_path,
+        scope
+    )
+    .select((HouseholdRow::as_select(), org_units::code))
+    .load(conn)
+}
+
+/// The members of these households, by household then position.
+pub fn members_of_many(conn: &mut AnyConnection, ids: &[String]) -> QueryResult<Vec<MemberRow>> {
+    members::table
+        .filter(members::household_id.eq_any(ids))
+        .order((members::household_id.asc(), members::position.asc()))
+        .select(MemberRow::as_select())
+        .load(conn)
+}
+
+/// The status history of these households, by household, then oldest period first.
+pub fn history_of_many(conn: &mut AnyConnection, ids: &[String]) -> QueryResult<Vec<StatusRow>> {
+    household_status_history::table
+        .filter(household_status_history::household_id.eq_any(ids))
+        .order((
+            household_status_history::household_id.asc(),
+            household_status_history::from_date.asc(),
+            household_status_history::recorded_at.asc(),
+        ))
+        .select(StatusRow::as_select())
+        .load(conn)
+}
+
 pub fn members_of(conn: &mut AnyConnection, household_id: &str) -> QueryResult<Vec<MemberRow>> {
     members::table
         .filter(members::household_id.eq(household_id))
         .order(members::position.asc())
         .select(MemberRow::as_select())
-        .load(conn)
-}
-
-pub fn tags_of(conn: &mut AnyConnection, household_id: &str) -> QueryResult<Vec<String>> {
-    household_tags::table
-        .filter(household_tags::household_id.eq(household_id))
-        .order(household_tags::tag.asc())
-        .select(household_tags::tag)
-        .load(conn)
-}
-
-pub fn history_of(conn: &mut AnyConnection, household_id: &str) -> QueryResult<Vec<StatusRow>> {
-    household_status_history::table
-        .filter(household_status_history::household_id.eq(household_id))
-        .order((
-            household_status_history::from_date.asc(),
-            household_status_history::recorded_at.asc(),
-        ))
-        .select(StatusRow::as_select())
         .load(conn)
 }
 

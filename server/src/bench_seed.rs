@@ -1,0 +1,227 @@
+//! BENCHMARK HARNESS, not a production path: `jiuzhu bench-seed` (hidden) fills a database with
+//! the sync storm's workload — N grid workers with M assigned tasks each, and an access token per
+//! worker written to a file for `jiuzhu-field storm --tokens`.
+//!
+//! Everything that the sync under test reads is made by the server's own code: accounts through
+//! `accounts::create`, tasks through `tasks::create` (so every task has its event and its
+//! change-log row, exactly as `POST /tasks/bulk` leaves them), tokens through
+//! `auth::session::issue_pair`. The one shortcut is the password: the production path hashes
+//! every worker's password with argon2 (~50 ms of CPU each, eight minutes for 10,000 workers on
+//! two cores) and then logs each one in (another hash); here every worker shares one hash,
+//! computed once, and no log-in happens, since the storm measures sync and not log-in. Nobody
+//! can log in as a storm worker without that shared password, which this module never prints.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::Args;
+use diesel::prelude::*;
+use jiuzhu_proto::task::TaskKind;
+use jiuzhu_proto::user::Role;
+use serde::{Deserialize, Serialize};
+
+use crate::accounts::{self, NewAccount, UnitRef};
+use crate::auth::{password, session};
+use crate::config::{Secrets, Settings};
+use crate::db::schema::households;
+use crate::db::{self, repo, AnyConnection};
+use crate::domain::account::Username;
+use crate::error::{ApiError, ApiResult};
+use crate::scope::Scope;
+use crate::tasks::{self, NewTask};
+use crate::{demo, startup};
+
+/// The form every storm task uses: the demo city's standard home-visit form.
+const FORM_KEY: &str = "home_visit";
+/// Workers per write transaction while seeding.
+const WORKERS_PER_TX: usize = 200;
+
+#[derive(Debug, Clone, Args)]
+pub struct BenchSeedArgs {
+    /// Grid workers to create (or reuse, when they exist from an earlier run).
+    #[arg(long, default_value_t = 10_000)]
+    pub workers: usize,
+    /// Assigned tasks per worker, on households of the worker's grid.
+    #[arg(long, default_value_t = 30)]
+    pub tasks_per_worker: usize,
+    /// Where to write the workers' access tokens (JSON, mode 0600).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Username prefix of the storm's workers.
+    #[arg(long, default_value = "storm")]
+    pub prefix: String,
+    /// Lifetime of the minted access tokens: long enough for the whole benchmark run.
+    #[arg(long, default_value_t = 4 * 3600)]
+    pub token_ttl_secs: u64,
+}
+
+/// One worker's credentials, as `jiuzhu-field storm --tokens` reads them.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SeededWorker {
+    pub username: String,
+    pub user_id: String,
+    pub access_token: String,
+}
+
+/// The tokens file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TokensFile {
+    /// Says what made the file, for whoever finds it.
+    pub generated_by: String,
+    pub tasks_per_worker: usize,
+    pub workers: Vec<SeededWorker>,
+}
+
+/// What seeding did, printed at the end.
+#[derive(Debug, Default)]
+pub struct SeedReport {
+    pub demo_loaded: bool,
+    pub grids: usize,
+    pub workers_created: usize,
+    pub workers_reused: usize,
+    pub tasks_created: usize,
+    pub seconds: f64,
+}
+
+/// A grid that holds households: (grid id, grid path) → its household ids.
+type GridHouseholds = Vec<((String, String), Vec<String>)>;
+
+fn grids_with_households(conn: &mut AnyConnection) -> ApiResult<GridHouseholds> {
+    let rows: Vec<(String, String, String)> = households::table
+        .select((households::grid_id, households::org_path, households::id))
+        .order((households::org_path.asc(), households::id.asc()))
+        .load(conn)?;
+    let mut by_grid: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+    for (grid, path, id) in rows {
+        by_grid.entry((grid, path)).or_default().push(id);
+    }
+    Ok(by_grid.into_iter().collect())
+}
+
+/// Seeds the database named by `settings` (the server may be running on it) and writes the
+/// tokens file.
+pub fn run(mut settings: Settings, args: &BenchSeedArgs) -> anyhow::Result<SeedReport> {
+    let started = Instant::now();
+    settings.access_token_ttl_secs = args.token_ttl_secs;
+    let secrets = Secrets::resolve(&settings)?;
+    let state = startup::build_state(settings, secrets)?;
+    let mut conn = state.pool.get()?;
+    let conn: &mut AnyConnection = &mut conn;
+    let api = |e: ApiError| anyhow::anyhow!("{e}: {:?}", e.body().details);
+    let mut report = SeedReport::default();
+
+    if repo::users::find_by_username(conn, "admin")?.is_none() {
+        eprintln!("loading the demo city…");
+        demo::load(conn, &state.cipher, demo::DemoSize::FULL).map_err(api)?;
+        report.demo_loaded = true;
+    }
+    let grids = grids_with_households(conn).map_err(api)?;
+    anyhow::ensure!(!grids.is_empty(), "the database holds no households");
+    report.grids = grids.len();
+
+    // One argon2 hash for every storm worker: see the module comment.
+    let shared_hash =
+        password::hash_now(&format!("{}-{}", args.prefix, uuid::Uuid::new_v4())).map_err(api)?;
+    let due = crate::registry::today() + chrono::Duration::days(30);
+    let mut out = Vec::with_capacity(args.workers);
+    let indices: Vec<usize> = (0..args.workers).collect();
+    for chunk in indices.chunks(WORKERS_PER_TX) {
+        let done = db::write_transaction(conn, |conn| -> ApiResult<Vec<SeededWorker>> {
+            let now = db::now();
+            let mut done = Vec::with_capacity(chunk.len());
+            for &i in chunk {
+                let ((grid_id, grid_path), homes) = &grids[i % grids.len()];
+                // Workers of one grid take consecutive slices of its households.
+                let nth_in_grid = i / grids.len();
+                let username = format!("{}{i:05}", args.prefix);
+                let user_id = match repo::users::find_by_username(conn, &username)? {
+                    Some(u) => {
+                        report.workers_reused += 1;
+                        u.id
+                    }
+                    None => {
+                        let user = accounts::create(
+                            conn,
+                            &Scope::everything(),
+                            NewAccount {
+                                username: Username::parse(&username)
+                                    .map_err(accounts::invalid_username)?,
+                                display_name: format!("压测网格员 {i}"),
+                                role: Role::GridWorker,
+                                org_unit: UnitRef::Id(grid_id.clone()),
+                                password_hash: shared_hash.clone(),
+                            },
+                        )?;
+                        report.workers_created += 1;
+                        user.id.to_string()
+                    }
+                };
+                if repo::tasks::open_for(conn, &user_id)?.is_empty() {
+                    for j in 0..args.tasks_per_worker {
+                        let household =
+                            &homes[(nth_in_grid * args.tasks_per_worker + j) % homes.len()];
+                        tasks::create(
+                            conn,
+                            NewTask {
+                                kind: TaskKind::Visit,
+                                household_id: household,
+                                household_path: grid_path,
+                                form_key: FORM_KEY,
+                                assignee: Some(&user_id),
+                                due_date: due,
+                                priority: 0,
+                                note: "",
+                                actor: None,
+                            },
+                            now,
+                        )?;
+                        report.tasks_created += 1;
+                    }
+                }
+                let family = uuid::Uuid::now_v7().to_string();
+                let pair =
+                    session::issue_pair(conn, &state, &user_id, &family, Some("storm"), now)?;
+                done.push(SeededWorker {
+                    username,
+                    user_id,
+                    access_token: pair.access_token,
+                });
+            }
+            Ok(done)
+        })
+        .map_err(api)?;
+        out.extend(done);
+        eprintln!(
+            "  {} / {} workers, {} tasks, {:.0} s",
+            out.len(),
+            args.workers,
+            report.tasks_created,
+            started.elapsed().as_secs_f64()
+        );
+    }
+
+    let file = TokensFile {
+        generated_by: "jiuzhu bench-seed (benchmark harness)".into(),
+        tasks_per_worker: args.tasks_per_worker,
+        workers: out,
+    };
+    write_private(&args.out, &serde_json::to_vec(&file)?)
+        .with_context(|| format!("writing {}", args.out.display()))?;
+    report.seconds = started.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+/// The tokens are live credentials: the file is readable by its owner only.
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)?.write_all(bytes)
+}

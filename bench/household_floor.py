@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """SQLite alone on the project's household schema: N households (~2.55 members each) of made-up
-rows shaped like the import's (a random 64-hex blind index, 278 grid paths, random head names),
+rows shaped like the import's (a random 16-byte blind index, 278 grid paths, random head names),
 inserted with the stdlib's sqlite3.executemany, 10,000 households per transaction, with the pragmas
 the import uses (WAL, synchronous=NORMAL, 128 MB cache). No parsing, validation, encryption or grid
 lookup: what the database itself costs, for comparison with `jiuzhu import households`.
@@ -23,6 +23,10 @@ def main():
         if os.path.exists(path + suffix):
             os.remove(path + suffix)
     c = sqlite3.connect(path, isolation_level=None)
+    # Migration 000004 converts stored blind indexes with unhex(), which the SQLite the server
+    # bundles has and Python's may not (it arrived in 3.41).
+    if sqlite3.sqlite_version_info < (3, 41):
+        c.create_function("unhex", 1, lambda h: bytes.fromhex(h), deterministic=True)
     c.executescript(
         "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; "
         "PRAGMA cache_size=-131072; PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint=10000;"
@@ -70,7 +74,7 @@ def main():
                            now, now))
         for p in range(size):
             members.append((f"{hid[:-4]}{p:04x}", hid, p, "董俊涵", "head", "x" * 80, "k1",
-                            f"{rng.getrandbits(256):064x}", "320411********0029", "1987-07-28", "female",
+                            rng.randbytes(16), "320411********0029", "1987-07-28", "female",
                             "healthy", None, None, daily, "employed", "not_student", income, 3408824, None,
                             None, now, now))
         if len(households) >= 10_000:

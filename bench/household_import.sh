@@ -8,7 +8,9 @@
 #   bench/household_import.sh [HOUSEHOLDS]
 #
 # Env: JIUZHU_BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres: the script creates
-# and drops its own database beside it), SKIP_SQLITE=1, SKIP_PG=1, SKIP_PEERS=1, PORT (18480).
+# and drops its own database beside it), SKIP_SQLITE=1, SKIP_PG=1, SKIP_PEERS=1, PORT (18480),
+# JIUZHU_BENCH_BIN (a `jiuzhu` binary to measure instead of building this checkout's, e.g. an
+# earlier commit's for a before/after comparison in one sitting).
 # The CSV is generated once per size into target/bench-data/ (bench/gen_households.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,8 +21,12 @@ PG_ADMIN="${JIUZHU_BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-1}"
 export RUST_BACKTRACE=0
 
-cargo build --release -p jiuzhu-server
-BIN="$PWD/target/release/jiuzhu"
+if [ -n "${JIUZHU_BENCH_BIN:-}" ]; then
+    BIN="$JIUZHU_BENCH_BIN"
+else
+    cargo build --release -p jiuzhu-server
+    BIN="$PWD/target/release/jiuzhu"
+fi
 WORK="$PWD/target/bench-household"
 DATA="$PWD/target/bench-data"
 CSV="$DATA/households-$N-seed20261128.csv"

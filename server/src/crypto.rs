@@ -8,6 +8,7 @@ use hmac::{Hmac, Mac};
 use secrecy::zeroize::Zeroize;
 use secrecy::{ExposeSecret, ExposeSecretMut, SecretBox};
 use sha2::Sha256;
+use std::sync::RwLock;
 
 /// Key id the server uses for `Secrets.data_key` until a rotation introduces another.
 pub const DEFAULT_KEY_ID: &str = "k1";
@@ -18,6 +19,27 @@ const TAG_LEN: usize = 16;
 /// Domain-separation prefix for the per-purpose index keys: the index key is also the token
 /// pepper, and a blind index must never equal a token hash or another kind's index.
 const BLIND_INDEX_LABEL: &str = "jiuzhu blind index v1 ";
+
+/// Bytes of HMAC-SHA-256 a blind index keeps: the first 128 bits. Two different numbers share an
+/// index with probability about n² / 2¹²⁹ (10⁻²⁰ for every resident of China), and half the
+/// bytes halve the largest random-order index, which is what bulk imports spend their time
+/// writing. Stored raw (`BLOB` / `bytea`), not as hex.
+pub const BLIND_INDEX_LEN: usize = 16;
+
+/// A blind index: a keyed hash of a canonical value, equal exactly when the values are equal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct BlindIndex([u8; BLIND_INDEX_LEN]);
+
+impl BlindIndex {
+    pub fn as_bytes(&self) -> &[u8; BLIND_INDEX_LEN] {
+        &self.0
+    }
+
+    /// The bytes as a column value.
+    pub fn to_vec(&self) -> Vec<u8> {
+        self.0.to_vec()
+    }
+}
 
 /// Standard alphabet with padding, so an operator can inspect a value with `base64 -d` or the
 /// database's own `decode(..., 'base64')`.
@@ -58,6 +80,9 @@ pub struct FieldCipher {
     /// The current key first, then retired ones in the order they were added.
     keys: Vec<(String, SecretBox<[u8; 32]>)>,
     index_key: SecretBox<[u8; 32]>,
+    /// Per-kind index keys, derived once: an import indexes millions of values of one kind.
+    /// Callers name kinds with constants, so this holds a handful of entries.
+    purpose_keys: RwLock<Vec<(String, SecretBox<[u8; 32]>)>>,
 }
 
 impl std::fmt::Debug for FieldCipher {
@@ -84,6 +109,7 @@ impl FieldCipher {
             current_key_id: key_id.to_owned(),
             keys: vec![(key_id.to_owned(), copy_key(data_key))],
             index_key: copy_key(index_key),
+            purpose_keys: RwLock::new(Vec::new()),
         }
     }
 
@@ -156,21 +182,49 @@ impl FieldCipher {
         String::from_utf8(plaintext).map_err(|_| CryptoError::NotUtf8)
     }
 
-    /// Blind index of `value` for exact-match search: HMAC-SHA-256, hex, under a key derived
-    /// per `kind` (`"id_number"`, `"phone"`) from the index key. Deriving per kind keeps an ID
-    /// number's index unrelated to a phone number's with the same digits and to the token
-    /// hashes made with the same pepper. Callers pass the canonical form (for an ID number,
-    /// `IdNumber::as_str`), since different spellings of one value index differently.
-    pub fn blind_index(&self, kind: &str, value: &str) -> String {
-        let purpose_key = SecretBox::<[u8; 32]>::init_with_mut(|key| {
+    /// Blind index of `value` for exact-match search: HMAC-SHA-256 truncated to
+    /// [`BLIND_INDEX_LEN`] bytes, under a key derived per `kind` (`"id_number"`, `"phone"`) from
+    /// the index key. Deriving per kind keeps an ID number's index unrelated to a phone number's
+    /// with the same digits and to the token hashes made with the same pepper. Callers pass the
+    /// canonical form (for an ID number, `IdNumber::as_str`), since different spellings of one
+    /// value index differently.
+    pub fn blind_index(&self, kind: &str, value: &str) -> BlindIndex {
+        let mut mac = self.with_purpose_key(kind, hmac_sha256);
+        mac.update(value.as_bytes());
+        let full = mac.finalize().into_bytes();
+        let mut out = [0u8; BLIND_INDEX_LEN];
+        out.copy_from_slice(&full[..BLIND_INDEX_LEN]);
+        BlindIndex(out)
+    }
+
+    /// Runs `f` on the index key for `kind`, deriving and keeping it on first use.
+    fn with_purpose_key<T>(&self, kind: &str, f: impl Fn(&[u8; 32]) -> T) -> T {
+        // A poisoned lock only means another thread panicked while pushing; the keys in it are
+        // still whole (each is pushed complete), so carry on with them.
+        {
+            let keys = self
+                .purpose_keys
+                .read()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            if let Some((_, key)) = keys.iter().find(|(k, _)| k == kind) {
+                return f(key.expose_secret());
+            }
+        }
+        let derived = SecretBox::<[u8; 32]>::init_with_mut(|key| {
             let mut mac = hmac_sha256(self.index_key.expose_secret());
             mac.update(BLIND_INDEX_LABEL.as_bytes());
             mac.update(kind.as_bytes());
             key.copy_from_slice(&mac.finalize().into_bytes());
         });
-        let mut mac = hmac_sha256(purpose_key.expose_secret());
-        mac.update(value.as_bytes());
-        hex::encode(mac.finalize().into_bytes())
+        let result = f(derived.expose_secret());
+        let mut keys = self
+            .purpose_keys
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if !keys.iter().any(|(k, _)| k == kind) {
+            keys.push((kind.to_owned(), derived));
+        }
+        result
     }
 
     fn cipher(&self, key_id: &str) -> Result<XChaCha20Poly1305, CryptoError> {
@@ -358,8 +412,7 @@ mod tests {
         let c = cipher();
         let a = c.blind_index("id_number", "11010519491231002X");
         assert_eq!(a, c.blind_index("id_number", "11010519491231002X"));
-        assert_eq!(a.len(), 64);
-        assert!(a.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_eq!(a.as_bytes().len(), BLIND_INDEX_LEN);
         assert_ne!(a, c.blind_index("id_number", "110105194912310021"));
         assert_ne!(a, c.blind_index("phone", "11010519491231002X"));
 
@@ -388,9 +441,31 @@ mod tests {
         let pepper = key(2);
         let c = FieldCipher::new(&key(1), &pepper, "k1");
         let value = "11010519491231002X";
+        let token_hash = crate::auth::token::hash(&pepper, value);
         assert_ne!(
-            c.blind_index("id_number", value),
-            crate::auth::token::hash(&pepper, value)
+            hex::encode(c.blind_index("id_number", value).as_bytes()),
+            token_hash[..2 * BLIND_INDEX_LEN]
+        );
+    }
+
+    /// Migration 000004 turned stored 64-hex indexes into their first 16 bytes; that only keeps
+    /// finding numbers if a fresh index is exactly that prefix of the full HMAC.
+    #[test]
+    fn blind_index_is_the_prefix_of_the_full_hmac() {
+        let c = cipher();
+        let mut derive = <Hmac<Sha256> as Mac>::new_from_slice(&[2u8; 32]).unwrap();
+        derive.update(b"jiuzhu blind index v1 id_number");
+        let purpose = derive.finalize().into_bytes();
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&purpose).unwrap();
+        mac.update(b"11010519491231002X");
+        let full_hex = hex::encode(mac.finalize().into_bytes());
+        let ours = c.blind_index("id_number", "11010519491231002X");
+        assert_eq!(hex::encode(ours.as_bytes()), full_hex[..32]);
+        // The cached key gives the same answer as the first, derived one.
+        assert_eq!(ours, c.blind_index("id_number", "11010519491231002X"));
+        assert_eq!(
+            c.blind_index("phone", "13812345678"),
+            cipher().blind_index("phone", "13812345678")
         );
     }
 }

@@ -165,7 +165,7 @@ pub fn load(
                 .iter()
                 .flat_map(|n| n.members.iter().cloned())
                 .collect();
-            let taken: HashSet<String> = write::find_clashes(conn, &members, None)?
+            let taken: HashSet<Vec<u8>> = write::find_clashes(conn, &members, None)?
                 .into_iter()
                 .map(|c| c.id_blind)
                 .collect();

@@ -122,6 +122,32 @@ pub fn migrate(conn: &mut AnyConnection) -> Result<usize, DbSetupError> {
     applied.map_err(|e| DbSetupError::Migration(e.to_string()))
 }
 
+/// Applies pending migrations up to and including version `last` (a folder name's date and
+/// number without dashes, e.g. `20261128000003`): for tests that store rows in an older schema
+/// and then check that the later migrations carry them over.
+pub fn migrate_through(conn: &mut AnyConnection, last: &str) -> Result<usize, DbSetupError> {
+    fn through<DB: diesel::backend::Backend>(
+        c: &mut impl MigrationHarness<DB>,
+        source: EmbeddedMigrations,
+        last: &str,
+    ) -> diesel::migration::Result<usize> {
+        let mut applied = 0;
+        for m in c.pending_migrations(source)? {
+            if m.name().version().to_string().as_str() > last {
+                break;
+            }
+            c.run_migration(&*m)?;
+            applied += 1;
+        }
+        Ok(applied)
+    }
+    let applied = match conn {
+        AnyConnection::Sqlite(c) => through(c, SQLITE_MIGRATIONS, last),
+        AnyConnection::Postgresql(c) => through(c, POSTGRES_MIGRATIONS, last),
+    };
+    applied.map_err(|e| DbSetupError::Migration(e.to_string()))
+}
+
 /// Reverts every applied migration (for the up/down/up test and `jiuzhu migrate --revert-all`).
 pub fn revert_all(conn: &mut AnyConnection) -> Result<usize, DbSetupError> {
     let reverted = match conn {

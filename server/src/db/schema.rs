@@ -104,7 +104,7 @@ diesel::table! {
         relation -> Text,
         id_cipher -> Text,
         id_key_id -> Text,
-        id_blind -> Text,
+        id_blind -> Binary,
         id_masked -> Text,
         birth_date -> Date,
         gender -> Text,
@@ -139,7 +139,7 @@ diesel::table! {
 diesel::table! {
     id_conflicts (id) {
         id -> Text,
-        id_blind -> Text,
+        id_blind -> Binary,
         id_masked -> Text,
         existing_household_id -> Text,
         org_path -> Text,

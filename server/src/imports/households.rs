@@ -1946,7 +1946,7 @@ fn run_pipeline(
 struct Writer<'a> {
     ctx: &'a ImportContext<'a>,
     /// Conflicts already recorded in this run (id blind, existing household, attempted).
-    existing_conflicts: HashSet<(String, String, String)>,
+    existing_conflicts: HashSet<(Vec<u8>, String, String)>,
 }
 
 impl Writer<'_> {
@@ -1992,7 +1992,7 @@ impl Writer<'_> {
                     .load::<(String, String)>(conn)?,
             );
         }
-        let blinds: Vec<String> = items
+        let blinds: Vec<Vec<u8>> = items
             .iter()
             .filter_map(|i| match i {
                 Item::Ready(p) if !existing.contains_key(&p.external_id) => Some(p),
@@ -2000,7 +2000,7 @@ impl Writer<'_> {
             })
             .flat_map(|p| p.new.members.iter().map(|m| m.id_blind.clone()))
             .collect();
-        let mut holders: HashMap<String, (String, String)> = HashMap::new();
+        let mut holders: HashMap<Vec<u8>, (String, String)> = HashMap::new();
         for chunk in blinds.chunks(LOOKUP_CHUNK) {
             for (blind, household, path) in repo::holders_of(conn, chunk, None)? {
                 holders.entry(blind).or_insert((household, path));
@@ -2150,6 +2150,17 @@ mod pg_copy {
         line.push_str("\",");
     }
 
+    /// bytea in its hex input form (`\x…`); CSV gives the backslash no meaning.
+    fn bytea(line: &mut String, value: &[u8]) {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        line.push_str("\\x");
+        for b in value {
+            line.push(char::from(HEX[usize::from(b >> 4)]));
+            line.push(char::from(HEX[usize::from(b & 0x0f)]));
+        }
+        line.push(',');
+    }
+
     fn optional(line: &mut String, value: Option<&str>) {
         match value {
             Some(v) => text(line, v),
@@ -2238,7 +2249,7 @@ mod pg_copy {
                     text(l, &r.relation);
                     text(l, &r.id_cipher);
                     text(l, &r.id_key_id);
-                    text(l, &r.id_blind);
+                    bytea(l, &r.id_blind);
                     text(l, &r.id_masked);
                     plain(l, r.birth_date.format("%Y-%m-%d"));
                     text(l, &r.gender);
@@ -2295,12 +2306,12 @@ impl From<Vec<NewHousehold>> for Rows {
 /// again does not record the same conflict twice.
 fn new_conflicts(
     conn: &mut AnyConnection,
-    known: &mut HashSet<(String, String, String)>,
+    known: &mut HashSet<(Vec<u8>, String, String)>,
     found: &[Clash],
     attempted: &str,
 ) -> ApiResult<Vec<Clash>> {
-    let blinds: Vec<&str> = found.iter().map(|c| c.id_blind.as_str()).collect();
-    let on_file: Vec<(String, String)> = id_conflicts::table
+    let blinds: Vec<&[u8]> = found.iter().map(|c| c.id_blind.as_slice()).collect();
+    let on_file: Vec<(Vec<u8>, String)> = id_conflicts::table
         .filter(id_conflicts::attempted.eq(attempted))
         .filter(id_conflicts::resolved.eq(false))
         .filter(id_conflicts::id_blind.eq_any(&blinds))

@@ -127,7 +127,7 @@ pub fn seal_member(
         relation: i.relation.as_str().to_owned(),
         id_cipher: sealed.ciphertext,
         id_key_id: sealed.key_id,
-        id_blind: cipher.blind_index(ID_INDEX, m.id.as_str()),
+        id_blind: cipher.blind_index(ID_INDEX, m.id.as_str()).to_vec(),
         id_masked: m.id.masked(),
         birth_date: m.birth_date,
         gender: m.gender.as_str().to_owned(),
@@ -162,7 +162,7 @@ pub fn lock_id_numbers(conn: &mut AnyConnection) -> ApiResult<()> {
 pub struct Clash {
     /// Index into the members being written.
     pub member_index: usize,
-    pub id_blind: String,
+    pub id_blind: Vec<u8>,
     pub id_masked: String,
     pub existing_household_id: String,
     pub existing_org_path: String,
@@ -175,7 +175,7 @@ pub fn find_clashes(
     except: Option<&str>,
 ) -> ApiResult<Vec<Clash>> {
     lock_id_numbers(conn)?;
-    let blinds: Vec<String> = rows.iter().map(|r| r.id_blind.clone()).collect();
+    let blinds: Vec<Vec<u8>> = rows.iter().map(|r| r.id_blind.clone()).collect();
     let holders = repo::holders_of(conn, &blinds, except)?;
     Ok(rows
         .iter()

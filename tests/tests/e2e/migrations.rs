@@ -103,3 +103,114 @@ fn unknown_scheme_is_refused() {
         db::Backend::Postgres
     );
 }
+
+/// Migration 000004 stores blind indexes as 16 bytes instead of 64 hex characters. A database
+/// that already holds households must keep finding their ID numbers afterwards: through the
+/// exact search, through the one-household-per-number check, and in its recorded conflicts.
+async fn blind_indexes_survive_000004(backend: Backend) {
+    tokio::task::spawn_blocking(move || {
+        use diesel::RunQueryDsl;
+        use jiuzhu_server::db::repo::households as repo;
+        use jiuzhu_server::registry::ID_INDEX;
+
+        let Some((_db, url, _dir)) = TestDb::create(backend) else {
+            return;
+        };
+        let (_, pool) = db::connect(&url, 1).unwrap();
+        let mut conn = pool.get().unwrap();
+        assert_eq!(db::migrate_through(&mut conn, "20261128000003").unwrap(), 3);
+
+        let cipher = jiuzhu_server::config::Secrets::ephemeral().field_cipher("k1");
+        let blind = cipher.blind_index(ID_INDEX, "11010519491231002X");
+        let other = cipher.blind_index(ID_INDEX, "110105194912310021");
+        // As 000002 stored them: the whole HMAC in hex, whose first half the index now is.
+        let old_hex = |b: &jiuzhu_server::crypto::BlindIndex| {
+            let hex: String = b.as_bytes().iter().map(|x| format!("{x:02x}")).collect();
+            format!("{hex}{}", "5a".repeat(16))
+        };
+        let path = "/320400/";
+        let at = "'2026-11-28 08:00:00'";
+        for sql in [
+            format!(
+                "INSERT INTO org_units (id, kind, code, name, path, created_at, updated_at) \
+                 VALUES ('g1', 'grid', '320400', 'g', '{path}', {at}, {at})"
+            ),
+            format!(
+                "INSERT INTO households (id, external_id, address, grid_id, org_path, status, \
+                 notes, head_name, member_count, version, created_at, updated_at) \
+                 VALUES ('h1', 'B1', 'a', 'g1', '{path}', 'none', '', '王', 2, 1, {at}, {at})"
+            ),
+            format!(
+                "INSERT INTO members (id, household_id, position, name, relation, id_cipher, \
+                 id_key_id, id_blind, id_masked, birth_date, gender, health, daily_living, \
+                 work_status, student_status, income, annual_income_fen, created_at, updated_at) \
+                 VALUES ('m1', 'h1', 0, '王', 'head', 'x', 'k1', '{}', '1101**', '1949-12-31', \
+                 'female', 'healthy', '{{}}', 'employed', 'not_student', '{{}}', 0, {at}, {at}), \
+                 ('m2', 'h1', 1, '李', 'spouse', 'x', 'k1', '{}', '1101**', '1949-12-31', \
+                 'male', 'healthy', '{{}}', 'employed', 'not_student', '{{}}', 0, {at}, {at})",
+                old_hex(&blind),
+                old_hex(&other)
+            ),
+            format!(
+                "INSERT INTO id_conflicts (id, id_blind, id_masked, existing_household_id, \
+                 org_path, attempted, created_at) \
+                 VALUES ('c1', '{}', '1101**', 'h1', '{path}', 'household.import B2', {at})",
+                old_hex(&blind)
+            ),
+        ] {
+            diesel::sql_query(sql).execute(&mut conn).unwrap();
+        }
+
+        db::migrate(&mut conn).unwrap();
+        assert!(db::migrations_current(&mut conn).unwrap());
+
+        // The clash check.
+        let holders = repo::holders_of(&mut conn, &[blind.to_vec()], None).unwrap();
+        assert_eq!(holders, vec![(blind.to_vec(), "h1".into(), path.into())]);
+        // The exact search.
+        let scope = jiuzhu_server::auth::Caller {
+            user_id: jiuzhu_proto::UserId::new(),
+            role: jiuzhu_proto::user::Role::Admin,
+            org_unit_id: jiuzhu_proto::OrgUnitId::new(),
+            org_path: "/".into(),
+            token_family: String::new(),
+        }
+        .scope();
+        for number in [&blind, &other] {
+            let filter = repo::HouseholdFilter {
+                id_blind: Some(number.to_vec()),
+                limit: 10,
+                ..Default::default()
+            };
+            let rows = repo::list_in_scope(&mut conn, &scope, &filter).unwrap();
+            assert_eq!(rows.len(), 1);
+            assert_eq!(rows[0].0.id, "h1");
+            assert_eq!(rows[0].0.head_name.as_deref(), Some("王"));
+        }
+        let unknown = cipher.blind_index(ID_INDEX, "110105194912310030");
+        let filter = repo::HouseholdFilter {
+            id_blind: Some(unknown.to_vec()),
+            limit: 10,
+            ..Default::default()
+        };
+        assert!(repo::list_in_scope(&mut conn, &scope, &filter)
+            .unwrap()
+            .is_empty());
+        // The recorded conflict.
+        let conflicts = repo::conflicts_in_scope(&mut conn, &scope, 10).unwrap();
+        assert_eq!(conflicts.len(), 1);
+        assert_eq!(conflicts[0].id_blind, blind.to_vec());
+        // The members kept everything else, in order.
+        let members = repo::members_of(&mut conn, "h1").unwrap();
+        assert_eq!(
+            members.iter().map(|m| m.name.as_str()).collect::<Vec<_>>(),
+            ["王", "李"]
+        );
+        let schema = db::describe_schema(&mut conn).unwrap();
+        assert!(!schema.iter().any(|l| l == "index households_head_name"));
+        assert!(schema.iter().any(|l| l == "index members_id_blind"));
+    })
+    .await
+    .unwrap();
+}
+both_backends!(blind_index_migration, blind_indexes_survive_000004);

@@ -41,7 +41,8 @@ pub struct MemberRow {
     pub relation: String,
     pub id_cipher: String,
     pub id_key_id: String,
-    pub id_blind: String,
+    /// [`crate::crypto::BlindIndex`] bytes.
+    pub id_blind: Vec<u8>,
     pub id_masked: String,
     pub birth_date: NaiveDate,
     pub gender: String,
@@ -76,7 +77,8 @@ pub struct StatusRow {
 #[diesel(table_name = id_conflicts)]
 pub struct ConflictRow {
     pub id: String,
-    pub id_blind: String,
+    /// [`crate::crypto::BlindIndex`] bytes.
+    pub id_blind: Vec<u8>,
     pub id_masked: String,
     pub existing_household_id: String,
     pub org_path: String,
@@ -306,9 +308,9 @@ pub fn update_member(conn: &mut AnyConnection, row: &MemberRow) -> QueryResult<u
 /// Households (other than `except`) holding any of these blind indexes: (blind, household id, org path).
 pub fn holders_of(
     conn: &mut AnyConnection,
-    blinds: &[String],
+    blinds: &[Vec<u8>],
     except: Option<&str>,
-) -> QueryResult<Vec<(String, String, String)>> {
+) -> QueryResult<Vec<(Vec<u8>, String, String)>> {
     let mut q = members::table
         .inner_join(households::table)
         .filter(members::id_blind.eq_any(blinds))
@@ -366,7 +368,7 @@ pub struct HouseholdFilter {
     /// Any member's name starts with this.
     pub name_prefix: Option<String>,
     /// Exact ID number, as its blind index.
-    pub id_blind: Option<String>,
+    pub id_blind: Option<Vec<u8>>,
     /// Keyset: after this (org_path, id).
     pub after: Option<(String, String)>,
     pub limit: i64,

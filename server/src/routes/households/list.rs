@@ -75,7 +75,12 @@ pub async fn list_households(
                     e.to_string(),
                 )
             })?;
-            Some(state.cipher.blind_index(ID_INDEX, parsed.id.as_str()))
+            Some(
+                state
+                    .cipher
+                    .blind_index(ID_INDEX, parsed.id.as_str())
+                    .to_vec(),
+            )
         }
         None => None,
     };

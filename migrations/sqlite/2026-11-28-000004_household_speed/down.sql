@@ -1,0 +1,64 @@
+-- Back to hex text. Only the 16 bytes kept can come back (32 hex characters, not 64), so the
+-- code before 000004 will not find the numbers stored until their indexes are recomputed from
+-- the ID numbers with the index key; run `up` again instead where possible.
+
+CREATE INDEX households_head_name ON households (head_name);
+
+CREATE TABLE members_old (
+    id TEXT PRIMARY KEY NOT NULL,
+    household_id TEXT NOT NULL REFERENCES households (id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    relation TEXT NOT NULL,
+    id_cipher TEXT NOT NULL,
+    id_key_id TEXT NOT NULL,
+    id_blind TEXT NOT NULL,
+    id_masked TEXT NOT NULL,
+    birth_date DATE NOT NULL,
+    gender TEXT NOT NULL,
+    health TEXT NOT NULL,
+    disability_type TEXT,
+    disability_level INTEGER,
+    daily_living TEXT NOT NULL,
+    work_status TEXT NOT NULL,
+    student_status TEXT NOT NULL,
+    income TEXT NOT NULL,
+    annual_income_fen BIGINT NOT NULL,
+    phone_cipher TEXT,
+    phone_masked TEXT,
+    created_at TIMESTAMP NOT NULL,
+    updated_at TIMESTAMP NOT NULL
+);
+INSERT INTO members_old (id, household_id, position, name, relation, id_cipher, id_key_id, id_blind,
+    id_masked, birth_date, gender, health, disability_type, disability_level, daily_living,
+    work_status, student_status, income, annual_income_fen, phone_cipher, phone_masked, created_at,
+    updated_at)
+SELECT id, household_id, position, name, relation, id_cipher, id_key_id, lower(hex(id_blind)),
+    id_masked, birth_date, gender, health, disability_type, disability_level, daily_living,
+    work_status, student_status, income, annual_income_fen, phone_cipher, phone_masked, created_at,
+    updated_at
+FROM members ORDER BY rowid;
+DROP TABLE members;
+ALTER TABLE members_old RENAME TO members;
+CREATE INDEX members_household ON members (household_id, position);
+CREATE INDEX members_id_blind ON members (id_blind);
+
+CREATE TABLE id_conflicts_old (
+    id TEXT PRIMARY KEY NOT NULL,
+    id_blind TEXT NOT NULL,
+    id_masked TEXT NOT NULL,
+    existing_household_id TEXT NOT NULL REFERENCES households (id) ON DELETE CASCADE,
+    org_path TEXT NOT NULL,
+    attempted TEXT NOT NULL,
+    attempted_by TEXT,
+    resolved BOOLEAN NOT NULL DEFAULT 0,
+    created_at TIMESTAMP NOT NULL
+);
+INSERT INTO id_conflicts_old (id, id_blind, id_masked, existing_household_id, org_path, attempted,
+    attempted_by, resolved, created_at)
+SELECT id, lower(hex(id_blind)), id_masked, existing_household_id, org_path, attempted,
+    attempted_by, resolved, created_at
+FROM id_conflicts ORDER BY rowid;
+DROP TABLE id_conflicts;
+ALTER TABLE id_conflicts_old RENAME TO id_conflicts;
+CREATE INDEX id_conflicts_scope ON id_conflicts (org_path, created_at);

@@ -1856,9 +1856,14 @@ impl SqliteTuning {
         let Some((b, wal)) = self.before else {
             return Ok(());
         };
+        // With `synchronous` back to its setting, one small committed write syncs the WAL and
+        // with it every batch before it (a PASSIVE checkpoint alone may skip the sync when a
+        // reader holds an old snapshot).
         c.batch_execute(&format!(
             "PRAGMA cache_size = {}; PRAGMA temp_store = DEFAULT; PRAGMA synchronous = {}; \
-             PRAGMA wal_autocheckpoint = {}; PRAGMA wal_checkpoint(PASSIVE);",
+             PRAGMA wal_autocheckpoint = {}; \
+             BEGIN IMMEDIATE; UPDATE change_head SET seq = seq WHERE id = 1; COMMIT; \
+             PRAGMA wal_checkpoint(PASSIVE);",
             b.cache_size, b.synchronous, wal.wal_autocheckpoint
         ))?;
         Ok(())

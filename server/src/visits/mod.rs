@@ -447,18 +447,18 @@ fn check_photos(
     }
 }
 
-/// Every listed staff member must be an active account.
+/// Every listed staff member must be an active staff account (not a citizen's).
 fn check_staff(conn: &mut AnyConnection, staff: &[UserId]) -> ApiResult<()> {
     let mut errors = Vec::new();
     for (i, s) in staff.iter().enumerate() {
         let ok = task_repo::user_binding(conn, &s.to_string())?
-            .is_some_and(|(_, _, disabled)| !disabled);
+            .is_some_and(|(role, _, disabled)| !disabled && role != "citizen");
         if !ok {
             errors.push(field(
                 format!("staff[{i}]"),
                 "unknown_user",
-                "在场人员账号不存在或已停用",
-                "no such active account",
+                "在场人员账号不存在、已停用或不是工作人员",
+                "no such active staff account",
             ));
         }
     }

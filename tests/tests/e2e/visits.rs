@@ -395,7 +395,7 @@ async fn bad_visits(backend: Backend) {
         return;
     };
     let City {
-        app: _app,
+        app,
         coordinator,
         worker1,
         worker2,
@@ -462,6 +462,14 @@ async fn bad_visits(backend: Backend) {
     );
     let mut v = good.clone();
     v.staff = vec![jiuzhu_proto::UserId::new()];
+    expect(
+        worker1.submit_visit(&v).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    );
+    // A citizen's account is not staff.
+    let citizen = account_id(&app, "citizen").await;
+    let mut v = good.clone();
+    v.staff = vec![citizen];
     expect(
         worker1.submit_visit(&v).await,
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -575,3 +583,17 @@ async fn many_at_once(backend: Backend) {
 }
 
 both_backends!(concurrent_visits, many_at_once);
+
+/// A demo account's id, as the admin sees it.
+async fn account_id(app: &TestApp, username: &str) -> jiuzhu_proto::UserId {
+    let admin = app.login("admin").await;
+    admin
+        .users(None, Some(500))
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .find(|u| u.username == username)
+        .unwrap()
+        .id
+}

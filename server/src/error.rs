@@ -23,6 +23,15 @@ pub struct ApiError {
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
+/// One field's problem, with a `中文 / English` message.
+pub fn field_error(field: impl Into<String>, code: &str, zh: &str, en: &str) -> FieldError {
+    FieldError {
+        field: field.into(),
+        code: code.into(),
+        message: format!("{zh} / {en}"),
+    }
+}
+
 impl ApiError {
     pub fn new(
         status: StatusCode,
@@ -59,6 +68,11 @@ impl ApiError {
         );
         e.details = details;
         e
+    }
+
+    /// A 422 about one field, with a bilingual message.
+    pub fn invalid(field: &str, code: &str, zh: &str, en: &str) -> Self {
+        Self::validation(vec![field_error(field, code, zh, en)])
     }
 
     /// Adds a field-level detail.

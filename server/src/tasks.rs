@@ -35,14 +35,6 @@ pub fn to_api(row: TaskRow, today: NaiveDate) -> ApiResult<Task> {
     })
 }
 
-fn invalid(field: &str, code: &str, zh: &str, en: &str) -> ApiError {
-    ApiError::validation(vec![jiuzhu_proto::error::FieldError {
-        field: field.into(),
-        code: code.into(),
-        message: format!("{zh} / {en}"),
-    }])
-}
-
 /// The community path a grid path belongs to (`/c/d/s/m/g/` → `/c/d/s/m/`).
 pub fn community_path(grid_path: &str) -> &str {
     let trimmed = grid_path.trim_end_matches('/');
@@ -64,7 +56,7 @@ pub fn check_assignee(
     if ok {
         Ok(())
     } else {
-        Err(invalid(
+        Err(ApiError::invalid(
             "assignee_id",
             "assignee_outside_community",
             "只能指派给该户所在社区的网格员",
@@ -76,7 +68,7 @@ pub fn check_assignee(
 /// The latest version of the form, pinned at assignment.
 pub fn pin_form(conn: &mut AnyConnection, form_key: &str) -> ApiResult<i32> {
     repo::latest_form_version(conn, form_key)?
-        .ok_or_else(|| invalid("form_key", "unknown_form", "表单不存在", "no such form"))
+        .ok_or_else(|| ApiError::invalid("form_key", "unknown_form", "表单不存在", "no such form"))
 }
 
 pub struct NewTask<'a> {

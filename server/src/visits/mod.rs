@@ -12,7 +12,6 @@ pub mod verify;
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
-use jiuzhu_proto::error::FieldError;
 use jiuzhu_proto::visit::{
     LocationFix, ReviewDecision, ReviewState, SubmitVisit, Visit, VisitFlag,
 };
@@ -25,8 +24,8 @@ use crate::crypto::FieldCipher;
 use crate::db::repo::tasks as task_repo;
 use crate::db::repo::visits::{self as repo, VisitRow};
 use crate::db::{repo as repos, AnyConnection};
-use crate::domain::geo::{self, LatLon};
-use crate::error::{ApiError, ApiResult};
+use crate::domain::geo::LatLon;
+use crate::error::{field_error, ApiError, ApiResult};
 use crate::forms::FormCache;
 use crate::scope::Scope;
 use crate::state::GridKey;
@@ -34,14 +33,6 @@ use crate::state::GridKey;
 const ANSWERS_CONTEXT: &str = "visit.answers";
 const MAX_STAFF: usize = 10;
 const MAX_PHOTOS: usize = 50;
-
-fn field(field: impl Into<String>, code: &str, zh: &str, en: &str) -> FieldError {
-    FieldError {
-        field: field.into(),
-        code: code.into(),
-        message: format!("{zh} / {en}"),
-    }
-}
 
 /// SHA-256 of the body as the server parsed it. `serde_json` maps are ordered by key, so two
 /// spellings of one body (key order, whitespace) hash the same.
@@ -55,22 +46,17 @@ pub fn check_shape(v: &SubmitVisit, now: DateTime<Utc>, limits: &VisitChecks) ->
     let mut errors = Vec::new();
     let skew = Duration::seconds(limits.clock_skew_secs);
     let oldest = now - Duration::days(limits.max_age_days);
-    let point = match LatLon::new(v.location.lat, v.location.lon) {
-        Ok(p) => Some(geo::to_wgs84(
-            p,
-            geo::Crs::from(v.location.crs.unwrap_or(jiuzhu_proto::geo::Crs::Wgs84)),
-        )),
-        Err(e) => {
-            errors.push(FieldError {
-                field: "location".into(),
-                code: "invalid_coordinate".into(),
-                message: e.to_string(),
-            });
-            None
-        }
-    };
+    let point = crate::registry::validate::check_location(
+        &mut errors,
+        "location",
+        &jiuzhu_proto::household::Location {
+            lat: v.location.lat,
+            lon: v.location.lon,
+            crs: v.location.crs,
+        },
+    );
     if !v.location.accuracy_m.is_finite() || v.location.accuracy_m < 0.0 {
-        errors.push(field(
+        errors.push(field_error(
             "location.accuracy_m",
             "out_of_range",
             "定位精度须为非负数",
@@ -83,14 +69,14 @@ pub fn check_shape(v: &SubmitVisit, now: DateTime<Utc>, limits: &VisitChecks) ->
         ("finished_at", v.finished_at),
     ] {
         if t > now + skew {
-            errors.push(field(
+            errors.push(field_error(
                 name,
                 "in_future",
                 "时间晚于当前时间",
                 "the time is in the future",
             ));
         } else if t < oldest {
-            errors.push(field(
+            errors.push(field_error(
                 name,
                 "too_old",
                 "时间过早，超出可补报期限",
@@ -99,7 +85,7 @@ pub fn check_shape(v: &SubmitVisit, now: DateTime<Utc>, limits: &VisitChecks) ->
         }
     }
     if v.finished_at < v.started_at {
-        errors.push(field(
+        errors.push(field_error(
             "finished_at",
             "before_start",
             "结束时间早于开始时间",
@@ -107,10 +93,15 @@ pub fn check_shape(v: &SubmitVisit, now: DateTime<Utc>, limits: &VisitChecks) ->
         ));
     }
     if v.staff.len() > MAX_STAFF {
-        errors.push(field("staff", "too_many", "在场人员过多", "too many staff"));
+        errors.push(field_error(
+            "staff",
+            "too_many",
+            "在场人员过多",
+            "too many staff",
+        ));
     }
     if v.staff.iter().collect::<BTreeSet<_>>().len() != v.staff.len() {
-        errors.push(field(
+        errors.push(field_error(
             "staff",
             "duplicate",
             "在场人员重复",
@@ -118,7 +109,7 @@ pub fn check_shape(v: &SubmitVisit, now: DateTime<Utc>, limits: &VisitChecks) ->
         ));
     }
     if v.photo_ids.len() > MAX_PHOTOS {
-        errors.push(field(
+        errors.push(field_error(
             "photo_ids",
             "too_many",
             "照片过多",
@@ -126,7 +117,7 @@ pub fn check_shape(v: &SubmitVisit, now: DateTime<Utc>, limits: &VisitChecks) ->
         ));
     }
     if v.form_key.is_empty() || v.form_key.len() > 64 {
-        errors.push(field(
+        errors.push(field_error(
             "form_key",
             "invalid",
             "表单标识无效",
@@ -202,7 +193,7 @@ pub fn submit(
             let old = repo::find(conn, &old.to_string())?
                 .filter(|o| o.task_id == task.id && o.worker_id == cx.worker)
                 .ok_or_else(|| {
-                    ApiError::validation(vec![field(
+                    ApiError::validation(vec![field_error(
                         "supersedes",
                         "unknown_visit",
                         "被更正的走访不存在或不属于该任务",
@@ -232,7 +223,7 @@ pub fn submit(
         ));
     }
     if Some(v.form_version) != task.form_version || v.form_key != task.form_key {
-        return Err(ApiError::validation(vec![field(
+        return Err(ApiError::validation(vec![field_error(
             "form_version",
             "form_version_mismatch",
             "表单版本与任务指定的版本不符",
@@ -432,7 +423,7 @@ fn check_photos(
         });
         match usable {
             Some(p) => photos.push(p.clone()),
-            None => errors.push(field(
+            None => errors.push(field_error(
                 format!("photo_ids[{i}]"),
                 "unknown_photo",
                 "照片不存在、不属于你或已用于其他走访",
@@ -454,7 +445,7 @@ fn check_staff(conn: &mut AnyConnection, staff: &[UserId]) -> ApiResult<()> {
         let ok = task_repo::user_binding(conn, &s.to_string())?
             .is_some_and(|(role, _, disabled)| !disabled && role != "citizen");
         if !ok {
-            errors.push(field(
+            errors.push(field_error(
                 format!("staff[{i}]"),
                 "unknown_user",
                 "在场人员账号不存在、已停用或不是工作人员",

@@ -61,14 +61,6 @@ fn to_api(u: &UploadRow) -> ApiResult<Upload> {
     })
 }
 
-fn invalid(field: &str, code: &str, zh: &str, en: &str) -> ApiError {
-    ApiError::validation(vec![jiuzhu_proto::error::FieldError {
-        field: field.into(),
-        code: code.into(),
-        message: format!("{zh} / {en}"),
-    }])
-}
-
 /// Start a resumable upload: the photo's id, its length and its SHA-256.
 #[utoipa::path(
     tag = "photos",
@@ -90,7 +82,7 @@ pub async fn create_upload(
     let input = body.into_inner();
     let state = state.into_inner();
     if input.length == 0 {
-        return Err(invalid(
+        return Err(ApiError::invalid(
             "length",
             "empty",
             "长度不能为 0",
@@ -102,7 +94,7 @@ pub async fn create_upload(
     }
     let sha = input.sha256.to_ascii_lowercase();
     if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(invalid(
+        return Err(ApiError::invalid(
             "sha256",
             "invalid_checksum",
             "校验值须为 64 位十六进制 SHA-256",

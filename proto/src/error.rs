@@ -50,6 +50,10 @@ pub enum ErrorCode {
     OffsetMismatch,
     /// The body arrived too slowly.
     RequestTimeout,
+    /// The application is not in a state that allows this step (or another step won the race).
+    InvalidTransition,
+    /// A wrong or expired verification code.
+    VerificationFailed,
     Internal,
     Unavailable,
     /// A code this client version does not know yet.
@@ -96,6 +100,8 @@ impl ErrorCode {
             Self::ChecksumMismatch => "checksum_mismatch",
             Self::OffsetMismatch => "offset_mismatch",
             Self::RequestTimeout => "request_timeout",
+            Self::InvalidTransition => "invalid_transition",
+            Self::VerificationFailed => "verification_failed",
             Self::Internal => "internal",
             Self::Unavailable => "unavailable",
             Self::Unknown => "unknown",

@@ -25,8 +25,12 @@ macro_rules! wire_enum {
     };
 }
 
+pub mod application;
 pub mod auth;
+pub mod citizen;
+pub mod department;
 pub mod error;
+pub mod finding;
 pub mod form;
 pub mod geo;
 pub mod household;
@@ -34,6 +38,9 @@ pub mod ids;
 pub mod org;
 pub mod page;
 pub mod photo;
+pub mod rule;
+pub mod standard;
+pub mod stats;
 pub mod task;
 pub mod user;
 pub mod visit;

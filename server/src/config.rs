@@ -57,6 +57,81 @@ pub struct Settings {
     pub recheck: RecheckSettings,
     /// Photo uploads, processing and storage.
     pub photos: PhotoSettings,
+    /// Working-day calendar and the citizens' SMS codes.
+    pub discovery: DiscoverySettings,
+}
+
+/// Where deadlines and citizens' verification codes come from.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct DiscoverySettings {
+    /// A calendar of holidays and adjusted working days (format of `fixtures/calendar/cn.toml`);
+    /// the built-in one when absent.
+    pub calendar_file: Option<PathBuf>,
+    /// How verification codes reach a citizen's phone: `log` (demo: the code is written to the
+    /// log beside the masked number) or `file` (appended to `DATA_DIR/sms-outbox.jsonl`, for
+    /// tests and gateways that pick messages up from a spool).
+    pub sms_sender: String,
+    /// Seconds a verification code stays valid.
+    pub sms_code_ttl_secs: i64,
+    /// The Alkire–Foster index: poor when the weighted deprivation score reaches `mpi_k`.
+    pub mpi_k: f64,
+    /// Its indicators: each an expression over the household facts (the rules' language);
+    /// weights are normalised to sum to 1.
+    pub mpi_indicators: Vec<MpiIndicator>,
+    /// Milliseconds between looks at the background job queue; 0: this instance runs no jobs.
+    pub job_poll_ms: u64,
+}
+
+/// One deprivation indicator of the MPI.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+pub struct MpiIndicator {
+    pub name: String,
+    pub weight: f64,
+    /// True when the household is deprived in it.
+    pub deprived: String,
+}
+
+fn indicator(name: &str, weight: f64, deprived: &str) -> MpiIndicator {
+    MpiIndicator {
+        name: name.into(),
+        weight,
+        deprived: deprived.into(),
+    }
+}
+
+/// Three dimensions of equal weight (living standard, health, education), two indicators each.
+pub fn default_mpi_indicators() -> Vec<MpiIndicator> {
+    let w = 1.0 / 6.0;
+    vec![
+        indicator("income", w, "${pc} < ${s}"),
+        indicator("housing", w, "${safety_grade} = 'c' or ${safety_grade} = 'd'"),
+        indicator("grave_illness", w, "sum(${members.grave}) > 0"),
+        indicator("severe_disability", w, "sum(${members.severe}) > 0"),
+        indicator(
+            "employment",
+            w,
+            "sum(${members.working_age}) > 0 and sum(${members.employed}) = 0",
+        ),
+        indicator(
+            "schooling",
+            w,
+            "min(${members.age}) >= 6 and min(${members.age}) < 16 and sum(${members.in_school}) = 0",
+        ),
+    ]
+}
+
+impl Default for DiscoverySettings {
+    fn default() -> Self {
+        Self {
+            calendar_file: None,
+            sms_sender: "log".into(),
+            sms_code_ttl_secs: 600,
+            mpi_k: 1.0 / 3.0,
+            mpi_indicators: default_mpi_indicators(),
+            job_poll_ms: 1000,
+        }
+    }
 }
 
 /// Photos: limits, resumable uploads, where the bytes go, and the photo checks of visits.
@@ -193,6 +268,7 @@ impl Default for Settings {
             shutdown_timeout_secs: 30,
             visit_checks: VisitChecks::default(),
             recheck: RecheckSettings::default(),
+            discovery: DiscoverySettings::default(),
             photos: PhotoSettings::default(),
         }
     }

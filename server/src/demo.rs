@@ -181,6 +181,45 @@ fn publish_home_visit_form(conn: &mut AnyConnection) -> ApiResult<bool> {
     Ok(true)
 }
 
+/// Demo standards (`fixtures/standards/demo.toml`), marked as demo values.
+const DEMO_STANDARDS: &str = include_str!("../../fixtures/standards/demo.toml");
+
+/// Records the demo standards for districts that have none yet.
+fn record_demo_standards(conn: &mut AnyConnection) -> ApiResult<()> {
+    #[derive(serde::Deserialize)]
+    struct File {
+        standard: Vec<jiuzhu_proto::standard::Standard>,
+    }
+    let file: File = toml::from_str(DEMO_STANDARDS)
+        .map_err(|e| ApiError::internal(anyhow::anyhow!("demo standards: {e}")))?;
+    for s in file.standard {
+        if repo::standards::in_force(conn, &s.district_code, s.effective_from)?.is_some() {
+            continue;
+        }
+        repo::standards::put(
+            conn,
+            &repo::standards::StandardRow {
+                district_code: s.district_code,
+                effective_from: s.effective_from,
+                s_urban: s.s_urban,
+                s_rural: s.s_rural,
+                d_urban: s.d_urban,
+                d_rural: s.d_rural,
+                k: s.k,
+                r: s.r,
+                x: s.x,
+                p: s.p,
+                approval_delegated: s.approval_delegated,
+                demo: s.demo,
+                note: s.note,
+                recorded_by: None,
+                recorded_at: db::now(),
+            },
+        )?;
+    }
+    Ok(())
+}
+
 pub fn load(
     conn: &mut AnyConnection,
     cipher: &FieldCipher,
@@ -214,6 +253,7 @@ pub fn load(
             });
         }
         let form_published = publish_home_visit_form(conn)?;
+        record_demo_standards(conn)?;
         Ok(DemoReport {
             form_published,
             units_created: report.created,

@@ -1,10 +1,13 @@
 //! Jiuzhu (救助): the server. See ARCHITECTURE.md for how the modules fit together.
 
 pub mod accounts;
+pub mod applications;
 pub mod audit;
 pub mod auth;
 pub mod bench_seed;
+pub mod calendar;
 pub mod changes;
+pub mod citizens;
 pub mod cli;
 pub mod config;
 pub mod crypto;
@@ -13,6 +16,7 @@ pub mod demo;
 pub mod demo_households;
 pub mod domain;
 pub mod error;
+pub mod findings;
 pub mod forms;
 pub mod grid_index;
 pub mod imports;
@@ -21,9 +25,12 @@ pub mod openapi;
 pub mod photos;
 pub mod registry;
 pub mod routes;
+pub mod rules;
 pub mod scope;
+pub mod self_reports;
 pub mod startup;
 pub mod state;
+pub mod stats;
 pub mod tasks;
 pub mod telemetry;
 pub mod visits;

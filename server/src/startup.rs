@@ -32,8 +32,17 @@ pub fn build_state(settings: Settings, secrets: Secrets) -> anyhow::Result<Arc<A
     let (lookup, fingerprint) = {
         let mut conn = pool.get()?;
         db::migrate(&mut conn)?;
+        // Another instance may be loading the same table at this moment: then it has won.
+        if let Err(e) = db::write_transaction(&mut conn, |conn| {
+            crate::rules::evaluate::load_default_table(conn, db::now())
+        }) {
+            tracing::warn!(error = %e, "the default rule table was not loaded here");
+        }
         grid_index::load(&mut conn).map_err(|e| anyhow::anyhow!("loading grids: {e}"))?
     };
+    let calendar = crate::calendar::Calendar::load(settings.discovery.calendar_file.as_deref())
+        .map_err(|e| anyhow::anyhow!("working-day calendar: {e}"))?;
+    let sms = crate::citizens::SmsSender::from_settings(&settings.discovery, &settings.data_dir);
     let hasher = PasswordHasher::new(
         settings.password_hash_concurrency,
         Duration::from_millis(settings.password_queue_timeout_ms),
@@ -59,6 +68,9 @@ pub fn build_state(settings: Settings, secrets: Secrets) -> anyhow::Result<Arc<A
         forms: crate::forms::FormCache::default(),
         photos,
         group_commit,
+        rules: Default::default(),
+        calendar,
+        sms,
         metrics: Metrics::new()?,
     }))
 }

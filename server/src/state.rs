@@ -70,6 +70,12 @@ pub struct AppState {
     pub photos: crate::photos::PhotoService,
     /// SQLite only: folds concurrent small writes (visit submissions) into one durable commit.
     pub group_commit: Option<crate::db::group_commit::GroupCommit>,
+    /// Compiled rule versions (immutable once stored).
+    pub rules: crate::rules::RuleBook,
+    /// Working days, for the application deadlines.
+    pub calendar: crate::calendar::Calendar,
+    /// How citizens' verification codes are sent.
+    pub sms: crate::citizens::SmsSender,
     pub metrics: Metrics,
 }
 

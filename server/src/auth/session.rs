@@ -53,3 +53,25 @@ pub fn issue_pair(
         refresh_expires_at,
     })
 }
+
+/// Logs a user in: a new token family, its pair, and the user as the API shows them.
+pub fn token_pair(
+    conn: &mut AnyConnection,
+    state: &AppState,
+    user_id: &str,
+    device_id: Option<&str>,
+    now: NaiveDateTime,
+) -> ApiResult<jiuzhu_proto::auth::TokenPair> {
+    let family = uuid::Uuid::now_v7().to_string();
+    let pair = issue_pair(conn, state, user_id, &family, device_id, now)?;
+    let (row, code) = crate::db::repo::users::find_with_code(conn, user_id)?
+        .ok_or_else(crate::error::ApiError::not_found)?;
+    Ok(jiuzhu_proto::auth::TokenPair {
+        access_token: pair.access_token,
+        access_expires_at: pair.access_expires_at.and_utc(),
+        refresh_token: pair.refresh_token,
+        refresh_expires_at: pair.refresh_expires_at.and_utc(),
+        token_type: "Bearer".into(),
+        user: row.into_api(code)?,
+    })
+}

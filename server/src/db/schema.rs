@@ -348,10 +348,218 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    standards (district_code, effective_from) {
+        district_code -> Text,
+        effective_from -> Date,
+        s_urban -> Nullable<BigInt>,
+        s_rural -> Nullable<BigInt>,
+        d_urban -> Nullable<BigInt>,
+        d_rural -> Nullable<BigInt>,
+        k -> Nullable<Double>,
+        r -> Nullable<Double>,
+        x -> Nullable<BigInt>,
+        p -> Nullable<Double>,
+        approval_delegated -> Bool,
+        demo -> Bool,
+        note -> Text,
+        recorded_by -> Nullable<Text>,
+        recorded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    rules (id, version) {
+        id -> Text,
+        version -> Integer,
+        definition -> Text,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    rule_gaps (rule_id, district_code, missing) {
+        rule_id -> Text,
+        district_code -> Text,
+        missing -> Text,
+        rule_version -> Integer,
+        times -> BigInt,
+        first_seen -> Timestamp,
+        last_seen -> Timestamp,
+    }
+}
+
+diesel::table! {
+    findings (id) {
+        id -> Text,
+        kind -> Text,
+        household_id -> Nullable<Text>,
+        self_report_id -> Nullable<Text>,
+        org_path -> Text,
+        rule_id -> Nullable<Text>,
+        rule_version -> Nullable<Integer>,
+        source -> Text,
+        source_id -> Nullable<Text>,
+        inputs -> Text,
+        computed -> Text,
+        categories -> Text,
+        state -> Text,
+        reason -> Nullable<Text>,
+        application_id -> Nullable<Text>,
+        closed_by -> Nullable<Text>,
+        closed_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    applications (id) {
+        id -> Text,
+        household_id -> Text,
+        org_path -> Text,
+        finding_id -> Nullable<Text>,
+        state -> Text,
+        delegated -> Bool,
+        visit_id -> Nullable<Text>,
+        data_check -> Nullable<Text>,
+        objections -> Integer,
+        submitted_at -> Timestamp,
+        accepted_at -> Nullable<Timestamp>,
+        notice_ends_on -> Nullable<Date>,
+        decided_at -> Nullable<Timestamp>,
+        exit_until -> Nullable<Date>,
+        step_due -> Nullable<Date>,
+        total_due -> Nullable<Date>,
+        version -> BigInt,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    application_categories (application_id, category) {
+        application_id -> Text,
+        category -> Text,
+        department -> Text,
+        status -> Text,
+        note -> Nullable<Text>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    application_events (application_id, seq) {
+        application_id -> Text,
+        seq -> Integer,
+        action -> Text,
+        from_state -> Nullable<Text>,
+        to_state -> Text,
+        actor_id -> Nullable<Text>,
+        actor_role -> Nullable<Text>,
+        note -> Text,
+        public_note -> Text,
+        at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    citizen_codes (user_id) {
+        user_id -> Text,
+        code_hash -> Text,
+        expires_at -> Timestamp,
+        attempts -> Integer,
+        verified_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    self_reports (id) {
+        id -> Text,
+        citizen_id -> Text,
+        org_path -> Text,
+        grid_id -> Nullable<Text>,
+        household_id -> Nullable<Text>,
+        description -> Text,
+        category_hint -> Nullable<Text>,
+        location_as_sent -> Text,
+        lat -> Double,
+        lon -> Double,
+        phone_cipher -> Text,
+        phone_masked -> Text,
+        photo_ids -> Text,
+        status -> Text,
+        public_note -> Text,
+        finding_id -> Nullable<Text>,
+        task_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    department_records (source, record_id) {
+        source -> Text,
+        record_id -> Text,
+        import_id -> Text,
+        line -> BigInt,
+        id_blind -> Binary,
+        id_masked -> Text,
+        member_id -> Nullable<Text>,
+        household_id -> Nullable<Text>,
+        event_date -> Date,
+        amount_fen -> Nullable<BigInt>,
+        detail -> Text,
+        imported_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    department_imports (id) {
+        id -> Text,
+        source -> Text,
+        org_path -> Text,
+        rows_read -> BigInt,
+        matched -> BigInt,
+        unmatched -> BigInt,
+        duplicates -> BigInt,
+        rejected -> BigInt,
+        findings_opened -> BigInt,
+        tasks_created -> BigInt,
+        errors -> Text,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    jobs (id) {
+        id -> Text,
+        kind -> Text,
+        payload -> Text,
+        org_path -> Text,
+        state -> Text,
+        attempts -> Integer,
+        runs -> Integer,
+        result -> Nullable<Text>,
+        error -> Nullable<Text>,
+        lease_owner -> Nullable<Text>,
+        lease_until -> Nullable<Timestamp>,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        started_at -> Nullable<Timestamp>,
+        finished_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(tasks -> households (household_id));
 diesel::joinable!(task_events -> tasks (task_id));
 diesel::joinable!(form_versions -> forms (form_key));
 diesel::joinable!(visits -> tasks (task_id));
+diesel::joinable!(application_events -> applications (application_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     org_units,
@@ -377,4 +585,16 @@ diesel::allow_tables_to_appear_in_same_query!(
     job_leases,
     photos,
     uploads,
+    standards,
+    rules,
+    rule_gaps,
+    findings,
+    applications,
+    application_categories,
+    application_events,
+    citizen_codes,
+    self_reports,
+    department_records,
+    department_imports,
+    jobs,
 );

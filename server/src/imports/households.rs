@@ -369,7 +369,7 @@ fn io_failure(e: io::Error) -> ImportError {
 
 /// Decides the encoding from the start of the file and returns a reader of UTF-8 text (BOM
 /// stripped) that yields the whole file.
-fn decode<R: Read + Send + 'static>(
+pub(crate) fn decode<R: Read + Send + 'static>(
     mut raw: R,
     choice: EncodingChoice,
 ) -> Result<(Encoding, Box<dyn Read + Send>), ImportError> {

@@ -5,6 +5,7 @@
 //! SQLite's single writer (`BEGIN IMMEDIATE`) serialises the rest. The row also records when the
 //! job last completed, so instances ticking at the same moment run it once per period.
 
+pub mod queue;
 pub mod recheck;
 
 use std::sync::Weak;
@@ -85,10 +86,16 @@ pub fn spawn(state: Weak<AppState>) {
             }
         }
     });
-    let every = match state.upgrade() {
-        Some(s) => s.settings.recheck.every_secs,
+    let (every, poll) = match state.upgrade() {
+        Some(s) => (
+            s.settings.recheck.every_secs,
+            s.settings.discovery.job_poll_ms,
+        ),
         None => return,
     };
+    if poll > 0 {
+        queue::spawn_worker(state.clone(), Duration::from_millis(poll));
+    }
     if every == 0 {
         return;
     }

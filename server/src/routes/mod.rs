@@ -2,13 +2,20 @@
 //! domain, respond. Registered through utoipa-actix-web so the router and the OpenAPI document
 //! come from the same list and cannot drift.
 
+pub mod applications;
 pub mod auth;
+pub mod citizen;
+pub mod findings;
 pub mod forms;
 pub mod geo;
 pub mod households;
+pub mod imports;
 pub mod ops;
 pub mod org_units;
 pub mod photos;
+pub mod rules;
+pub mod standards;
+pub mod stats;
 pub mod sync;
 pub mod tasks;
 pub mod users;
@@ -60,7 +67,33 @@ pub fn api(cfg: &mut ServiceConfig) {
         .service(photos::uploads::create_upload)
         .service(photos::uploads::upload_offset)
         .service(photos::uploads::append_upload)
-        .service(sync::sync);
+        .service(sync::sync)
+        .service(standards::list::list_standards)
+        .service(standards::put::put_standard)
+        .service(rules::list::list_rules)
+        .service(rules::gaps::list_gaps)
+        .service(rules::put::put_rule)
+        .service(households::evaluate::evaluate_household)
+        .service(findings::list::list_findings)
+        .service(findings::list::get_finding)
+        .service(findings::act::convert_finding)
+        .service(findings::act::dismiss_finding)
+        .service(applications::list::list_applications)
+        .service(applications::create::create_application)
+        .service(applications::list::get_application)
+        .service(applications::transition::transition_application)
+        .service(citizen::register::register)
+        .service(citizen::register::verify)
+        .service(citizen::self_reports::create_self_report)
+        .service(citizen::my::my_self_reports)
+        .service(citizen::my::my_applications)
+        .service(imports::department::import_department)
+        .service(imports::department::unmatched_rows)
+        .service(stats::overview::stats_overview)
+        .service(stats::overview::stats_relative_poverty)
+        .service(stats::overview::stats_mpi)
+        .service(stats::jobs::create_job)
+        .service(stats::jobs::get_job);
 }
 
 /// Parses a path id, answering 404 (not 400) for a malformed one: a bad id names nothing.

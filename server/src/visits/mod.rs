@@ -460,13 +460,19 @@ fn check_staff(conn: &mut AnyConnection, staff: &[UserId]) -> ApiResult<()> {
     }
 }
 
+/// A visit's answers, opened (not masked): for the discovery rules, never for output.
+pub fn open_answers(row: &VisitRow, cipher: &FieldCipher) -> ApiResult<serde_json::Value> {
+    let bad = || ApiError::internal(anyhow::anyhow!("unreadable visit answers"));
+    let text = cipher
+        .decrypt(&row.answers_key_id, &row.answers_sealed, ANSWERS_CONTEXT)
+        .map_err(|_| bad())?;
+    serde_json::from_str(&text).map_err(|_| bad())
+}
+
 /// The visit as the API shows it: answers opened, then ID and phone numbers masked.
 pub fn to_api(row: VisitRow, cipher: &FieldCipher) -> ApiResult<Visit> {
     let bad = |what: &str| ApiError::internal(anyhow::anyhow!("unreadable visit {what}"));
-    let text = cipher
-        .decrypt(&row.answers_key_id, &row.answers_sealed, ANSWERS_CONTEXT)
-        .map_err(|_| bad("answers"))?;
-    let mut answers: serde_json::Value = serde_json::from_str(&text).map_err(|_| bad("answers"))?;
+    let mut answers = open_answers(&row, cipher)?;
     mask::mask_answers(&mut answers);
     let location: LocationFix = serde_json::from_str(&row.fix_as_sent).map_err(|_| bad("fix"))?;
     let flags: Vec<VisitFlag> = serde_json::from_str(&row.flags).map_err(|_| bad("flags"))?;

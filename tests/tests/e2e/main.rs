@@ -4,13 +4,17 @@
 mod api_surface;
 mod auth;
 mod demo_households;
+mod departments;
+mod discovery;
 mod household_import;
 mod households;
+mod jobs;
 mod migrations;
 mod org_units;
 mod photos;
 mod rechecks;
 mod scope;
+mod stats;
 mod tasks;
 mod users;
 mod visits;

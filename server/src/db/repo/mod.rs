@@ -1,9 +1,13 @@
 //! One module per table: row types, insert and update forms, and the queries on them.
 
+pub mod applications;
+pub mod findings;
 pub mod households;
 pub mod login;
 pub mod org_units;
 pub mod photos;
+pub mod self_reports;
+pub mod standards;
 pub mod tasks;
 pub mod tokens;
 pub mod users;

@@ -64,6 +64,20 @@ pub fn find_in_scope(
         .optional()
 }
 
+/// The household's latest approved visit.
+pub fn latest_approved(
+    conn: &mut AnyConnection,
+    household_id: &str,
+) -> QueryResult<Option<VisitRow>> {
+    visits::table
+        .filter(visits::household_id.eq(household_id))
+        .filter(visits::review_state.eq("approved"))
+        .order((visits::received_at.desc(), visits::id.desc()))
+        .select(VisitRow::as_select())
+        .first(conn)
+        .optional()
+}
+
 /// A worker's visits whose start lies in `[from, to)`: (household, lat, lon).
 pub fn spots_of_worker(
     conn: &mut AnyConnection,

@@ -62,9 +62,13 @@ pub async fn login(
     }
     // An ill-formed name still counts against the limits under its folded form, and is checked
     // against the dummy hash, so it answers like any unknown name.
-    let name = Username::parse(&username)
-        .map(|u| u.as_str().to_owned())
-        .unwrap_or_else(|_| username.trim().to_lowercase().chars().take(64).collect());
+    // A citizen logs in with their mobile number: their username is derived from it.
+    let name = match crate::citizens::parse_mobile(&username) {
+        Some(mobile) => crate::citizens::username_for(&state.cipher, &mobile),
+        None => Username::parse(&username)
+            .map(|u| u.as_str().to_owned())
+            .unwrap_or_else(|_| username.trim().to_lowercase().chars().take(64).collect()),
+    };
     let ip = client_ip(&req);
 
     let user = {
@@ -105,7 +109,7 @@ pub async fn login(
     }
 
     let state2 = state.clone();
-    let (pair, api_user) = state
+    let pair = state
         .tx(move |conn| {
             let now = db::now();
             limits::record_success(conn, &name)?;
@@ -120,21 +124,9 @@ pub async fn login(
                     },
                 )?;
             }
-            let family = uuid::Uuid::now_v7().to_string();
-            let pair =
-                session::issue_pair(conn, &state2, &user.id, &family, device_id.as_deref(), now)?;
-            let (row, code) =
-                repo::users::find_with_code(conn, &user.id)?.ok_or_else(ApiError::not_found)?;
-            Ok((pair, row.into_api(code)?))
+            session::token_pair(conn, &state2, &user.id, device_id.as_deref(), now)
         })
         .await?;
-    tracing::info!(user_id = %api_user.id, "logged in");
-    Ok(web::Json(TokenPair {
-        access_token: pair.access_token,
-        access_expires_at: pair.access_expires_at.and_utc(),
-        refresh_token: pair.refresh_token,
-        refresh_expires_at: pair.refresh_expires_at.and_utc(),
-        token_type: "Bearer".into(),
-        user: api_user,
-    }))
+    tracing::info!(user_id = %pair.user.id, "logged in");
+    Ok(web::Json(pair))
 }

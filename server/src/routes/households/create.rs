@@ -79,6 +79,14 @@ pub async fn create_household(
                     detail: json!({"members": new.members.len(), "grid_overridden": grid.overridden}),
                 },
             )?;
+            crate::rules::evaluate::household(
+                conn,
+                &st,
+                &new.row.id,
+                crate::rules::evaluate::Trigger::Household,
+                &Default::default(),
+                db::now(),
+            )?;
             let mut household = read::household(conn, &scope2, &new.row.id)?.ok_or_else(ApiError::not_found)?;
             household.warnings = valid.warnings.clone();
             Ok(Outcome::Created(Box::new(household)))

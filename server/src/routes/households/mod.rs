@@ -2,6 +2,7 @@
 
 pub mod conflicts;
 pub mod create;
+pub mod evaluate;
 pub mod get;
 pub mod import;
 pub mod list;

@@ -284,6 +284,14 @@ pub async fn update_household(
             // Phones holding tasks on this household get the new version on their next sync.
             crate::changes::household_touched(conn, &current.id)?;
             record(conn, &actor2, &current.id, changes.org_path.as_deref().unwrap_or(&current.org_path), audit_detail)?;
+            crate::rules::evaluate::household(
+                conn,
+                &st,
+                &current.id,
+                crate::rules::evaluate::Trigger::Household,
+                &Default::default(),
+                now,
+            )?;
             let mut household = read::household(conn, &scope2, &current.id)?.ok_or_else(ApiError::not_found)?;
             household.warnings = warnings.clone();
             Ok(Outcome::Updated(Box::new(household)))

@@ -63,6 +63,17 @@ pub async fn review_visit(
                 &reviewer,
                 db::now(),
             )?;
+            // An accepted visit is what the rules read: run them on its household now.
+            if input.decision == ReviewDecision::Approved {
+                crate::rules::evaluate::household(
+                    conn,
+                    &st,
+                    &row.household_id,
+                    crate::rules::evaluate::Trigger::Visit(&row.id),
+                    &Default::default(),
+                    db::now(),
+                )?;
+            }
             visits::to_api(row, &st.cipher)
         })
         .await?;

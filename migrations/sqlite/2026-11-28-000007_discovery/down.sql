@@ -1,0 +1,9 @@
+DROP TABLE self_reports;
+DROP TABLE citizen_codes;
+DROP TABLE application_events;
+DROP TABLE application_categories;
+DROP TABLE applications;
+DROP TABLE findings;
+DROP TABLE rule_gaps;
+DROP TABLE rules;
+DROP TABLE standards;

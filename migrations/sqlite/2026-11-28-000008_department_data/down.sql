@@ -1,0 +1,2 @@
+DROP TABLE department_imports;
+DROP TABLE department_records;

@@ -1,0 +1,199 @@
+//! `applications`, `application_categories`, `application_events`.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use crate::db::schema::{application_categories, application_events, applications};
+use crate::db::AnyConnection;
+use crate::in_scope;
+use crate::scope::Scope;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = applications, treat_none_as_null = true)]
+pub struct ApplicationRow {
+    pub id: String,
+    pub household_id: String,
+    pub org_path: String,
+    pub finding_id: Option<String>,
+    pub state: String,
+    pub delegated: bool,
+    pub visit_id: Option<String>,
+    pub data_check: Option<String>,
+    pub objections: i32,
+    pub submitted_at: NaiveDateTime,
+    pub accepted_at: Option<NaiveDateTime>,
+    pub notice_ends_on: Option<NaiveDate>,
+    pub decided_at: Option<NaiveDateTime>,
+    pub exit_until: Option<NaiveDate>,
+    pub step_due: Option<NaiveDate>,
+    pub total_due: Option<NaiveDate>,
+    pub version: i64,
+    pub created_by: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = application_categories)]
+pub struct CategoryRow {
+    pub application_id: String,
+    pub category: String,
+    pub department: String,
+    pub status: String,
+    pub note: Option<String>,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = application_events)]
+pub struct EventRow {
+    pub application_id: String,
+    pub seq: i32,
+    pub action: String,
+    pub from_state: Option<String>,
+    pub to_state: String,
+    pub actor_id: Option<String>,
+    pub actor_role: Option<String>,
+    pub note: String,
+    pub public_note: String,
+    pub at: NaiveDateTime,
+}
+
+pub fn insert(conn: &mut AnyConnection, row: &ApplicationRow) -> QueryResult<usize> {
+    diesel::insert_into(applications::table)
+        .values(row)
+        .execute(conn)
+}
+
+pub fn insert_categories(conn: &mut AnyConnection, rows: &[CategoryRow]) -> QueryResult<usize> {
+    let mut n = 0;
+    for row in rows {
+        n += diesel::insert_into(application_categories::table)
+            .values(row)
+            .execute(conn)?;
+    }
+    Ok(n)
+}
+
+pub fn insert_event(conn: &mut AnyConnection, row: &EventRow) -> QueryResult<usize> {
+    diesel::insert_into(application_events::table)
+        .values(row)
+        .execute(conn)
+}
+
+/// Writes the new state of an application if it is still at `expected_version`; 0 rows when
+/// another step got there first.
+pub fn compare_and_set(
+    conn: &mut AnyConnection,
+    row: &ApplicationRow,
+    expected_version: i64,
+) -> QueryResult<usize> {
+    diesel::update(
+        applications::table
+            .find(&row.id)
+            .filter(applications::version.eq(expected_version)),
+    )
+    .set(row)
+    .execute(conn)
+}
+
+pub fn set_category(
+    conn: &mut AnyConnection,
+    application_id: &str,
+    category: &str,
+    status: &str,
+    note: Option<&str>,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(
+        application_categories::table
+            .filter(application_categories::application_id.eq(application_id))
+            .filter(application_categories::category.eq(category)),
+    )
+    .set((
+        application_categories::status.eq(status),
+        application_categories::note.eq(note),
+        application_categories::updated_at.eq(now),
+    ))
+    .execute(conn)
+}
+
+pub fn find(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<ApplicationRow>> {
+    applications::table
+        .find(id)
+        .select(ApplicationRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn find_in_scope(
+    conn: &mut AnyConnection,
+    scope: &Scope,
+    id: &str,
+) -> QueryResult<Option<ApplicationRow>> {
+    in_scope!(applications::table.find(id), applications::org_path, scope)
+        .select(ApplicationRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn categories_of(conn: &mut AnyConnection, ids: &[String]) -> QueryResult<Vec<CategoryRow>> {
+    application_categories::table
+        .filter(application_categories::application_id.eq_any(ids))
+        .order((
+            application_categories::application_id,
+            application_categories::category,
+        ))
+        .select(CategoryRow::as_select())
+        .load(conn)
+}
+
+pub fn events_of(conn: &mut AnyConnection, ids: &[String]) -> QueryResult<Vec<EventRow>> {
+    application_events::table
+        .filter(application_events::application_id.eq_any(ids))
+        .order((application_events::application_id, application_events::seq))
+        .select(EventRow::as_select())
+        .load(conn)
+}
+
+pub fn last_seq(conn: &mut AnyConnection, id: &str) -> QueryResult<i32> {
+    application_events::table
+        .filter(application_events::application_id.eq(id))
+        .select(diesel::dsl::max(application_events::seq))
+        .first::<Option<i32>>(conn)
+        .map(Option::unwrap_or_default)
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ApplicationFilter {
+    pub household_id: Option<String>,
+    pub state: Option<String>,
+    pub households: Option<Vec<String>>,
+    pub after: Option<String>,
+    pub limit: i64,
+}
+
+pub fn list_in_scope(
+    conn: &mut AnyConnection,
+    scope: &Scope,
+    f: &ApplicationFilter,
+) -> QueryResult<Vec<ApplicationRow>> {
+    let mut q = in_scope!(applications::table, applications::org_path, scope)
+        .select(ApplicationRow::as_select())
+        .order(applications::id.asc())
+        .limit(f.limit)
+        .into_boxed();
+    if let Some(h) = &f.household_id {
+        q = q.filter(applications::household_id.eq(h.clone()));
+    }
+    if let Some(hs) = &f.households {
+        q = q.filter(applications::household_id.eq_any(hs.clone()));
+    }
+    if let Some(s) = &f.state {
+        q = q.filter(applications::state.eq(s.clone()));
+    }
+    if let Some(after) = &f.after {
+        q = q.filter(applications::id.gt(after.clone()));
+    }
+    q.load(conn)
+}

@@ -1,0 +1,352 @@
+//! The queue of background jobs: department imports sent with `?background=true` and heavy
+//! statistics (`POST /jobs`).
+//!
+//! A worker takes a job by taking its lease in a short transaction (PostgreSQL: the row chosen
+//! with `FOR UPDATE SKIP LOCKED`, so two instances never take the same job; SQLite: one writer),
+//! runs it outside any transaction, and records the result only if it still holds the lease. A
+//! worker that dies leaves a lease that runs out; the job is then taken again and re-run. Its
+//! effects are not duplicated because each kind is idempotent: an import skips the records it
+//! already stored, a statistic is recomputed and replaces nothing.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use jiuzhu_proto::department::DepartmentSource;
+use jiuzhu_proto::stats::{Job, JobState};
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+
+use crate::db::schema::jobs;
+use crate::db::{self, AnyConnection};
+use crate::error::{ApiError, ApiResult};
+use crate::imports::departments::{self, Format, Importer};
+use crate::imports::households::{EncodingChoice, ImportError};
+use crate::in_scope;
+use crate::scope::Scope;
+use crate::state::AppState;
+
+/// How long a lease lasts; a worker that has not finished by then is presumed dead.
+pub const LEASE_SECS: i64 = 600;
+
+/// What a job does, as stored in `payload`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Work {
+    DepartmentImport {
+        source: DepartmentSource,
+        /// The uploaded file, spooled under `DATA_DIR/jobs/`.
+        file: PathBuf,
+        json: bool,
+        encoding: String,
+        actor: Option<String>,
+    },
+    StatsOverview {
+        unit_id: String,
+    },
+    StatsMpi {
+        unit_id: String,
+    },
+    StatsRelativePoverty {
+        unit_id: String,
+    },
+}
+
+impl Work {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Work::DepartmentImport { .. } => "department_import",
+            Work::StatsOverview { .. } => "stats_overview",
+            Work::StatsMpi { .. } => "stats_mpi",
+            Work::StatsRelativePoverty { .. } => "stats_relative_poverty",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = jobs)]
+pub struct JobRow {
+    pub id: String,
+    pub kind: String,
+    pub payload: String,
+    pub org_path: String,
+    pub state: String,
+    pub attempts: i32,
+    pub runs: i32,
+    pub result: Option<String>,
+    pub error: Option<String>,
+    pub lease_owner: Option<String>,
+    pub lease_until: Option<NaiveDateTime>,
+    pub created_by: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub started_at: Option<NaiveDateTime>,
+    pub finished_at: Option<NaiveDateTime>,
+}
+
+/// Queues a job for the subtree at `org_path`.
+pub fn enqueue(
+    conn: &mut AnyConnection,
+    id: &str,
+    work: &Work,
+    org_path: &str,
+    actor: Option<&str>,
+    now: NaiveDateTime,
+) -> ApiResult<()> {
+    diesel::insert_into(jobs::table)
+        .values((
+            jobs::id.eq(id),
+            jobs::kind.eq(work.kind()),
+            jobs::payload.eq(serde_json::to_string(work).map_err(ApiError::internal)?),
+            jobs::org_path.eq(org_path),
+            jobs::state.eq("queued"),
+            jobs::attempts.eq(0),
+            jobs::runs.eq(0),
+            jobs::created_by.eq(actor),
+            jobs::created_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Takes the oldest job that is queued or whose lease ran out; call inside a write transaction.
+pub fn claim(
+    conn: &mut AnyConnection,
+    owner: &str,
+    now: NaiveDateTime,
+) -> QueryResult<Option<JobRow>> {
+    let free = jobs::state
+        .eq("queued")
+        .or(jobs::state.eq("running").and(jobs::lease_until.lt(now)));
+    let id: Option<String> = match conn {
+        AnyConnection::Postgresql(pg) => jobs::table
+            .filter(free)
+            .order((jobs::created_at, jobs::id))
+            .select(jobs::id)
+            .for_update()
+            .skip_locked()
+            .first(pg)
+            .optional()?,
+        AnyConnection::Sqlite(lite) => jobs::table
+            .filter(free)
+            .order((jobs::created_at, jobs::id))
+            .select(jobs::id)
+            .first(lite)
+            .optional()?,
+    };
+    let Some(id) = id else {
+        return Ok(None);
+    };
+    diesel::update(jobs::table.find(&id))
+        .set((
+            jobs::state.eq("running"),
+            jobs::lease_owner.eq(owner),
+            jobs::lease_until.eq(now + chrono::Duration::seconds(LEASE_SECS)),
+            jobs::attempts.eq(jobs::attempts + 1),
+            jobs::started_at.eq(now),
+        ))
+        .execute(conn)?;
+    jobs::table
+        .find(&id)
+        .select(JobRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Records the outcome if `owner` still holds the lease; false when it was lost.
+fn finish(
+    conn: &mut AnyConnection,
+    id: &str,
+    owner: &str,
+    outcome: Result<Json, String>,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let held = jobs::table
+        .find(id)
+        .filter(jobs::state.eq("running"))
+        .filter(jobs::lease_owner.eq(owner));
+    let n = match outcome {
+        Ok(result) => diesel::update(held)
+            .set((
+                jobs::state.eq("done"),
+                jobs::runs.eq(jobs::runs + 1),
+                jobs::result.eq(Some(result.to_string())),
+                jobs::error.eq(None::<String>),
+                jobs::finished_at.eq(now),
+                jobs::lease_until.eq(None::<NaiveDateTime>),
+            ))
+            .execute(conn)?,
+        Err(error) => diesel::update(held)
+            .set((
+                jobs::state.eq("failed"),
+                jobs::error.eq(Some(error)),
+                jobs::finished_at.eq(now),
+                jobs::lease_until.eq(None::<NaiveDateTime>),
+            ))
+            .execute(conn)?,
+    };
+    Ok(n == 1)
+}
+
+/// Runs one job's work; errors that are the job's own (a refused file) fail the job.
+fn execute(conn: &mut AnyConnection, state: &AppState, row: &JobRow) -> Result<Json, String> {
+    let work: Work = serde_json::from_str(&row.payload).map_err(|e| e.to_string())?;
+    let scope = Scope::subtree(&row.org_path);
+    let to_json = |v: Result<Json, serde_json::Error>| v.map_err(|e| e.to_string());
+    let unit = |conn: &mut AnyConnection, unit_id: &str| {
+        crate::db::repo::org_units::find_in_scope(conn, &scope, unit_id)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| "the unit is gone".to_owned())
+    };
+    match work {
+        Work::DepartmentImport {
+            source,
+            file,
+            json,
+            encoding,
+            actor,
+        } => {
+            let input = std::fs::File::open(&file).map_err(|e| format!("the upload: {e}"))?;
+            let encoding = match encoding.as_str() {
+                "utf8" => EncodingChoice::Utf8,
+                "gbk" => EncodingChoice::Gbk,
+                _ => EncodingChoice::Auto,
+            };
+            let who = Importer {
+                state,
+                scope: &scope,
+                actor: actor.as_deref(),
+            };
+            let format = if json { Format::Json } else { Format::Csv };
+            let report = departments::import(conn, &who, source, Box::new(input), format, encoding)
+                .map_err(|e| match e {
+                    ImportError::Refused(r) => r.to_string(),
+                    ImportError::Failed(e) => e.to_string(),
+                })?;
+            let _ = std::fs::remove_file(&file);
+            to_json(serde_json::to_value(report))
+        }
+        Work::StatsOverview { unit_id } => {
+            let u = unit(conn, &unit_id)?;
+            let id = u.id.parse().map_err(|_| "bad unit id".to_owned())?;
+            let sub = Scope::subtree(&u.path);
+            let out = crate::stats::overview::overview(conn, state, id, &sub, 365, db::now())
+                .map_err(|e| e.to_string())?;
+            to_json(serde_json::to_value(out))
+        }
+        Work::StatsMpi { unit_id } => {
+            let u = unit(conn, &unit_id)?;
+            let id = u.id.parse().map_err(|_| "bad unit id".to_owned())?;
+            let indicators =
+                crate::stats::poverty::compile_indicators(&state.settings.discovery.mpi_indicators)
+                    .map_err(|e| e.to_string())?;
+            let out = crate::stats::poverty::mpi(
+                conn,
+                state,
+                id,
+                &Scope::subtree(&u.path),
+                state.settings.discovery.mpi_k,
+                &indicators,
+            )
+            .map_err(|e| e.to_string())?;
+            to_json(serde_json::to_value(out))
+        }
+        Work::StatsRelativePoverty { unit_id } => {
+            let u = unit(conn, &unit_id)?;
+            let id = u.id.parse().map_err(|_| "bad unit id".to_owned())?;
+            let out = crate::stats::poverty::relative_poverty(
+                conn,
+                state,
+                id,
+                &Scope::subtree(&u.path),
+                &[0.4, 0.5, 0.6],
+            )
+            .map_err(|e| e.to_string())?;
+            to_json(serde_json::to_value(out))
+        }
+    }
+}
+
+/// Takes and runs one job; false when the queue was empty.
+pub async fn run_once(state: &Arc<AppState>, owner: &str) -> ApiResult<bool> {
+    let who = owner.to_owned();
+    let claimed = state
+        .tx(move |conn| Ok(claim(conn, &who, db::now())?))
+        .await?;
+    let Some(row) = claimed else {
+        return Ok(false);
+    };
+    let st = state.clone();
+    let who = owner.to_owned();
+    let kept = state
+        .db(move |conn| {
+            let outcome = execute(conn, &st, &row);
+            if let Err(e) = &outcome {
+                tracing::warn!(job = %row.id, kind = %row.kind, error = %e, "job failed");
+            }
+            Ok(db::write_transaction(conn, |conn| {
+                finish(conn, &row.id, &who, outcome, db::now())
+            })?)
+        })
+        .await?;
+    if !kept {
+        tracing::warn!("a job's lease ran out before it finished; its result was not kept");
+    }
+    Ok(true)
+}
+
+/// Starts this instance's worker: it polls every `every`, working the queue empty each time.
+pub fn spawn_worker(state: Weak<AppState>, every: Duration) {
+    let owner = format!("worker-{}", uuid::Uuid::now_v7());
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(every);
+        loop {
+            ticker.tick().await;
+            let Some(state) = state.upgrade() else {
+                return;
+            };
+            loop {
+                match run_once(&state, &owner).await {
+                    Ok(true) => continue,
+                    Ok(false) => break,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "the job queue could not be read");
+                        break;
+                    }
+                }
+            }
+        }
+    });
+}
+
+pub fn to_api(row: JobRow) -> ApiResult<Job> {
+    let bad = || ApiError::internal(anyhow::anyhow!("unreadable job"));
+    Ok(Job {
+        id: row.id.parse().map_err(|_| bad())?,
+        kind: row.kind,
+        state: JobState::parse(&row.state).ok_or_else(bad)?,
+        attempts: row.attempts,
+        result: row
+            .result
+            .as_deref()
+            .and_then(|r| serde_json::from_str(r).ok()),
+        error: row.error,
+        created_at: row.created_at.and_utc(),
+        started_at: row.started_at.map(|t| t.and_utc()),
+        finished_at: row.finished_at.map(|t| t.and_utc()),
+    })
+}
+
+pub fn find_in_scope(conn: &mut AnyConnection, scope: &Scope, id: &str) -> ApiResult<JobRow> {
+    in_scope!(jobs::table.find(id), jobs::org_path, scope)
+        .select(JobRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(ApiError::not_found)
+}
+
+/// Where uploads for background imports wait.
+pub fn spool_dir(state: &AppState) -> PathBuf {
+    state.settings.data_dir.join("jobs")
+}

@@ -1,0 +1,4 @@
+//! `/standards`: dated assistance standards per district (public policy values).
+
+pub mod list;
+pub mod put;

@@ -1,0 +1,4 @@
+//! `/stats`: where an org unit stands.
+
+pub mod jobs;
+pub mod overview;

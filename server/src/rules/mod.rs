@@ -1,0 +1,384 @@
+//! Discovery rules: the rule table as data (`fixtures/rules/default.toml`, then versions edited
+//! through the API), each rule checked and run by the form engine.
+//!
+//! A rule is compiled into a form whose answer fields are the household facts ([`facts::schema`])
+//! and whose calculations are the rule's values plus one `fires` calculation (its `when`). So an
+//! unknown field, a type error or a cycle among values is refused by the same `check()` that
+//! checks forms, and evaluating a rule is validating the facts as an answer set.
+
+pub mod evaluate;
+pub mod facts;
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+
+use jiuzhu_proto::error::FieldError;
+use jiuzhu_proto::form::{CompiledForm, Field, FieldKind, FormDefinition, Label};
+use jiuzhu_proto::rule::RuleDefinition;
+use regex::Regex;
+use serde_json::{Map, Value as Json};
+
+use crate::error::field_error;
+
+/// The default rule table, loaded into an empty database (demo and first start alike).
+pub const DEFAULT_TABLE: &str = include_str!("../../../fixtures/rules/default.toml");
+
+const FIRES: &str = "fires";
+const MAX_VALUES: usize = 50;
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Table {
+    rule: Vec<RuleDefinition>,
+}
+
+/// Parses a rule table file.
+pub fn parse_table(text: &str) -> Result<Vec<RuleDefinition>, String> {
+    toml::from_str::<Table>(text)
+        .map(|t| t.rule)
+        .map_err(|e| e.to_string())
+}
+
+/// A checked rule, ready to run.
+pub struct CompiledRule {
+    pub definition: RuleDefinition,
+    pub version: u32,
+    form: CompiledForm,
+    /// Top-level facts the rule reads (`members.age` for member facts).
+    pub reads: Vec<String>,
+    /// Standards among them.
+    pub needs: Vec<String>,
+}
+
+fn reference_pattern() -> Option<&'static Regex> {
+    static RE: std::sync::OnceLock<Option<Regex>> = std::sync::OnceLock::new();
+    RE.get_or_init(|| Regex::new(r"\$\{([a-z_][a-z0-9_]*)((?:\.[a-z_][a-z0-9_]*)*)\}").ok())
+        .as_ref()
+}
+
+fn valid_name(s: &str, max: usize) -> bool {
+    let mut chars = s.chars();
+    s.len() <= max
+        && chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// Checks a rule definition: every problem at once, with the paths `id`, `categories`,
+/// `values[2].expr`, `when`.
+pub fn compile(definition: RuleDefinition, version: u32) -> Result<CompiledRule, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    if !valid_name(&definition.id, 48) {
+        errors.push(field_error(
+            "id",
+            "invalid_name",
+            "规则编号须为小写字母开头的 [a-z0-9_]，至多 48 个字符",
+            "a rule id is [a-z][a-z0-9_]*, at most 48 characters",
+        ));
+    }
+    if definition.title.zh.trim().is_empty() && definition.title.en.trim().is_empty() {
+        errors.push(field_error(
+            "title",
+            "missing_label",
+            "需要标题",
+            "a title is needed",
+        ));
+    }
+    if definition.values.len() > MAX_VALUES {
+        errors.push(field_error(
+            "values",
+            "too_many",
+            "计算值过多",
+            "at most 50 values",
+        ));
+    }
+    let facts = facts::schema();
+    let fact_names: BTreeSet<&str> = facts.iter().map(|f| f.name.as_str()).collect();
+    for (i, v) in definition.values.iter().enumerate() {
+        if v.name == FIRES || fact_names.contains(v.name.as_str()) {
+            errors.push(field_error(
+                format!("values[{i}].name"),
+                "duplicate_name",
+                "计算值不能与事实同名",
+                "a value cannot take the name of a fact",
+            ));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let mut fields: Vec<Field> = facts;
+    for v in &definition.values {
+        let mut f = Field::new(
+            v.name.clone(),
+            FieldKind::Calculate,
+            Label::new(&v.name, &v.name),
+        );
+        f.calculate = Some(v.expr.clone());
+        fields.push(f);
+    }
+    let mut fires = Field::new(FIRES, FieldKind::Calculate, Label::new("触发", "fires"));
+    fires.calculate = Some(format!("({}) = true", definition.when));
+    fields.push(fires);
+    let form = FormDefinition {
+        key: format!("rule_{}", definition.id),
+        title: definition.title.clone(),
+        version: version.max(1),
+        fields,
+    };
+    let compiled = form.check().map_err(|errs| {
+        errs.into_iter()
+            .map(|mut e| {
+                e.field = rename_path(&e.field, &definition);
+                e
+            })
+            .collect::<Vec<_>>()
+    })?;
+    let value_names: BTreeSet<&str> = definition.values.iter().map(|v| v.name.as_str()).collect();
+    let mut reads = BTreeSet::new();
+    if let Some(re) = reference_pattern() {
+        let texts = std::iter::once(definition.when.as_str())
+            .chain(definition.values.iter().map(|v| v.expr.as_str()));
+        for text in texts {
+            for cap in re.captures_iter(text) {
+                let head = cap.get(1).map_or("", |m| m.as_str());
+                let rest = cap.get(2).map_or("", |m| m.as_str());
+                if value_names.contains(head) {
+                    continue;
+                }
+                reads.insert(format!("{head}{rest}"));
+            }
+        }
+    }
+    let needs = facts::STANDARDS
+        .iter()
+        .filter(|s| reads.contains(**s))
+        .map(|s| (*s).to_owned())
+        .collect();
+    Ok(CompiledRule {
+        definition,
+        version,
+        form: compiled,
+        reads: reads.into_iter().collect(),
+        needs,
+    })
+}
+
+/// The engine reports paths of the compiled form (`fields[24].calculate`, or a calculation's
+/// name while evaluating); authors know `values[i].expr` and `when`.
+fn rename_path(path: &str, d: &RuleDefinition) -> String {
+    let facts = facts::schema().len();
+    let head = path.split('.').next().unwrap_or(path);
+    let index = head
+        .strip_prefix("fields[")
+        .and_then(|rest| rest.strip_suffix(']'))
+        .and_then(|n| n.parse::<usize>().ok());
+    let value = match index {
+        Some(i) if i >= facts => Some(i - facts),
+        Some(_) => None,
+        None => d
+            .values
+            .iter()
+            .position(|v| v.name == head)
+            .or_else(|| (head == FIRES).then_some(d.values.len())),
+    };
+    match value {
+        Some(i) if i < d.values.len() => format!("values[{i}].expr"),
+        Some(_) => "when".into(),
+        None => path.to_owned(),
+    }
+}
+
+/// What running a rule on one household's facts gave.
+pub enum RuleRun {
+    Fired {
+        inputs: Map<String, Json>,
+        computed: Map<String, Json>,
+    },
+    NotFired,
+    StandardMissing(Vec<String>),
+    Failed(Vec<FieldError>),
+}
+
+impl CompiledRule {
+    pub fn run(&self, facts: &Json, today: chrono::NaiveDate) -> RuleRun {
+        let missing: Vec<String> = self
+            .needs
+            .iter()
+            .filter(|s| facts.get(s.as_str()).is_none_or(Json::is_null))
+            .cloned()
+            .collect();
+        if !missing.is_empty() {
+            return RuleRun::StandardMissing(missing);
+        }
+        let outcome = self.form.validate_at(facts, today);
+        // Evaluation errors (division by zero, overflow) are reported on the calculation.
+        let failures: Vec<FieldError> = outcome
+            .errors
+            .iter()
+            .filter(|e| {
+                e.field == FIRES || self.definition.values.iter().any(|v| v.name == e.field)
+            })
+            .cloned()
+            .map(|mut e| {
+                e.field = rename_path(&e.field, &self.definition);
+                e
+            })
+            .collect();
+        if outcome.calculated.get(FIRES) != Some(&Json::Bool(true)) {
+            return if failures.is_empty() {
+                RuleRun::NotFired
+            } else {
+                RuleRun::Failed(failures)
+            };
+        }
+        let mut inputs = Map::new();
+        for name in &self.reads {
+            let value = match name.split_once('.') {
+                None => facts.get(name).cloned().unwrap_or(Json::Null),
+                Some((repeat, field)) => Json::Array(
+                    facts
+                        .get(repeat)
+                        .and_then(Json::as_array)
+                        .map(|items| {
+                            items
+                                .iter()
+                                .map(|i| i.get(field).cloned().unwrap_or(Json::Null))
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                ),
+            };
+            inputs.insert(name.clone(), value);
+        }
+        let computed = self
+            .definition
+            .values
+            .iter()
+            .map(|v| {
+                let value = outcome
+                    .calculated
+                    .get(&v.name)
+                    .cloned()
+                    .unwrap_or(Json::Null);
+                (v.name.clone(), value)
+            })
+            .collect();
+        RuleRun::Fired { inputs, computed }
+    }
+}
+
+/// Compiled rule versions (immutable, so never invalidated).
+#[derive(Default)]
+pub struct RuleBook {
+    compiled: Mutex<HashMap<(String, u32), Arc<CompiledRule>>>,
+}
+
+impl RuleBook {
+    /// The compiled form of a stored version; a stored definition that no longer compiles (it
+    /// was checked when stored) is reported as `Err`.
+    pub fn get(
+        &self,
+        id: &str,
+        version: u32,
+        definition: &str,
+    ) -> Result<Arc<CompiledRule>, Vec<FieldError>> {
+        let key = (id.to_owned(), version);
+        if let Ok(cache) = self.compiled.lock() {
+            if let Some(rule) = cache.get(&key) {
+                return Ok(rule.clone());
+            }
+        }
+        let parsed: RuleDefinition = serde_json::from_str(definition).map_err(|_| {
+            vec![field_error(
+                "",
+                "invalid_rule",
+                "规则无法读取",
+                "the stored rule cannot be read",
+            )]
+        })?;
+        let rule = Arc::new(compile(parsed, version)?);
+        if let Ok(mut cache) = self.compiled.lock() {
+            cache.insert(key, rule.clone());
+        }
+        Ok(rule)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn facts(income: f64, oop: f64) -> Json {
+        json!({
+            "status": "none", "urban": true, "has_visit": true, "member_count": 2,
+            "household_income": income, "pc": income / 24.0, "medical_oop_12m": oop,
+            "s": 1010.0, "x": 10000.0, "p": 0.4, "members": [],
+        })
+    }
+
+    fn today() -> chrono::NaiveDate {
+        chrono::NaiveDate::from_ymd_opt(2026, 11, 28).unwrap_or_default()
+    }
+
+    #[test]
+    fn the_default_table_compiles() {
+        let table = parse_table(DEFAULT_TABLE).unwrap_or_default();
+        assert!(table.len() >= 12, "{} rules", table.len());
+        for rule in table {
+            let id = rule.id.clone();
+            if let Err(e) = compile(rule, 1) {
+                panic!("rule {id}: {e:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn illness_fires_with_evidence() {
+        let table = parse_table(DEFAULT_TABLE).unwrap_or_default();
+        let illness = table.into_iter().find(|r| r.id == "illness");
+        let Some(rule) = illness.and_then(|r| compile(r, 1).ok()) else {
+            panic!("no illness rule");
+        };
+        assert_eq!(rule.needs, vec!["x".to_owned(), "p".to_owned()]);
+        match rule.run(&facts(20_000.0, 9_000.0), today()) {
+            RuleRun::Fired { inputs, computed } => {
+                assert_eq!(inputs.get("medical_oop_12m"), Some(&json!(9000.0)));
+                assert_eq!(computed.get("oop_share"), Some(&json!(0.45)));
+            }
+            _ => panic!("should fire at 45 %"),
+        }
+        assert!(matches!(
+            rule.run(&facts(30_000.0, 9_000.0), today()),
+            RuleRun::NotFired
+        ));
+        let mut no_p = facts(20_000.0, 9_000.0);
+        if let Some(m) = no_p.as_object_mut() {
+            m.remove("p");
+        }
+        match rule.run(&no_p, today()) {
+            RuleRun::StandardMissing(m) => assert_eq!(m, vec!["p".to_owned()]),
+            _ => panic!("p is missing"),
+        }
+    }
+
+    #[test]
+    fn unknown_fields_and_cycles_are_refused() {
+        let bad: RuleDefinition = match serde_json::from_value(json!({
+            "id": "bad", "title": {"zh": "坏", "en": "bad"}, "categories": ["dibao"],
+            "values": [{"name": "a", "expr": "${b} + 1"}, {"name": "b", "expr": "${a} + 1"}],
+            "when": "${incomee} < ${s}"
+        })) {
+            Ok(r) => r,
+            Err(e) => panic!("{e}"),
+        };
+        let Err(errors) = compile(bad, 1) else {
+            panic!("should be refused");
+        };
+        assert!(errors.iter().any(|e| e.field == "when"), "{errors:?}");
+        assert!(
+            errors.iter().any(|e| e.field.starts_with("values[")),
+            "{errors:?}"
+        );
+    }
+}

@@ -50,6 +50,8 @@ pub enum ErrorCode {
     OffsetMismatch,
     /// The body arrived too slowly.
     RequestTimeout,
+    /// `GET /exports/{kind}` for a kind that does not exist or is not available yet.
+    UnknownExportKind,
     Internal,
     Unavailable,
     /// A code this client version does not know yet.
@@ -96,6 +98,7 @@ impl ErrorCode {
             Self::ChecksumMismatch => "checksum_mismatch",
             Self::OffsetMismatch => "offset_mismatch",
             Self::RequestTimeout => "request_timeout",
+            Self::UnknownExportKind => "unknown_export_kind",
             Self::Internal => "internal",
             Self::Unavailable => "unavailable",
             Self::Unknown => "unknown",

@@ -13,6 +13,7 @@ pub mod demo;
 pub mod demo_households;
 pub mod domain;
 pub mod error;
+pub mod exports;
 pub mod forms;
 pub mod grid_index;
 pub mod imports;

@@ -3,6 +3,7 @@
 //! come from the same list and cannot drift.
 
 pub mod auth;
+pub mod exports;
 pub mod forms;
 pub mod geo;
 pub mod households;
@@ -38,6 +39,7 @@ pub fn api(cfg: &mut ServiceConfig) {
         .service(households::get::get_household)
         .service(households::update::update_household)
         .service(households::reveal::reveal_ids)
+        .service(exports::get::export)
         .service(tasks::list::list_tasks)
         .service(tasks::create::create_task)
         .service(tasks::bulk::bulk_create_tasks)

@@ -4,6 +4,7 @@
 mod api_surface;
 mod auth;
 mod demo_households;
+mod exports;
 mod household_import;
 mod households;
 mod migrations;

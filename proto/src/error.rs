@@ -54,6 +54,8 @@ pub enum ErrorCode {
     InvalidTransition,
     /// A wrong or expired verification code.
     VerificationFailed,
+    /// `GET /exports/{kind}` for a kind that does not exist or is not available yet.
+    UnknownExportKind,
     Internal,
     Unavailable,
     /// A code this client version does not know yet.
@@ -102,6 +104,7 @@ impl ErrorCode {
             Self::RequestTimeout => "request_timeout",
             Self::InvalidTransition => "invalid_transition",
             Self::VerificationFailed => "verification_failed",
+            Self::UnknownExportKind => "unknown_export_kind",
             Self::Internal => "internal",
             Self::Unavailable => "unavailable",
             Self::Unknown => "unknown",

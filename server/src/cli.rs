@@ -51,12 +51,17 @@ pub enum Command {
     Import(ImportCommand),
     /// Print the OpenAPI document.
     Openapi,
+    /// Export households or visits (masked) as CSV or GeoJSON to a file.
+    Export(crate::exports::cli::ExportArgs),
     /// Check the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
     /// Benchmark harness: seed storm workers, tasks and tokens (see `bench_seed`).
     #[command(hide = true)]
     BenchSeed(crate::bench_seed::BenchSeedArgs),
+    /// Benchmark harness: seed visit rows for the export benchmark (see `exports::bench_seed`).
+    #[command(hide = true)]
+    BenchSeedVisits(crate::exports::bench_seed::BenchSeedVisitsArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -399,6 +404,31 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!(
                 "bench-seed: demo loaded {}, {} grids, workers {} created / {} reused, {} tasks created, {:.1} s",
                 r.demo_loaded, r.grids, r.workers_created, r.workers_reused, r.tasks_created, r.seconds
+            );
+        }
+        Command::Export(args) => {
+            let settings = settings(&cli, None)?;
+            let args = args.clone();
+            let started = std::time::Instant::now();
+            let o = tokio::task::spawn_blocking(move || crate::exports::cli::run(&settings, &args))
+                .await??;
+            println!(
+                "exported {} rows, {} bytes in {:.1} s",
+                o.rows,
+                o.bytes,
+                started.elapsed().as_secs_f64()
+            );
+        }
+        Command::BenchSeedVisits(args) => {
+            let settings = settings(&cli, None)?;
+            let args = args.clone();
+            let r = tokio::task::spawn_blocking(move || {
+                crate::exports::bench_seed::run(settings, &args)
+            })
+            .await??;
+            println!(
+                "bench-seed-visits: {} households, {} tasks created, {} visits, {:.1} s",
+                r.households, r.tasks_created, r.visits, r.seconds
             );
         }
         Command::Openapi => {

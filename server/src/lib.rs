@@ -16,6 +16,7 @@ pub mod demo;
 pub mod demo_households;
 pub mod domain;
 pub mod error;
+pub mod exports;
 pub mod findings;
 pub mod forms;
 pub mod grid_index;

@@ -26,6 +26,7 @@ use utoipa_actix_web::AppExt;
         (name = "sync", description = "Per-worker incremental sync"),
         (name = "visits", description = "Visit reports, their checks and review"),
         (name = "photos", description = "Photo uploads (whole and resumable) and downloads"),
+        (name = "exports", description = "Streaming CSV and GeoJSON exports of data in scope"),
     )
 )]
 pub struct ApiDoc;

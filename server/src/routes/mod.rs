@@ -5,6 +5,7 @@
 pub mod applications;
 pub mod auth;
 pub mod citizen;
+pub mod exports;
 pub mod findings;
 pub mod forms;
 pub mod geo;
@@ -45,6 +46,7 @@ pub fn api(cfg: &mut ServiceConfig) {
         .service(households::get::get_household)
         .service(households::update::update_household)
         .service(households::reveal::reveal_ids)
+        .service(exports::get::export)
         .service(tasks::list::list_tasks)
         .service(tasks::create::create_task)
         .service(tasks::bulk::bulk_create_tasks)

@@ -30,7 +30,7 @@ use crate::forms::FormCache;
 use crate::scope::Scope;
 use crate::state::GridKey;
 
-const ANSWERS_CONTEXT: &str = "visit.answers";
+pub(crate) const ANSWERS_CONTEXT: &str = "visit.answers";
 const MAX_STAFF: usize = 10;
 const MAX_PHOTOS: usize = 50;
 

@@ -6,6 +6,7 @@ mod auth;
 mod demo_households;
 mod departments;
 mod discovery;
+mod exports;
 mod household_import;
 mod households;
 mod jobs;

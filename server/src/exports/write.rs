@@ -1,0 +1,369 @@
+//! Rows into bytes: CSV (UTF-8 with a BOM, or GBK) or a GeoJSON FeatureCollection, one chunk at a
+//! time. A kind writes each row's values in the order of its columns; the writer knows the format.
+
+use std::fmt::Write as _;
+
+use bytes::Bytes;
+use chrono::{FixedOffset, NaiveDateTime};
+use serde::Deserialize;
+
+/// Asia/Shanghai: UTC+8 all year (no daylight saving since 1991), so a fixed offset is exact.
+const SHANGHAI_SECS: i32 = 8 * 3600;
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, utoipa::ToSchema, clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    #[default]
+    Csv,
+    Geojson,
+}
+
+/// The CSV's character encoding. GeoJSON is always UTF-8 (RFC 7946).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, utoipa::ToSchema, clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Encoding {
+    /// UTF-8 with a byte-order mark, so Excel recognises it.
+    #[default]
+    Utf8,
+    /// GBK, for older Excel and office software set to Chinese.
+    Gbk,
+}
+
+/// One column of an export: its key (CSV header, GeoJSON property) and whether it is a time.
+#[derive(Debug, Clone, Copy)]
+pub struct Column {
+    pub key: &'static str,
+    /// Times are stored in UTC and shown in Asia/Shanghai; the CSV header says so.
+    pub time: bool,
+}
+
+impl Column {
+    pub const fn new(key: &'static str) -> Self {
+        Self { key, time: false }
+    }
+
+    pub const fn time(key: &'static str) -> Self {
+        Self { key, time: true }
+    }
+}
+
+/// Accumulates rows of one chunk; [`RowWriter::take`] hands the chunk over as bytes.
+pub struct RowWriter {
+    format: Format,
+    columns: &'static [Column],
+    buf: String,
+    rows: u64,
+    col: usize,
+    bom: bool,
+}
+
+impl RowWriter {
+    pub fn new(format: Format, columns: &'static [Column]) -> Self {
+        Self {
+            format,
+            columns,
+            buf: String::with_capacity(256 * 1024),
+            rows: 0,
+            col: 0,
+            bom: false,
+        }
+    }
+
+    /// Rows begun so far.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// The header line (CSV) or the collection's opening (GeoJSON).
+    pub fn header(&mut self, encoding: Encoding) {
+        match self.format {
+            Format::Csv => {
+                self.bom = encoding == Encoding::Utf8;
+                for (i, c) in self.columns.iter().enumerate() {
+                    if i > 0 {
+                        self.buf.push(',');
+                    }
+                    self.buf.push_str(c.key);
+                    if c.time {
+                        self.buf.push_str(" (Asia/Shanghai)");
+                    }
+                }
+                self.buf.push_str("\r\n");
+            }
+            Format::Geojson => self
+                .buf
+                .push_str("{\"type\":\"FeatureCollection\",\"features\":[\n"),
+        }
+    }
+
+    /// Closes the collection (GeoJSON); nothing for CSV.
+    pub fn footer(&mut self) {
+        if self.format == Format::Geojson {
+            self.buf.push_str("\n]}\n");
+        }
+    }
+
+    /// Starts a row; `point` is (longitude, latitude) in WGS-84, the GeoJSON geometry.
+    pub fn begin(&mut self, point: Option<(f64, f64)>) {
+        self.col = 0;
+        if self.format == Format::Geojson {
+            if self.rows > 0 {
+                self.buf.push_str(",\n");
+            }
+            self.buf.push_str("{\"type\":\"Feature\",\"geometry\":");
+            match point {
+                Some((lon, lat)) if lon.is_finite() && lat.is_finite() => {
+                    let _ = write!(
+                        self.buf,
+                        "{{\"type\":\"Point\",\"coordinates\":[{lon},{lat}]}}"
+                    );
+                }
+                _ => self.buf.push_str("null"),
+            }
+            self.buf.push_str(",\"properties\":{");
+        }
+        self.rows += 1;
+    }
+
+    pub fn end(&mut self) {
+        match self.format {
+            Format::Csv => self.buf.push_str("\r\n"),
+            Format::Geojson => self.buf.push_str("}}"),
+        }
+    }
+
+    fn field(&mut self) {
+        match self.format {
+            Format::Csv => {
+                if self.col > 0 {
+                    self.buf.push(',');
+                }
+            }
+            Format::Geojson => {
+                if self.col > 0 {
+                    self.buf.push(',');
+                }
+                let key = self.columns.get(self.col).map_or("?", |c| c.key);
+                self.buf.push('"');
+                self.buf.push_str(key);
+                self.buf.push_str("\":");
+            }
+        }
+        self.col += 1;
+    }
+
+    fn null(&mut self) {
+        if self.format == Format::Geojson {
+            self.buf.push_str("null");
+        }
+    }
+
+    pub fn text(&mut self, v: &str) {
+        self.field();
+        match self.format {
+            Format::Csv => csv_cell(&mut self.buf, v),
+            Format::Geojson => json_string(&mut self.buf, v),
+        }
+    }
+
+    pub fn opt_text(&mut self, v: Option<&str>) {
+        match v {
+            Some(v) => self.text(v),
+            None => {
+                self.field();
+                self.null();
+            }
+        }
+    }
+
+    pub fn int(&mut self, v: i64) {
+        self.field();
+        let _ = write!(self.buf, "{v}");
+    }
+
+    pub fn float(&mut self, v: Option<f64>) {
+        self.field();
+        match v {
+            Some(v) if v.is_finite() => {
+                let _ = write!(self.buf, "{v}");
+            }
+            _ => self.null(),
+        }
+    }
+
+    pub fn bool(&mut self, v: bool) {
+        self.field();
+        self.buf.push_str(if v { "true" } else { "false" });
+    }
+
+    /// A UTC time, shown in Asia/Shanghai: `2026-11-28 21:03:05` in CSV (Excel reads it as a
+    /// date), RFC 3339 with `+08:00` in GeoJSON.
+    pub fn time(&mut self, v: Option<NaiveDateTime>) {
+        self.field();
+        let Some(v) = v else {
+            self.null();
+            return;
+        };
+        let Some(offset) = FixedOffset::east_opt(SHANGHAI_SECS) else {
+            self.null();
+            return;
+        };
+        let local = v.and_utc().with_timezone(&offset);
+        match self.format {
+            Format::Csv => {
+                let _ = write!(self.buf, "{}", local.format("%Y-%m-%d %H:%M:%S"));
+            }
+            Format::Geojson => {
+                let _ = write!(self.buf, "\"{}\"", local.format("%Y-%m-%dT%H:%M:%S%:z"));
+            }
+        }
+    }
+
+    /// The chunk so far, encoded; the writer starts the next chunk empty.
+    pub fn take(&mut self, encoding: Encoding) -> Bytes {
+        let bom = std::mem::take(&mut self.bom);
+        let bytes = match (self.format, encoding) {
+            (Format::Csv, Encoding::Gbk) => {
+                // Characters GBK lacks become numeric references (`&#NNNN;`), never lost silently.
+                let (encoded, _, _) = encoding_rs::GBK.encode(&self.buf);
+                Bytes::copy_from_slice(&encoded)
+            }
+            _ if bom => {
+                let mut v = Vec::with_capacity(self.buf.len() + 3);
+                v.extend_from_slice("\u{feff}".as_bytes());
+                v.extend_from_slice(self.buf.as_bytes());
+                Bytes::from(v)
+            }
+            _ => Bytes::copy_from_slice(self.buf.as_bytes()),
+        };
+        self.buf.clear();
+        bytes
+    }
+}
+
+/// One CSV cell (RFC 4180 quoting). A text cell that a spreadsheet would read as a formula
+/// (`=`, `+`, `-`, `@`, tab, CR at the start) gets a leading apostrophe: exports are opened in
+/// Excel, and an address must never run as a formula there.
+fn csv_cell(buf: &mut String, v: &str) {
+    let formula = v.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    let quote = formula || v.contains([',', '"', '\n', '\r']);
+    if quote {
+        buf.push('"');
+    }
+    if formula {
+        buf.push('\'');
+    }
+    for ch in v.chars() {
+        if ch == '"' {
+            buf.push('"');
+        }
+        buf.push(ch);
+    }
+    if quote {
+        buf.push('"');
+    }
+}
+
+fn json_string(buf: &mut String, v: &str) {
+    buf.push('"');
+    for ch in v.chars() {
+        match ch {
+            '"' => buf.push_str("\\\""),
+            '\\' => buf.push_str("\\\\"),
+            '\n' => buf.push_str("\\n"),
+            '\r' => buf.push_str("\\r"),
+            '\t' => buf.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(buf, "\\u{:04x}", c as u32);
+            }
+            c => buf.push(c),
+        }
+    }
+    buf.push('"');
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    const COLUMNS: &[Column] = &[Column::new("name"), Column::new("n"), Column::time("at")];
+
+    fn at() -> NaiveDateTime {
+        chrono::NaiveDate::from_ymd_opt(2026, 11, 28)
+            .unwrap()
+            .and_hms_opt(20, 0, 0)
+            .unwrap()
+    }
+
+    #[test]
+    fn csv_has_a_bom_quotes_and_shanghai_times() {
+        let mut w = RowWriter::new(Format::Csv, COLUMNS);
+        w.header(Encoding::Utf8);
+        w.begin(None);
+        w.text("王, \"小\"");
+        w.int(3);
+        w.time(Some(at()));
+        w.end();
+        w.begin(None);
+        w.text("=cmd()");
+        w.int(-1);
+        w.time(None);
+        w.end();
+        let bytes = w.take(Encoding::Utf8);
+        let text = std::str::from_utf8(&bytes).unwrap();
+        assert_eq!(
+            text,
+            "\u{feff}name,n,at (Asia/Shanghai)\r\n\"王, \"\"小\"\"\",3,2026-11-29 04:00:00\r\n\"'=cmd()\",-1,\r\n"
+        );
+        // The BOM comes once, in the first chunk only.
+        w.begin(None);
+        w.text("x");
+        w.int(1);
+        w.time(None);
+        w.end();
+        assert_eq!(&w.take(Encoding::Utf8)[..], b"x,1,\r\n");
+    }
+
+    #[test]
+    fn gbk_round_trips_chinese() {
+        let mut w = RowWriter::new(Format::Csv, COLUMNS);
+        w.header(Encoding::Gbk);
+        w.begin(None);
+        w.text("张三丰");
+        w.int(1);
+        w.time(None);
+        w.end();
+        let bytes = w.take(Encoding::Gbk);
+        assert_ne!(&bytes[..3], "\u{feff}".as_bytes());
+        let (text, _, bad) = encoding_rs::GBK.decode(&bytes);
+        assert!(!bad);
+        assert!(text.contains("张三丰,1,"));
+    }
+
+    #[test]
+    fn geojson_is_valid_json() {
+        let mut w = RowWriter::new(Format::Geojson, COLUMNS);
+        w.header(Encoding::Utf8);
+        for point in [Some((119.9, 31.8)), None] {
+            w.begin(point);
+            w.text("a\"\n\u{1}");
+            w.int(2);
+            w.time(Some(at()));
+            w.end();
+        }
+        w.footer();
+        let bytes = w.take(Encoding::Utf8);
+        let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        let features = v["features"].as_array().unwrap();
+        assert_eq!(features.len(), 2);
+        assert_eq!(features[0]["geometry"]["coordinates"][0], 119.9);
+        assert!(features[1]["geometry"].is_null());
+        assert_eq!(features[0]["properties"]["name"], "a\"\n\u{1}");
+        assert_eq!(features[0]["properties"]["at"], "2026-11-29T04:00:00+08:00");
+    }
+}

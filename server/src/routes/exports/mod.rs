@@ -1,0 +1,3 @@
+//! `/exports`: streaming CSV and GeoJSON of what is in the caller's scope.
+
+pub mod get;

@@ -301,7 +301,7 @@ pub async fn run(server: &str, args: StormArgs) -> anyhow::Result<()> {
                 jobs.push(Job {
                     worker,
                     task,
-                    seed: (worker as u64) << 20 | task as u64,
+                    seed: ((worker as u64) << 20) | task as u64,
                 });
             }
         }

@@ -43,12 +43,12 @@ impl GroupCommit {
         std::thread::Builder::new()
             .name("jiuzhu-group-commit".into())
             .spawn(move || {
-                // One connection for the thread's life. It is the only writer, so SQLite keeps
-                // its page cache valid from one transaction to the next; a connection taken from
-                // the pool per batch finds its cache stale (another connection wrote since) and
-                // reads every page again, mostly from the WAL by `pread` (the memory map covers
-                // the database file only). Profiling the visit storm put most of this thread's
-                // time there.
+                // One connection for the thread's life, with a large page cache. A connection
+                // taken from the pool per batch usually finds its cache stale (another
+                // connection committed since) and reads its pages again, those still in the WAL
+                // by `pread` (the memory map covers the database file only). In the visit storm
+                // the gain was within the noise of a loaded machine (BENCHMARKS.md); the cost is
+                // one pooled connection.
                 let mut held: Option<Held> = None;
                 while let Ok(first) = receiver.recv() {
                     let mut batch = vec![first];

@@ -151,3 +151,70 @@ async fn a_day_in_the_field(backend: Backend) {
 }
 
 both_backends!(field_cli, a_day_in_the_field);
+
+/// `jiuzhu-field storm --visits` on a small seeded workload: every visit acknowledged, none
+/// refused, and every acknowledged one listed by the server afterwards.
+async fn a_small_visit_storm(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    app.load_demo_with_households(40).await;
+    let tokens = app.state.settings.data_dir.join("storm-tokens.json");
+    let seeded = app.bench_seed(3, 2, Some(25), &tokens).await;
+    assert_eq!(seeded.tasks_created, 6);
+    let out = field(
+        &app.base,
+        &app.state.settings.data_dir.join("phone"),
+        &[
+            "storm",
+            "--visits",
+            "--tokens",
+            tokens.to_str().unwrap(),
+            "--concurrency",
+            "4",
+            "--json",
+        ],
+    )
+    .await;
+    assert!(out.status.success(), "{}", text(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["planned"], 6, "{report}");
+    assert_eq!(report["created"], 6, "{report}");
+    assert_eq!(report["errors"], 0, "{report}");
+    assert_eq!(report["form_fields"], 25);
+    let v = &report["verification"];
+    assert_eq!(v["acknowledged"], 6, "{report}");
+    assert_eq!(v["stored"], 6, "{report}");
+    assert_eq!(v["missing"], 0, "{report}");
+    // The visits are real: an administrator sees them, answered.
+    let admin = app.login("admin").await;
+    let visits = admin
+        .visits(&jiuzhu_mobile_api::client::VisitQuery::default())
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(visits.len(), 6);
+    assert!(visits.iter().all(|v| v.form_key == "storm_visit_25"));
+    assert!(visits.iter().all(|v| v.answers["q000"].is_string()));
+
+    // A second storm on the same tokens finds every task submitted: all refused, and the tool
+    // fails rather than report a throughput.
+    let out = field(
+        &app.base,
+        &app.state.settings.data_dir.join("phone"),
+        &[
+            "storm",
+            "--visits",
+            "--tokens",
+            tokens.to_str().unwrap(),
+            "--json",
+        ],
+    )
+    .await;
+    assert!(!out.status.success());
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["created"], 0, "{report}");
+    assert_eq!(report["errors"], 6, "{report}");
+}
+
+both_backends!(visit_storm, a_small_visit_storm);

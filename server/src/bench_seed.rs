@@ -10,6 +10,11 @@
 //! two cores) and then logs each one in (another hash); here every worker shares one hash,
 //! computed once, and no log-in happens, since the storm measures sync and not log-in. Nobody
 //! can log in as a storm worker without that shared password, which this module never prints.
+//!
+//! With `--visit-form-fields N` it seeds the visit-submission storm instead: a synthetic form of
+//! N fields (`jiuzhu_proto::form::synthetic`) published through `forms::publish`, the tasks pinned
+//! to it, and each worker's task ids and household positions in the tokens file, so that
+//! `jiuzhu-field storm --visits` can answer every task once.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -31,7 +36,7 @@ use crate::domain::account::Username;
 use crate::error::{ApiError, ApiResult};
 use crate::scope::Scope;
 use crate::tasks::{self, NewTask};
-use crate::{demo, startup};
+use crate::{demo, forms, startup};
 
 /// The form every storm task uses: the demo city's standard home-visit form.
 const FORM_KEY: &str = "home_visit";
@@ -55,6 +60,28 @@ pub struct BenchSeedArgs {
     /// Lifetime of the minted access tokens: long enough for the whole benchmark run.
     #[arg(long, default_value_t = 4 * 3600)]
     pub token_ttl_secs: u64,
+    /// Visit-submission storm: publish the synthetic form with this many fields, pin the tasks
+    /// to it, and list each worker's tasks in the tokens file.
+    #[arg(long)]
+    pub visit_form_fields: Option<usize>,
+}
+
+/// The synthetic form the visit storm answers: the simulated phones rebuild it from `fields`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct VisitFormRef {
+    pub key: String,
+    pub version: i32,
+    pub fields: usize,
+}
+
+/// One task of a worker, with what the phone needs to submit its visit.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SeededTask {
+    pub id: String,
+    pub household_id: String,
+    /// The household's registered point (WGS-84), where the visit's fix is taken.
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
 }
 
 /// One worker's credentials, as `jiuzhu-field storm --tokens` reads them.
@@ -63,6 +90,9 @@ pub struct SeededWorker {
     pub username: String,
     pub user_id: String,
     pub access_token: String,
+    /// The worker's open tasks (visit storm only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tasks: Vec<SeededTask>,
 }
 
 /// The tokens file.
@@ -71,6 +101,9 @@ pub struct TokensFile {
     /// Says what made the file, for whoever finds it.
     pub generated_by: String,
     pub tasks_per_worker: usize,
+    /// The form the tasks are pinned to (visit storm only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visit_form: Option<VisitFormRef>,
     pub workers: Vec<SeededWorker>,
 }
 
@@ -85,19 +118,47 @@ pub struct SeedReport {
     pub seconds: f64,
 }
 
-/// A grid that holds households: (grid id, grid path) → its household ids.
-type GridHouseholds = Vec<((String, String), Vec<String>)>;
+/// A household's id and registered point.
+type Home = (String, Option<f64>, Option<f64>);
+/// A grid that holds households: (grid id, grid path) → its households.
+type GridHouseholds = Vec<((String, String), Vec<Home>)>;
+/// (grid id, grid path, household id, lat, lon).
+type HomeRow = (String, String, String, Option<f64>, Option<f64>);
 
 fn grids_with_households(conn: &mut AnyConnection) -> ApiResult<GridHouseholds> {
-    let rows: Vec<(String, String, String)> = households::table
-        .select((households::grid_id, households::org_path, households::id))
+    let rows: Vec<HomeRow> = households::table
+        .select((
+            households::grid_id,
+            households::org_path,
+            households::id,
+            households::lat,
+            households::lon,
+        ))
         .order((households::org_path.asc(), households::id.asc()))
         .load(conn)?;
-    let mut by_grid: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
-    for (grid, path, id) in rows {
-        by_grid.entry((grid, path)).or_default().push(id);
+    let mut by_grid: BTreeMap<(String, String), Vec<Home>> = BTreeMap::new();
+    for (grid, path, id, lat, lon) in rows {
+        by_grid
+            .entry((grid, path))
+            .or_default()
+            .push((id, lat, lon));
     }
     Ok(by_grid.into_iter().collect())
+}
+
+/// Publishes the synthetic visit form (once: a later run reuses the latest version).
+fn visit_form(conn: &mut AnyConnection, fields: usize) -> ApiResult<VisitFormRef> {
+    let key = format!("storm_visit_{fields}");
+    if repo::tasks::latest_form_version(conn, &key)?.is_none() {
+        let definition = jiuzhu_proto::form::synthetic::visit_form(&key, fields);
+        forms::publish(conn, definition, true, None)?;
+    }
+    let version = tasks::pin_form(conn, &key)?;
+    Ok(VisitFormRef {
+        key,
+        version,
+        fields,
+    })
 }
 
 /// Seeds the database named by `settings` (the server may be running on it) and writes the
@@ -120,6 +181,19 @@ pub fn run(mut settings: Settings, args: &BenchSeedArgs) -> anyhow::Result<SeedR
     let grids = grids_with_households(conn).map_err(api)?;
     anyhow::ensure!(!grids.is_empty(), "the database holds no households");
     report.grids = grids.len();
+    let position: std::collections::HashMap<&str, (Option<f64>, Option<f64>)> = grids
+        .iter()
+        .flat_map(|(_, homes)| {
+            homes
+                .iter()
+                .map(|(id, lat, lon)| (id.as_str(), (*lat, *lon)))
+        })
+        .collect();
+    let form = match args.visit_form_fields {
+        Some(n) => Some(db::write_transaction(conn, |conn| visit_form(conn, n)).map_err(api)?),
+        None => None,
+    };
+    let form_key = form.as_ref().map_or(FORM_KEY, |f| f.key.as_str());
 
     // One argon2 hash for every storm worker: see the module comment.
     let shared_hash =
@@ -158,17 +232,21 @@ pub fn run(mut settings: Settings, args: &BenchSeedArgs) -> anyhow::Result<SeedR
                         user.id.to_string()
                     }
                 };
-                if repo::tasks::open_for(conn, &user_id)?.is_empty() {
+                let mut open: Vec<_> = repo::tasks::open_for(conn, &user_id)?
+                    .into_iter()
+                    .filter(|t| t.form_key == form_key)
+                    .collect();
+                if open.is_empty() {
                     for j in 0..args.tasks_per_worker {
-                        let household =
+                        let (household, _, _) =
                             &homes[(nth_in_grid * args.tasks_per_worker + j) % homes.len()];
-                        tasks::create(
+                        let task = tasks::create(
                             conn,
                             NewTask {
                                 kind: TaskKind::Visit,
                                 household_id: household,
                                 household_path: grid_path,
-                                form_key: FORM_KEY,
+                                form_key,
                                 assignee: Some(&user_id),
                                 due_date: due,
                                 priority: 0,
@@ -177,9 +255,28 @@ pub fn run(mut settings: Settings, args: &BenchSeedArgs) -> anyhow::Result<SeedR
                             },
                             now,
                         )?;
+                        open.push(task);
                         report.tasks_created += 1;
                     }
                 }
+                let tasks = if form.is_some() {
+                    open.into_iter()
+                        .map(|t| {
+                            let (lat, lon) = position
+                                .get(t.household_id.as_str())
+                                .copied()
+                                .unwrap_or_default();
+                            SeededTask {
+                                id: t.id,
+                                household_id: t.household_id,
+                                lat,
+                                lon,
+                            }
+                        })
+                        .collect()
+                } else {
+                    Vec::new()
+                };
                 let family = uuid::Uuid::now_v7().to_string();
                 let pair =
                     session::issue_pair(conn, &state, &user_id, &family, Some("storm"), now)?;
@@ -187,6 +284,7 @@ pub fn run(mut settings: Settings, args: &BenchSeedArgs) -> anyhow::Result<SeedR
                     username,
                     user_id,
                     access_token: pair.access_token,
+                    tasks,
                 });
             }
             Ok(done)
@@ -205,6 +303,7 @@ pub fn run(mut settings: Settings, args: &BenchSeedArgs) -> anyhow::Result<SeedR
     let file = TokensFile {
         generated_by: "jiuzhu bench-seed (benchmark harness)".into(),
         tasks_per_worker: args.tasks_per_worker,
+        visit_form: form,
         workers: out,
     };
     write_private(&args.out, &serde_json::to_vec(&file)?)

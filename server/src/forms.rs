@@ -71,6 +71,14 @@ pub struct FormCache {
 }
 
 impl FormCache {
+    /// The compiled version if it was read before; no database needed.
+    pub fn cached(&self, key: &str, version: i32) -> Option<Arc<CompiledForm>> {
+        self.compiled
+            .read()
+            .ok()
+            .and_then(|m| m.get(&(key.to_owned(), version)).cloned())
+    }
+
     /// The compiled version, read and compiled on first use.
     pub fn get(
         &self,

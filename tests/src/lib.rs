@@ -245,6 +245,38 @@ impl TestApp {
         report
     }
 
+    /// Runs the benchmark harness `jiuzhu bench-seed` on this server's database (the demo must
+    /// be loaded): `workers` storm workers with `tasks_per_worker` tasks each, pinned to the
+    /// synthetic form of `visit_form_fields` fields when given; their tokens go to `out`.
+    pub async fn bench_seed(
+        &self,
+        workers: usize,
+        tasks_per_worker: usize,
+        visit_form_fields: Option<usize>,
+        out: &std::path::Path,
+    ) -> jiuzhu_server::bench_seed::SeedReport {
+        let mut settings = self.settings.clone();
+        // The harness opens its own state: give it this server's keys, so the tokens it mints
+        // are the ones the server accepts.
+        settings.data_key = Some(hex::encode(self.keys.0).into());
+        settings.token_pepper = Some(hex::encode(self.keys.1).into());
+        let args = jiuzhu_server::bench_seed::BenchSeedArgs {
+            workers,
+            tasks_per_worker,
+            out: out.to_path_buf(),
+            prefix: "storm".into(),
+            token_ttl_secs: 3600,
+            visit_form_fields,
+        };
+        match tokio::task::spawn_blocking(move || jiuzhu_server::bench_seed::run(settings, &args))
+            .await
+        {
+            Ok(Ok(report)) => report,
+            Ok(Err(e)) => panic!("bench-seed failed: {e:#}"),
+            Err(e) => panic!("bench-seed panicked: {e}"),
+        }
+    }
+
     /// A client logged in as a demo account.
     pub async fn login(&self, username: &str) -> Client {
         let mut client = self.client();

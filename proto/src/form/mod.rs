@@ -15,6 +15,7 @@ mod check;
 mod definition;
 mod eval;
 pub mod expr;
+pub mod synthetic;
 mod validate;
 
 #[cfg(test)]

@@ -10,6 +10,8 @@
 use std::any::Any;
 use std::sync::mpsc;
 
+use diesel::connection::SimpleConnection;
+use diesel::r2d2::{ConnectionManager, PooledConnection};
 use diesel::Connection;
 use tokio::sync::oneshot;
 
@@ -18,6 +20,10 @@ use crate::error::{ApiError, ApiResult};
 
 type Output = Box<dyn Any + Send>;
 type Work = Box<dyn FnOnce(&mut AnyConnection) -> ApiResult<Output> + Send>;
+type Held = PooledConnection<ConnectionManager<AnyConnection>>;
+
+/// Page cache of the committing connection, in KiB (SQLite's negative `cache_size`).
+const WRITER_CACHE_KIB: i64 = 64 * 1024;
 
 struct Job {
     work: Work,
@@ -37,6 +43,13 @@ impl GroupCommit {
         std::thread::Builder::new()
             .name("jiuzhu-group-commit".into())
             .spawn(move || {
+                // One connection for the thread's life, with a large page cache. A connection
+                // taken from the pool per batch usually finds its cache stale (another
+                // connection committed since) and reads its pages again, those still in the WAL
+                // by `pread` (the memory map covers the database file only). In the visit storm
+                // the gain was within the noise of a loaded machine (BENCHMARKS.md); the cost is
+                // one pooled connection.
+                let mut held: Option<Held> = None;
                 while let Ok(first) = receiver.recv() {
                     let mut batch = vec![first];
                     while batch.len() < max_batch {
@@ -48,13 +61,22 @@ impl GroupCommit {
                     // A panic in one batch must not stop every later submission; its callers
                     // see their replies dropped (a retryable 503) and the connection, left
                     // mid-transaction, is discarded by the pool as broken.
-                    let pool = &pool;
-                    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        commit_batch(pool, batch)
-                    }))
-                    .is_err()
-                    {
-                        tracing::error!("a group commit batch panicked");
+                    let mut conn = match held.take() {
+                        Some(conn) => conn,
+                        None => match writer_connection(&pool) {
+                            Ok(conn) => conn,
+                            Err(e) => {
+                                refuse_all(batch, &e);
+                                continue;
+                            }
+                        },
+                    };
+                    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        commit_batch(&mut conn, batch)
+                    })) {
+                        Ok(()) => held = Some(conn),
+                        // Dropped, not kept: the pool discards it if the panic left it broken.
+                        Err(_) => tracing::error!("a group commit batch panicked"),
                     }
                 }
             })?;
@@ -76,11 +98,19 @@ impl GroupCommit {
             }),
             reply,
         };
-        let sender = self.sender.clone();
-        // The queue is bounded: wait for room off the async workers.
-        actix_web::web::block(move || sender.send(job))
-            .await?
-            .map_err(|_| ApiError::unavailable(anyhow::anyhow!("group commit stopped")))?;
+        let stopped = || ApiError::unavailable(anyhow::anyhow!("group commit stopped"));
+        // The queue is bounded: when it is full, wait for room off the async workers (a trip to
+        // the blocking pool that a queue with room does not need).
+        match self.sender.try_send(job) {
+            Ok(()) => {}
+            Err(mpsc::TrySendError::Full(job)) => {
+                let sender = self.sender.clone();
+                actix_web::web::block(move || sender.send(job))
+                    .await?
+                    .map_err(|_| stopped())?;
+            }
+            Err(mpsc::TrySendError::Disconnected(_)) => return Err(stopped()),
+        }
         let out = answer.await.map_err(|_| {
             ApiError::unavailable(anyhow::anyhow!("group commit dropped a write"))
         })??;
@@ -90,22 +120,29 @@ impl GroupCommit {
     }
 }
 
-fn commit_batch(pool: &DbPool, batch: Vec<Job>) {
-    let mut conn = match pool.get() {
-        Ok(c) => c,
-        Err(e) => {
-            let msg = e.to_string();
-            for job in batch {
-                let _ = job.reply.send(Err(ApiError::unavailable(anyhow::anyhow!(
-                    "no database connection: {msg}"
-                ))));
-            }
-            return;
-        }
-    };
+/// A connection from the pool, with a page cache large enough for the pages every visit touches
+/// (task, household and visit indexes, the change log's head).
+fn writer_connection(pool: &DbPool) -> Result<Held, String> {
+    let mut conn = pool.get().map_err(|e| e.to_string())?;
+    if matches!(*conn, AnyConnection::Sqlite(_)) {
+        conn.batch_execute(&format!("PRAGMA cache_size = -{WRITER_CACHE_KIB}"))
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(conn)
+}
+
+fn refuse_all(batch: Vec<Job>, msg: &str) {
+    for job in batch {
+        let _ = job.reply.send(Err(ApiError::unavailable(anyhow::anyhow!(
+            "no database connection: {msg}"
+        ))));
+    }
+}
+
+fn commit_batch(conn: &mut AnyConnection, batch: Vec<Job>) {
     let mut results: Vec<(oneshot::Sender<ApiResult<Output>>, ApiResult<Output>)> =
         Vec::with_capacity(batch.len());
-    let committed = write_transaction(&mut conn, |conn| -> ApiResult<()> {
+    let committed = write_transaction(conn, |conn| -> ApiResult<()> {
         for job in batch {
             // Each write in its own savepoint: its failure undoes only itself.
             let result = conn.transaction::<Output, ApiError, _>(|c| (job.work)(c));

@@ -26,7 +26,6 @@ use crate::db::repo::visits::{self as repo, VisitRow};
 use crate::db::{repo as repos, AnyConnection};
 use crate::domain::geo::LatLon;
 use crate::error::{field_error, ApiError, ApiResult};
-use crate::forms::FormCache;
 use crate::scope::Scope;
 use crate::state::GridKey;
 
@@ -134,12 +133,62 @@ fn not_open(zh: &'static str, en: &'static str) -> ApiError {
     ApiError::conflict(ErrorCode::TaskNotOpen, zh, en)
 }
 
+/// The answers checked against the form version the visit names, and sealed, before the write:
+/// this needs only the request and the compiled form, so it runs on the request's own thread
+/// instead of the one thread that writes every SQLite visit (`db::group_commit`). `submit` uses
+/// the result only once the task is known to pin that version, so the order in which errors are
+/// reported is the same as checking inside the transaction.
+pub struct CheckedAnswers {
+    /// `None`: the version does not exist. The field errors carry their `answers.` paths.
+    outcome: Option<Result<crate::crypto::Sealed, Vec<jiuzhu_proto::error::FieldError>>>,
+}
+
+impl CheckedAnswers {
+    /// `form` is the version `v` names (`None`: no such version).
+    pub fn check(
+        v: &SubmitVisit,
+        form: Option<&jiuzhu_proto::form::CompiledForm>,
+        cipher: &FieldCipher,
+    ) -> ApiResult<Self> {
+        let Some(form) = form else {
+            return Ok(Self { outcome: None });
+        };
+        let day = (v.started_at + Duration::hours(8)).date_naive();
+        let outcome = form.validate_at(&v.answers, day);
+        if !outcome.is_valid() {
+            let errors = outcome
+                .errors
+                .into_iter()
+                .map(|mut e| {
+                    e.field = if e.field.is_empty() {
+                        "answers".into()
+                    } else {
+                        format!("answers.{}", e.field)
+                    };
+                    e
+                })
+                .collect();
+            return Ok(Self {
+                outcome: Some(Err(errors)),
+            });
+        }
+        let answers = outcome.cleaned(&v.answers);
+        let sealed = cipher
+            .encrypt(
+                &serde_json::to_string(&answers).map_err(ApiError::internal)?,
+                ANSWERS_CONTEXT,
+            )
+            .map_err(ApiError::internal)?;
+        Ok(Self {
+            outcome: Some(Ok(sealed)),
+        })
+    }
+}
+
 /// What the submission needs from outside the transaction.
 pub struct Context<'a> {
     pub worker: &'a str,
     pub scope: &'a Scope,
-    pub cipher: &'a FieldCipher,
-    pub forms: &'a FormCache,
     pub grids: &'a crate::domain::geo::GridLookup<GridKey>,
     pub checks: &'a VisitChecks,
     pub photo_checks: &'a crate::config::PhotoSettings,
@@ -160,6 +209,7 @@ pub fn submit(
     v: &SubmitVisit,
     at: LatLon,
     hash: &str,
+    answers: CheckedAnswers,
 ) -> ApiResult<Submission> {
     let id = v.id.to_string();
     let task_id = v.task_id.to_string();
@@ -230,27 +280,15 @@ pub fn submit(
             "the form version is not the one the task pinned",
         )]));
     }
-    let form = cx
-        .forms
-        .get(conn, &v.form_key, v.form_version)?
-        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("pinned form version missing")))?;
-    let day = (v.started_at + Duration::hours(8)).date_naive();
-    let outcome = form.validate_at(&v.answers, day);
-    if !outcome.is_valid() {
-        let errors = outcome
-            .errors
-            .into_iter()
-            .map(|mut e| {
-                e.field = if e.field.is_empty() {
-                    "answers".into()
-                } else {
-                    format!("answers.{}", e.field)
-                };
-                e
-            })
-            .collect();
-        return Err(ApiError::validation(errors));
-    }
+    let sealed = match answers.outcome {
+        None => {
+            return Err(ApiError::internal(anyhow::anyhow!(
+                "pinned form version missing"
+            )))
+        }
+        Some(Err(errors)) => return Err(ApiError::validation(errors)),
+        Some(Ok(sealed)) => sealed,
+    };
     check_staff(conn, &v.staff)?;
     let photos = check_photos(conn, cx.worker, &v.photo_ids, superseded.as_ref())?;
     let (household, _) = repos::households::find_in_scope(conn, cx.scope, &task.household_id)?
@@ -296,14 +334,6 @@ pub fn submit(
         },
         cx.photo_checks,
     )?);
-    let answers = outcome.cleaned(&v.answers);
-    let sealed = cx
-        .cipher
-        .encrypt(
-            &serde_json::to_string(&answers).map_err(ApiError::internal)?,
-            ANSWERS_CONTEXT,
-        )
-        .map_err(ApiError::internal)?;
     let row = VisitRow {
         id,
         task_id: task.id.clone(),

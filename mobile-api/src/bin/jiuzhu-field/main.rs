@@ -4,6 +4,7 @@
 //! `outbox.sqlite` (visits waiting for the server).
 
 mod storm;
+mod visit_storm;
 
 use std::path::{Path, PathBuf};
 
@@ -74,7 +75,8 @@ enum Command {
     Push,
     /// Put an item that needed attention back in the queue.
     Requeue { id: uuid::Uuid },
-    /// Simulate many phones syncing at once and report throughput, latency and errors.
+    /// Simulate many phones syncing (or, with --visits, submitting visits) at once and report
+    /// throughput, latency and errors.
     Storm(storm::StormArgs),
 }
 

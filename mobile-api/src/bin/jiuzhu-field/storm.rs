@@ -12,6 +12,8 @@
 //!    sync's scheduled start, so a stalled server cannot hide its queue: no coordinated omission).
 //!
 //! `--target-url` sends the same requests to another base URL (the bare actix-web peer).
+//!
+//! `--visits` runs the visit-submission storm instead (`visit_storm`).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -29,47 +31,55 @@ use tokio::task::JoinSet;
 pub struct StormArgs {
     /// Tokens file written by `jiuzhu bench-seed --out`.
     #[arg(long)]
-    tokens: PathBuf,
+    pub(crate) tokens: PathBuf,
     /// Simulated workers: the first N of the tokens file (all of them when absent).
     #[arg(long)]
-    workers: Option<usize>,
+    pub(crate) workers: Option<usize>,
     /// Tasks each worker holds; a first sync that returns another number counts as an error
     /// (default: what the tokens file says).
     #[arg(long)]
-    tasks_per_worker: Option<usize>,
+    pub(crate) tasks_per_worker: Option<usize>,
     /// Requests in flight at once (closed loop; always for the first syncs).
     #[arg(long, default_value_t = 32)]
-    concurrency: usize,
+    pub(crate) concurrency: usize,
     /// Open loop: schedule this many incremental syncs per second.
     #[arg(long)]
-    rate: Option<f64>,
+    pub(crate) rate: Option<f64>,
     /// Open loop: most syncs in flight at once; later ones wait, their wait counted as latency.
     #[arg(long, default_value_t = 1024)]
-    max_in_flight: usize,
+    pub(crate) max_in_flight: usize,
     /// Seconds of incremental syncing that are measured.
     #[arg(long, default_value_t = 20.0)]
-    duration: f64,
+    pub(crate) duration: f64,
     /// Seconds of incremental syncing before the measurement starts.
     #[arg(long, default_value_t = 5.0)]
-    warmup: f64,
+    pub(crate) warmup: f64,
     /// Skip the incremental phase (first syncs only).
     #[arg(long)]
-    first_only: bool,
+    pub(crate) first_only: bool,
     /// Send the same requests to this base URL instead of --server (e.g. the bare peer).
     #[arg(long)]
-    target_url: Option<String>,
+    pub(crate) target_url: Option<String>,
     /// Also report the CPU used by this process (the target server) over each phase.
     #[arg(long)]
-    watch_pid: Option<u32>,
+    pub(crate) watch_pid: Option<u32>,
     /// Seconds before a sync counts as a timeout.
     #[arg(long, default_value_t = 10.0)]
-    timeout: f64,
+    pub(crate) timeout: f64,
     /// A name for this run in the report.
     #[arg(long, default_value = "")]
-    label: String,
+    pub(crate) label: String,
     /// Print the report as JSON.
     #[arg(long)]
-    json: bool,
+    pub(crate) json: bool,
+    /// Visit-submission storm instead of syncs: every worker submits one visit per task of the
+    /// tokens file (`jiuzhu bench-seed --visit-form-fields N`), then the stored visits are
+    /// counted against the acknowledged ones.
+    #[arg(long)]
+    pub(crate) visits: bool,
+    /// Visit storm: at most this many visits per worker (default: one per task).
+    #[arg(long)]
+    pub(crate) visits_per_worker: Option<usize>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -207,7 +217,7 @@ struct Outcome {
     body_bytes: Option<usize>,
 }
 
-fn error_kind(e: &ClientError) -> String {
+pub(crate) fn error_kind(e: &ClientError) -> String {
     match e {
         ClientError::Network(e) if e.is_timeout() => "timeout".into(),
         ClientError::Network(e) if e.is_connect() => "connect".into(),
@@ -273,12 +283,12 @@ fn cpu_seconds(pid: Option<u32>) -> Option<f64> {
 
 /// CPU used over a span of wall time, in cores.
 #[derive(Debug, Clone, Copy, Default)]
-struct CpuSpan {
-    storm: Option<f64>,
-    target: Option<f64>,
+pub(crate) struct CpuSpan {
+    pub(crate) storm: Option<f64>,
+    pub(crate) target: Option<f64>,
 }
 
-struct CpuMark {
+pub(crate) struct CpuMark {
     at: Instant,
     storm: Option<f64>,
     target: Option<f64>,
@@ -286,7 +296,7 @@ struct CpuMark {
 }
 
 impl CpuMark {
-    fn now(pid: Option<u32>) -> Self {
+    pub(crate) fn now(pid: Option<u32>) -> Self {
         Self {
             at: Instant::now(),
             storm: cpu_seconds(None),
@@ -295,7 +305,7 @@ impl CpuMark {
         }
     }
 
-    fn since(&self) -> CpuSpan {
+    pub(crate) fn since(&self) -> CpuSpan {
         let wall = self.at.elapsed().as_secs_f64().max(1e-6);
         let end = CpuMark::now(self.pid);
         let cores = |a: Option<f64>, b: Option<f64>| Some((b? - a?) / wall);
@@ -454,6 +464,9 @@ async fn incremental(
 }
 
 pub async fn run(server: &str, args: StormArgs) -> anyhow::Result<()> {
+    if args.visits {
+        return crate::visit_storm::run(server, args).await;
+    }
     let file: TokensFile = serde_json::from_slice(&std::fs::read(&args.tokens)?)
         .map_err(|e| anyhow::anyhow!("{}: {e}", args.tokens.display()))?;
     let n = args.workers.unwrap_or(file.workers.len());
@@ -516,6 +529,15 @@ pub async fn run(server: &str, args: StormArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `[label] ` before a report's first line, or nothing.
+pub(crate) fn label_prefix(label: &str) -> String {
+    if label.is_empty() {
+        String::new()
+    } else {
+        format!("[{label}] ")
+    }
+}
+
 fn print_table(r: &StormReport) {
     let mode = match r.rate {
         Some(rate) => format!(
@@ -526,11 +548,7 @@ fn print_table(r: &StormReport) {
     };
     println!(
         "{}{} workers × {} tasks → {} ({mode})",
-        if r.label.is_empty() {
-            String::new()
-        } else {
-            format!("[{}] ", r.label)
-        },
+        label_prefix(&r.label),
         r.workers,
         r.tasks_per_worker,
         r.target

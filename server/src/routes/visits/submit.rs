@@ -9,7 +9,7 @@ use crate::auth::Caller;
 use crate::db;
 use crate::error::ApiResult;
 use crate::state::AppState;
-use crate::visits::{self, Context, Submission};
+use crate::visits::{self, CheckedAnswers, Context, Submission};
 
 /// Submit a visit report. The id is the phone's UUID: sending the same report again answers 200
 /// with what was stored; the same id with a different body answers 409. Answers are checked
@@ -33,33 +33,47 @@ pub async fn submit_visit(
     body: web::Json<SubmitVisit>,
 ) -> ApiResult<HttpResponse> {
     caller.require(&[Role::GridWorker])?;
-    let input = body.into_inner();
+    let mut input = body.into_inner();
     let state = state.into_inner();
     let at = visits::check_shape(&input, chrono::Utc::now(), &state.settings.visit_checks)?;
     let hash = visits::body_hash(&input)?;
+    // The answers are checked and sealed here, off the single thread that commits SQLite
+    // visits; the transaction only reads and writes rows.
+    let form = match state.forms.cached(&input.form_key, input.form_version) {
+        Some(form) => Some(form),
+        None => {
+            let (st, key, version) = (state.clone(), input.form_key.clone(), input.form_version);
+            state
+                .db(move |conn| st.forms.get(conn, &key, version))
+                .await?
+        }
+    };
+    let answers = CheckedAnswers::check(&input, form.as_deref(), &state.cipher)?;
+    // Sealed now: freed here rather than on the committing thread.
+    drop(std::mem::take(&mut input.answers));
     let scope = caller.scope();
     let worker = caller.user_id.to_string();
     let st = state.clone();
-    let (visit, replay) = state
+    let (row, replay) = state
         .tx_grouped(move |conn| {
             let grids = st.grids.get();
             let cx = Context {
                 worker: &worker,
                 scope: &scope,
-                cipher: &st.cipher,
-                forms: &st.forms,
                 grids: &grids,
                 checks: &st.settings.visit_checks,
                 photo_checks: &st.settings.photos,
                 now: db::now(),
             };
-            let (row, replay) = match visits::submit(conn, &cx, &input, at, &hash)? {
-                Submission::Created(row) => (row, false),
-                Submission::Replay(row) => (row, true),
-            };
-            Ok((visits::to_api(row, &st.cipher)?, replay))
+            Ok(
+                match visits::submit(conn, &cx, &input, at, &hash, answers)? {
+                    Submission::Created(row) => (row, false),
+                    Submission::Replay(row) => (row, true),
+                },
+            )
         })
         .await?;
+    let visit = visits::to_api(row, &state.cipher)?;
     Ok(if replay {
         HttpResponse::Ok().json(visit)
     } else {

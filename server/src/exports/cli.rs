@@ -16,7 +16,7 @@ use crate::scope::Scope;
 
 #[derive(Debug, Clone, Args)]
 pub struct ExportArgs {
-    /// `households` or `visits`.
+    /// `households`, `visits`, `findings` or `applications`.
     pub kind: String,
     #[arg(long, value_enum, default_value = "csv")]
     pub format: Format,

@@ -2,12 +2,14 @@
 //! a BOM, or GBK) or GeoJSON, read in keyset pages of [`PAGE_ROWS`] and handed on page by page, so
 //! the result set is never held in memory whatever its size.
 //!
-//! Adding a kind (findings, applications) is one file implementing [`ExportKind`] and one entry in
-//! [`KINDS`]; a kind named in [`PLANNED`] answers `unknown_export_kind` until then. Personal numbers
+//! Adding a kind is one file implementing [`ExportKind`] and one entry in [`KINDS`]; a kind named
+//! in [`PLANNED`] answers `unknown_export_kind` until then. Personal numbers
 //! leave only in the masked form the registry stored at write time: nothing here decrypts.
 
+pub mod applications;
 pub mod bench_seed;
 pub mod cli;
+pub mod findings;
 pub mod households;
 pub mod visits;
 mod write;
@@ -54,10 +56,15 @@ pub trait ExportKind: Sync {
 }
 
 /// The kinds available now.
-pub const KINDS: &[&dyn ExportKind] = &[&households::Households, &visits::Visits];
+pub const KINDS: &[&dyn ExportKind] = &[
+    &households::Households,
+    &visits::Visits,
+    &findings::Findings,
+    &applications::Applications,
+];
 
 /// Kinds the API names but that are not built yet.
-pub const PLANNED: &[&str] = &["findings", "applications"];
+pub const PLANNED: &[&str] = &[];
 
 pub fn kind(name: &str) -> ApiResult<&'static dyn ExportKind> {
     KINDS

@@ -731,6 +731,31 @@ async fn scope_and_deadlines(backend: Backend) {
     assert_eq!(list["items"][0]["overdue"], true);
     let (_, one) = get_json(&c.district, &format!("/applications/{}", app.id)).await;
     assert_eq!(one["overdue"], true);
+
+    // The exports of findings and applications follow the same scope.
+    for (client, visible) in [(&c.coordinator, true), (&stranger, false)] {
+        let res = client
+            .request(Method::GET, "/exports/applications")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        let text = res.text().await.unwrap();
+        assert!(text.contains("application_id"), "{text}");
+        assert_eq!(text.contains(&app.id.to_string()), visible, "{text}");
+        if visible {
+            assert!(text.contains("dibao:in_progress"), "{text}");
+        }
+    }
+    let res = c
+        .coordinator
+        .request(Method::GET, "/exports/findings?format=geojson")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let doc: Value = res.json().await.unwrap();
+    assert!(doc["features"].is_array(), "{doc}");
 }
 both_backends!(other_streets_and_overdue_deadlines, scope_and_deadlines);
 

@@ -179,12 +179,10 @@ async fn households_csv_gbk_geojson(backend: Backend) {
     let got = get(&coordinator, "/exports/households?colour=red").await;
     assert_eq!(got.status, StatusCode::BAD_REQUEST);
 
-    // Kinds not built yet and unknown kinds: 404 with their own code.
-    for kind in ["findings", "applications", "nonsense"] {
-        let got = get(&coordinator, &format!("/exports/{kind}")).await;
-        assert_eq!(got.status, StatusCode::NOT_FOUND, "{kind}");
-        assert_eq!(error_code(&got), ErrorCode::UnknownExportKind, "{kind}");
-    }
+    // Unknown kinds: 404 with their own code.
+    let got = get(&coordinator, "/exports/nonsense").await;
+    assert_eq!(got.status, StatusCode::NOT_FOUND);
+    assert_eq!(error_code(&got), ErrorCode::UnknownExportKind);
 
     // Grid workers and citizens do not export.
     let worker = app.login("worker1").await;
@@ -435,7 +433,7 @@ async fn command_line_export(backend: Backend) {
     // Refusals leave no file behind.
     let nothing = dir.join("nothing.csv");
     for args in [
-        vec!["findings".to_string()],
+        vec!["nonsense".to_string()],
         vec!["households".into(), "--org".into(), "999999999999".into()],
         vec!["households".into(), "--flagged".into(), "true".into()],
     ] {

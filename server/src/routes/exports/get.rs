@@ -23,7 +23,7 @@ use crate::state::AppState;
     tag = "exports",
     security(("bearer" = [])),
     params(
-        ("kind" = String, Path, description = "`households` or `visits` (`findings`, `applications` later)"),
+        ("kind" = String, Path, description = "`households`, `visits`, `findings` or `applications`"),
         ExportQuery,
     ),
     responses(

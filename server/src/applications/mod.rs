@@ -35,7 +35,8 @@ fn utc(t: NaiveDateTime) -> chrono::DateTime<chrono::Utc> {
     t.and_utc()
 }
 
-fn china_date(t: NaiveDateTime) -> chrono::NaiveDate {
+/// The China Standard Time date of a stored UTC time.
+pub fn china_date(t: NaiveDateTime) -> chrono::NaiveDate {
     (t + Duration::hours(8)).date()
 }
 

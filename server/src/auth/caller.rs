@@ -32,6 +32,14 @@ impl Caller {
         Scope::subtree(&self.org_path)
     }
 
+    /// The caller as the author of a workflow step.
+    pub fn actor(&self) -> crate::applications::Actor {
+        crate::applications::Actor {
+            id: self.user_id.to_string(),
+            role: self.role,
+        }
+    }
+
     /// Refuses unless the caller has one of the roles.
     pub fn require(&self, roles: &[Role]) -> ApiResult<()> {
         if roles.contains(&self.role) {

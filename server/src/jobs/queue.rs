@@ -194,10 +194,10 @@ fn execute(conn: &mut AnyConnection, state: &AppState, row: &JobRow) -> Result<J
     let work: Work = serde_json::from_str(&row.payload).map_err(|e| e.to_string())?;
     let scope = Scope::subtree(&row.org_path);
     let to_json = |v: Result<Json, serde_json::Error>| v.map_err(|e| e.to_string());
+    // The unit the statistic is about, in the subtree the job was queued for.
     let unit = |conn: &mut AnyConnection, unit_id: &str| {
-        crate::db::repo::org_units::find_in_scope(conn, &scope, unit_id)
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| "the unit is gone".to_owned())
+        let id = unit_id.parse().map_err(|_| "bad unit id".to_owned())?;
+        crate::stats::unit_scope(conn, &scope, &id, None).map_err(|e| e.to_string())
     };
     match work {
         Work::DepartmentImport {
@@ -228,16 +228,13 @@ fn execute(conn: &mut AnyConnection, state: &AppState, row: &JobRow) -> Result<J
             to_json(serde_json::to_value(report))
         }
         Work::StatsOverview { unit_id } => {
-            let u = unit(conn, &unit_id)?;
-            let id = u.id.parse().map_err(|_| "bad unit id".to_owned())?;
-            let sub = Scope::subtree(&u.path);
+            let (id, sub) = unit(conn, &unit_id)?;
             let out = crate::stats::overview::overview(conn, state, id, &sub, 365, db::now())
                 .map_err(|e| e.to_string())?;
             to_json(serde_json::to_value(out))
         }
         Work::StatsMpi { unit_id } => {
-            let u = unit(conn, &unit_id)?;
-            let id = u.id.parse().map_err(|_| "bad unit id".to_owned())?;
+            let (id, sub) = unit(conn, &unit_id)?;
             let indicators =
                 crate::stats::poverty::compile_indicators(&state.settings.discovery.mpi_indicators)
                     .map_err(|e| e.to_string())?;
@@ -245,7 +242,7 @@ fn execute(conn: &mut AnyConnection, state: &AppState, row: &JobRow) -> Result<J
                 conn,
                 state,
                 id,
-                &Scope::subtree(&u.path),
+                &sub,
                 state.settings.discovery.mpi_k,
                 &indicators,
             )
@@ -253,16 +250,10 @@ fn execute(conn: &mut AnyConnection, state: &AppState, row: &JobRow) -> Result<J
             to_json(serde_json::to_value(out))
         }
         Work::StatsRelativePoverty { unit_id } => {
-            let u = unit(conn, &unit_id)?;
-            let id = u.id.parse().map_err(|_| "bad unit id".to_owned())?;
-            let out = crate::stats::poverty::relative_poverty(
-                conn,
-                state,
-                id,
-                &Scope::subtree(&u.path),
-                &[0.4, 0.5, 0.6],
-            )
-            .map_err(|e| e.to_string())?;
+            let (id, sub) = unit(conn, &unit_id)?;
+            let out =
+                crate::stats::poverty::relative_poverty(conn, state, id, &sub, &[0.4, 0.5, 0.6])
+                    .map_err(|e| e.to_string())?;
             to_json(serde_json::to_value(out))
         }
     }

@@ -103,6 +103,13 @@ pub fn parse_id<T: std::str::FromStr>(raw: &str) -> crate::error::ApiResult<T> {
     raw.parse().map_err(|_| crate::error::ApiError::not_found())
 }
 
+/// The `next` of a keyset page: the last row's id when the page is full.
+pub fn next_after<T>(rows: &[T], limit: i64, id: impl Fn(&T) -> &String) -> Option<String> {
+    (rows.len() as i64 == limit)
+        .then(|| rows.last().map(|r| id(r).clone()))
+        .flatten()
+}
+
 /// Page size: 50 by default, at most 500.
 pub fn page_limit(requested: Option<i64>) -> i64 {
     requested.unwrap_or(50).clamp(1, 500)

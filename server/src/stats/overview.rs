@@ -9,6 +9,7 @@ use jiuzhu_proto::application::ApplicationState;
 use jiuzhu_proto::stats::{Count, Overview, StepTime};
 use jiuzhu_proto::OrgUnitId;
 
+use crate::applications::china_date;
 use crate::applications::workflow::{self, Limits};
 use crate::db::schema::{application_events, applications, findings, households, tasks, visits};
 use crate::db::AnyConnection;
@@ -21,10 +22,6 @@ fn counts(rows: Vec<(String, i64)>) -> Vec<Count> {
     rows.into_iter()
         .map(|(key, count)| Count { key, count })
         .collect()
-}
-
-fn china_date(t: NaiveDateTime) -> chrono::NaiveDate {
-    (t + Duration::hours(8)).date()
 }
 
 pub fn overview(

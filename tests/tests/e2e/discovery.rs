@@ -532,7 +532,7 @@ async fn self_report_to_finding(backend: Backend) {
     let outbox = c.app.state.settings.data_dir.join("sms-outbox.jsonl");
     let line = std::fs::read_to_string(&outbox).unwrap();
     let sent: Value = serde_json::from_str(line.lines().last().unwrap()).unwrap();
-    let code = sent["code"].as_str().unwrap().to_owned();
+    let sms_code = sent["code"].as_str().unwrap().to_owned();
     let (status, body) = post_json(
         &anon,
         "/citizen/verify",
@@ -540,11 +540,11 @@ async fn self_report_to_finding(backend: Backend) {
     )
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-    assert_eq!(code_of(&body), "verification_failed");
+    assert_eq!(code(&body), "verification_failed");
     let (status, body) = post_json(
         &anon,
         "/citizen/verify",
-        json!({"phone": "13912345678", "code": code}),
+        json!({"phone": "13912345678", "code": sms_code}),
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -668,10 +668,6 @@ async fn self_report_to_finding(backend: Backend) {
     assert_eq!(mine.as_array().unwrap().len(), 2);
 }
 both_backends!(citizen_self_report_to_finding, self_report_to_finding);
-
-fn code_of(body: &Value) -> &str {
-    code(body)
-}
 
 async fn scope_and_deadlines(backend: Backend) {
     let Some(c) = city(backend).await else { return };

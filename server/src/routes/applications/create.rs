@@ -37,7 +37,7 @@ pub async fn create_application(
         return Err(ApiError::validation(errors));
     }
     let scope = caller.scope();
-    let actor = super::super::findings::actor(&caller);
+    let actor = caller.actor();
     let app = state
         .into_inner()
         .tx(move |conn| {

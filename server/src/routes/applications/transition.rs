@@ -39,7 +39,7 @@ pub async fn transition_application(
     let id: uuid::Uuid = parse_id(&path)?;
     let input = body.into_inner();
     let scope = caller.scope();
-    let actor = super::super::findings::actor(&caller);
+    let actor = caller.actor();
     let state = state.into_inner();
     let st = state.clone();
     let app = state

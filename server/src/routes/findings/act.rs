@@ -43,7 +43,7 @@ pub async fn convert_finding(
         return Err(ApiError::validation(errors));
     }
     let scope = caller.scope();
-    let actor = super::actor(&caller);
+    let actor = caller.actor();
     let app = state
         .into_inner()
         .tx(move |conn| {
@@ -90,7 +90,7 @@ pub async fn dismiss_finding(
         return Err(ApiError::validation(errors));
     }
     let scope = caller.scope();
-    let actor = super::actor(&caller);
+    let actor = caller.actor();
     let finding = state
         .into_inner()
         .tx(move |conn| {

@@ -59,9 +59,7 @@ pub async fn list_findings(
         .into_inner()
         .db(move |conn| {
             let rows = repo::list_in_scope(conn, &scope, &filter)?;
-            let next = (rows.len() as i64 == limit)
-                .then(|| rows.last().map(|r| r.id.clone()))
-                .flatten();
+            let next = crate::routes::next_after(&rows, limit, |r| &r.id);
             let items = rows
                 .into_iter()
                 .map(|r| findings::to_api(conn, r))

@@ -2,13 +2,3 @@
 
 pub mod act;
 pub mod list;
-
-use crate::applications::Actor;
-use crate::auth::Caller;
-
-pub fn actor(caller: &Caller) -> Actor {
-    Actor {
-        id: caller.user_id.to_string(),
-        role: caller.role,
-    }
-}

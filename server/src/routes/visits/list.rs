@@ -66,9 +66,7 @@ pub async fn list_visits(
     let rows = state
         .db(move |conn| Ok(repo::list_in_scope(conn, &scope, &filter)?))
         .await?;
-    let next = (rows.len() as i64 == limit)
-        .then(|| rows.last().map(|r| r.id.clone()))
-        .flatten();
+    let next = crate::routes::next_after(&rows, limit, |r| &r.id);
     let items = rows
         .into_iter()
         .map(|r| visits::to_api(r, &st.cipher))

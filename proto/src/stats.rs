@@ -119,6 +119,11 @@ pub struct Job {
     /// The result when done (the import report, the statistic).
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub result: Option<serde_json::Value>,
+    /// While running: how far it got (an import's rows so far and households evaluated),
+    /// renewed with the worker's lease.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub progress: Option<serde_json::Value>,
     pub error: Option<String>,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub started_at: Option<chrono::DateTime<chrono::Utc>>,

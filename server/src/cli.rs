@@ -463,8 +463,37 @@ fn import_department(
         scope: &scope,
         actor: None,
     };
-    departments::import(&mut conn, &who, source, Box::new(input), format, encoding)
-        .map_err(|e| anyhow::anyhow!("{e}"))
+    let input = Box::new(std::io::BufReader::with_capacity(256 * 1024, input));
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{elapsed_precise} {spinner} {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    let started = std::time::Instant::now();
+    let mut show = |_: &mut crate::db::AnyConnection, p: &departments::Progress| {
+        let secs = started.elapsed().as_secs_f64().max(0.001);
+        bar.set_message(match p.phase {
+            "records" => format!(
+                "{} rows ({:.0} rows/s): {} matched, {} unmatched, {} duplicates, {} rejected",
+                p.rows,
+                p.rows as f64 / secs,
+                p.matched,
+                p.unmatched,
+                p.duplicates,
+                p.rejected
+            ),
+            _ => format!(
+                "{} households evaluated: {} findings opened, {} verify tasks",
+                p.households_evaluated, p.findings_opened, p.tasks_created
+            ),
+        });
+        bar.tick();
+        Ok(())
+    };
+    let report = departments::import(&mut conn, &who, source, input, format, encoding, &mut show)
+        .map_err(|e| anyhow::anyhow!("{e}"));
+    bar.finish_and_clear();
+    report
 }
 
 fn import_households(

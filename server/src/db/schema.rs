@@ -552,6 +552,7 @@ diesel::table! {
         created_at -> Timestamp,
         started_at -> Nullable<Timestamp>,
         finished_at -> Nullable<Timestamp>,
+        progress -> Nullable<Text>,
     }
 }
 

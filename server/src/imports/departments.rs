@@ -5,7 +5,7 @@
 //! reported by line and skipped; unmatched rows are kept (blind index and masked ID only) so the
 //! sending department can download them.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::io::Read;
 
 use chrono::{Duration, NaiveDate, NaiveDateTime};
@@ -16,17 +16,20 @@ use jiuzhu_proto::task::TaskKind;
 use serde_json::{json, Map, Value as Json};
 
 use super::households::{decode, parse_yuan, EncodingChoice, ImportError};
-use crate::db::schema::{department_imports, department_records, members, tasks as task_table};
+use super::{pg_copy, tuning::ImportTuning};
+use crate::db::schema::{
+    department_imports, department_records, households, members, tasks as task_table,
+};
 use crate::db::{self, AnyConnection};
 use crate::domain::id_number::IdNumber;
 use crate::error::{ApiError, ApiResult};
 use crate::registry::ID_INDEX;
-use crate::rules::evaluate::{self, Trigger};
+use crate::rules::evaluate::{self, Subject, Trigger};
 use crate::scope::Scope;
 use crate::state::AppState;
 
-/// Rows per write transaction.
-pub const BATCH_ROWS: usize = 1000;
+/// Rows per write transaction of the first pass.
+pub const BATCH_ROWS: usize = 5000;
 const MAX_KEPT_ERRORS: usize = 1000;
 const MAX_FIELD_CHARS: usize = 200;
 
@@ -374,6 +377,25 @@ impl Rows {
     }
 }
 
+/// How far an import got, reported after each committed batch and each evaluated chunk.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Progress {
+    /// `records` (reading and storing the file), then `evaluating` (the matched households).
+    pub phase: &'static str,
+    pub rows: i64,
+    pub matched: i64,
+    pub unmatched: i64,
+    pub duplicates: i64,
+    pub rejected: i64,
+    pub households_evaluated: i64,
+    pub findings_opened: i64,
+    pub tasks_created: i64,
+}
+
+/// Called with each [`Progress`]; an error stops the import (a background job that lost its
+/// lease). Batches committed before stay.
+pub type OnProgress<'a> = &'a mut dyn FnMut(&mut AnyConnection, &Progress) -> ApiResult<()>;
+
 /// Who imports, over which area.
 pub struct Importer<'a> {
     pub state: &'a AppState,
@@ -383,6 +405,8 @@ pub struct Importer<'a> {
 
 #[derive(Debug, Default)]
 struct Totals {
+    /// Unfinished earlier imports whose households this one evaluated.
+    resumed: Vec<String>,
     rows: i64,
     matched: i64,
     unmatched: i64,
@@ -390,10 +414,26 @@ struct Totals {
     rejected: i64,
     findings_opened: i64,
     tasks_created: i64,
+    /// Households evaluated so far.
+    evaluated: i64,
     errors: Vec<RowError>,
 }
 
 impl Totals {
+    fn progress(&self, phase: &'static str) -> Progress {
+        Progress {
+            phase,
+            rows: self.rows,
+            matched: self.matched,
+            unmatched: self.unmatched,
+            duplicates: self.duplicates,
+            rejected: self.rejected,
+            households_evaluated: self.evaluated,
+            findings_opened: self.findings_opened,
+            tasks_created: self.tasks_created,
+        }
+    }
+
     fn reject(&mut self, e: RowError) {
         self.rejected += 1;
         if self.errors.len() < MAX_KEPT_ERRORS {
@@ -402,8 +442,20 @@ impl Totals {
     }
 }
 
-/// Imports one file. Batches committed before a failure stay (and are skipped as duplicates
-/// when the file is sent again).
+/// Imports one file in two passes, each committed in batches:
+///
+/// 1. the records: parsed, matched to members through the blind index and stored (one query per
+///    batch for the records already on file, one for the matching members; the rows by the
+///    fastest path each backend has);
+/// 2. the households they matched: each evaluated once for the whole file, a chunk of households
+///    per transaction ([`evaluate::households`]), with the signals read back from the stored
+///    records (12 months of out-of-pocket claims, a new severe disability, the death of the
+///    earner), and a verify task for the grid worker where a finding opened.
+///
+/// The import's row is written first and marked finished last. If the process dies half-way,
+/// sending the file again finds its records on file (duplicates, left alone) and evaluates the
+/// households of that unfinished import as well as its own: evaluation is idempotent (one open
+/// finding per household and type, a verify task only where none is open), so nothing doubles.
 pub fn import(
     conn: &mut AnyConnection,
     who: &Importer<'_>,
@@ -411,53 +463,42 @@ pub fn import(
     input: Box<dyn Read + Send>,
     format: Format,
     encoding: EncodingChoice,
+    progress: OnProgress<'_>,
 ) -> Result<DepartmentImport, ImportError> {
     let id = uuid::Uuid::now_v7().to_string();
     let started = db::now();
     let today = crate::registry::today();
     let mut rows = Rows::open(source, input, format, encoding)?;
-    let mut totals = Totals::default();
-    let mut batch: Vec<Record> = Vec::with_capacity(BATCH_ROWS);
-    let mut seen_in_file: BTreeSet<String> = BTreeSet::new();
-    loop {
-        let next = rows.next();
-        let done = matches!(next, Ok(None));
-        match next {
-            Ok(Some((line, get))) => {
-                totals.rows += 1;
-                match parse_record(source, line, &*get, today) {
-                    Ok(r) if !seen_in_file.insert(r.record_id.clone()) => {
-                        let _ = r;
-                        totals.duplicates += 1;
-                    }
-                    Ok(r) => batch.push(r),
-                    Err(e) => totals.reject(e),
-                }
-            }
-            Ok(None) => {}
-            Err(e) => {
-                totals.rows += 1;
-                totals.reject(e);
-            }
-        }
-        if batch.len() >= BATCH_ROWS || (done && !batch.is_empty()) {
-            let records = std::mem::take(&mut batch);
-            db::write_transaction(conn, |conn| {
-                write_batch(conn, who, source, &id, records, &mut totals, today)
-            })?;
-        }
-        if done {
-            break;
-        }
-    }
-    let finished = db::now();
-    let errors = serde_json::to_string(&totals.errors).map_err(ApiError::internal)?;
     db::write_transaction(conn, |conn| -> ApiResult<()> {
         diesel::insert_into(department_imports::table)
             .values((
                 department_imports::id.eq(&id),
                 department_imports::source.eq(source.as_str()),
                 department_imports::org_path.eq(who.scope.path()),
+                department_imports::rows_read.eq(0),
+                department_imports::matched.eq(0),
+                department_imports::unmatched.eq(0),
+                department_imports::duplicates.eq(0),
+                department_imports::rejected.eq(0),
+                department_imports::findings_opened.eq(0),
+                department_imports::tasks_created.eq(0),
+                department_imports::errors.eq("[]"),
+                department_imports::created_by.eq(who.actor),
+                department_imports::created_at.eq(started),
+            ))
+            .execute(conn)?;
+        Ok(())
+    })?;
+    let tuning = ImportTuning::apply(conn)?;
+    let result = run(conn, who, source, &id, &mut rows, today, progress);
+    let restored = tuning.restore(conn);
+    let totals = result?;
+    restored?;
+    let finished = db::now();
+    let errors = serde_json::to_string(&totals.errors).map_err(ApiError::internal)?;
+    db::write_transaction(conn, |conn| -> ApiResult<()> {
+        diesel::update(department_imports::table.find(&id))
+            .set((
                 department_imports::rows_read.eq(totals.rows),
                 department_imports::matched.eq(totals.matched),
                 department_imports::unmatched.eq(totals.unmatched),
@@ -466,11 +507,17 @@ pub fn import(
                 department_imports::findings_opened.eq(totals.findings_opened),
                 department_imports::tasks_created.eq(totals.tasks_created),
                 department_imports::errors.eq(&errors),
-                department_imports::created_by.eq(who.actor),
-                department_imports::created_at.eq(started),
                 department_imports::finished_at.eq(Some(finished)),
             ))
             .execute(conn)?;
+        // The unfinished imports this one completed.
+        diesel::update(
+            department_imports::table
+                .filter(department_imports::id.eq_any(&totals.resumed))
+                .filter(department_imports::finished_at.is_null()),
+        )
+        .set(department_imports::finished_at.eq(Some(finished)))
+        .execute(conn)?;
         crate::audit::record(
             conn,
             crate::audit::AuditEntry {
@@ -502,6 +549,76 @@ pub fn import(
     })
 }
 
+/// Both passes; the counts for the import's row.
+fn run(
+    conn: &mut AnyConnection,
+    who: &Importer<'_>,
+    source: DepartmentSource,
+    import_id: &str,
+    rows: &mut Rows,
+    today: NaiveDate,
+    progress: OnProgress<'_>,
+) -> Result<Totals, ImportError> {
+    let mut totals = Totals::default();
+    let mut batch: Vec<Record> = Vec::with_capacity(BATCH_ROWS);
+    // Record ids of the batch being gathered: a record twice in one file is a duplicate. Across
+    // batches the records on file catch it.
+    let mut in_batch: HashSet<String> = HashSet::with_capacity(BATCH_ROWS);
+    let mut earlier: BTreeSet<String> = BTreeSet::new();
+    loop {
+        let next = rows.next();
+        let done = matches!(next, Ok(None));
+        match next {
+            Ok(Some((line, get))) => {
+                totals.rows += 1;
+                match parse_record(source, line, &*get, today) {
+                    Ok(r) if !in_batch.insert(r.record_id.clone()) => totals.duplicates += 1,
+                    Ok(r) => batch.push(r),
+                    Err(e) => totals.reject(e),
+                }
+            }
+            Ok(None) => {}
+            Err(e) => {
+                totals.rows += 1;
+                totals.reject(e);
+            }
+        }
+        if batch.len() >= BATCH_ROWS || (done && !batch.is_empty()) {
+            let records = std::mem::take(&mut batch);
+            in_batch.clear();
+            db::write_transaction(conn, |conn| {
+                write_batch(
+                    conn,
+                    who,
+                    source,
+                    import_id,
+                    records,
+                    &mut totals,
+                    &mut earlier,
+                )
+            })?;
+            progress(conn, &totals.progress("records"))?;
+        }
+        if done {
+            break;
+        }
+    }
+    // Earlier imports of these records that never finished: their households are evaluated too.
+    let mut imports = vec![import_id.to_owned()];
+    if !earlier.is_empty() {
+        let earlier: Vec<String> = earlier.into_iter().collect();
+        let unfinished: Vec<String> = department_imports::table
+            .filter(department_imports::id.eq_any(&earlier))
+            .filter(department_imports::finished_at.is_null())
+            .select(department_imports::id)
+            .load(conn)?;
+        totals.resumed = unfinished.clone();
+        imports.extend(unfinished);
+    }
+    evaluate_matched(conn, who, &imports, &mut totals, today, progress)?;
+    Ok(totals)
+}
+
 fn write_batch(
     conn: &mut AnyConnection,
     who: &Importer<'_>,
@@ -509,18 +626,23 @@ fn write_batch(
     import_id: &str,
     records: Vec<Record>,
     totals: &mut Totals,
-    today: NaiveDate,
+    earlier: &mut BTreeSet<String>,
 ) -> ApiResult<()> {
     let now = db::now();
     // Already imported by an earlier file: left alone.
     let ids: Vec<&str> = records.iter().map(|r| r.record_id.as_str()).collect();
-    let known: BTreeSet<String> = department_records::table
-        .filter(department_records::source.eq(source.as_str()))
-        .filter(department_records::record_id.eq_any(&ids))
-        .select(department_records::record_id)
-        .load::<String>(conn)?
-        .into_iter()
-        .collect();
+    let mut known: HashSet<String> = HashSet::new();
+    for chunk in ids.chunks(QUERY_CHUNK) {
+        let found: Vec<(String, String)> = department_records::table
+            .filter(department_records::source.eq(source.as_str()))
+            .filter(department_records::record_id.eq_any(chunk))
+            .select((department_records::record_id, department_records::import_id))
+            .load(conn)?;
+        for (record, import) in found {
+            known.insert(record);
+            earlier.insert(import);
+        }
+    }
     let fresh: Vec<Record> = records
         .into_iter()
         .filter(|r| {
@@ -548,143 +670,336 @@ fn write_batch(
         .collect();
     let lower = who.scope.lower();
     let upper = who.scope.upper();
-    let found: Vec<(Vec<u8>, String, String, i64)> = members::table
-        .inner_join(crate::db::schema::households::table)
-        .filter(members::id_blind.eq_any(&unique))
-        .filter(crate::db::schema::households::org_path.ge(&lower))
-        .filter(crate::db::schema::households::org_path.lt(&upper))
-        .select((
-            members::id_blind,
-            members::id,
-            members::household_id,
-            members::annual_income_fen,
-        ))
-        .load(conn)?;
-    let by_blind: HashMap<Vec<u8>, (String, String, i64)> = found
-        .into_iter()
-        .map(|(b, m, h, inc)| (b, (m, h, inc)))
-        .collect();
-    // Per household: the signals this batch brings.
-    let mut touched: BTreeMap<String, (String, Map<String, Json>)> = BTreeMap::new();
-    for (r, blind) in fresh.iter().zip(blinds) {
-        let hit = by_blind.get(&blind);
-        diesel::insert_into(department_records::table)
-            .values((
-                department_records::source.eq(source.as_str()),
-                department_records::record_id.eq(&r.record_id),
-                department_records::import_id.eq(import_id),
-                department_records::line.eq(r.line as i64),
-                department_records::id_blind.eq(&blind),
-                department_records::id_masked.eq(r.id.masked()),
-                department_records::member_id.eq(hit.map(|h| h.0.clone())),
-                department_records::household_id.eq(hit.map(|h| h.1.clone())),
-                department_records::event_date.eq(r.event_date),
-                department_records::amount_fen.eq(r.amount_fen),
-                department_records::detail.eq(Json::Object(r.detail.clone()).to_string()),
-                department_records::imported_at.eq(now),
-            ))
-            .execute(conn)?;
-        let Some((member_id, household_id, _)) = hit else {
-            totals.unmatched += 1;
-            continue;
-        };
-        totals.matched += 1;
-        let entry = touched
-            .entry(household_id.clone())
-            .or_insert_with(|| (r.record_id.clone(), Map::new()));
-        let signals = &mut entry.1;
-        match source {
-            DepartmentSource::Disability => {
-                let level = r.detail.get("level").and_then(Json::as_u64).unwrap_or(4);
-                let kind = r.detail.get("type").and_then(Json::as_str).unwrap_or("");
-                let severe =
-                    level <= 2 || (level == 3 && matches!(kind, "intellectual" | "mental"));
-                if severe && r.event_date >= today - Duration::days(365) {
-                    signals.insert("new_severe_disability".into(), Json::Bool(true));
-                }
-            }
-            DepartmentSource::Deaths => {
-                let earner: Option<String> = members::table
-                    .filter(members::household_id.eq(household_id))
-                    .filter(members::annual_income_fen.gt(0))
-                    .order(members::annual_income_fen.desc())
-                    .select(members::id)
-                    .first(conn)
-                    .optional()?;
-                if earner.as_deref() == Some(member_id.as_str()) {
-                    signals.insert("earner_died".into(), Json::Bool(true));
-                }
-            }
-            _ => {}
-        }
-    }
-    for (household_id, (record_id, mut signals)) in touched {
-        // Twelve months of out-of-pocket spending from the claims on file, in yuan.
-        let since = today - Duration::days(365);
-        let amounts: Vec<Option<i64>> = department_records::table
-            .filter(department_records::household_id.eq(&household_id))
-            .filter(department_records::source.eq(DepartmentSource::MedicalClaims.as_str()))
-            .filter(department_records::event_date.ge(since))
-            .select(department_records::amount_fen)
+    let mut by_blind: HashMap<Vec<u8>, (String, String)> = HashMap::new();
+    for chunk in unique.chunks(QUERY_CHUNK) {
+        let found: Vec<(Vec<u8>, String, String)> = members::table
+            .inner_join(households::table)
+            .filter(members::id_blind.eq_any(chunk))
+            .filter(households::org_path.ge(&lower))
+            .filter(households::org_path.lt(&upper))
+            .select((members::id_blind, members::id, members::household_id))
             .load(conn)?;
-        let oop: Option<i64> = Some(amounts.into_iter().flatten().sum());
-        if let Some(fen) = oop.filter(|f| *f > 0) {
-            signals.insert("medical_oop_12m".into(), json!(fen as f64 / 100.0));
+        by_blind.extend(found.into_iter().map(|(b, m, h)| (b, (m, h))));
+    }
+    let rows: Vec<RecordRow> = fresh
+        .into_iter()
+        .zip(blinds)
+        .map(|(r, blind)| {
+            let hit = by_blind.get(&blind);
+            if hit.is_some() {
+                totals.matched += 1;
+            } else {
+                totals.unmatched += 1;
+            }
+            RecordRow {
+                source: source.as_str(),
+                record_id: r.record_id,
+                import_id,
+                line: r.line as i64,
+                id_masked: r.id.masked(),
+                id_blind: blind,
+                member_id: hit.map(|h| h.0.clone()),
+                household_id: hit.map(|h| h.1.clone()),
+                event_date: r.event_date,
+                amount_fen: r.amount_fen,
+                detail: Json::Object(r.detail).to_string(),
+                imported_at: now,
+            }
+        })
+        .collect();
+    insert_records(conn, &rows)?;
+    Ok(())
+}
+
+/// Rows per `IN (…)` list.
+const QUERY_CHUNK: usize = 1000;
+/// Households per evaluation transaction.
+const EVALUATION_CHUNK: usize = 1000;
+
+/// A stored department record.
+#[derive(Insertable)]
+#[diesel(table_name = department_records)]
+struct RecordRow<'a> {
+    source: &'a str,
+    record_id: String,
+    import_id: &'a str,
+    line: i64,
+    id_blind: Vec<u8>,
+    id_masked: String,
+    member_id: Option<String>,
+    household_id: Option<String>,
+    event_date: NaiveDate,
+    amount_fen: Option<i64>,
+    detail: String,
+    imported_at: NaiveDateTime,
+}
+
+/// SQLite re-runs one prepared single-row INSERT; PostgreSQL takes COPY.
+fn insert_records(conn: &mut AnyConnection, rows: &[RecordRow<'_>]) -> ApiResult<()> {
+    match conn {
+        AnyConnection::Sqlite(c) => {
+            for r in rows {
+                diesel::insert_into(department_records::table)
+                    .values(r)
+                    .execute(c)?;
+            }
         }
-        let done = evaluate::household(
-            conn,
-            who.state,
-            &household_id,
-            Trigger::Department(&format!("{}:{record_id}", source.as_str())),
-            &signals,
-            now,
-        )?;
-        totals.findings_opened += done.opened.len() as i64;
-        if !done.opened.is_empty() && verify_task(conn, who, &household_id, now)? {
-            totals.tasks_created += 1;
+        AnyConnection::Postgresql(c) => {
+            if rows.is_empty() {
+                return Ok(());
+            }
+            diesel::copy_from(department_records::table)
+                .from_raw_data(department_records::table, |out: &mut dyn std::io::Write| {
+                    pg_copy::write_all(out, rows.len(), |i, l| {
+                        let r = &rows[i];
+                        pg_copy::text(l, r.source);
+                        pg_copy::text(l, &r.record_id);
+                        pg_copy::text(l, r.import_id);
+                        pg_copy::plain(l, r.line);
+                        pg_copy::bytea(l, &r.id_blind);
+                        pg_copy::text(l, &r.id_masked);
+                        pg_copy::optional(l, r.member_id.as_deref());
+                        pg_copy::optional(l, r.household_id.as_deref());
+                        pg_copy::plain(l, r.event_date.format("%Y-%m-%d"));
+                        match r.amount_fen {
+                            Some(v) => pg_copy::plain(l, v),
+                            None => l.push(','),
+                        }
+                        pg_copy::text(l, &r.detail);
+                        pg_copy::plain(l, r.imported_at.format(pg_copy::TIMESTAMP));
+                    })
+                })
+                .with_format(diesel::pg::CopyFormat::Csv)
+                .execute(c)?;
         }
     }
     Ok(())
 }
 
-/// A verify task for the household's grid worker, unless one is open already.
-fn verify_task(
+/// The second pass: every household the imports matched, evaluated once, in chunks (keyset on
+/// the household id, served by `department_records_import`).
+fn evaluate_matched(
     conn: &mut AnyConnection,
     who: &Importer<'_>,
-    household_id: &str,
-    now: NaiveDateTime,
-) -> ApiResult<bool> {
-    let open: i64 = task_table::table
-        .filter(task_table::household_id.eq(household_id))
-        .filter(task_table::state.eq_any(["pending", "assigned", "accepted"]))
-        .count()
-        .get_result(conn)?;
-    if open > 0 {
-        return Ok(false);
+    imports: &[String],
+    totals: &mut Totals,
+    today: NaiveDate,
+    progress: OnProgress<'_>,
+) -> ApiResult<()> {
+    let mut after = String::new();
+    loop {
+        let chunk: Vec<String> = department_records::table
+            .filter(department_records::import_id.eq_any(imports))
+            .filter(department_records::household_id.gt(&after))
+            .select(department_records::household_id.assume_not_null())
+            .distinct()
+            .order(department_records::household_id)
+            .limit(EVALUATION_CHUNK as i64)
+            .load(conn)?;
+        let Some(last) = chunk.last() else {
+            return Ok(());
+        };
+        after = last.clone();
+        db::write_transaction(conn, |conn| {
+            evaluate_chunk(conn, who, imports, &chunk, totals, today)
+        })?;
+        totals.evaluated += chunk.len() as i64;
+        progress(conn, &totals.progress("evaluating"))?;
     }
-    let path: String = crate::db::schema::households::table
-        .find(household_id)
-        .select(crate::db::schema::households::org_path)
-        .first(conn)?;
-    let worker = crate::db::repo::tasks::grid_workers(conn, &path)?
+}
+
+/// Signals for a chunk of households from their stored records, then the rules, then verify
+/// tasks where a finding opened.
+fn evaluate_chunk(
+    conn: &mut AnyConnection,
+    who: &Importer<'_>,
+    imports: &[String],
+    households_ids: &[String],
+    totals: &mut Totals,
+    today: NaiveDate,
+) -> ApiResult<()> {
+    let now = db::now();
+    let since = today - Duration::days(365);
+    let mut signals: HashMap<String, Map<String, Json>> = HashMap::new();
+    // Twelve months of out-of-pocket spending from every claim on file, in yuan.
+    let claims: Vec<(Option<String>, Option<i64>)> = department_records::table
+        .filter(department_records::household_id.eq_any(households_ids))
+        .filter(department_records::source.eq(DepartmentSource::MedicalClaims.as_str()))
+        .filter(department_records::event_date.ge(since))
+        .select((
+            department_records::household_id,
+            department_records::amount_fen,
+        ))
+        .load(conn)?;
+    let mut oop: HashMap<String, i64> = HashMap::new();
+    for (household, fen) in claims {
+        if let (Some(h), Some(f)) = (household, fen) {
+            *oop.entry(h).or_default() += f;
+        }
+    }
+    for (h, fen) in oop {
+        if fen > 0 {
+            signals
+                .entry(h)
+                .or_default()
+                .insert("medical_oop_12m".into(), json!(fen as f64 / 100.0));
+        }
+    }
+    // What these imports brought: the record named as the finding's source (the first by
+    // record id), and the signals of disability and death records.
+    let brought: Vec<(
+        Option<String>,
+        Option<String>,
+        String,
+        String,
+        NaiveDate,
+        String,
+    )> = department_records::table
+        .filter(department_records::household_id.eq_any(households_ids))
+        .filter(department_records::import_id.eq_any(imports))
+        .select((
+            department_records::household_id,
+            department_records::member_id,
+            department_records::source,
+            department_records::record_id,
+            department_records::event_date,
+            department_records::detail,
+        ))
+        .load(conn)?;
+    let mut first_record: HashMap<String, String> = HashMap::new();
+    for (household, member, source, record_id, date, detail) in brought {
+        let Some(household) = household else { continue };
+        let trigger = format!("{source}:{record_id}");
+        match first_record.get_mut(&household) {
+            Some(t) if *t <= trigger => {}
+            Some(t) => *t = trigger,
+            None => {
+                first_record.insert(household.clone(), trigger);
+            }
+        }
+        match DepartmentSource::parse(&source) {
+            Some(DepartmentSource::Disability) => {
+                let detail: Map<String, Json> = serde_json::from_str(&detail).unwrap_or_default();
+                let level = detail.get("level").and_then(Json::as_u64).unwrap_or(4);
+                let kind = detail.get("type").and_then(Json::as_str).unwrap_or("");
+                let severe =
+                    level <= 2 || (level == 3 && matches!(kind, "intellectual" | "mental"));
+                if severe && date >= since {
+                    signals
+                        .entry(household)
+                        .or_default()
+                        .insert("new_severe_disability".into(), Json::Bool(true));
+                }
+            }
+            Some(DepartmentSource::Deaths) => {
+                let earner: Option<String> = members::table
+                    .filter(members::household_id.eq(&household))
+                    .filter(members::annual_income_fen.gt(0))
+                    .order(members::annual_income_fen.desc())
+                    .select(members::id)
+                    .first(conn)
+                    .optional()?;
+                if earner.is_some() && earner == member {
+                    signals
+                        .entry(household)
+                        .or_default()
+                        .insert("earner_died".into(), Json::Bool(true));
+                }
+            }
+            _ => {}
+        }
+    }
+    let none = Map::new();
+    let triggers: Vec<String> = households_ids
+        .iter()
+        .map(|h| first_record.get(h).cloned().unwrap_or_default())
+        .collect();
+    let subjects: Vec<Subject<'_>> = households_ids
+        .iter()
+        .zip(&triggers)
+        .map(|(h, t)| Subject {
+            household_id: h,
+            trigger: Trigger::Department(t),
+            signals: signals.get(h).unwrap_or(&none),
+        })
+        .collect();
+    let evaluations = evaluate::households(conn, who.state, &subjects, now)?;
+    let opened: Vec<&str> = households_ids
+        .iter()
+        .zip(&evaluations)
+        .filter_map(|(h, e)| {
+            let e = e.as_ref()?;
+            totals.findings_opened += e.opened.len() as i64;
+            (!e.opened.is_empty()).then_some(h.as_str())
+        })
+        .collect();
+    totals.tasks_created += verify_tasks(conn, who, &opened, now)?;
+    Ok(())
+}
+
+/// A verify task for each household's grid worker, unless one is open already.
+fn verify_tasks(
+    conn: &mut AnyConnection,
+    who: &Importer<'_>,
+    household_ids: &[&str],
+    now: NaiveDateTime,
+) -> ApiResult<i64> {
+    if household_ids.is_empty() {
+        return Ok(0);
+    }
+    let busy: HashSet<String> = task_table::table
+        .filter(task_table::household_id.eq_any(household_ids))
+        .filter(task_table::state.eq_any(["pending", "assigned", "accepted"]))
+        .select(task_table::household_id)
+        .load::<String>(conn)?
         .into_iter()
-        .next();
-    crate::tasks::create(
-        conn,
-        crate::tasks::NewTask {
-            kind: TaskKind::Verify,
-            household_id,
-            household_path: &path,
-            form_key: &who.state.settings.recheck.form_key,
-            assignee: worker.as_deref(),
-            due_date: crate::registry::today() + Duration::days(7),
-            priority: 1,
-            note: "部门数据预警，请入户核实 / an alert from department data: visit and verify",
-            actor: who.actor,
-        },
-        now,
-    )?;
-    Ok(true)
+        .collect();
+    let idle: Vec<&str> = household_ids
+        .iter()
+        .copied()
+        .filter(|h| !busy.contains(*h))
+        .collect();
+    let paths: HashMap<String, String> = households::table
+        .filter(households::id.eq_any(&idle))
+        .select((households::id, households::org_path))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .collect();
+    let mut workers: HashMap<String, Option<String>> = HashMap::new();
+    let due = crate::registry::today() + Duration::days(7);
+    let mut created = 0;
+    for household_id in idle {
+        let Some(path) = paths.get(household_id) else {
+            continue;
+        };
+        let worker = match workers.get(path) {
+            Some(w) => w.clone(),
+            None => {
+                let w = crate::db::repo::tasks::grid_workers(conn, path)?
+                    .into_iter()
+                    .next();
+                workers.insert(path.clone(), w.clone());
+                w
+            }
+        };
+        crate::tasks::create(
+            conn,
+            crate::tasks::NewTask {
+                kind: TaskKind::Verify,
+                household_id,
+                household_path: path,
+                form_key: &who.state.settings.recheck.form_key,
+                assignee: worker.as_deref(),
+                due_date: due,
+                priority: 1,
+                note: "部门数据预警，请入户核实 / an alert from department data: visit and verify",
+                actor: who.actor,
+            },
+            now,
+        )?;
+        created += 1;
+    }
+    Ok(created)
 }
 
 /// The unmatched rows of an import, as CSV for the sending department (record id, masked ID

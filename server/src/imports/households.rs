@@ -23,6 +23,7 @@ use jiuzhu_proto::household::{
     Income, JobStatus, Location, MemberInput, Relation, RowError, StudentStatus, WorkStatus,
 };
 
+use super::tuning::ImportTuning;
 use crate::audit::{self, AuditEntry};
 use crate::crypto::FieldCipher;
 use crate::db::repo::households::{self as repo, HouseholdRow, MemberRow, StatusRow};
@@ -1767,7 +1768,7 @@ pub fn import<R: Read + Send + 'static>(
     };
     let (encoding, header, reader) = open_csv(counted, ctx.encoding)?;
     let grids = load_grids(conn)?;
-    let tuning = SqliteTuning::apply(conn)?;
+    let tuning = ImportTuning::apply(conn)?;
     let result = run_pipeline(
         conn, ctx, encoding, header, reader, &grids, &bytes, progress,
     );
@@ -1775,99 +1776,6 @@ pub fn import<R: Read + Send + 'static>(
     let report = result?;
     restored?;
     Ok(report)
-}
-
-/// Settings for the import's SQLite connection, put back afterwards (the connection may go back
-/// to a pool):
-/// - a 128 MB page cache instead of 2 MB: the random-order indexes (blind index, head names) are
-///   otherwise read back from the file for nearly every insert; bounded, so memory stays flat;
-/// - statement journals of the multi-row inserts in memory rather than in temporary files;
-/// - `synchronous = NORMAL` and a 40 MB WAL between checkpoints instead of an fsync per batch.
-///   A power cut can then lose the last batches (never corrupt the file). That is acceptable here
-///   and only here: importing the same file again restores them, and nothing is reported done
-///   before [`SqliteTuning::restore`] has checkpointed (which syncs the WAL first).
-///
-/// On PostgreSQL the same trade for the same reason: `synchronous_commit = off` for the session,
-/// reset (and the WAL flushed) at the end.
-struct SqliteTuning {
-    before: Option<(SqliteSettings, WalAutocheckpoint)>,
-}
-
-#[derive(QueryableByName)]
-struct SqliteSettings {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    cache_size: i64,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    synchronous: i64,
-}
-
-/// `wal_autocheckpoint` has no table-valued form.
-#[derive(QueryableByName)]
-struct WalAutocheckpoint {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    wal_autocheckpoint: i64,
-}
-
-impl SqliteTuning {
-    const CACHE_KIB: i64 = 128 * 1024;
-    const WAL_PAGES: i64 = 10_000;
-
-    fn apply(conn: &mut AnyConnection) -> ApiResult<Self> {
-        use diesel::connection::SimpleConnection;
-        let c = match conn {
-            AnyConnection::Sqlite(c) => c,
-            AnyConnection::Postgresql(pg) => {
-                pg.batch_execute("SET synchronous_commit = off")?;
-                return Ok(Self { before: None });
-            }
-        };
-        let before = diesel::sql_query(
-            "SELECT (SELECT cache_size FROM pragma_cache_size) AS cache_size, \
-             (SELECT synchronous FROM pragma_synchronous) AS synchronous",
-        )
-        .get_result::<SqliteSettings>(c)?;
-        let wal =
-            diesel::sql_query("PRAGMA wal_autocheckpoint").get_result::<WalAutocheckpoint>(c)?;
-        c.batch_execute(&format!(
-            "PRAGMA cache_size = -{}; PRAGMA temp_store = MEMORY; PRAGMA synchronous = NORMAL; \
-             PRAGMA wal_autocheckpoint = {};",
-            Self::CACHE_KIB,
-            Self::WAL_PAGES
-        ))?;
-        Ok(Self {
-            before: Some((before, wal)),
-        })
-    }
-
-    /// Puts the settings back and makes everything imported durable.
-    fn restore(self, conn: &mut AnyConnection) -> ApiResult<()> {
-        use diesel::connection::SimpleConnection;
-        let c = match conn {
-            AnyConnection::Sqlite(c) => c,
-            AnyConnection::Postgresql(pg) => {
-                // Back to the server's setting; a write transaction then flushes the WAL, and
-                // with it every batch before it.
-                pg.batch_execute(
-                    "RESET synchronous_commit; BEGIN; SELECT txid_current(); COMMIT;",
-                )?;
-                return Ok(());
-            }
-        };
-        let Some((b, wal)) = self.before else {
-            return Ok(());
-        };
-        // With `synchronous` back to its setting, one small committed write syncs the WAL and
-        // with it every batch before it (a PASSIVE checkpoint alone may skip the sync when a
-        // reader holds an old snapshot).
-        c.batch_execute(&format!(
-            "PRAGMA cache_size = {}; PRAGMA temp_store = DEFAULT; PRAGMA synchronous = {}; \
-             PRAGMA wal_autocheckpoint = {}; \
-             BEGIN IMMEDIATE; UPDATE change_head SET seq = seq WHERE id = 1; COMMIT; \
-             PRAGMA wal_checkpoint(PASSIVE);",
-            b.cache_size, b.synchronous, wal.wal_autocheckpoint
-        ))?;
-        Ok(())
-    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -2135,70 +2043,13 @@ impl Writer<'_> {
 /// and plan per 500 rows, no per-value bind. Every text is quoted, so an empty string stays an empty
 /// string and an unquoted empty field is NULL.
 mod pg_copy {
-    use std::fmt::Write as _;
-
     use diesel::pg::CopyFormat;
     use diesel::prelude::*;
     use diesel::result::Error;
 
+    use super::super::pg_copy::{bytea, optional, plain, text, write_all, TIMESTAMP};
     use crate::db::repo::households::{HouseholdRow, MemberRow};
     use crate::db::schema::{households, members};
-
-    fn text(line: &mut String, value: &str) {
-        line.push('"');
-        for c in value.chars() {
-            if c == '"' {
-                line.push('"');
-            }
-            line.push(c);
-        }
-        line.push_str("\",");
-    }
-
-    /// bytea in its hex input form (`\x…`); CSV gives the backslash no meaning.
-    fn bytea(line: &mut String, value: &[u8]) {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        line.push_str("\\x");
-        for b in value {
-            line.push(char::from(HEX[usize::from(b >> 4)]));
-            line.push(char::from(HEX[usize::from(b & 0x0f)]));
-        }
-        line.push(',');
-    }
-
-    fn optional(line: &mut String, value: Option<&str>) {
-        match value {
-            Some(v) => text(line, v),
-            None => line.push(','),
-        }
-    }
-
-    fn plain(line: &mut String, value: impl std::fmt::Display) {
-        let _ = write!(line, "{value},");
-    }
-
-    fn end(line: &mut String) {
-        line.pop();
-        line.push('\n');
-    }
-
-    const TIMESTAMP: &str = "%Y-%m-%d %H:%M:%S%.6f";
-
-    fn write_all(
-        out: &mut dyn std::io::Write,
-        rows: usize,
-        mut fill: impl FnMut(usize, &mut String),
-    ) -> Result<(), Error> {
-        let mut line = String::with_capacity(1024);
-        for i in 0..rows {
-            line.clear();
-            fill(i, &mut line);
-            end(&mut line);
-            out.write_all(line.as_bytes())
-                .map_err(|e| Error::SerializationError(Box::new(e)))?;
-        }
-        Ok(())
-    }
 
     pub fn households(
         conn: &mut diesel::PgConnection,

@@ -1,6 +1,8 @@
-//! Streaming and batch imports: boundaries now; households and department data later.
+//! Streaming and batch imports: boundaries, households, department data, XLSForms.
 
 pub mod boundaries;
 pub mod departments;
 pub mod households;
+pub mod pg_copy;
+pub mod tuning;
 pub mod xlsform;

@@ -28,8 +28,11 @@ use crate::in_scope;
 use crate::scope::Scope;
 use crate::state::AppState;
 
-/// How long a lease lasts; a worker that has not finished by then is presumed dead.
+/// How long a lease lasts; a worker that has neither finished nor renewed it by then is presumed
+/// dead.
 pub const LEASE_SECS: i64 = 600;
+/// How often a long job renews its lease (and reports its progress).
+const HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// What a job does, as stored in `payload`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -83,6 +86,7 @@ pub struct JobRow {
     pub created_at: NaiveDateTime,
     pub started_at: Option<NaiveDateTime>,
     pub finished_at: Option<NaiveDateTime>,
+    pub progress: Option<String>,
 }
 
 /// Queues a job for the subtree at `org_path`.
@@ -154,6 +158,28 @@ pub fn claim(
         .optional()
 }
 
+/// Renews `owner`'s lease and stores the job's progress; false when the lease was lost.
+fn heartbeat(
+    conn: &mut AnyConnection,
+    id: &str,
+    owner: &str,
+    progress: &str,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let n = diesel::update(
+        jobs::table
+            .find(id)
+            .filter(jobs::state.eq("running"))
+            .filter(jobs::lease_owner.eq(owner)),
+    )
+    .set((
+        jobs::progress.eq(Some(progress)),
+        jobs::lease_until.eq(now + chrono::Duration::seconds(LEASE_SECS)),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
 /// Records the outcome if `owner` still holds the lease; false when it was lost.
 fn finish(
     conn: &mut AnyConnection,
@@ -190,7 +216,12 @@ fn finish(
 }
 
 /// Runs one job's work; errors that are the job's own (a refused file) fail the job.
-fn execute(conn: &mut AnyConnection, state: &AppState, row: &JobRow) -> Result<Json, String> {
+fn execute(
+    conn: &mut AnyConnection,
+    state: &AppState,
+    row: &JobRow,
+    owner: &str,
+) -> Result<Json, String> {
     let work: Work = serde_json::from_str(&row.payload).map_err(|e| e.to_string())?;
     let scope = Scope::subtree(&row.org_path);
     let to_json = |v: Result<Json, serde_json::Error>| v.map_err(|e| e.to_string());
@@ -219,11 +250,33 @@ fn execute(conn: &mut AnyConnection, state: &AppState, row: &JobRow) -> Result<J
                 actor: actor.as_deref(),
             };
             let format = if json { Format::Json } else { Format::Csv };
-            let report = departments::import(conn, &who, source, Box::new(input), format, encoding)
-                .map_err(|e| match e {
-                    ImportError::Refused(r) => r.to_string(),
-                    ImportError::Failed(e) => e.to_string(),
+            let input = Box::new(std::io::BufReader::with_capacity(256 * 1024, input));
+            // Progress goes out with each renewal of the lease, at most every few seconds; a
+            // lease found lost stops the import (another worker has the job).
+            let mut last: Option<std::time::Instant> = None;
+            let mut beat = |c: &mut AnyConnection, p: &departments::Progress| -> ApiResult<()> {
+                if last.is_some_and(|t| t.elapsed() < HEARTBEAT) {
+                    return Ok(());
+                }
+                last = Some(std::time::Instant::now());
+                let progress = serde_json::to_string(p).map_err(ApiError::internal)?;
+                let held = db::write_transaction(c, |c| {
+                    heartbeat(c, &row.id, owner, &progress, db::now())
                 })?;
+                if held {
+                    Ok(())
+                } else {
+                    Err(ApiError::internal(anyhow::anyhow!(
+                        "the job's lease was lost to another worker"
+                    )))
+                }
+            };
+            let report =
+                departments::import(conn, &who, source, input, format, encoding, &mut beat)
+                    .map_err(|e| match e {
+                        ImportError::Refused(r) => r.to_string(),
+                        ImportError::Failed(e) => e.to_string(),
+                    })?;
             let _ = std::fs::remove_file(&file);
             to_json(serde_json::to_value(report))
         }
@@ -272,7 +325,7 @@ pub async fn run_once(state: &Arc<AppState>, owner: &str) -> ApiResult<bool> {
     let who = owner.to_owned();
     let kept = state
         .db(move |conn| {
-            let outcome = execute(conn, &st, &row);
+            let outcome = execute(conn, &st, &row, &who);
             if let Err(e) = &outcome {
                 tracing::warn!(job = %row.id, kind = %row.kind, error = %e, "job failed");
             }
@@ -322,6 +375,10 @@ pub fn to_api(row: JobRow) -> ApiResult<Job> {
             .result
             .as_deref()
             .and_then(|r| serde_json::from_str(r).ok()),
+        progress: row
+            .progress
+            .as_deref()
+            .and_then(|p| serde_json::from_str(p).ok()),
         error: row.error,
         created_at: row.created_at.and_utc(),
         started_at: row.started_at.map(|t| t.and_utc()),

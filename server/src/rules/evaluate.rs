@@ -3,6 +3,8 @@
 //! open one of its type: at most one open finding per household and type); a rule whose standard
 //! is missing in the household's district is counted as a gap, never guessed.
 
+use std::collections::{BTreeSet, HashMap};
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use jiuzhu_proto::finding::FindingSource;
@@ -12,6 +14,7 @@ use serde_json::{Map, Value as Json};
 use super::facts::{self, Sources};
 use super::RuleRun;
 use crate::db::repo::findings::{self as finding_repo, FindingRow};
+use crate::db::repo::standards::StandardRow;
 use crate::db::repo::{
     households as household_repo, standards as standard_repo, visits as visit_repo,
 };
@@ -61,6 +64,17 @@ fn outcome(rule_id: &str, version: u32, result: &str) -> RuleOutcome {
     }
 }
 
+/// One household to evaluate, why, and what department data say about it.
+#[derive(Debug, Clone, Copy)]
+pub struct Subject<'a> {
+    pub household_id: &'a str,
+    pub trigger: Trigger<'a>,
+    pub signals: &'a Map<String, Json>,
+}
+
+/// Households per query of [`households`]: well under either backend's bound-parameter limit.
+const CHUNK: usize = 500;
+
 /// Evaluates every enabled rule on a household, inside the caller's transaction.
 pub fn household(
     conn: &mut AnyConnection,
@@ -70,130 +84,196 @@ pub fn household(
     signals: &Map<String, Json>,
     now: NaiveDateTime,
 ) -> ApiResult<Evaluation> {
-    // Holding the household's row serialises evaluations of one household (PostgreSQL), so two
-    // cannot both open "the" finding of a type.
-    let locked = diesel::update(households::table.find(household_id))
-        .set(households::version.eq(households::version))
-        .execute(conn)?;
-    if locked == 0 {
-        return Err(ApiError::not_found());
-    }
-    let household: household_repo::HouseholdRow = households::table
-        .find(household_id)
-        .select(household_repo::HouseholdRow::as_select())
-        .first(conn)?;
-    let members = household_repo::members_of(conn, household_id)?;
-    let visit = match visit_repo::latest_approved(conn, household_id)? {
-        Some(row) => Some(crate::visits::open_answers(&row, &state.cipher)?),
-        None => None,
-    };
-    let today = crate::registry::today();
-    let district = facts::district_code(&household.org_path).unwrap_or("");
-    let standard = standard_repo::in_force(conn, district, today)?;
-    let facts = facts::gather(&Sources {
-        household: &household,
-        members: &members,
-        visit: visit.as_ref(),
-        standard: standard.as_ref(),
+    let subject = Subject {
+        household_id,
+        trigger,
         signals,
-        today,
-    });
+    };
+    households(conn, state, &[subject], now)?
+        .pop()
+        .flatten()
+        .ok_or_else(ApiError::not_found)
+}
 
-    let mut evaluation = Evaluation::default();
-    for row in standard_repo::latest_rules(conn)? {
-        let version = u32::try_from(row.version).unwrap_or(0);
-        let rule = match state.rules.get(&row.id, version, &row.definition) {
-            Ok(rule) => rule,
-            Err(errors) => {
-                let mut o = outcome(&row.id, version, "error");
-                o.errors = errors;
-                evaluation.outcomes.push(o);
-                continue;
-            }
-        };
-        if !rule.definition.enabled {
-            continue;
+/// Evaluates every enabled rule on each subject, inside the caller's transaction: what each
+/// evaluation reads (households, members, latest accepted visits, standards, open findings, the
+/// rule table) is read a chunk of households at a time, and the facts are validated once per
+/// household for all rules together ([`super::RuleSet`]). The result follows `subjects`; a
+/// household that does not exist gives `None`.
+pub fn households(
+    conn: &mut AnyConnection,
+    state: &AppState,
+    subjects: &[Subject<'_>],
+    now: NaiveDateTime,
+) -> ApiResult<Vec<Option<Evaluation>>> {
+    let today = crate::registry::today();
+    let rules = state.rules.set(&standard_repo::latest_rules(conn)?);
+    let mut standards: HashMap<String, Option<StandardRow>> = HashMap::new();
+    // A missing standard is counted once per (rule, district) and call.
+    let mut gaps: BTreeSet<(String, i32, String, String)> = BTreeSet::new();
+    let mut results = Vec::with_capacity(subjects.len());
+    for chunk in subjects.chunks(CHUNK) {
+        let mut ids: Vec<String> = chunk.iter().map(|s| s.household_id.to_owned()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        lock(conn, &ids)?;
+        let rows: HashMap<String, household_repo::HouseholdRow> = households::table
+            .filter(households::id.eq_any(&ids))
+            .select(household_repo::HouseholdRow::as_select())
+            .load(conn)?
+            .into_iter()
+            .map(|h| (h.id.clone(), h))
+            .collect();
+        let mut members: HashMap<String, Vec<household_repo::MemberRow>> = HashMap::new();
+        for m in household_repo::members_of_many(conn, &ids)? {
+            members.entry(m.household_id.clone()).or_default().push(m);
         }
-        match rule.run(&facts, today) {
-            RuleRun::NotFired => evaluation
-                .outcomes
-                .push(outcome(&row.id, version, "not_fired")),
-            RuleRun::Failed(errors) => {
-                let mut o = outcome(&row.id, version, "error");
-                o.errors = errors;
+        let mut visits: HashMap<String, Json> = HashMap::new();
+        for row in visit_repo::latest_approved_of_many(conn, &ids)? {
+            let answers = crate::visits::open_answers(&row, &state.cipher)?;
+            visits.insert(row.household_id.clone(), answers);
+        }
+        let mut open: HashMap<(String, String), String> = HashMap::new();
+        for f in finding_repo::open_of_many(conn, &ids)? {
+            if let Some(h) = f.household_id {
+                open.insert((h, f.kind), f.id);
+            }
+        }
+        for subject in chunk {
+            let Some(household) = rows.get(subject.household_id) else {
+                results.push(None);
+                continue;
+            };
+            let district = facts::district_code(&household.org_path).unwrap_or("");
+            let standard = match standards.get(district) {
+                Some(s) => s.clone(),
+                None => {
+                    let s = standard_repo::in_force(conn, district, today)?;
+                    standards.insert(district.to_owned(), s.clone());
+                    s
+                }
+            };
+            let no_members = Vec::new();
+            let facts = facts::gather(&Sources {
+                household,
+                members: members.get(subject.household_id).unwrap_or(&no_members),
+                visit: visits.get(subject.household_id),
+                standard: standard.as_ref(),
+                signals: subject.signals,
+                today,
+            });
+            let mut evaluation = Evaluation::default();
+            for (id, version, errors) in &rules.broken {
+                let mut o = outcome(id, u32::try_from(*version).unwrap_or(0), "error");
+                o.errors = errors.clone();
                 evaluation.outcomes.push(o);
             }
-            RuleRun::StandardMissing(missing) => {
-                standard_repo::record_gap(
-                    conn,
-                    &row.id,
-                    row.version,
-                    if district.is_empty() { "-" } else { district },
-                    &missing.join(","),
-                    now,
-                )?;
-                let mut o = outcome(&row.id, version, "standard_missing");
-                o.missing = missing;
-                evaluation.outcomes.push(o);
-            }
-            RuleRun::Fired { inputs, computed } => {
-                let (source, source_id) = trigger.source();
-                let inputs = Json::Object(inputs).to_string();
-                let computed = Json::Object(computed).to_string();
-                let id = match finding_repo::open_of(conn, household_id, &row.id)? {
-                    Some(open) => {
-                        finding_repo::refresh(
-                            conn,
-                            &open.id,
-                            Some(row.version),
-                            source.as_str(),
-                            source_id.as_deref(),
-                            &inputs,
-                            &computed,
-                            now,
-                        )?;
-                        open.id
+            let runs = rules.run(&facts, today);
+            for ((version, rule), run) in rules.rules.iter().zip(runs) {
+                let rule_id = rule.definition.id.as_str();
+                let v = u32::try_from(*version).unwrap_or(0);
+                match run {
+                    RuleRun::NotFired => evaluation.outcomes.push(outcome(rule_id, v, "not_fired")),
+                    RuleRun::Failed(errors) => {
+                        let mut o = outcome(rule_id, v, "error");
+                        o.errors = errors;
+                        evaluation.outcomes.push(o);
                     }
-                    None => {
-                        let categories: Vec<&str> = rule
-                            .definition
-                            .categories
-                            .iter()
-                            .map(|c| c.as_str())
-                            .collect();
-                        let finding = FindingRow {
-                            id: uuid::Uuid::now_v7().to_string(),
-                            kind: row.id.clone(),
-                            household_id: Some(household_id.to_owned()),
-                            self_report_id: None,
-                            org_path: household.org_path.clone(),
-                            rule_id: Some(row.id.clone()),
-                            rule_version: Some(row.version),
-                            source: source.as_str().to_owned(),
-                            source_id,
-                            inputs,
-                            computed,
-                            categories: serde_json::to_string(&categories)
-                                .map_err(ApiError::internal)?,
-                            state: "open".into(),
-                            reason: None,
-                            application_id: None,
-                            closed_by: None,
-                            closed_at: None,
-                            created_at: now,
-                            updated_at: now,
+                    RuleRun::StandardMissing(missing) => {
+                        let place = if district.is_empty() { "-" } else { district };
+                        gaps.insert((
+                            rule_id.to_owned(),
+                            *version,
+                            place.to_owned(),
+                            missing.join(","),
+                        ));
+                        let mut o = outcome(rule_id, v, "standard_missing");
+                        o.missing = missing;
+                        evaluation.outcomes.push(o);
+                    }
+                    RuleRun::Fired { inputs, computed } => {
+                        let (source, source_id) = subject.trigger.source();
+                        let inputs = Json::Object(inputs).to_string();
+                        let computed = Json::Object(computed).to_string();
+                        let key = (subject.household_id.to_owned(), rule_id.to_owned());
+                        let id = match open.get(&key) {
+                            Some(open_id) => {
+                                finding_repo::refresh(
+                                    conn,
+                                    open_id,
+                                    Some(*version),
+                                    source.as_str(),
+                                    source_id.as_deref(),
+                                    &inputs,
+                                    &computed,
+                                    now,
+                                )?;
+                                open_id.clone()
+                            }
+                            None => {
+                                let categories: Vec<&str> = rule
+                                    .definition
+                                    .categories
+                                    .iter()
+                                    .map(|c| c.as_str())
+                                    .collect();
+                                let finding = FindingRow {
+                                    id: uuid::Uuid::now_v7().to_string(),
+                                    kind: rule_id.to_owned(),
+                                    household_id: Some(subject.household_id.to_owned()),
+                                    self_report_id: None,
+                                    org_path: household.org_path.clone(),
+                                    rule_id: Some(rule_id.to_owned()),
+                                    rule_version: Some(*version),
+                                    source: source.as_str().to_owned(),
+                                    source_id,
+                                    inputs,
+                                    computed,
+                                    categories: serde_json::to_string(&categories)
+                                        .map_err(ApiError::internal)?,
+                                    state: "open".into(),
+                                    reason: None,
+                                    application_id: None,
+                                    closed_by: None,
+                                    closed_at: None,
+                                    created_at: now,
+                                    updated_at: now,
+                                };
+                                finding_repo::insert(conn, &finding)?;
+                                // A later subject of the same household refreshes it.
+                                open.insert(key, finding.id.clone());
+                                evaluation.opened.push(finding.id.clone());
+                                finding.id
+                            }
                         };
-                        finding_repo::insert(conn, &finding)?;
-                        evaluation.opened.push(finding.id.clone());
-                        finding.id
+                        evaluation.findings.push(id);
+                        evaluation.outcomes.push(outcome(rule_id, v, "fired"));
                     }
-                };
-                evaluation.findings.push(id);
-                evaluation.outcomes.push(outcome(&row.id, version, "fired"));
+                }
             }
+            results.push(Some(evaluation));
         }
     }
-    Ok(evaluation)
+    for (rule_id, version, district, missing) in gaps {
+        standard_repo::record_gap(conn, &rule_id, version, &district, &missing, now)?;
+    }
+    Ok(results)
+}
+
+/// Holds the households' rows until the transaction ends, so two evaluations of one household
+/// cannot both open "the" finding of a type. PostgreSQL takes the row locks in id order (two
+/// evaluations of overlapping sets cannot deadlock); SQLite's write transaction already holds
+/// the whole database.
+fn lock(conn: &mut AnyConnection, ids: &[String]) -> ApiResult<()> {
+    if let AnyConnection::Postgresql(pg) = conn {
+        households::table
+            .filter(households::id.eq_any(ids))
+            .order(households::id)
+            .select(households::id)
+            .for_update()
+            .load::<String>(pg)?;
+    }
+    Ok(())
 }
 
 /// Stores the default rule table as version 1 of each rule, unless there are rules already.

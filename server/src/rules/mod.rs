@@ -13,11 +13,14 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
 use jiuzhu_proto::error::FieldError;
-use jiuzhu_proto::form::{CompiledForm, Field, FieldKind, FormDefinition, Label};
+use jiuzhu_proto::form::{
+    CompiledForm, Field, FieldKind, FormDefinition, Label, ValidationOutcome,
+};
 use jiuzhu_proto::rule::RuleDefinition;
 use regex::Regex;
 use serde_json::{Map, Value as Json};
 
+use crate::db::repo::standards::RuleRow;
 use crate::error::field_error;
 
 /// The default rule table, loaded into an empty database (demo and first start alike).
@@ -201,30 +204,44 @@ pub enum RuleRun {
 
 impl CompiledRule {
     pub fn run(&self, facts: &Json, today: chrono::NaiveDate) -> RuleRun {
-        let missing: Vec<String> = self
-            .needs
-            .iter()
-            .filter(|s| facts.get(s.as_str()).is_none_or(Json::is_null))
-            .cloned()
-            .collect();
+        let missing = self.missing(facts);
         if !missing.is_empty() {
             return RuleRun::StandardMissing(missing);
         }
         let outcome = self.form.validate_at(facts, today);
+        self.read(facts, &outcome, "")
+    }
+
+    /// Standards the rule reads that the facts lack.
+    fn missing(&self, facts: &Json) -> Vec<String> {
+        self.needs
+            .iter()
+            .filter(|s| facts.get(s.as_str()).is_none_or(Json::is_null))
+            .cloned()
+            .collect()
+    }
+
+    /// The rule's result from a validation of the facts in which its calculations are named
+    /// `{prefix}{name}` (`prefix` is empty for the rule's own form).
+    fn read(&self, facts: &Json, outcome: &ValidationOutcome, prefix: &str) -> RuleRun {
+        let own = |field: &str| -> Option<String> {
+            let name = field.strip_prefix(prefix)?;
+            (name == FIRES || self.definition.values.iter().any(|v| v.name == name))
+                .then(|| name.to_owned())
+        };
         // Evaluation errors (division by zero, overflow) are reported on the calculation.
         let failures: Vec<FieldError> = outcome
             .errors
             .iter()
-            .filter(|e| {
-                e.field == FIRES || self.definition.values.iter().any(|v| v.name == e.field)
-            })
-            .cloned()
-            .map(|mut e| {
-                e.field = rename_path(&e.field, &self.definition);
-                e
+            .filter_map(|e| {
+                let name = own(&e.field)?;
+                let mut e = e.clone();
+                e.field = rename_path(&name, &self.definition);
+                Some(e)
             })
             .collect();
-        if outcome.calculated.get(FIRES) != Some(&Json::Bool(true)) {
+        let calculated = |name: &str| outcome.calculated.get(&format!("{prefix}{name}"));
+        if calculated(FIRES) != Some(&Json::Bool(true)) {
             return if failures.is_empty() {
                 RuleRun::NotFired
             } else {
@@ -255,11 +272,7 @@ impl CompiledRule {
             .values
             .iter()
             .map(|v| {
-                let value = outcome
-                    .calculated
-                    .get(&v.name)
-                    .cloned()
-                    .unwrap_or(Json::Null);
+                let value = calculated(&v.name).cloned().unwrap_or(Json::Null);
                 (v.name.clone(), value)
             })
             .collect();
@@ -267,10 +280,116 @@ impl CompiledRule {
     }
 }
 
+/// The rules in force, run together: one form holds the facts once and every rule's
+/// calculations, each renamed `r{i}__{name}` (its references rewritten to match), so a
+/// household's facts are validated once per evaluation rather than once per rule.
+pub struct RuleSet {
+    /// Enabled rules, in table order.
+    pub rules: Vec<(i32, Arc<CompiledRule>)>,
+    /// Stored versions that no longer compile (id, version, errors).
+    pub broken: Vec<(String, i32, Vec<FieldError>)>,
+    combined: Option<CompiledForm>,
+}
+
+impl RuleSet {
+    fn prefix(i: usize) -> String {
+        format!("r{i}__")
+    }
+
+    /// `${name}` of one of the rule's own values becomes `${r{i}__name}`; facts stay.
+    fn rewrite(expr: &str, values: &BTreeSet<&str>, prefix: &str) -> String {
+        match reference_pattern() {
+            Some(re) => re
+                .replace_all(expr, |cap: &regex::Captures<'_>| {
+                    let head = cap.get(1).map_or("", |m| m.as_str());
+                    let rest = cap.get(2).map_or("", |m| m.as_str());
+                    if values.contains(head) {
+                        format!("${{{prefix}{head}{rest}}}")
+                    } else {
+                        format!("${{{head}{rest}}}")
+                    }
+                })
+                .into_owned(),
+            None => expr.to_owned(),
+        }
+    }
+
+    fn new(
+        rules: Vec<(i32, Arc<CompiledRule>)>,
+        broken: Vec<(String, i32, Vec<FieldError>)>,
+    ) -> Self {
+        let mut fields = facts::schema();
+        for (i, (_, rule)) in rules.iter().enumerate() {
+            let prefix = Self::prefix(i);
+            let d = &rule.definition;
+            let names: BTreeSet<&str> = d.values.iter().map(|v| v.name.as_str()).collect();
+            for v in &d.values {
+                let mut f = Field::new(
+                    format!("{prefix}{}", v.name),
+                    FieldKind::Calculate,
+                    Label::new(&v.name, &v.name),
+                );
+                f.calculate = Some(Self::rewrite(&v.expr, &names, &prefix));
+                fields.push(f);
+            }
+            let mut fires = Field::new(
+                format!("{prefix}{FIRES}"),
+                FieldKind::Calculate,
+                Label::new("触发", "fires"),
+            );
+            fires.calculate = Some(format!(
+                "({}) = true",
+                Self::rewrite(&d.when, &names, &prefix)
+            ));
+            fields.push(fires);
+        }
+        let form = FormDefinition {
+            key: "rule_set".into(),
+            title: Label::new("规则集", "rule set"),
+            version: 1,
+            fields,
+        };
+        // Each rule compiled on its own, so the union does too; if it ever did not, the rules
+        // run one by one.
+        let combined = form.check().ok();
+        RuleSet {
+            rules,
+            broken,
+            combined,
+        }
+    }
+
+    /// Every enabled rule's result on one household's facts, in the order of [`Self::rules`].
+    pub fn run(&self, facts: &Json, today: chrono::NaiveDate) -> Vec<RuleRun> {
+        let Some(form) = &self.combined else {
+            return self
+                .rules
+                .iter()
+                .map(|(_, r)| r.run(facts, today))
+                .collect();
+        };
+        let outcome = form.validate_at(facts, today);
+        self.rules
+            .iter()
+            .enumerate()
+            .map(|(i, (_, rule))| {
+                let missing = rule.missing(facts);
+                if missing.is_empty() {
+                    rule.read(facts, &outcome, &Self::prefix(i))
+                } else {
+                    RuleRun::StandardMissing(missing)
+                }
+            })
+            .collect()
+    }
+}
+
 /// Compiled rule versions (immutable, so never invalidated).
 #[derive(Default)]
 pub struct RuleBook {
     compiled: Mutex<HashMap<(String, u32), Arc<CompiledRule>>>,
+    /// The last rule set built, by the (id, version) list it was built from.
+    set: Mutex<Option<(Vec<(String, i32)>, Arc<RuleSet>)>>,
 }
 
 impl RuleBook {
@@ -301,6 +420,34 @@ impl RuleBook {
             cache.insert(key, rule.clone());
         }
         Ok(rule)
+    }
+
+    /// The set of the latest stored versions (`rows`, one per rule id, as
+    /// [`crate::db::repo::standards::latest_rules`] gives them): built once per change.
+    pub fn set(&self, rows: &[RuleRow]) -> Arc<RuleSet> {
+        let key: Vec<(String, i32)> = rows.iter().map(|r| (r.id.clone(), r.version)).collect();
+        if let Ok(cache) = self.set.lock() {
+            if let Some((k, set)) = cache.as_ref() {
+                if *k == key {
+                    return set.clone();
+                }
+            }
+        }
+        let mut rules = Vec::new();
+        let mut broken = Vec::new();
+        for row in rows {
+            let version = u32::try_from(row.version).unwrap_or(0);
+            match self.get(&row.id, version, &row.definition) {
+                Ok(rule) if rule.definition.enabled => rules.push((row.version, rule)),
+                Ok(_) => {}
+                Err(errors) => broken.push((row.id.clone(), row.version, errors)),
+            }
+        }
+        let set = Arc::new(RuleSet::new(rules, broken));
+        if let Ok(mut cache) = self.set.lock() {
+            *cache = Some((key, set.clone()));
+        }
+        set
     }
 }
 
@@ -360,6 +507,72 @@ mod tests {
             RuleRun::StandardMissing(m) => assert_eq!(m, vec!["p".to_owned()]),
             _ => panic!("p is missing"),
         }
+    }
+
+    fn describe(run: &RuleRun) -> String {
+        match run {
+            RuleRun::Fired { inputs, computed } => format!("fired {inputs:?} {computed:?}"),
+            RuleRun::NotFired => "not_fired".into(),
+            RuleRun::StandardMissing(m) => format!("missing {m:?}"),
+            RuleRun::Failed(e) => format!("failed {e:?}"),
+        }
+    }
+
+    #[test]
+    fn the_set_runs_every_rule_as_it_runs_alone() {
+        let table = parse_table(DEFAULT_TABLE).unwrap_or_default();
+        let rules: Vec<(i32, Arc<CompiledRule>)> = table
+            .into_iter()
+            .filter_map(|r| compile(r, 1).ok())
+            .map(|r| (1, Arc::new(r)))
+            .collect();
+        let set = RuleSet::new(rules.clone(), Vec::new());
+        assert!(set.combined.is_some(), "the default table combines");
+        let member = |age: i64, income: f64, health: &str| {
+            json!({"age": age, "income": income, "health": health, "disability_level": null,
+                   "work_status": "employed", "student_status": "none"})
+        };
+        let mut cases = vec![
+            facts(20_000.0, 9_000.0),
+            facts(30_000.0, 9_000.0),
+            facts(0.0, 0.0),
+            json!({"status": "dibao", "urban": false, "members": []}),
+        ];
+        let mut with_members = facts(6_000.0, 40_000.0);
+        if let Some(m) = with_members.as_object_mut() {
+            m.insert(
+                "members".into(),
+                json!([member(70, 0.0, "grave"), member(40, 6_000.0, "chronic")]),
+            );
+            m.insert("new_severe_disability".into(), json!(true));
+            m.insert("earner_died".into(), json!(true));
+        }
+        cases.push(with_members);
+        let mut fired = 0;
+        for facts in &cases {
+            let together = set.run(facts, today());
+            assert_eq!(together.len(), rules.len());
+            for ((_, rule), run) in rules.iter().zip(&together) {
+                let alone = rule.run(facts, today());
+                assert_eq!(
+                    describe(run),
+                    describe(&alone),
+                    "rule {}",
+                    rule.definition.id
+                );
+                fired += usize::from(matches!(run, RuleRun::Fired { .. }));
+            }
+        }
+        assert!(fired > 0, "some rule fires on these facts");
+    }
+
+    #[test]
+    fn a_value_reference_is_renamed_and_a_fact_is_not() {
+        let names: BTreeSet<&str> = ["share"].into_iter().collect();
+        assert_eq!(
+            RuleSet::rewrite("${share} > ${p} and ${members.age} > 1", &names, "r3__"),
+            "${r3__share} > ${p} and ${members.age} > 1"
+        );
     }
 
     #[test]

@@ -3,9 +3,11 @@
 //! alert becomes a finding and a verify task on the grid worker's phone.
 
 use chrono::{Duration, Utc};
+use diesel::prelude::*;
 use jiuzhu_mobile_api::Client;
 use jiuzhu_proto::household::Relation;
 use jiuzhu_proto::task::TaskKind;
+use jiuzhu_server::db::schema::{department_imports, department_records, members};
 use jiuzhu_tests::fixtures::{coordinator_grid, household, id_number, member};
 use jiuzhu_tests::{both_backends, spawn_app, Backend};
 use reqwest::{Method, StatusCode};
@@ -219,4 +221,140 @@ async fn claims_disability_and_deaths(backend: Backend) {
 both_backends!(
     department_data_matched_and_alerting,
     claims_disability_and_deaths
+);
+
+/// An import that died between its two passes (records stored, households not yet evaluated) is
+/// completed by the next send of the file: its records are duplicates, its household is
+/// evaluated, and it is marked finished.
+async fn an_interrupted_import_is_completed_by_the_next(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    app.load_demo().await;
+    let (_, lat, lon) = coordinator_grid(&app).await;
+    let coordinator = app.login("coordinator").await;
+    let admin = app.login("admin").await;
+    let head = id_number("32040219700101001");
+    let h = coordinator
+        .create_household(&household(
+            "1 号",
+            lat,
+            lon,
+            vec![member("户主", Relation::Head, &head)],
+        ))
+        .await
+        .unwrap()
+        .id
+        .to_string();
+    let day = (Utc::now() + Duration::hours(8) - Duration::days(30)).date_naive();
+    // What the dead import left: its row, unfinished, and its one record, matched.
+    let blind = app
+        .state
+        .cipher
+        .blind_index(jiuzhu_server::registry::ID_INDEX, &head)
+        .to_vec();
+    let (household_id, dead) = (h.clone(), "01900000-0000-7000-8000-000000000001");
+    app.state
+        .tx(move |conn| {
+            let member: String = members::table
+                .filter(members::household_id.eq(&household_id))
+                .select(members::id)
+                .first(conn)?;
+            let now = jiuzhu_server::db::now();
+            diesel::insert_into(department_imports::table)
+                .values((
+                    department_imports::id.eq(dead),
+                    department_imports::source.eq("medical_claims"),
+                    department_imports::org_path.eq(""),
+                    department_imports::rows_read.eq(0),
+                    department_imports::matched.eq(0),
+                    department_imports::unmatched.eq(0),
+                    department_imports::duplicates.eq(0),
+                    department_imports::rejected.eq(0),
+                    department_imports::findings_opened.eq(0),
+                    department_imports::tasks_created.eq(0),
+                    department_imports::errors.eq("[]"),
+                    department_imports::created_at.eq(now),
+                ))
+                .execute(conn)?;
+            diesel::insert_into(department_records::table)
+                .values((
+                    department_records::source.eq("medical_claims"),
+                    department_records::record_id.eq("YB-1"),
+                    department_records::import_id.eq(dead),
+                    department_records::line.eq(2_i64),
+                    department_records::id_blind.eq(blind),
+                    department_records::id_masked.eq("320402********0011"),
+                    department_records::member_id.eq(Some(member)),
+                    department_records::household_id.eq(Some(household_id)),
+                    department_records::event_date.eq(day),
+                    department_records::amount_fen.eq(Some(1_500_000_i64)),
+                    department_records::detail.eq("{}"),
+                    department_records::imported_at.eq(now),
+                ))
+                .execute(conn)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    assert!(findings(&coordinator, &format!("household_id={h}"))
+        .await
+        .is_empty());
+
+    let csv = format!(
+        "record_id,id_number,settlement_date,total_cost,insurance_paid,out_of_pocket,hospital\n\
+         YB-1,{head},{day},30000,15000,15000,医院\n"
+    );
+    let (status, body) = upload(
+        &admin,
+        "/imports/medical-claims",
+        csv.into_bytes(),
+        "text/csv",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["duplicates"], 1, "{body}");
+    assert_eq!(body["matched"], 0, "{body}");
+    assert_eq!(body["findings_opened"], 1, "{body}");
+    assert_eq!(body["tasks_created"], 1, "{body}");
+    let found = findings(&coordinator, &format!("household_id={h}")).await;
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["type"], "illness", "{found:?}");
+    assert_eq!(found[0]["source_id"], "medical_claims:YB-1", "{found:?}");
+    let finished: Option<chrono::NaiveDateTime> = app
+        .state
+        .db(move |conn| {
+            Ok(department_imports::table
+                .find(dead)
+                .select(department_imports::finished_at)
+                .first(conn)?)
+        })
+        .await
+        .unwrap();
+    assert!(finished.is_some(), "the dead import is marked finished");
+
+    // A third send changes nothing: no second finding, no second task.
+    let csv = format!(
+        "record_id,id_number,settlement_date,total_cost,insurance_paid,out_of_pocket,hospital\n\
+         YB-1,{head},{day},30000,15000,15000,医院\n"
+    );
+    let (_, body) = upload(
+        &admin,
+        "/imports/medical-claims",
+        csv.into_bytes(),
+        "text/csv",
+    )
+    .await;
+    assert_eq!(body["findings_opened"], 0, "{body}");
+    assert_eq!(body["tasks_created"], 0, "{body}");
+    assert_eq!(
+        findings(&coordinator, &format!("household_id={h}"))
+            .await
+            .len(),
+        1
+    );
+}
+both_backends!(
+    interrupted_department_import_completed,
+    an_interrupted_import_is_completed_by_the_next
 );

@@ -173,6 +173,9 @@ async fn a_dead_worker_s_import_is_rerun(backend: Backend) {
     assert_eq!(job["attempts"], 2);
     assert_eq!(job["result"]["matched"], 0, "{job}");
     assert_eq!(job["result"]["duplicates"], 1);
+    // Its progress went out with the renewal of its lease.
+    assert_eq!(job["progress"]["phase"], "records", "{job}");
+    assert_eq!(job["progress"]["rows"], 1, "{job}");
     let findings: Value = coordinator
         .request(Method::GET, "/findings?type=illness")
         .send()

@@ -52,6 +52,18 @@ pub fn open_of(
         .optional()
 }
 
+/// The open findings of these households.
+pub fn open_of_many(
+    conn: &mut AnyConnection,
+    household_ids: &[String],
+) -> QueryResult<Vec<FindingRow>> {
+    findings::table
+        .filter(findings::household_id.eq_any(household_ids))
+        .filter(findings::state.eq("open"))
+        .select(FindingRow::as_select())
+        .load(conn)
+}
+
 /// Refreshes an open finding's evidence.
 #[allow(clippy::too_many_arguments)]
 pub fn refresh(

@@ -78,6 +78,37 @@ pub fn latest_approved(
         .optional()
 }
 
+/// The latest accepted visit of each of these households that has one: the candidates' keys
+/// first (household, time, id), then only the winning rows with their sealed answers.
+pub fn latest_approved_of_many(
+    conn: &mut AnyConnection,
+    household_ids: &[String],
+) -> QueryResult<Vec<VisitRow>> {
+    let keys: Vec<(String, NaiveDateTime, String)> = visits::table
+        .filter(visits::household_id.eq_any(household_ids))
+        .filter(visits::review_state.eq("approved"))
+        .select((visits::household_id, visits::received_at, visits::id))
+        .load(conn)?;
+    let mut best: std::collections::HashMap<String, (NaiveDateTime, String)> =
+        std::collections::HashMap::new();
+    for (household, at, id) in keys {
+        let newer = best
+            .get(&household)
+            .is_none_or(|(t, i)| (at, id.as_str()) > (*t, i.as_str()));
+        if newer {
+            best.insert(household, (at, id));
+        }
+    }
+    if best.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<String> = best.into_values().map(|(_, id)| id).collect();
+    visits::table
+        .filter(visits::id.eq_any(&ids))
+        .select(VisitRow::as_select())
+        .load(conn)
+}
+
 /// A worker's visits whose start lies in `[from, to)`: (household, lat, lon).
 pub fn spots_of_worker(
     conn: &mut AnyConnection,

@@ -114,7 +114,10 @@ pub async fn import_department(
                 actor: Some(&actor),
             };
             let input = Box::new(std::io::Cursor::new(body));
-            departments::import(conn, &who, source, input, format, encoding).map_err(|e| match e {
+            departments::import(conn, &who, source, input, format, encoding, &mut |_, _| {
+                Ok(())
+            })
+            .map_err(|e| match e {
                 ImportError::Refused(r) => r.into_api_error(),
                 ImportError::Failed(e) => e,
             })

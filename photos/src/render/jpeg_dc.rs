@@ -62,7 +62,7 @@ struct Header {
     dc_quant: [Option<i32>; 4],
     dc_tables: [Option<DcTable>; 2],
     ac_tables: [Option<AcTable>; 2],
-    frame: Option<(usize, usize, Vec<(u8, usize, usize, usize)>)>,
+    frame: Option<Frame>,
     restart_interval: usize,
     jfif: bool,
     adobe_transform: Option<u8>,
@@ -131,8 +131,9 @@ fn decode_planes(data: &[u8]) -> Option<Planes> {
 }
 
 /// (width, height, [(id, h, v, quant slot)]) of an 8-bit frame of one or three components.
-#[allow(clippy::type_complexity)]
-fn parse_frame(p: &[u8]) -> Option<(usize, usize, Vec<(u8, usize, usize, usize)>)> {
+type Frame = (usize, usize, Vec<(u8, usize, usize, usize)>);
+
+fn parse_frame(p: &[u8]) -> Option<Frame> {
     if p.len() < 6 || p[0] != 8 {
         return None;
     }

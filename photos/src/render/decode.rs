@@ -1,7 +1,8 @@
 //! Decodes a stripped upload into 8-bit pixels no larger than needed. JPEG is decoded straight to 1/2,
 //! 1/4 or 1/8 of its size in the DCT domain (shrink-on-load), so a 12 MP photo is never fully decoded to
-//! make a 1600 px copy; PNG and WebP have no such trick and are decoded whole under the `image` crate's
-//! allocation limit.
+//! make a 1600 px copy; at 1/8 (the thumbnail of a large photo) a baseline JPEG goes through our own
+//! DC-only reader ([`super::jpeg_dc`]), which falls back to jpeg-decoder for anything else. PNG and
+//! WebP have no such trick and are decoded whole under the `image` crate's allocation limit.
 
 use std::io::Cursor;
 
@@ -50,6 +51,11 @@ fn decode_jpeg(
             needed >> 20,
             limits.max_alloc >> 20
         )));
+    }
+    if scale == 1 && !frame.progressive {
+        if let Some(pixels) = super::jpeg_dc::decode_eighth(bytes) {
+            return Ok(pixels);
+        }
     }
     let mut decoder = jpeg_decoder::Decoder::new(bytes);
     let request = u16::try_from(long_side).unwrap_or(u16::MAX);

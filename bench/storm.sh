@@ -14,7 +14,9 @@
 # creates and drops its own database beside it), PORT (18470; +1 for the bare peer),
 # BASELINE_BIN_DIR (another build's binaries, e.g. a copy of main's target/release: after each
 # database's storms, its `jiuzhu` serves the same data for the same storms, reported as
-# "sqlite-before" / "postgres-before": before and after in one sitting), MODES ("closed open").
+# "sqlite-before" / "postgres-before": before and after in one sitting), MODES ("closed open"),
+# SKIP_SQLITE=1 (PostgreSQL only; the bare peer needs the bodies the SQLite part captures, so it
+# is skipped too).
 #
 # Setup is `jiuzhu bench-seed` (a hidden benchmark harness, server/src/bench_seed.rs): workers
 # share one argon2 hash and get their access tokens from the server's own token code, instead of
@@ -153,6 +155,7 @@ seed() {
 } | tee "$RUN/machine.txt"
 
 # --- SQLite ---------------------------------------------------------------------------------
+if [ -z "${SKIP_SQLITE:-}" ]; then
 start_server sqlite
 seed sqlite
 TOKENS=sqlite-tokens.json
@@ -177,9 +180,10 @@ EOF
 storms sqlite "$SERVER_PID" "http://127.0.0.1:$PORT"
 stop_server
 baseline sqlite
+fi
 
 # --- the bare actix-web peer ----------------------------------------------------------------
-if [ -z "${SKIP_BARE:-}" ]; then
+if [ -z "${SKIP_BARE:-}" ] && [ -z "${SKIP_SQLITE:-}" ]; then
     "$BIN/bare-actix" --bind "127.0.0.1:$BARE_PORT" --workers "$CORES" \
         --full-body "$RUN/body-full.json" --incremental-body "$RUN/body-incremental.json" \
         >"$RUN/bare.log" 2>&1 &

@@ -97,10 +97,7 @@ fn bad_cursor() -> ApiError {
     )
 )]
 #[get("/sync")]
-pub async fn sync(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-) -> actix_web::Result<HttpResponse> {
+pub async fn sync(state: web::Data<AppState>, req: HttpRequest) -> actix_web::Result<HttpResponse> {
     // Sync is the hottest route (every phone, every morning), so it authenticates inside its one
     // database call rather than through the `Caller` extractor: one trip to the blocking pool
     // instead of two. The errors come in the order the extractors gave them: token (401), query

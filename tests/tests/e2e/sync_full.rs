@@ -127,12 +127,20 @@ async fn full_sync_households_match_paged_ones(backend: Backend) {
         .all(|m| m.id_number_masked.contains("********")));
     for h in &full.households {
         let (_, one) = call(&worker, Method::GET, &format!("/households/{}", h.id), None).await;
-        assert_eq!(one["members"], full_json["households"][full.households.iter().position(|x| x.id == h.id).unwrap()]["members"]);
+        assert_eq!(
+            one["members"],
+            full_json["households"][full.households.iter().position(|x| x.id == h.id).unwrap()]
+                ["members"]
+        );
     }
     let _ = paged;
 
     // A cancelled task's household leaves the full set; the others stay as they were.
-    let cancelled = full.tasks.iter().find(|t| t.household_id == ids[0]).unwrap();
+    let cancelled = full
+        .tasks
+        .iter()
+        .find(|t| t.household_id == ids[0])
+        .unwrap();
     let (status, body) = call(
         &coordinator,
         Method::POST,
@@ -151,7 +159,11 @@ async fn full_sync_households_match_paged_ones(backend: Backend) {
         .filter(|h| h["id"] != json!(ids[0]))
         .collect();
     assert_eq!(
-        after_json["households"].as_array().unwrap().iter().collect::<Vec<_>>(),
+        after_json["households"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .collect::<Vec<_>>(),
         kept
     );
 

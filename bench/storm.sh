@@ -11,7 +11,12 @@
 #
 # Env: WORKERS (10000), TASKS (30), CONCURRENCY (32), RATE (2000), WARMUP (5), DURATION (20),
 # SKIP_PG=1, SKIP_BARE=1, BIN_DIR (use these binaries, no build), JIUZHU_BENCH_PG_URL (postgres://postgres@127.0.0.1:5432/postgres: the script
-# creates and drops its own database beside it), PORT (18470; +1 for the bare peer).
+# creates and drops its own database beside it), PORT (18470; +1 for the bare peer),
+# BASELINE_BIN_DIR (another build's binaries, e.g. a copy of main's target/release: after each
+# database's storms, its `jiuzhu` serves the same data for the same storms, reported as
+# "sqlite-before" / "postgres-before": before and after in one sitting), MODES ("closed open"),
+# SKIP_SQLITE=1 (PostgreSQL only; the bare peer needs the bodies the SQLite part captures, so it
+# is skipped too).
 #
 # Setup is `jiuzhu bench-seed` (a hidden benchmark harness, server/src/bench_seed.rs): workers
 # share one argon2 hash and get their access tokens from the server's own token code, instead of
@@ -38,6 +43,8 @@ if [ -z "${BIN_DIR:-}" ]; then
     cargo build --release -p jiuzhu-server -p jiuzhu-mobile-api -p bare-actix
 fi
 BIN="${BIN_DIR:-$PWD/target/release}"
+MODES="${MODES:-closed open}"
+BASELINE="${BASELINE_BIN_DIR:-}"
 RUN="$PWD/target/bench-storm/$(date -u +%Y%m%dT%H%M%SZ)"
 mkdir -p "$RUN"
 CORES="$(nproc)"
@@ -79,11 +86,13 @@ wait_http() {
 
 # Starts `jiuzhu serve --demo` on the given data dir (and database URL) and waits until the demo
 # city is loaded.
+# SERVER_BIN picks another build's `jiuzhu` (the baseline) for the same data.
 start_server() {
     local name="$1"
     shift
     local log="$RUN/$name-server.log"
-    "$BIN/jiuzhu" --data-dir "$RUN/$name-data" "$@" serve --demo --bind "127.0.0.1:$PORT" >"$log" 2>&1 &
+    "${SERVER_BIN:-$BIN}/jiuzhu" --data-dir "$RUN/${DATA:-$name}-data" "$@" serve --demo \
+        --bind "127.0.0.1:$PORT" >"$log" 2>&1 &
     SERVER_PID=$!
     for _ in $(seq 1 900); do
         if grep -q 'demo log-ins' "$log" 2>/dev/null; then
@@ -101,7 +110,7 @@ start_server() {
 # Runs both storms against a base URL; $1 names the target, $2 the pid to watch.
 storms() {
     local name="$1" pid="$2" url="$3"
-    for mode in closed open; do
+    for mode in $MODES; do
         local extra=(--concurrency "$CONCURRENCY")
         if [ "$mode" = open ]; then
             extra+=(--rate "$RATE")
@@ -112,6 +121,19 @@ storms() {
             --watch-pid "$pid" --label "$name $mode" "${extra[@]}" --json >"$RUN/$name-$mode.json"
         python3 bench/storm_table.py --one "$RUN/$name-$mode.json"
     done
+}
+
+# The baseline build's `jiuzhu` on the data of target $1 (already seeded; a restarted demo server
+# keeps it), the same storms, reported as "$1-before".
+baseline() {
+    local name="$1"
+    shift
+    if [ -z "$BASELINE" ]; then
+        return 0
+    fi
+    SERVER_BIN="$BASELINE" DATA="$name" start_server "$name-before" "$@"
+    storms "$name-before" "$SERVER_PID" "http://127.0.0.1:$PORT"
+    stop_server
 }
 
 # Seeds the workers, tasks and tokens into the running server's database.
@@ -133,6 +155,7 @@ seed() {
 } | tee "$RUN/machine.txt"
 
 # --- SQLite ---------------------------------------------------------------------------------
+if [ -z "${SKIP_SQLITE:-}" ]; then
 start_server sqlite
 seed sqlite
 TOKENS=sqlite-tokens.json
@@ -156,9 +179,11 @@ print(f"   captured bodies: full {len(full)} B (median of {len(fulls)}), increme
 EOF
 storms sqlite "$SERVER_PID" "http://127.0.0.1:$PORT"
 stop_server
+baseline sqlite
+fi
 
 # --- the bare actix-web peer ----------------------------------------------------------------
-if [ -z "${SKIP_BARE:-}" ]; then
+if [ -z "${SKIP_BARE:-}" ] && [ -z "${SKIP_SQLITE:-}" ]; then
     "$BIN/bare-actix" --bind "127.0.0.1:$BARE_PORT" --workers "$CORES" \
         --full-body "$RUN/body-full.json" --incremental-body "$RUN/body-incremental.json" \
         >"$RUN/bare.log" 2>&1 &
@@ -177,6 +202,7 @@ if [ -z "${SKIP_PG:-}" ]; then
     TOKENS=postgres-tokens.json
     storms postgres "$SERVER_PID" "http://127.0.0.1:$PORT"
     stop_server
+    baseline postgres --database-url "$PG_URL"
 fi
 
 echo "load at the end: $(loadavg)" | tee -a "$RUN/machine.txt"

@@ -6,7 +6,7 @@ import json
 import os
 import sys
 
-TARGETS = ["sqlite", "postgres", "bare"]
+TARGETS = ["sqlite", "sqlite-before", "postgres", "postgres-before", "bare"]
 MODES = ["closed", "open"]
 
 
@@ -80,7 +80,7 @@ def table(run):
             ]
             print("| " + " | ".join(row) + " |")
     print()
-    for t in ["sqlite", "postgres"]:
+    for t in ["sqlite", "sqlite-before", "postgres", "postgres-before"]:
         for m in MODES:
             ours, bare = reports.get((t, m)), reports.get(("bare", m))
             if not ours or not bare:

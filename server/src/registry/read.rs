@@ -1,11 +1,13 @@
 //! Households as the API shows them: personal numbers masked for every role.
 
+use std::collections::HashMap;
+
 use jiuzhu_proto::household::{
     AssistanceStatus, DailyLiving, DisabilityType, Gender, Health, Household, HouseholdSummary,
     Income, Location, Member, Relation, StatusPeriod, StudentStatus, WorkStatus,
 };
 
-use crate::db::repo::households::{self as repo, HouseholdRow, MemberRow, StatusRow};
+use crate::db::repo::households::{self as repo, HouseholdRow, MemberView, StatusRow};
 use crate::db::AnyConnection;
 use crate::error::{ApiError, ApiResult};
 use crate::scope::Scope;
@@ -18,7 +20,7 @@ fn uuid(s: &str) -> ApiResult<uuid::Uuid> {
     s.parse().map_err(|_| bad("id"))
 }
 
-pub fn member(row: MemberRow) -> ApiResult<Member> {
+pub fn member(row: MemberView) -> ApiResult<Member> {
     Ok(Member {
         id: uuid(&row.id)?,
         name: row.name,
@@ -70,55 +72,95 @@ pub fn households(
     scope: &Scope,
     ids: &[String],
 ) -> ApiResult<Vec<Household>> {
-    use std::collections::HashMap;
     /// Ids per query: far below either backend's limit on bound parameters.
     const CHUNK: usize = 1000;
     let mut out = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(CHUNK) {
-        let mut rows: HashMap<String, (HouseholdRow, String)> =
-            repo::find_many_in_scope(conn, scope, chunk)?
-                .into_iter()
-                .map(|(row, code)| (row.id.clone(), (row, code)))
-                .collect();
+        let mut rows = repo::find_many_in_scope(conn, scope, chunk)?;
         if rows.is_empty() {
             continue;
         }
-        let found: Vec<String> = chunk
-            .iter()
-            .filter(|id| rows.contains_key(*id))
-            .cloned()
-            .collect();
-        let mut members: HashMap<String, Vec<Member>> = HashMap::new();
-        for m in repo::members_of_many(conn, &found)? {
-            members
-                .entry(m.household_id.clone())
-                .or_default()
-                .push(member(m)?);
+        let mut place: HashMap<&str, usize> = HashMap::with_capacity(chunk.len());
+        for (i, id) in chunk.iter().enumerate() {
+            place.entry(id.as_str()).or_insert(i);
         }
-        let mut history: HashMap<String, Vec<StatusPeriod>> = HashMap::new();
-        for h in repo::history_of_many(conn, &found)? {
-            history
-                .entry(h.household_id.clone())
-                .or_default()
-                .push(period(h)?);
-        }
-        let mut tags: HashMap<String, Vec<String>> = HashMap::new();
-        for (h, t) in repo::tags_for(conn, &found)? {
-            tags.entry(h).or_default().push(t);
-        }
-        for id in &found {
-            if let Some((row, code)) = rows.remove(id) {
-                out.push(assemble(
-                    row,
-                    code,
-                    members.remove(id).unwrap_or_default(),
-                    history.remove(id).unwrap_or_default(),
-                    tags.remove(id).unwrap_or_default(),
-                )?);
-            }
-        }
+        rows.sort_by_key(|(row, _)| place.get(row.id.as_str()).copied());
+        let found: Vec<String> = rows.iter().map(|(row, _)| row.id.clone()).collect();
+        out.extend(assemble_all(
+            rows,
+            repo::member_views_of_many(conn, &found)?,
+            repo::history_of_many(conn, &found)?,
+            repo::tags_for(conn, &found)?,
+        )?);
     }
     Ok(out)
+}
+
+/// The same as [`households`] for `ids`, the household ids of worker `worker_id`'s open tasks
+/// (sorted, as a sync page lists them), read with four fixed statements that stay prepared
+/// instead of four built for the number of ids. Should the tasks have changed since `ids` was
+/// read (or a household be out of scope), it reads `ids` as [`households`] does, so the answer
+/// is always exactly that of [`households`].
+pub fn households_of_open_tasks(
+    conn: &mut AnyConnection,
+    scope: &Scope,
+    worker_id: &str,
+    ids: &[String],
+) -> ApiResult<Vec<Household>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    if !ids.is_sorted() {
+        return households(conn, scope, ids);
+    }
+    let mut rows = repo::of_open_tasks(conn, scope, worker_id)?;
+    rows.retain(|(row, _)| ids.binary_search(&row.id).is_ok());
+    if rows.len() != ids.len() {
+        return households(conn, scope, ids);
+    }
+    rows.sort_unstable_by(|(a, _), (b, _)| a.id.cmp(&b.id));
+    assemble_all(
+        rows,
+        repo::member_views_of_open_tasks(conn, worker_id)?,
+        repo::history_of_open_tasks(conn, worker_id)?,
+        repo::tags_of_open_tasks(conn, worker_id)?,
+    )
+}
+
+/// Households in the order of `rows`, each with its members, status history and tags (each list
+/// ordered as it should appear); entries of other households are ignored.
+fn assemble_all(
+    rows: Vec<(HouseholdRow, String)>,
+    members: Vec<MemberView>,
+    history: Vec<StatusRow>,
+    tags: Vec<(String, String)>,
+) -> ApiResult<Vec<Household>> {
+    type Parts = (Vec<Member>, Vec<StatusPeriod>, Vec<String>);
+    let mut parts: HashMap<String, Parts> = rows
+        .iter()
+        .map(|(row, _)| (row.id.clone(), Parts::default()))
+        .collect();
+    for m in members {
+        if let Some(p) = parts.get_mut(&m.household_id) {
+            p.0.push(member(m)?);
+        }
+    }
+    for h in history {
+        if let Some(p) = parts.get_mut(&h.household_id) {
+            p.1.push(period(h)?);
+        }
+    }
+    for (h, t) in tags {
+        if let Some(p) = parts.get_mut(&h) {
+            p.2.push(t);
+        }
+    }
+    rows.into_iter()
+        .map(|(row, code)| {
+            let (members, history, tags) = parts.remove(&row.id).unwrap_or_default();
+            assemble(row, code, members, history, tags)
+        })
+        .collect()
 }
 
 fn assemble(

@@ -16,6 +16,7 @@ mod photos;
 mod rechecks;
 mod scope;
 mod stats;
+mod sync_full;
 mod tasks;
 mod users;
 mod visits;

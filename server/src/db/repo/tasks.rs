@@ -3,7 +3,7 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
-use crate::db::schema::{form_versions, forms, task_events, tasks, users};
+use crate::db::schema::{change_head, form_versions, forms, task_events, tasks, users};
 use crate::db::AnyConnection;
 use crate::in_scope;
 use crate::scope::Scope;
@@ -163,14 +163,62 @@ pub fn list_in_scope(
     q.load(conn)
 }
 
+/// `state IN ('assigned', 'accepted')`.
+type IsOpen = diesel::dsl::Or<
+    diesel::dsl::Eq<tasks::state, &'static str>,
+    diesel::dsl::Eq<tasks::state, &'static str>,
+>;
+
+/// An open task's states as two comparisons rather than an `IN` list: diesel prepares a statement
+/// with an `IN` list afresh on every call on SQLite, but keeps a fixed one prepared.
+fn is_open() -> IsOpen {
+    tasks::state.eq("assigned").or(tasks::state.eq("accepted"))
+}
+
 /// Open tasks assigned to a worker.
 pub fn open_for(conn: &mut AnyConnection, worker_id: &str) -> QueryResult<Vec<TaskRow>> {
     tasks::table
         .filter(tasks::assignee_id.eq(worker_id))
-        .filter(tasks::state.eq_any(["assigned", "accepted"]))
+        .filter(is_open())
         .order(tasks::id.asc())
         .select(TaskRow::as_select())
         .load(conn)
+}
+
+/// [`open_for`], with the change log's head read by the same statement, so from the same snapshot:
+/// a full sync's tasks and its cursor in one round trip. The head is `None` when the worker has no
+/// open task (no row to carry it).
+pub fn open_for_at_head(
+    conn: &mut AnyConnection,
+    worker_id: &str,
+) -> QueryResult<(Vec<TaskRow>, Option<i64>)> {
+    let rows: Vec<(TaskRow, i64)> = tasks::table
+        .inner_join(change_head::table.on(change_head::id.eq(1)))
+        .filter(tasks::assignee_id.eq(worker_id))
+        .filter(is_open())
+        .order(tasks::id.asc())
+        .select((TaskRow::as_select(), change_head::seq))
+        .load(conn)?;
+    let head = rows.first().map(|(_, seq)| *seq);
+    Ok((rows.into_iter().map(|(row, _)| row).collect(), head))
+}
+
+/// The subquery behind [`open_household_ids`].
+pub type OpenHouseholdIds<'a> = diesel::dsl::Select<
+    diesel::dsl::Filter<
+        diesel::dsl::Filter<tasks::table, diesel::dsl::Eq<tasks::assignee_id, &'a str>>,
+        IsOpen,
+    >,
+    tasks::household_id,
+>;
+
+/// The households of a worker's open tasks, as a subquery (`household_id IN (…)`): one fixed,
+/// cached statement whatever their number, where a list of ids would be a new statement each time.
+pub fn open_household_ids(worker_id: &str) -> OpenHouseholdIds<'_> {
+    tasks::table
+        .filter(tasks::assignee_id.eq(worker_id))
+        .filter(is_open())
+        .select(tasks::household_id)
 }
 
 /// Households among these that already have an open task of this kind.

@@ -134,6 +134,10 @@ row() { # label rows secs rss_mib anon_mib file_mib bytes load
 }
 
 start_server() { # url
+    if curl -s "http://127.0.0.1:$PORT/" >/dev/null 2>&1; then
+        echo "port $PORT is taken by another process: set PORT" >&2
+        exit 1
+    fi
     "$BIN/jiuzhu" --data-dir "$RUN/data" --database-url "$1" serve --bind "127.0.0.1:$PORT" \
         >"$RUN/server.log" 2>&1 &
     SERVER_PID=$!

@@ -355,10 +355,11 @@ impl Export {
 /// Runs `read` on a SQLite connection with its memory map off, and turns the map back on
 /// ([`db::SQLITE_MMAP_PRAGMA`]) before the connection goes back to the pool. An export reads the
 /// whole table once: through the map, every page of the file it touched would stay mapped in the
-/// process and count in its resident memory, which then grows with the rows (about the size of the
-/// file at a million visits); without it a page is read into SQLite's own small page cache and
-/// memory stays flat. Turning the map off drops the connection's mapping; the next reader maps
-/// the file again on its own first read. PostgreSQL: just `read`.
+/// process and count in its resident memory (RssFile), which then grows with the rows up to the
+/// map's 1 GiB (measured: 1,012 MiB at a million visits, while the heap stayed at 9 MiB); without
+/// it a page is read into SQLite's own small page cache and memory stays flat. Turning the map off
+/// drops the connection's mapping; the next reader maps the file again on its first read.
+/// PostgreSQL: just `read`.
 pub fn without_mmap<T>(
     conn: &mut AnyConnection,
     read: impl FnOnce(&mut AnyConnection) -> QueryResult<T>,

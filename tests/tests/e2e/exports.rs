@@ -108,7 +108,7 @@ async fn idle_mmap_sizes(app: &TestApp) -> Vec<i64> {
                     .unwrap()
                     .mmap_size
             })
-            .collect()
+            .collect::<Vec<i64>>()
     })
     .await
     .unwrap()

@@ -16,7 +16,10 @@
 # server/src/exports/bench_seed.rs): the demo city with HOUSEHOLDS households, one task each, and
 # visit rows inserted directly, since a million submissions through the API would take hours.
 # Peak RSS: `/usr/bin/time -f %M` for processes that run one export (CLI, sqlite3, psql); for the
-# server, VmHWM from /proc (its peak since start: start-up, log-in and the export).
+# server, VmHWM from /proc (its peak since start: start-up, log-in and the export). Beside it, the
+# peaks of RssAnon (heap, stacks: what the process itself holds) and RssFile (file pages mapped in,
+# e.g. a memory-mapped database, which the kernel can drop) from /proc/PID/status, sampled every
+# 50 ms during the export: the two peaks need not be at the same moment.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -68,29 +71,73 @@ PEER_SQL="SELECT v.id, v.task_id, v.household_id, h.address, h.head_name, v.org_
  ORDER BY v.org_path, v.id"
 PEER_SQL="$(echo "$PEER_SQL" | tr '\n' ' ')" # psql's \copy reads one line
 
+# watch_rss PID FILE: samples /proc/PID/status every 50 ms until the process ends or FILE.stop
+# appears, then writes "<peak RssAnon MiB> <peak RssFile MiB>" to FILE. Bash built-ins only, so
+# the sampling itself costs next to nothing.
+watch_rss() {
+    local pid="$1" file="$2" anon=0 mapped=0 key value _
+    rm -f "$file" "$file.stop"
+    while [ ! -e "$file.stop" ] && [ -r "/proc/$pid/status" ]; do
+        while read -r key value _; do
+            case "$key" in
+            RssAnon:) [ "$value" -gt "$anon" ] && anon="$value" ;;
+            RssFile:) [ "$value" -gt "$mapped" ] && mapped="$value" ;;
+            esac
+        done <"/proc/$pid/status" 2>/dev/null || true
+        sleep 0.05
+    done
+    echo "$((anon / 1024)) $((mapped / 1024))" >"$file"
+}
+
+# child_of PID: the (single) child process of PID, once it exists.
+child_of() {
+    local kids=""
+    for _ in $(seq 1 200); do
+        kids="$(cat "/proc/$1/task/$1/children" 2>/dev/null || true)"
+        if [ -n "$kids" ]; then
+            echo "${kids%% *}"
+            return 0
+        fi
+        sleep 0.01
+    done
+    echo "$1"
+}
+
 # measure LABEL OUTFILE CMD...: wall seconds and peak RSS of one process writing OUTFILE.
 measure() {
     local label="$1" out="$2"
     shift 2
-    local load
+    local load time_pid watch_pid status=0
     load="$(loadavg)"
-    /usr/bin/time -f "%e %M" -o "$RUN/time.txt" "$@" >"$RUN/cmd.log" 2>&1 || {
+    /usr/bin/time -f "%e %M" -o "$RUN/time.txt" "$@" >"$RUN/cmd.log" 2>&1 &
+    time_pid=$!
+    watch_rss "$(child_of "$time_pid")" "$RUN/rss.txt" &
+    watch_pid=$!
+    wait "$time_pid" || status=$?
+    wait "$watch_pid" || true
+    if [ "$status" -ne 0 ]; then
         cat "$RUN/cmd.log" >&2
         exit 1
-    }
+    fi
     read -r secs kb <"$RUN/time.txt"
+    read -r anon mapped <"$RUN/rss.txt"
     local rows
     rows=$(($(wc -l <"$out") - 1))
-    row "$label" "$rows" "$secs" "$((kb / 1024))" "$(stat -c %s "$out")" "$load"
+    row "$label" "$rows" "$secs" "$((kb / 1024))" "$anon" "$mapped" "$(stat -c %s "$out")" "$load"
 }
 
-row() { # label rows secs rss_mib bytes load
+row() { # label rows secs rss_mib anon_mib file_mib bytes load
     local rate
     rate="$(awk -v r="$2" -v s="$3" 'BEGIN { printf "%.0f", (s > 0 ? r / s : 0) }')"
-    printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$1" "$2" "$3" "$rate" "$4" "$(($5 / 1048576))" "$6" | tee -a "$RESULTS"
+    printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$1" "$2" "$3" "$rate" "$4" "$5" "$6" \
+        "$(($7 / 1048576))" "$8" | tee -a "$RESULTS"
 }
 
 start_server() { # url
+    if curl -s "http://127.0.0.1:$PORT/" >/dev/null 2>&1; then
+        echo "port $PORT is taken by another process: set PORT" >&2
+        exit 1
+    fi
     "$BIN/jiuzhu" --data-dir "$RUN/data" --database-url "$1" serve --bind "127.0.0.1:$PORT" \
         >"$RUN/server.log" 2>&1 &
     SERVER_PID=$!
@@ -115,12 +162,18 @@ http_export() {
         -d '{"username":"admin","password":"jiuzhu-demo-2026"}' |
         python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')"
     load="$(loadavg)"
-    local secs
+    local secs watch_pid
+    watch_rss "$SERVER_PID" "$RUN/rss.txt" &
+    watch_pid=$!
     secs="$(curl -sf -o "$out" -w '%{time_total}' -H "authorization: Bearer $token" \
         "http://127.0.0.1:$PORT/api/v1/exports/visits")"
-    local kb
+    touch "$RUN/rss.txt.stop"
+    wait "$watch_pid" || true
+    local kb anon mapped
     kb="$(awk '/VmHWM/ { print $2 }' "/proc/$SERVER_PID/status")"
-    row "$label" "$(($(wc -l <"$out") - 1))" "$secs" "$((kb / 1024))" "$(stat -c %s "$out")" "$load"
+    read -r anon mapped <"$RUN/rss.txt"
+    row "$label" "$(($(wc -l <"$out") - 1))" "$secs" "$((kb / 1024))" "$anon" "$mapped" \
+        "$(stat -c %s "$out")" "$load"
 }
 
 bench_backend() { # name url
@@ -137,7 +190,7 @@ bench_backend() { # name url
             "$BIN/jiuzhu" --data-dir "$RUN/data" --database-url "$url" export visits --out "$RUN/cli.csv"
         if [ "$name" = SQLite ]; then
             measure "$name, peer: sqlite3 -csv" "$RUN/peer.csv" \
-                sh -c "sqlite3 -csv -header '$RUN/data/jiuzhu.db' \"$PEER_SQL\" > '$RUN/peer.csv'"
+                sh -c "exec sqlite3 -csv -header '$RUN/data/jiuzhu.db' \"$PEER_SQL\" > '$RUN/peer.csv'"
         else
             measure "$name, peer: psql \\copy … CSV" "$RUN/peer.csv" \
                 psql -q "$url" -c "\\copy ($PEER_SQL) TO '$RUN/peer.csv' CSV HEADER"
@@ -150,8 +203,8 @@ bench_backend() { # name url
     echo "Run $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'),"
     echo "load before: $(loadavg); VISITS=$VISITS SMALL=$SMALL HOUSEHOLDS=$HOUSEHOLDS"
     echo
-    echo "| what | rows | seconds | rows/s | peak RSS MiB | MiB out | load average |"
-    echo "|---|---|---|---|---|---|---|"
+    echo "| what | rows | seconds | rows/s | peak RSS MiB | peak RssAnon MiB | peak RssFile MiB | MiB out | load average |"
+    echo "|---|---|---|---|---|---|---|---|---|"
 } | tee "$RESULTS"
 
 if [ -z "${SKIP_SQLITE:-}" ]; then

@@ -69,22 +69,33 @@ pub fn parse_url(url: &str) -> Result<(Backend, String), DbSetupError> {
 /// timeout so writers queue instead of failing, and reads through a memory map of the file
 /// (up to 1 GiB) rather than a `pread` per page that is not in the connection's own small cache:
 /// sync reads many pages per request (sqlite.org/mmap.html; writes still go through the WAL).
+/// A reader that walks the whole file turns the map off for its reads (`exports`, see
+/// [`SQLITE_MMAP_PRAGMA`]).
 #[derive(Debug, Clone, Copy)]
 struct ConnectionSetup {
     backend: Backend,
 }
+
+/// The memory map every pooled SQLite connection reads through (1 GiB); a connection that turned
+/// it off runs this before it goes back to the pool.
+pub const SQLITE_MMAP_PRAGMA: &str = "PRAGMA mmap_size = 1073741824;";
 
 impl CustomizeConnection<AnyConnection, diesel::r2d2::Error> for ConnectionSetup {
     fn on_acquire(&self, conn: &mut AnyConnection) -> Result<(), diesel::r2d2::Error> {
         let sql = match self.backend {
             Backend::Sqlite => {
                 "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                 PRAGMA foreign_keys = ON; PRAGMA mmap_size = 1073741824;"
+                 PRAGMA foreign_keys = ON;"
             }
             Backend::Postgres => "SET TIME ZONE 'UTC';",
         };
         conn.batch_execute(sql)
-            .map_err(diesel::r2d2::Error::QueryError)
+            .map_err(diesel::r2d2::Error::QueryError)?;
+        if self.backend == Backend::Sqlite {
+            conn.batch_execute(SQLITE_MMAP_PRAGMA)
+                .map_err(diesel::r2d2::Error::QueryError)?;
+        }
+        Ok(())
     }
 }
 

@@ -87,6 +87,33 @@ async fn registry(app: &TestApp) -> Vec<String> {
     ids
 }
 
+/// `PRAGMA mmap_size` of every idle connection in the app's pool (SQLite), each taken at once.
+async fn idle_mmap_sizes(app: &TestApp) -> Vec<i64> {
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Size {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        mmap_size: i64,
+    }
+    let pool = app.state.pool.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut held = Vec::new();
+        for _ in 0..pool.state().idle_connections {
+            held.push(pool.get().unwrap());
+        }
+        held.iter_mut()
+            .map(|conn| {
+                diesel::sql_query("PRAGMA mmap_size")
+                    .get_result::<Size>(&mut **conn)
+                    .unwrap()
+                    .mmap_size
+            })
+            .collect::<Vec<i64>>()
+    })
+    .await
+    .unwrap()
+}
+
 async fn households_csv_gbk_geojson(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
@@ -308,6 +335,13 @@ async fn visits_stream_in_chunks(backend: Backend) {
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), VISITS, "a visit twice");
+    // SQLite: every page was read with the memory map off, and each connection went back to the
+    // pool with the map on again.
+    if backend == Backend::Sqlite {
+        let sizes = idle_mmap_sizes(&app).await;
+        assert!(!sizes.is_empty());
+        assert!(sizes.iter().all(|&s| s == 1 << 30), "mmap_size {sizes:?}");
+    }
     // The seeded answers hold an ID and a mobile number; neither leaves.
     let text = std::str::from_utf8(&body).unwrap();
     assert!(!text.contains("32040219500101001X") && !text.contains("13812345678"));

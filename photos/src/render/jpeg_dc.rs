@@ -881,6 +881,13 @@ mod tests {
             SamplingFactor::F_1_2,
             SamplingFactor::F_2_2,
         ];
+        // jpeg-encoder's optimised-table builder trips its own debug assertion ("zero size
+        // code") on some of these images, so optimised tables are encoded in release builds only.
+        const OPTIMIZED: &[bool] = if cfg!(debug_assertions) {
+            &[false]
+        } else {
+            &[false, true]
+        };
         for (width, height) in [
             (16, 16),
             (203, 157),
@@ -890,7 +897,7 @@ mod tests {
             (331, 250),
         ] {
             for restart in [0, 1, 3, 7] {
-                for optimized in [false, true] {
+                for &optimized in OPTIMIZED {
                     for sampling in samplings {
                         let jpeg = encode(width, height, false, sampling, restart, optimized);
                         let what = format!(

@@ -716,6 +716,16 @@ const QUERY_CHUNK: usize = 1000;
 /// Households per evaluation transaction.
 const EVALUATION_CHUNK: usize = 1000;
 
+/// What an import brought for a household: household, member, source, record id, date, detail.
+type Brought = (
+    Option<String>,
+    Option<String>,
+    String,
+    String,
+    NaiveDate,
+    String,
+);
+
 /// A stored department record.
 #[derive(Insertable)]
 #[diesel(table_name = department_records)]
@@ -847,14 +857,7 @@ fn evaluate_chunk(
     }
     // What these imports brought: the record named as the finding's source (the first by
     // record id), and the signals of disability and death records.
-    let brought: Vec<(
-        Option<String>,
-        Option<String>,
-        String,
-        String,
-        NaiveDate,
-        String,
-    )> = department_records::table
+    let brought: Vec<Brought> = department_records::table
         .filter(department_records::household_id.eq_any(households_ids))
         .filter(department_records::import_id.eq_any(imports))
         .select((

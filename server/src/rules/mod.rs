@@ -384,12 +384,15 @@ impl RuleSet {
     }
 }
 
+/// The (id, version) list a [`RuleSet`] was built from.
+type SetKey = Vec<(String, i32)>;
+
 /// Compiled rule versions (immutable, so never invalidated).
 #[derive(Default)]
 pub struct RuleBook {
     compiled: Mutex<HashMap<(String, u32), Arc<CompiledRule>>>,
     /// The last rule set built, by the (id, version) list it was built from.
-    set: Mutex<Option<(Vec<(String, i32)>, Arc<RuleSet>)>>,
+    set: Mutex<Option<(SetKey, Arc<RuleSet>)>>,
 }
 
 impl RuleBook {
@@ -425,7 +428,7 @@ impl RuleBook {
     /// The set of the latest stored versions (`rows`, one per rule id, as
     /// [`crate::db::repo::standards::latest_rules`] gives them): built once per change.
     pub fn set(&self, rows: &[RuleRow]) -> Arc<RuleSet> {
-        let key: Vec<(String, i32)> = rows.iter().map(|r| (r.id.clone(), r.version)).collect();
+        let key: SetKey = rows.iter().map(|r| (r.id.clone(), r.version)).collect();
         if let Ok(cache) = self.set.lock() {
             if let Some((k, set)) = cache.as_ref() {
                 if *k == key {

@@ -6,6 +6,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use sha2::{Digest, Sha256};
 
+use crate::db::limit::FirstRow;
 use crate::db::schema::{audit_head, audit_log};
 use crate::db::AnyConnection;
 use crate::error::ApiResult;
@@ -72,7 +73,7 @@ pub fn record(conn: &mut AnyConnection, entry: AuditEntry<'_>) -> ApiResult<i64>
     let (seq, prev): (i64, String) = audit_head::table
         .find(1)
         .select((audit_head::seq, audit_head::hash))
-        .first(conn)?;
+        .first_row(conn)?;
     let at = crate::db::now();
     let detail = entry.detail.to_string();
     let hash = chain_hash(&prev, seq, at, &entry, &detail);
@@ -145,7 +146,7 @@ pub fn verify(conn: &mut AnyConnection) -> ApiResult<Verification> {
     let head: String = audit_head::table
         .find(1)
         .select(audit_head::hash)
-        .first(conn)?;
+        .first_row(conn)?;
     let first_broken = (head != prev).then_some(expected_seq);
     Ok(Verification { rows, first_broken })
 }

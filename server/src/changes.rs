@@ -9,6 +9,7 @@ use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretBox};
 use sha2::Sha256;
 
+use crate::db::limit::{FirstRow, LimitRowsDsl};
 use crate::db::schema::{change_head, changes, tasks};
 use crate::db::AnyConnection;
 use crate::error::ApiResult;
@@ -35,13 +36,7 @@ pub fn record(
     worker_id: Option<&str>,
     op: &str,
 ) -> ApiResult<i64> {
-    diesel::update(change_head::table.find(1))
-        .set(change_head::seq.eq(change_head::seq + 1))
-        .execute(conn)?;
-    let seq: i64 = change_head::table
-        .find(1)
-        .select(change_head::seq)
-        .first(conn)?;
+    let seq = bump_head(conn)?;
     diesel::insert_into(changes::table)
         .values((
             changes::seq.eq(seq),
@@ -53,6 +48,20 @@ pub fn record(
         ))
         .execute(conn)?;
     Ok(seq)
+}
+
+/// The next sequence number: the head bumped and read back in one statement (both SQLite and
+/// PostgreSQL have `RETURNING`).
+fn bump_head(conn: &mut AnyConnection) -> QueryResult<i64> {
+    #[derive(QueryableByName)]
+    struct Head {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        seq: i64,
+    }
+    let head: Head =
+        diesel::sql_query("UPDATE change_head SET seq = seq + 1 WHERE id = 1 RETURNING seq")
+            .get_result(conn)?;
+    Ok(head.seq)
 }
 
 /// A household changed: tell every worker with an open task on it.
@@ -75,7 +84,7 @@ pub fn head(conn: &mut AnyConnection) -> ApiResult<i64> {
     Ok(change_head::table
         .find(1)
         .select(change_head::seq)
-        .first(conn)?)
+        .first_row(conn)?)
 }
 
 /// A worker's changes after `after`, oldest first.
@@ -83,14 +92,14 @@ pub fn since(
     conn: &mut AnyConnection,
     worker_id: &str,
     after: i64,
-    limit: i64,
+    limit: u32,
 ) -> ApiResult<Vec<ChangeRow>> {
     Ok(changes::table
         .filter(changes::worker_id.eq(worker_id))
         .filter(changes::seq.gt(after))
         .order(changes::seq.asc())
-        .limit(limit)
         .select(ChangeRow::as_select())
+        .limit_rows(limit)
         .load(conn)?)
 }
 

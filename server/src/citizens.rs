@@ -15,6 +15,7 @@ use rand::Rng;
 
 use crate::config::DiscoverySettings;
 use crate::crypto::FieldCipher;
+use crate::db::limit::FirstRow;
 use crate::db::repo::self_reports::{self as repo, CodeRow};
 use crate::db::repo::users::{self as users, NewUser, UserChanges};
 use crate::db::schema::org_units;
@@ -136,7 +137,7 @@ pub fn register(
                 .filter(org_units::kind.eq("city"))
                 .order(org_units::path.asc())
                 .select((org_units::id, org_units::path))
-                .first(conn)
+                .first_row(conn)
                 .optional()?
                 .ok_or_else(|| {
                     ApiError::unavailable(anyhow::anyhow!("no city is set up for citizens"))

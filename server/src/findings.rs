@@ -9,6 +9,7 @@ use jiuzhu_proto::ErrorCode;
 
 use crate::applications::{self, Actor};
 use crate::audit::{self, AuditEntry};
+use crate::db::limit::FirstRow;
 use crate::db::repo::findings::{self as repo, FindingRow};
 use crate::db::repo::households::HouseholdRow;
 use crate::db::schema::{households, org_units};
@@ -29,7 +30,7 @@ fn unit_of(conn: &mut AnyConnection, row: &FindingRow) -> ApiResult<Option<Strin
     Ok(org_units::table
         .filter(org_units::path.eq(&row.org_path))
         .select(org_units::id)
-        .first::<String>(conn)
+        .first_row::<String>(conn)
         .optional()?)
 }
 
@@ -86,7 +87,7 @@ pub fn convert(
     let household: HouseholdRow = households::table
         .find(&household_id)
         .select(HouseholdRow::as_select())
-        .first(conn)?;
+        .first_row(conn)?;
     let categories = match categories {
         Some(c) => c,
         None => serde_json::from_str::<Vec<String>>(&finding.categories)

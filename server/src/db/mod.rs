@@ -2,6 +2,7 @@
 //! that runs blocking database work off the async workers.
 
 pub mod group_commit;
+pub mod limit;
 pub mod repo;
 pub mod schema;
 

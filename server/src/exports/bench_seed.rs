@@ -17,6 +17,7 @@ use jiuzhu_proto::task::TaskKind;
 
 use crate::config::{Secrets, Settings};
 use crate::crypto::FieldCipher;
+use crate::db::limit::FirstRow;
 use crate::db::repo::visits::VisitRow;
 use crate::db::schema::{households, tasks, users, visits};
 use crate::db::{self, AnyConnection};
@@ -91,7 +92,7 @@ pub fn seed(
                 let existing: Option<String> = tasks::table
                     .filter(tasks::household_id.eq(household))
                     .select(tasks::id)
-                    .first(conn)
+                    .first_row(conn)
                     .optional()?;
                 let id = match existing {
                     Some(id) => id,

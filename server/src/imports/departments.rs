@@ -17,6 +17,7 @@ use serde_json::{json, Map, Value as Json};
 
 use super::households::{decode, parse_yuan, EncodingChoice, ImportError};
 use super::{pg_copy, tuning::ImportTuning};
+use crate::db::limit::FirstRow;
 use crate::db::schema::{
     department_imports, department_records, households, members, tasks as task_table,
 };
@@ -900,7 +901,7 @@ fn evaluate_chunk(
                     .filter(members::annual_income_fen.gt(0))
                     .order(members::annual_income_fen.desc())
                     .select(members::id)
-                    .first(conn)
+                    .first_row(conn)
                     .optional()?;
                 if earner.is_some() && earner == member {
                     signals

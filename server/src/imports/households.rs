@@ -26,6 +26,7 @@ use jiuzhu_proto::household::{
 use super::tuning::ImportTuning;
 use crate::audit::{self, AuditEntry};
 use crate::crypto::FieldCipher;
+use crate::db::limit::FirstRow;
 use crate::db::repo::households::{self as repo, HouseholdRow, MemberRow, StatusRow};
 use crate::db::schema::{households, id_conflicts, import_jobs, members, org_units};
 use crate::db::{self, AnyConnection};
@@ -2266,7 +2267,7 @@ pub fn find_job_in_scope(
         scope
     )
     .select(ImportJobRow::as_select())
-    .first(conn)
+    .first_row(conn)
     .optional()
 }
 

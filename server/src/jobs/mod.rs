@@ -14,6 +14,7 @@ use std::time::Duration;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use crate::db::limit::FirstRow;
 use crate::db::schema::job_leases;
 use crate::db::AnyConnection;
 use crate::state::AppState;
@@ -36,7 +37,7 @@ pub fn claim(
         AnyConnection::Sqlite(lite) => job_leases::table
             .find(name)
             .select(job_leases::last_run_at)
-            .first(lite)
+            .first_row(lite)
             .optional()?,
     };
     match last {

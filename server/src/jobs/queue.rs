@@ -19,6 +19,7 @@ use jiuzhu_proto::stats::{Job, JobState};
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
+use crate::db::limit::FirstRow;
 use crate::db::schema::jobs;
 use crate::db::{self, AnyConnection};
 use crate::error::{ApiError, ApiResult};
@@ -136,7 +137,7 @@ pub fn claim(
             .filter(free)
             .order((jobs::created_at, jobs::id))
             .select(jobs::id)
-            .first(lite)
+            .first_row(lite)
             .optional()?,
     };
     let Some(id) = id else {
@@ -154,7 +155,7 @@ pub fn claim(
     jobs::table
         .find(&id)
         .select(JobRow::as_select())
-        .first(conn)
+        .first_row(conn)
         .optional()
 }
 
@@ -389,7 +390,7 @@ pub fn to_api(row: JobRow) -> ApiResult<Job> {
 pub fn find_in_scope(conn: &mut AnyConnection, scope: &Scope, id: &str) -> ApiResult<JobRow> {
     in_scope!(jobs::table.find(id), jobs::org_path, scope)
         .select(JobRow::as_select())
-        .first(conn)
+        .first_row(conn)
         .optional()?
         .ok_or_else(ApiError::not_found)
 }

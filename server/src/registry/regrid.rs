@@ -8,6 +8,7 @@ use diesel::prelude::*;
 use serde_json::json;
 
 use crate::audit::{self, AuditEntry};
+use crate::db::limit::FirstRow;
 use crate::db::schema::{households, org_units};
 use crate::db::{self, AnyConnection};
 use crate::domain::geo::{GridLookup, LatLon};
@@ -67,7 +68,7 @@ pub fn regrid_all(
                         let p: String = org_units::table
                             .find(to)
                             .select(org_units::path)
-                            .first(conn)?;
+                            .first_row(conn)?;
                         paths.insert(to.clone(), p.clone());
                         p
                     }

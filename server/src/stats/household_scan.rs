@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use diesel::prelude::*;
 use serde_json::Value as Json;
 
+use crate::db::limit::LimitRowsDsl;
 use crate::db::repo::households::{self as household_repo, HouseholdRow};
 use crate::db::repo::standards::{self as standard_repo, StandardRow};
 use crate::db::repo::visits::VisitRow;
@@ -16,7 +17,7 @@ use crate::rules::facts::{self, Sources};
 use crate::scope::Scope;
 use crate::state::AppState;
 
-const PAGE: i64 = 1000;
+const PAGE: u32 = 1000;
 
 /// Calls `each(household, facts, has_accepted_visit)` for every household in `scope`.
 pub fn scan(
@@ -33,8 +34,8 @@ pub fn scan(
         let page: Vec<HouseholdRow> = in_scope!(households::table, households::org_path, scope)
             .filter(households::id.gt(&after))
             .order(households::id.asc())
-            .limit(PAGE)
             .select(HouseholdRow::as_select())
+            .limit_rows(PAGE)
             .load(conn)?;
         let Some(last) = page.last() else {
             return Ok(());

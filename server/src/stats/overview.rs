@@ -11,6 +11,7 @@ use jiuzhu_proto::OrgUnitId;
 
 use crate::applications::china_date;
 use crate::applications::workflow::{self, Limits};
+use crate::db::limit::FirstRow;
 use crate::db::schema::{application_events, applications, findings, households, tasks, visits};
 use crate::db::AnyConnection;
 use crate::error::ApiResult;
@@ -44,7 +45,7 @@ pub fn overview(
         .filter(visits::received_at.ge(since))
         .filter(visits::review_state.ne("rejected"))
         .select(diesel::dsl::count(visits::household_id).aggregate_distinct())
-        .first(conn)?;
+        .first_row(conn)?;
     let overdue_tasks: i64 = in_scope!(tasks::table, tasks::org_path, scope)
         .filter(tasks::state.eq_any(["pending", "assigned", "accepted"]))
         .filter(tasks::due_date.lt(today))

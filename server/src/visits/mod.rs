@@ -141,6 +141,8 @@ fn not_open(zh: &'static str, en: &'static str) -> ApiError {
 pub struct CheckedAnswers {
     /// `None`: the version does not exist. The field errors carry their `answers.` paths.
     outcome: Option<Result<crate::crypto::Sealed, Vec<jiuzhu_proto::error::FieldError>>>,
+    /// The answers as sealed, kept so that the response to a new visit need not open them again.
+    cleaned: Option<serde_json::Value>,
 }
 
 impl CheckedAnswers {
@@ -151,7 +153,10 @@ impl CheckedAnswers {
         cipher: &FieldCipher,
     ) -> ApiResult<Self> {
         let Some(form) = form else {
-            return Ok(Self { outcome: None });
+            return Ok(Self {
+                outcome: None,
+                cleaned: None,
+            });
         };
         let day = (v.started_at + Duration::hours(8)).date_naive();
         let outcome = form.validate_at(&v.answers, day);
@@ -170,6 +175,7 @@ impl CheckedAnswers {
                 .collect();
             return Ok(Self {
                 outcome: Some(Err(errors)),
+                cleaned: None,
             });
         }
         let answers = outcome.cleaned(&v.answers);
@@ -181,7 +187,14 @@ impl CheckedAnswers {
             .map_err(ApiError::internal)?;
         Ok(Self {
             outcome: Some(Ok(sealed)),
+            cleaned: Some(answers),
         })
+    }
+
+    /// The valid answers as they were sealed (`None` when they were not valid), taken out so
+    /// that the write does not carry them.
+    pub fn take_cleaned(&mut self) -> Option<serde_json::Value> {
+        self.cleaned.take()
     }
 }
 
@@ -501,8 +514,14 @@ pub fn open_answers(row: &VisitRow, cipher: &FieldCipher) -> ApiResult<serde_jso
 
 /// The visit as the API shows it: answers opened, then ID and phone numbers masked.
 pub fn to_api(row: VisitRow, cipher: &FieldCipher) -> ApiResult<Visit> {
+    let answers = open_answers(&row, cipher)?;
+    to_api_with(row, answers)
+}
+
+/// The visit as the API shows it, with its answers already opened (`answers` are what
+/// `row.answers_sealed` holds); ID and phone numbers are masked here.
+pub fn to_api_with(row: VisitRow, mut answers: serde_json::Value) -> ApiResult<Visit> {
     let bad = |what: &str| ApiError::internal(anyhow::anyhow!("unreadable visit {what}"));
-    let mut answers = open_answers(&row, cipher)?;
     mask::mask_answers(&mut answers);
     let location: LocationFix = serde_json::from_str(&row.fix_as_sent).map_err(|_| bad("fix"))?;
     let flags: Vec<VisitFlag> = serde_json::from_str(&row.flags).map_err(|_| bad("flags"))?;

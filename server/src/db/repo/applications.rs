@@ -3,6 +3,7 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
+use crate::db::limit::FirstRow;
 use crate::db::schema::{application_categories, application_events, applications};
 use crate::db::AnyConnection;
 use crate::in_scope;
@@ -122,7 +123,7 @@ pub fn find(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<Applicatio
     applications::table
         .find(id)
         .select(ApplicationRow::as_select())
-        .first(conn)
+        .first_row(conn)
         .optional()
 }
 
@@ -133,7 +134,7 @@ pub fn find_in_scope(
 ) -> QueryResult<Option<ApplicationRow>> {
     in_scope!(applications::table.find(id), applications::org_path, scope)
         .select(ApplicationRow::as_select())
-        .first(conn)
+        .first_row(conn)
         .optional()
 }
 
@@ -160,7 +161,7 @@ pub fn last_seq(conn: &mut AnyConnection, id: &str) -> QueryResult<i32> {
     application_events::table
         .filter(application_events::application_id.eq(id))
         .select(diesel::dsl::max(application_events::seq))
-        .first::<Option<i32>>(conn)
+        .first_row::<Option<i32>>(conn)
         .map(Option::unwrap_or_default)
 }
 

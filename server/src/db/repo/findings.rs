@@ -1,8 +1,11 @@
 //! `findings`.
 
 use chrono::NaiveDateTime;
+use diesel::expression::SqlLiteral;
 use diesel::prelude::*;
+use diesel::sql_types::Text;
 
+use crate::db::limit::FirstRow;
 use crate::db::schema::findings;
 use crate::db::AnyConnection;
 use crate::in_scope;
@@ -38,6 +41,13 @@ pub fn insert(conn: &mut AnyConnection, row: &FindingRow) -> QueryResult<usize> 
         .execute(conn)
 }
 
+/// `state = 'open'` with the value in the SQL text. It matches the partial index
+/// `findings_one_open`; with the value bound, SQLite reads the bound value to see whether the
+/// index applies, and so plans a cached statement again at every execution.
+fn is_open() -> diesel::dsl::Eq<findings::state, SqlLiteral<Text>> {
+    findings::state.eq(diesel::dsl::sql::<Text>("'open'"))
+}
+
 pub fn open_of(
     conn: &mut AnyConnection,
     household_id: &str,
@@ -46,9 +56,9 @@ pub fn open_of(
     findings::table
         .filter(findings::household_id.eq(household_id))
         .filter(findings::kind.eq(kind))
-        .filter(findings::state.eq("open"))
+        .filter(is_open())
         .select(FindingRow::as_select())
-        .first(conn)
+        .first_row(conn)
         .optional()
 }
 
@@ -95,7 +105,7 @@ pub fn find_in_scope(
 ) -> QueryResult<Option<FindingRow>> {
     in_scope!(findings::table.find(id), findings::org_path, scope)
         .select(FindingRow::as_select())
-        .first(conn)
+        .first_row(conn)
         .optional()
 }
 
@@ -109,7 +119,7 @@ pub fn close(
     actor: &str,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
-    diesel::update(findings::table.find(id).filter(findings::state.eq("open")))
+    diesel::update(findings::table.find(id).filter(is_open()))
         .set((
             findings::state.eq(state),
             findings::reason.eq(reason),

@@ -4,6 +4,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::tasks::open_household_ids;
+use crate::db::limit::FirstRow;
 use crate::db::schema::{
     household_status_history, household_tags, households, id_conflicts, members, org_units,
 };
@@ -230,7 +231,7 @@ pub fn find_in_scope(
         scope
     )
     .select((HouseholdRow::as_select(), org_units::code))
-    .first(conn)
+    .first_row(conn)
     .optional()
 }
 
@@ -428,7 +429,7 @@ pub fn find_by_external_id(
     households::table
         .filter(households::external_id.eq(external_id))
         .select(HouseholdRow::as_select())
-        .first(conn)
+        .first_row(conn)
         .optional()
 }
 

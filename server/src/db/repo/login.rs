@@ -3,6 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use crate::db::limit::FirstRow;
 use crate::db::schema::{login_attempts, login_lockouts};
 use crate::db::AnyConnection;
 
@@ -46,7 +47,7 @@ pub fn attempts_by_ip(
             diesel::dsl::count_star(),
             diesel::dsl::min(login_attempts::at),
         ))
-        .first(conn)
+        .first_row(conn)
 }
 
 pub fn attempts_by_username(
@@ -61,7 +62,7 @@ pub fn attempts_by_username(
             diesel::dsl::count_star(),
             diesel::dsl::min(login_attempts::at),
         ))
-        .first(conn)
+        .first_row(conn)
 }
 
 pub fn purge_attempts(conn: &mut AnyConnection, before: NaiveDateTime) -> QueryResult<usize> {
@@ -72,7 +73,7 @@ pub fn lockout(conn: &mut AnyConnection, username: &str) -> QueryResult<Option<L
     login_lockouts::table
         .find(username)
         .select(Lockout::as_select())
-        .first(conn)
+        .first_row(conn)
         .optional()
 }
 

@@ -3,6 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use crate::db::limit::FirstRow;
 use crate::db::schema::org_units;
 use crate::db::AnyConnection;
 use crate::in_scope;
@@ -86,7 +87,7 @@ pub fn find_in_scope(
 ) -> QueryResult<Option<OrgUnitRow>> {
     in_scope!(org_units::table.find(id), org_units::path, scope)
         .select(OrgUnitRow::as_select())
-        .first(conn)
+        .first_row(conn)
         .optional()
 }
 
@@ -95,7 +96,7 @@ pub fn find_by_code(conn: &mut AnyConnection, code: &str) -> QueryResult<Option<
     org_units::table
         .filter(org_units::code.eq(code))
         .select(OrgUnitRow::as_select())
-        .first(conn)
+        .first_row(conn)
         .optional()
 }
 
@@ -147,7 +148,7 @@ pub fn grid_fingerprint(conn: &mut AnyConnection) -> QueryResult<String> {
             diesel::dsl::count_star(),
             diesel::dsl::max(org_units::updated_at),
         ))
-        .first(conn)?;
+        .first_row(conn)?;
     Ok(format!(
         "{count}:{}",
         latest.map(|t| t.and_utc().timestamp_micros()).unwrap_or(0)
@@ -193,6 +194,6 @@ pub fn find_by_id(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<OrgU
     org_units::table
         .find(id)
         .select(OrgUnitRow::as_select())
-        .first(conn)
+        .first_row(conn)
         .optional()
 }

@@ -3,6 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use crate::db::limit::FirstRow;
 use crate::db::schema::{photos, uploads};
 use crate::db::AnyConnection;
 
@@ -43,7 +44,7 @@ pub fn find(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<PhotoRow>>
     photos::table
         .find(id)
         .select(PhotoRow::as_select())
-        .first(conn)
+        .first_row(conn)
         .optional()
 }
 
@@ -138,7 +139,7 @@ pub fn find_upload(
         .filter(uploads::owner_id.eq(owner))
         .filter(uploads::expires_at.gt(now))
         .select(UploadRow::as_select())
-        .first(conn)
+        .first_row(conn)
         .optional()
 }
 

@@ -3,6 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use crate::db::limit::FirstRow;
 use crate::db::schema::{citizen_codes, self_reports};
 use crate::db::AnyConnection;
 
@@ -40,7 +41,7 @@ pub fn find(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<SelfReport
     self_reports::table
         .find(id)
         .select(SelfReportRow::as_select())
-        .first(conn)
+        .first_row(conn)
         .optional()
 }
 
@@ -108,7 +109,7 @@ pub fn code_of(conn: &mut AnyConnection, user_id: &str) -> QueryResult<Option<Co
     citizen_codes::table
         .find(user_id)
         .select(CodeRow::as_select())
-        .first(conn)
+        .first_row(conn)
         .optional()
 }
 

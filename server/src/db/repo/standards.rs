@@ -3,6 +3,7 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
+use crate::db::limit::FirstRow;
 use crate::db::schema::{rule_gaps, rules, standards};
 use crate::db::AnyConnection;
 
@@ -51,7 +52,7 @@ pub fn in_force(
         .filter(standards::effective_from.le(on))
         .order(standards::effective_from.desc())
         .select(StandardRow::as_select())
-        .first(conn)
+        .first_row(conn)
         .optional()
 }
 
@@ -80,7 +81,7 @@ pub fn insert_rule(conn: &mut AnyConnection, row: &RuleRow) -> QueryResult<usize
 pub fn any_rule(conn: &mut AnyConnection) -> QueryResult<bool> {
     Ok(rules::table
         .select(rules::id)
-        .first::<String>(conn)
+        .first_row::<String>(conn)
         .optional()?
         .is_some())
 }
@@ -104,7 +105,7 @@ pub fn latest_version(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<
     rules::table
         .filter(rules::id.eq(id))
         .select(diesel::dsl::max(rules::version))
-        .first(conn)
+        .first_row(conn)
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

@@ -3,6 +3,7 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
+use crate::db::limit::FirstRow;
 use crate::db::schema::{change_head, form_versions, forms, task_events, tasks, users};
 use crate::db::AnyConnection;
 use crate::in_scope;
@@ -38,7 +39,7 @@ pub fn find_in_scope(
 ) -> QueryResult<Option<TaskRow>> {
     in_scope!(tasks::table.find(id), tasks::org_path, scope)
         .select(TaskRow::as_select())
-        .first(conn)
+        .first_row(conn)
         .optional()
 }
 
@@ -46,7 +47,7 @@ pub fn find(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<TaskRow>> 
     tasks::table
         .find(id)
         .select(TaskRow::as_select())
-        .first(conn)
+        .first_row(conn)
         .optional()
 }
 
@@ -57,7 +58,12 @@ pub fn find_many(conn: &mut AnyConnection, ids: &[String]) -> QueryResult<Vec<Ta
         .load(conn)
 }
 
-/// Moves a task from one state to another; false when it was no longer in `from`.
+/// Moves a task from one of up to three states (`from`) to another; false when it was no longer
+/// in any of them.
+///
+/// The states are compared one by one rather than with `eq_any`: diesel prepares an `IN (…)`
+/// list afresh on every call on SQLite, and this runs once per visit on the thread that commits
+/// them all.
 pub fn transition(
     conn: &mut AnyConnection,
     id: &str,
@@ -67,7 +73,22 @@ pub fn transition(
     form_version: Option<i32>,
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
-    let target = tasks::table.find(id).filter(tasks::state.eq_any(from));
+    let (a, b, c) = match *from {
+        [a] => (a, a, a),
+        [a, b] => (a, b, b),
+        [a, b, c] => (a, b, c),
+        _ => {
+            return Err(diesel::result::Error::QueryBuilderError(
+                "a task transition names one to three states".into(),
+            ))
+        }
+    };
+    let target = tasks::table.find(id).filter(
+        tasks::state
+            .eq(a)
+            .or(tasks::state.eq(b))
+            .or(tasks::state.eq(c)),
+    );
     let n = match (assignee, form_version) {
         (Some(a), Some(v)) => diesel::update(target)
             .set((
@@ -254,7 +275,7 @@ pub fn user_binding(
     users::table
         .find(user_id)
         .select((users::role, users::org_path, users::disabled))
-        .first(conn)
+        .first_row(conn)
         .optional()
 }
 
@@ -263,7 +284,7 @@ pub fn latest_form_version(conn: &mut AnyConnection, key: &str) -> QueryResult<O
     forms::table
         .find(key)
         .select(forms::latest_version)
-        .first(conn)
+        .first_row(conn)
         .optional()
 }
 
@@ -275,7 +296,7 @@ pub fn form_definition(
     form_versions::table
         .find((key, version))
         .select(form_versions::definition)
-        .first(conn)
+        .first_row(conn)
         .optional()
 }
 
@@ -341,6 +362,6 @@ pub fn form_version(
     form_versions::table
         .find((key, version))
         .select((form_versions::definition, form_versions::published_at))
-        .first(conn)
+        .first_row(conn)
         .optional()
 }

@@ -3,6 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use crate::db::limit::FirstRow;
 use crate::db::repo::users::UserRow;
 use crate::db::schema::{tokens, users};
 use crate::db::AnyConnection;
@@ -53,7 +54,7 @@ pub fn find_live(
         .filter(tokens::revoked_at.is_null())
         .filter(tokens::expires_at.gt(now))
         .select((TokenRow::as_select(), UserRow::as_select()))
-        .first(conn)
+        .first_row(conn)
         .optional()
 }
 
@@ -62,7 +63,7 @@ pub fn find_any(conn: &mut AnyConnection, hash: &str) -> QueryResult<Option<Toke
     tokens::table
         .filter(tokens::token_hash.eq(hash))
         .select(TokenRow::as_select())
-        .first(conn)
+        .first_row(conn)
         .optional()
 }
 

@@ -3,6 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use crate::db::limit::FirstRow;
 use crate::db::schema::{org_units, users};
 use crate::db::AnyConnection;
 use crate::in_scope;
@@ -68,7 +69,7 @@ pub fn find_by_username(conn: &mut AnyConnection, username: &str) -> QueryResult
     users::table
         .filter(users::username.eq(username))
         .select(UserRow::as_select())
-        .first(conn)
+        .first_row(conn)
         .optional()
 }
 
@@ -85,7 +86,7 @@ pub fn find_in_scope(
         scope
     )
     .select((UserRow::as_select(), org_units::code))
-    .first(conn)
+    .first_row(conn)
     .optional()
 }
 
@@ -137,6 +138,6 @@ pub fn find_with_code(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<
         .inner_join(org_units::table)
         .filter(users::id.eq(id))
         .select((UserRow::as_select(), org_units::code))
-        .first(conn)
+        .first_row(conn)
         .optional()
 }

@@ -3,6 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use crate::db::limit::FirstRow;
 use crate::db::schema::{changes, visits};
 use crate::db::AnyConnection;
 use crate::in_scope;
@@ -49,7 +50,7 @@ pub fn find(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<VisitRow>>
     visits::table
         .find(id)
         .select(VisitRow::as_select())
-        .first(conn)
+        .first_row(conn)
         .optional()
 }
 
@@ -60,7 +61,7 @@ pub fn find_in_scope(
 ) -> QueryResult<Option<VisitRow>> {
     in_scope!(visits::table.find(id), visits::org_path, scope)
         .select(VisitRow::as_select())
-        .first(conn)
+        .first_row(conn)
         .optional()
 }
 
@@ -74,7 +75,7 @@ pub fn latest_approved(
         .filter(visits::review_state.eq("approved"))
         .order((visits::received_at.desc(), visits::id.desc()))
         .select(VisitRow::as_select())
-        .first(conn)
+        .first_row(conn)
         .optional()
 }
 

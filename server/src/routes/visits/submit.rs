@@ -48,7 +48,8 @@ pub async fn submit_visit(
                 .await?
         }
     };
-    let answers = CheckedAnswers::check(&input, form.as_deref(), &state.cipher)?;
+    let mut answers = CheckedAnswers::check(&input, form.as_deref(), &state.cipher)?;
+    let cleaned = answers.take_cleaned();
     // Sealed now: freed here rather than on the committing thread.
     drop(std::mem::take(&mut input.answers));
     let scope = caller.scope();
@@ -73,7 +74,11 @@ pub async fn submit_visit(
             )
         })
         .await?;
-    let visit = visits::to_api(row, &state.cipher)?;
+    // A new visit's answers are the ones just checked; a replay's are what was stored then.
+    let visit = match cleaned {
+        Some(answers) if !replay => visits::to_api_with(row, answers)?,
+        _ => visits::to_api(row, &state.cipher)?,
+    };
     Ok(if replay {
         HttpResponse::Ok().json(visit)
     } else {

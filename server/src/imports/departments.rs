@@ -10,6 +10,7 @@ use std::io::Read;
 
 use chrono::{Duration, NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Binary, Nullable, Text};
 use jiuzhu_proto::department::{DepartmentImport, DepartmentSource};
 use jiuzhu_proto::household::{DisabilityType, RowError, StudentStatus};
 use jiuzhu_proto::task::TaskKind;
@@ -20,7 +21,7 @@ use super::{pg_copy, tuning::ImportTuning};
 use crate::db::schema::{
     department_imports, department_records, households, members, tasks as task_table,
 };
-use crate::db::{self, AnyConnection};
+use crate::db::{self, bulk, AnyConnection};
 use crate::domain::id_number::IdNumber;
 use crate::error::{ApiError, ApiResult};
 use crate::registry::ID_INDEX;
@@ -744,15 +745,55 @@ struct RecordRow<'a> {
     imported_at: NaiveDateTime,
 }
 
-/// SQLite re-runs one prepared single-row INSERT; PostgreSQL takes COPY.
+/// A record with its dates as the text SQLite stores (the import time formatted once per batch).
+struct SqliteRecord<'r, 'a> {
+    r: &'r RecordRow<'a>,
+    event_date: String,
+    imported_at: &'r str,
+}
+
+impl bulk::SqliteRow for SqliteRecord<'_, '_> {
+    type Key = department_records::table;
+    const INSERT: &'static str = "INSERT INTO department_records (source, record_id, import_id, \
+        line, id_blind, id_masked, member_id, household_id, event_date, amount_fen, detail, \
+        imported_at) VALUES ";
+
+    fn bind<'b>(&'b self, out: &mut bulk::Binds<'_, '_, 'b>) -> QueryResult<()> {
+        let r = self.r;
+        out.value::<Text, _>(r.source)?;
+        out.value::<Text, _>(&r.record_id)?;
+        out.value::<Text, _>(r.import_id)?;
+        out.value::<BigInt, _>(&r.line)?;
+        out.value::<Binary, _>(&r.id_blind)?;
+        out.value::<Text, _>(&r.id_masked)?;
+        out.value::<Nullable<Text>, _>(&r.member_id)?;
+        out.value::<Nullable<Text>, _>(&r.household_id)?;
+        out.value::<Text, _>(&self.event_date)?;
+        out.value::<Nullable<BigInt>, _>(&r.amount_fen)?;
+        out.value::<Text, _>(&r.detail)?;
+        out.value::<Text, _>(self.imported_at)
+    }
+}
+
+/// SQLite re-runs one prepared multi-row INSERT ([`bulk::insert`]); PostgreSQL takes COPY.
 fn insert_records(conn: &mut AnyConnection, rows: &[RecordRow<'_>]) -> ApiResult<()> {
     match conn {
         AnyConnection::Sqlite(c) => {
+            let mut stamps: HashMap<NaiveDateTime, String> = HashMap::new();
             for r in rows {
-                diesel::insert_into(department_records::table)
-                    .values(r)
-                    .execute(c)?;
+                stamps
+                    .entry(r.imported_at)
+                    .or_insert_with(|| bulk::timestamp_text(r.imported_at));
             }
+            let rows: Vec<SqliteRecord<'_, '_>> = rows
+                .iter()
+                .map(|r| SqliteRecord {
+                    r,
+                    event_date: bulk::date_text(r.event_date),
+                    imported_at: stamps.get(&r.imported_at).map_or("", String::as_str),
+                })
+                .collect();
+            bulk::insert(c, &rows)?;
         }
         AnyConnection::Postgresql(c) => {
             if rows.is_empty() {
@@ -968,41 +1009,37 @@ fn verify_tasks(
         .load::<(String, String)>(conn)?
         .into_iter()
         .collect();
-    let mut workers: HashMap<String, Option<String>> = HashMap::new();
-    let due = crate::registry::today() + Duration::days(7);
-    let mut created = 0;
-    for household_id in idle {
-        let Some(path) = paths.get(household_id) else {
+    let mut workers: HashMap<&str, Option<String>> = HashMap::new();
+    for household_id in &idle {
+        let Some(path) = paths.get(*household_id) else {
             continue;
         };
-        let worker = match workers.get(path) {
-            Some(w) => w.clone(),
-            None => {
-                let w = crate::db::repo::tasks::grid_workers(conn, path)?
-                    .into_iter()
-                    .next();
-                workers.insert(path.clone(), w.clone());
-                w
-            }
-        };
-        crate::tasks::create(
-            conn,
-            crate::tasks::NewTask {
+        if !workers.contains_key(path.as_str()) {
+            let w = crate::db::repo::tasks::grid_workers(conn, path)?
+                .into_iter()
+                .next();
+            workers.insert(path, w);
+        }
+    }
+    let due = crate::registry::today() + Duration::days(7);
+    let new: Vec<crate::tasks::NewTask<'_>> = idle
+        .iter()
+        .filter_map(|household_id| {
+            let path = paths.get(*household_id)?;
+            Some(crate::tasks::NewTask {
                 kind: TaskKind::Verify,
                 household_id,
                 household_path: path,
                 form_key: &who.state.settings.recheck.form_key,
-                assignee: worker.as_deref(),
+                assignee: workers.get(path.as_str()).and_then(|w| w.as_deref()),
                 due_date: due,
                 priority: 1,
                 note: "部门数据预警，请入户核实 / an alert from department data: visit and verify",
                 actor: who.actor,
-            },
-            now,
-        )?;
-        created += 1;
-    }
-    Ok(created)
+            })
+        })
+        .collect();
+    Ok(crate::tasks::create_many(conn, &new, now)?.len() as i64)
 }
 
 /// The unmatched rows of an import, as CSV for the sending department (record id, masked ID

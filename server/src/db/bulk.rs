@@ -1,10 +1,11 @@
-//! Many rows of one table written by one fixed SQLite statement: a multi-row `INSERT` (or an
-//! `UPDATE`) whose SQL diesel builds once and keeps prepared, keyed by the statement's type, so a
-//! row costs its binds and its share of one step, not a query tree walked three times, its SQL
-//! rebuilt and hashed for the cache (what a diesel `insert_into(…).values(&row)` on
-//! `AnyConnection` does per row; half the time of a department import's evaluation went there).
+//! Many rows of one table written by one fixed SQLite statement (an `INSERT`, or an `UPDATE` by
+//! key) whose SQL diesel builds once and keeps prepared, keyed by the statement's type: a row
+//! costs its binds and one step, not a query tree walked several times and its SQL rebuilt and
+//! hashed for the cache, as a diesel `insert_into(…).values(&row)` on `AnyConnection` does.
+//! Single-row on purpose: a multi-row `INSERT` makes SQLite keep a statement journal (it may
+//! fail half-way), which cost more than the steps it saved (measured on the department import).
 //!
-//! Only SQLite: PostgreSQL callers take COPY or diesel's multi-row inserts ([`crate::each_backend`]).
+//! Only SQLite: PostgreSQL callers take COPY or diesel's multi-row inserts.
 
 use std::marker::PhantomData;
 
@@ -12,10 +13,6 @@ use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use diesel::sqlite::{Sqlite, SqliteConnection};
 use diesel::{QueryResult, RunQueryDsl};
-
-/// Rows per multi-row statement: few enough binds for any table here (SQLite allows 32,766),
-/// enough that the per-statement work is spread thin.
-pub const ROWS: usize = 32;
 
 /// A row of a table written through [`insert`].
 pub trait SqliteRow {
@@ -47,43 +44,35 @@ impl<'b> Binds<'_, '_, 'b> {
     }
 }
 
-/// `N` rows in one `INSERT`; a distinct type per table and `N`, so a distinct cached statement.
-struct Insert<'a, R, const N: usize>(&'a [R]);
+/// One row's `INSERT`, a distinct type (so a distinct cached statement) per table.
+struct Insert<'a, R>(&'a R);
 
-/// The cache key of [`Insert`]: its table and row count.
-struct InsertKey<K, const N: usize>(PhantomData<K>);
-
-impl<R: SqliteRow, const N: usize> QueryId for Insert<'_, R, N> {
-    type QueryId = InsertKey<R::Key, N>;
+impl<R: SqliteRow> QueryId for Insert<'_, R> {
+    type QueryId = R::Key;
     const HAS_STATIC_QUERY_ID: bool = true;
 }
 
-impl<R: SqliteRow, const N: usize> QueryFragment<Sqlite> for Insert<'_, R, N> {
+impl<R: SqliteRow> QueryFragment<Sqlite> for Insert<'_, R> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
         out.push_sql(R::INSERT);
-        for (i, row) in self.0.iter().enumerate() {
-            out.push_sql(if i > 0 { ", (" } else { "(" });
-            row.bind(&mut Binds {
-                out: &mut out,
-                first: true,
-            })?;
-            out.push_sql(")");
-        }
+        out.push_sql("(");
+        self.0.bind(&mut Binds {
+            out: &mut out,
+            first: true,
+        })?;
+        out.push_sql(")");
         Ok(())
     }
 }
 
-impl<R, const N: usize> RunQueryDsl<SqliteConnection> for Insert<'_, R, N> {}
+impl<R> RunQueryDsl<SqliteConnection> for Insert<'_, R> {}
 
-/// Inserts every row: [`ROWS`] at a time, the rest one by one. Returns the rows inserted.
+/// Inserts every row by re-running the table's one prepared statement. Returns the rows
+/// inserted.
 pub fn insert<R: SqliteRow>(conn: &mut SqliteConnection, rows: &[R]) -> QueryResult<usize> {
     let mut n = 0;
-    let mut chunks = rows.chunks_exact(ROWS);
-    for chunk in &mut chunks {
-        n += Insert::<R, ROWS>(chunk).execute(conn)?;
-    }
-    for row in chunks.remainder() {
-        n += Insert::<R, 1>(std::slice::from_ref(row)).execute(conn)?;
+    for row in rows {
+        n += Insert(row).execute(conn)?;
     }
     Ok(n)
 }

@@ -717,15 +717,8 @@ const QUERY_CHUNK: usize = 1000;
 /// Households per evaluation transaction.
 const EVALUATION_CHUNK: usize = 1000;
 
-/// What an import brought for a household: household, member, source, record id, date, detail.
-type Brought = (
-    Option<String>,
-    Option<String>,
-    String,
-    String,
-    NaiveDate,
-    String,
-);
+/// A disability or death record an import brought: household, member, source, date, detail.
+type Brought = (Option<String>, Option<String>, String, NaiveDate, String);
 
 /// A stored department record.
 #[derive(Insertable)]
@@ -775,7 +768,7 @@ impl bulk::SqliteRow for SqliteRecord<'_, '_> {
     }
 }
 
-/// SQLite re-runs one prepared multi-row INSERT ([`bulk::insert`]); PostgreSQL takes COPY.
+/// SQLite re-runs one prepared INSERT ([`bulk::insert`]) in household order; PostgreSQL takes COPY.
 fn insert_records(conn: &mut AnyConnection, rows: &[RecordRow<'_>]) -> ApiResult<()> {
     match conn {
         AnyConnection::Sqlite(c) => {
@@ -785,8 +778,13 @@ fn insert_records(conn: &mut AnyConnection, rows: &[RecordRow<'_>]) -> ApiResult
                     .entry(r.imported_at)
                     .or_insert_with(|| bulk::timestamp_text(r.imported_at));
             }
-            let rows: Vec<SqliteRecord<'_, '_>> = rows
-                .iter()
+            // In household order: the two indexes keyed by household then take the batch's
+            // entries in key order, a page at a time, rather than all over the tree (about a
+            // tenth less CPU for the pass, measured at 100,000 rows).
+            let mut order: Vec<&RecordRow<'_>> = rows.iter().collect();
+            order.sort_by(|a, b| a.household_id.cmp(&b.household_id));
+            let rows: Vec<SqliteRecord<'_, '_>> = order
+                .into_iter()
                 .map(|r| SqliteRecord {
                     r,
                     event_date: bulk::date_text(r.event_date),
@@ -872,55 +870,134 @@ fn evaluate_chunk(
     let now = db::now();
     let since = today - Duration::days(365);
     let mut signals: HashMap<String, Map<String, Json>> = HashMap::new();
-    // Twelve months of out-of-pocket spending from every claim on file, in yuan.
+    // Twelve months of out-of-pocket spending from every claim on file, in yuan: summed by the
+    // database (a row per household, not one per claim). The cast keeps PostgreSQL's sum of a
+    // BIGINT an integer.
     let claims: Vec<(Option<String>, Option<i64>)> = department_records::table
         .filter(department_records::household_id.eq_any(households_ids))
         .filter(department_records::source.eq(DepartmentSource::MedicalClaims.as_str()))
         .filter(department_records::event_date.ge(since))
+        .group_by(department_records::household_id)
         .select((
             department_records::household_id,
-            department_records::amount_fen,
+            diesel::dsl::sql::<diesel::sql_types::Nullable<BigInt>>(
+                "CAST(SUM(amount_fen) AS BIGINT)",
+            ),
         ))
         .load(conn)?;
-    let mut oop: HashMap<String, i64> = HashMap::new();
     for (household, fen) in claims {
-        if let (Some(h), Some(f)) = (household, fen) {
-            *oop.entry(h).or_default() += f;
-        }
-    }
-    for (h, fen) in oop {
-        if fen > 0 {
-            signals
-                .entry(h)
-                .or_default()
-                .insert("medical_oop_12m".into(), json!(fen as f64 / 100.0));
+        if let (Some(h), Some(fen)) = (household, fen) {
+            if fen > 0 {
+                signals
+                    .entry(h)
+                    .or_default()
+                    .insert("medical_oop_12m".into(), json!(fen as f64 / 100.0));
+            }
         }
     }
     // What these imports brought: the record named as the finding's source (the first by
-    // record id), and the signals of disability and death records.
-    let brought: Vec<Brought> = department_records::table
+    // `source:record_id`), and which sources carry signals of their own.
+    let brought: Vec<(Option<String>, String, String)> = department_records::table
         .filter(department_records::household_id.eq_any(households_ids))
         .filter(department_records::import_id.eq_any(imports))
         .select((
             department_records::household_id,
-            department_records::member_id,
             department_records::source,
             department_records::record_id,
+        ))
+        .load(conn)?;
+    let mut first_record: HashMap<String, (String, String)> = HashMap::new();
+    let mut signalling = false;
+    for (household, source, record_id) in brought {
+        let Some(household) = household else { continue };
+        signalling |= matches!(
+            DepartmentSource::parse(&source),
+            Some(DepartmentSource::Disability | DepartmentSource::Deaths)
+        );
+        match first_record.get_mut(&household) {
+            Some(t) => {
+                if trigger_text(&source, &record_id).lt(trigger_text(&t.0, &t.1)) {
+                    *t = (source, record_id);
+                }
+            }
+            None => {
+                first_record.insert(household, (source, record_id));
+            }
+        }
+    }
+    if signalling {
+        signal_records(conn, imports, households_ids, since, &mut signals)?;
+    }
+    let none = Map::new();
+    let triggers: Vec<String> = households_ids
+        .iter()
+        .map(|h| {
+            first_record
+                .get(h)
+                .map(|(source, record)| format!("{source}:{record}"))
+                .unwrap_or_default()
+        })
+        .collect();
+    let subjects: Vec<Subject<'_>> = households_ids
+        .iter()
+        .zip(&triggers)
+        .map(|(h, t)| Subject {
+            household_id: h,
+            trigger: Trigger::Department(t),
+            signals: signals.get(h).unwrap_or(&none),
+        })
+        .collect();
+    let evaluations = evaluate::households(conn, who.state, &subjects, now)?;
+    let opened: Vec<&str> = households_ids
+        .iter()
+        .zip(&evaluations)
+        .filter_map(|(h, e)| {
+            let e = e.as_ref()?;
+            totals.findings_opened += e.opened.len() as i64;
+            (!e.opened.is_empty()).then_some(h.as_str())
+        })
+        .collect();
+    totals.tasks_created += verify_tasks(conn, who, &opened, now)?;
+    Ok(())
+}
+
+/// The bytes of `source:record_id`, to compare triggers as that text without making it per row.
+fn trigger_text<'a>(source: &'a str, record_id: &'a str) -> impl Iterator<Item = u8> + 'a {
+    source
+        .as_bytes()
+        .iter()
+        .chain(b":")
+        .chain(record_id.as_bytes())
+        .copied()
+}
+
+/// The signals of the disability and death records these imports brought: a new severe
+/// disability (levels 1–2, or 3 for intellectual and mental disability, within the year) and the
+/// death of the household's main earner.
+fn signal_records(
+    conn: &mut AnyConnection,
+    imports: &[String],
+    households_ids: &[String],
+    since: NaiveDate,
+    signals: &mut HashMap<String, Map<String, Json>>,
+) -> ApiResult<()> {
+    let rows: Vec<Brought> = department_records::table
+        .filter(department_records::household_id.eq_any(households_ids))
+        .filter(department_records::import_id.eq_any(imports))
+        .filter(department_records::source.eq_any([
+            DepartmentSource::Disability.as_str(),
+            DepartmentSource::Deaths.as_str(),
+        ]))
+        .select((
+            department_records::household_id,
+            department_records::member_id,
+            department_records::source,
             department_records::event_date,
             department_records::detail,
         ))
         .load(conn)?;
-    let mut first_record: HashMap<String, String> = HashMap::new();
-    for (household, member, source, record_id, date, detail) in brought {
+    for (household, member, source, date, detail) in rows {
         let Some(household) = household else { continue };
-        let trigger = format!("{source}:{record_id}");
-        match first_record.get_mut(&household) {
-            Some(t) if *t <= trigger => {}
-            Some(t) => *t = trigger,
-            None => {
-                first_record.insert(household.clone(), trigger);
-            }
-        }
         match DepartmentSource::parse(&source) {
             Some(DepartmentSource::Disability) => {
                 let detail: Map<String, Json> = serde_json::from_str(&detail).unwrap_or_default();
@@ -953,31 +1030,6 @@ fn evaluate_chunk(
             _ => {}
         }
     }
-    let none = Map::new();
-    let triggers: Vec<String> = households_ids
-        .iter()
-        .map(|h| first_record.get(h).cloned().unwrap_or_default())
-        .collect();
-    let subjects: Vec<Subject<'_>> = households_ids
-        .iter()
-        .zip(&triggers)
-        .map(|(h, t)| Subject {
-            household_id: h,
-            trigger: Trigger::Department(t),
-            signals: signals.get(h).unwrap_or(&none),
-        })
-        .collect();
-    let evaluations = evaluate::households(conn, who.state, &subjects, now)?;
-    let opened: Vec<&str> = households_ids
-        .iter()
-        .zip(&evaluations)
-        .filter_map(|(h, e)| {
-            let e = e.as_ref()?;
-            totals.findings_opened += e.opened.len() as i64;
-            (!e.opened.is_empty()).then_some(h.as_str())
-        })
-        .collect();
-    totals.tasks_created += verify_tasks(conn, who, &opened, now)?;
     Ok(())
 }
 

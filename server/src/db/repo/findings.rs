@@ -41,7 +41,7 @@ pub fn insert(conn: &mut AnyConnection, row: &FindingRow) -> QueryResult<usize> 
     insert_many(conn, std::slice::from_ref(row))
 }
 
-/// Inserts findings: SQLite through one prepared multi-row statement, PostgreSQL by diesel's
+/// Inserts findings: SQLite re-runs one prepared INSERT ([`bulk::insert`]), PostgreSQL takes diesel's
 /// multi-row inserts.
 pub fn insert_many(conn: &mut AnyConnection, rows: &[FindingRow]) -> QueryResult<usize> {
     match conn {

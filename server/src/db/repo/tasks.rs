@@ -33,7 +33,7 @@ pub fn insert(conn: &mut AnyConnection, row: &TaskRow) -> QueryResult<usize> {
     insert_many(conn, std::slice::from_ref(row))
 }
 
-/// Inserts tasks: SQLite through one prepared multi-row statement, PostgreSQL by diesel's
+/// Inserts tasks: SQLite re-runs one prepared INSERT ([`bulk::insert`]), PostgreSQL takes diesel's
 /// multi-row inserts.
 pub fn insert_many(conn: &mut AnyConnection, rows: &[TaskRow]) -> QueryResult<usize> {
     match conn {

@@ -5,10 +5,12 @@
 //! committed in order on both backends and a reader holding cursor N has seen every row ≤ N.
 
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretBox};
 use sha2::Sha256;
 
+use crate::db::bulk;
 use crate::db::limit::{FirstRow, LimitRowsDsl};
 use crate::db::schema::{change_head, changes, tasks};
 use crate::db::AnyConnection;
@@ -36,30 +38,100 @@ pub fn record(
     worker_id: Option<&str>,
     op: &str,
 ) -> ApiResult<i64> {
-    let seq = bump_head(conn)?;
-    diesel::insert_into(changes::table)
-        .values((
-            changes::seq.eq(seq),
-            changes::entity.eq(entity),
-            changes::entity_id.eq(entity_id),
-            changes::worker_id.eq(worker_id),
-            changes::op.eq(op),
-            changes::at.eq(crate::db::now()),
-        ))
-        .execute(conn)?;
-    Ok(seq)
+    record_many(
+        conn,
+        &[NewChange {
+            entity,
+            entity_id,
+            worker_id,
+            op,
+        }],
+    )
 }
 
-/// The next sequence number: the head bumped and read back in one statement (both SQLite and
-/// PostgreSQL have `RETURNING`).
-fn bump_head(conn: &mut AnyConnection) -> QueryResult<i64> {
+/// A change to append with [`record_many`].
+#[derive(Debug, Clone, Copy)]
+pub struct NewChange<'a> {
+    pub entity: &'a str,
+    pub entity_id: &'a str,
+    pub worker_id: Option<&'a str>,
+    pub op: &'a str,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = changes)]
+struct ChangeInsert<'a> {
+    seq: i64,
+    entity: &'a str,
+    entity_id: &'a str,
+    worker_id: Option<&'a str>,
+    op: &'a str,
+    at: chrono::NaiveDateTime,
+}
+
+impl bulk::SqliteRow for ChangeInsert<'_> {
+    type Key = changes::table;
+    const INSERT: &'static str =
+        "INSERT INTO changes (seq, entity, entity_id, worker_id, op, at) VALUES ";
+
+    fn bind<'b>(&'b self, out: &mut bulk::Binds<'_, '_, 'b>) -> QueryResult<()> {
+        out.value::<BigInt, _>(&self.seq)?;
+        out.value::<Text, _>(self.entity)?;
+        out.value::<Text, _>(self.entity_id)?;
+        out.value::<Nullable<Text>, _>(&self.worker_id)?;
+        out.value::<Text, _>(self.op)?;
+        out.value::<Timestamp, _>(&self.at)
+    }
+}
+
+/// Appends changes in order, numbered as the same calls of [`record`] one after the other would
+/// number them (the head moves once, by their count); returns the last sequence number, or the
+/// head when there are none. Call inside the write transaction of the changes themselves.
+pub fn record_many(conn: &mut AnyConnection, new: &[NewChange<'_>]) -> ApiResult<i64> {
+    if new.is_empty() {
+        return head(conn);
+    }
+    let count = i64::try_from(new.len()).unwrap_or(i64::MAX);
+    let last = bump_head(conn, count)?;
+    let at = crate::db::now();
+    let rows: Vec<ChangeInsert<'_>> = new
+        .iter()
+        .zip(last - count + 1..)
+        .map(|(c, seq)| ChangeInsert {
+            seq,
+            entity: c.entity,
+            entity_id: c.entity_id,
+            worker_id: c.worker_id,
+            op: c.op,
+            at,
+        })
+        .collect();
+    match conn {
+        AnyConnection::Sqlite(c) => {
+            bulk::insert(c, &rows)?;
+        }
+        AnyConnection::Postgresql(c) => {
+            for chunk in rows.chunks(crate::db::INSERT_CHUNK) {
+                diesel::insert_into(changes::table)
+                    .values(chunk)
+                    .execute(c)?;
+            }
+        }
+    }
+    Ok(last)
+}
+
+/// The head moved on by `count` and read back in one statement (both SQLite and PostgreSQL have
+/// `RETURNING`).
+fn bump_head(conn: &mut AnyConnection, count: i64) -> QueryResult<i64> {
     #[derive(QueryableByName)]
     struct Head {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
         seq: i64,
     }
     let head: Head =
-        diesel::sql_query("UPDATE change_head SET seq = seq + 1 WHERE id = 1 RETURNING seq")
+        diesel::sql_query("UPDATE change_head SET seq = seq + $1 WHERE id = 1 RETURNING seq")
+            .bind::<BigInt, _>(count)
             .get_result(conn)?;
     Ok(head.seq)
 }

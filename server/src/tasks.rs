@@ -1,11 +1,13 @@
 //! Visit tasks: creation, assignment with the form version pinned, state changes with their trail,
 //! and the change-log rows that tell phones about them.
 
+use std::collections::{HashMap, HashSet};
+
 use chrono::{NaiveDate, NaiveDateTime};
 use jiuzhu_proto::task::{Task, TaskKind, TaskState};
 use jiuzhu_proto::ErrorCode;
 
-use crate::changes::{self, DELETE, UPSERT};
+use crate::changes::{self, NewChange, DELETE, UPSERT};
 use crate::db::repo::tasks::{self as repo, TaskRow};
 use crate::db::AnyConnection;
 use crate::error::{ApiError, ApiResult};
@@ -86,37 +88,87 @@ pub struct NewTask<'a> {
 /// Inserts a task (assigned when it has an assignee, with the form pinned), its first event and,
 /// when assigned, the change its worker will sync.
 pub fn create(conn: &mut AnyConnection, t: NewTask<'_>, now: NaiveDateTime) -> ApiResult<TaskRow> {
-    let version = pin_form(conn, t.form_key)?;
-    if let Some(a) = t.assignee {
-        check_assignee(conn, a, t.household_path)?;
+    create_many(conn, &[t], now)?
+        .pop()
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("no task created")))
+}
+
+/// [`create`] for many tasks: each form pinned and each assignee checked once, then the tasks,
+/// their first events and the changes written many rows per statement. The rows are those the
+/// same calls of [`create`] one after the other would write.
+pub fn create_many(
+    conn: &mut AnyConnection,
+    new: &[NewTask<'_>],
+    now: NaiveDateTime,
+) -> ApiResult<Vec<TaskRow>> {
+    let mut versions: HashMap<&str, i32> = HashMap::new();
+    let mut checked: HashSet<(&str, &str)> = HashSet::new();
+    let mut rows = Vec::with_capacity(new.len());
+    for t in new {
+        let version = match versions.get(t.form_key) {
+            Some(v) => *v,
+            None => {
+                let v = pin_form(conn, t.form_key)?;
+                versions.insert(t.form_key, v);
+                v
+            }
+        };
+        if let Some(a) = t.assignee {
+            if checked.insert((a, community_path(t.household_path))) {
+                check_assignee(conn, a, t.household_path)?;
+            }
+        }
+        let state = if t.assignee.is_some() {
+            TaskState::Assigned
+        } else {
+            TaskState::Pending
+        };
+        rows.push(TaskRow {
+            id: uuid::Uuid::now_v7().to_string(),
+            kind: t.kind.as_str().to_owned(),
+            household_id: t.household_id.to_owned(),
+            org_path: t.household_path.to_owned(),
+            form_key: t.form_key.to_owned(),
+            form_version: t.assignee.map(|_| version),
+            assignee_id: t.assignee.map(str::to_owned),
+            state: state.as_str().to_owned(),
+            due_date: t.due_date,
+            priority: t.priority,
+            note: t.note.to_owned(),
+            created_by: t.actor.map(str::to_owned),
+            created_at: now,
+            updated_at: now,
+        });
     }
-    let state = if t.assignee.is_some() {
-        TaskState::Assigned
-    } else {
-        TaskState::Pending
-    };
-    let row = TaskRow {
-        id: uuid::Uuid::now_v7().to_string(),
-        kind: t.kind.as_str().to_owned(),
-        household_id: t.household_id.to_owned(),
-        org_path: t.household_path.to_owned(),
-        form_key: t.form_key.to_owned(),
-        form_version: t.assignee.map(|_| version),
-        assignee_id: t.assignee.map(str::to_owned),
-        state: state.as_str().to_owned(),
-        due_date: t.due_date,
-        priority: t.priority,
-        note: t.note.to_owned(),
-        created_by: t.actor.map(str::to_owned),
-        created_at: now,
-        updated_at: now,
-    };
-    repo::insert(conn, &row)?;
-    repo::record_event(conn, &row.id, None, state.as_str(), t.actor, t.note, now)?;
-    if let Some(a) = t.assignee {
-        changes::record(conn, "task", &row.id, Some(a), UPSERT)?;
+    repo::insert_many(conn, &rows)?;
+    let events: Vec<repo::EventRow> = rows
+        .iter()
+        .map(|row| repo::EventRow {
+            id: uuid::Uuid::now_v7().to_string(),
+            task_id: row.id.clone(),
+            from_state: None,
+            to_state: row.state.clone(),
+            actor_id: row.created_by.clone(),
+            note: row.note.clone(),
+            at: now,
+        })
+        .collect();
+    repo::record_events(conn, &events)?;
+    let assigned: Vec<NewChange<'_>> = rows
+        .iter()
+        .filter_map(|row| {
+            Some(NewChange {
+                entity: "task",
+                entity_id: &row.id,
+                worker_id: Some(row.assignee_id.as_deref()?),
+                op: UPSERT,
+            })
+        })
+        .collect();
+    if !assigned.is_empty() {
+        changes::record_many(conn, &assigned)?;
     }
-    Ok(row)
+    Ok(rows)
 }
 
 /// (Re)assigns an open task: the old worker gets a tombstone, the new one the task, with the

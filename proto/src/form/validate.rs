@@ -313,8 +313,9 @@ impl<'f, 'a> Run<'f, 'a> {
             .and_then(|m| m.get(&node.name))
             .filter(|v| !v.is_null());
         let quiet = self.quiet(&node.ancestors, chain);
-        let path = self.path(node, chain);
-        let key = self.sort_key(node, chain, 0);
+        // The field's path and sort key are made only where they are used (an error, a dropped
+        // answer, a repeat): most visits need neither, and making them was a good part of
+        // validating a small answer set.
         let ctx = Ctx {
             chain,
             current: None,
@@ -325,7 +326,8 @@ impl<'f, 'a> Run<'f, 'a> {
                 let result = self.evaluator().truthy(e, ctx);
                 result.unwrap_or_else(|e| {
                     if !quiet {
-                        self.eval_error(key.clone(), &path, e, "relevant");
+                        let (key, path) = (self.sort_key(node, chain, 0), self.path(node, chain));
+                        self.eval_error(key, &path, e, "relevant");
                     }
                     false
                 })
@@ -339,6 +341,7 @@ impl<'f, 'a> Run<'f, 'a> {
                 Some(_) => false,
             };
             if !blank && node.kind != FieldKind::Calculate && node.kind != FieldKind::Note {
+                let (key, path) = (self.sort_key(node, chain, 0), self.path(node, chain));
                 self.dropped.push((key, path));
             }
             return match node.kind {
@@ -359,15 +362,20 @@ impl<'f, 'a> Run<'f, 'a> {
                 });
                 Slot::Value(result.unwrap_or_else(|e| {
                     if !quiet {
+                        let (key, path) = (self.sort_key(node, chain, 0), self.path(node, chain));
                         self.eval_error(key, &path, e, "calculate");
                     }
                     Value::Empty
                 }))
             }
-            FieldKind::Repeat => Slot::Instances(self.instances(node, raw, chain, &path, key)),
+            FieldKind::Repeat => {
+                let (key, path) = (self.sort_key(node, chain, 0), self.path(node, chain));
+                Slot::Instances(self.instances(node, raw, chain, &path, key))
+            }
             _ => {
                 let (value, problems) = read_answer(node, raw);
-                if !quiet {
+                if !quiet && !problems.is_empty() {
+                    let (key, path) = (self.sort_key(node, chain, 0), self.path(node, chain));
                     for (code, message) in problems {
                         self.error(key.clone(), path.clone(), code, message);
                     }

@@ -1,6 +1,7 @@
 //! Storage: one connection type over SQLite and PostgreSQL, the pool, migrations, and the helper
 //! that runs blocking database work off the async workers.
 
+pub mod bulk;
 pub mod group_commit;
 pub mod limit;
 pub mod repo;

@@ -10,6 +10,7 @@ use std::io::Read;
 
 use chrono::{Duration, NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Binary, Nullable, Text};
 use jiuzhu_proto::department::{DepartmentImport, DepartmentSource};
 use jiuzhu_proto::household::{DisabilityType, RowError, StudentStatus};
 use jiuzhu_proto::task::TaskKind;
@@ -21,7 +22,7 @@ use crate::db::limit::FirstRow;
 use crate::db::schema::{
     department_imports, department_records, households, members, tasks as task_table,
 };
-use crate::db::{self, AnyConnection};
+use crate::db::{self, bulk, AnyConnection};
 use crate::domain::id_number::IdNumber;
 use crate::error::{ApiError, ApiResult};
 use crate::registry::ID_INDEX;
@@ -717,15 +718,8 @@ const QUERY_CHUNK: usize = 1000;
 /// Households per evaluation transaction.
 const EVALUATION_CHUNK: usize = 1000;
 
-/// What an import brought for a household: household, member, source, record id, date, detail.
-type Brought = (
-    Option<String>,
-    Option<String>,
-    String,
-    String,
-    NaiveDate,
-    String,
-);
+/// A disability or death record an import brought: household, member, source, date, detail.
+type Brought = (Option<String>, Option<String>, String, NaiveDate, String);
 
 /// A stored department record.
 #[derive(Insertable)]
@@ -745,15 +739,60 @@ struct RecordRow<'a> {
     imported_at: NaiveDateTime,
 }
 
-/// SQLite re-runs one prepared single-row INSERT; PostgreSQL takes COPY.
+/// A record with its dates as the text SQLite stores (the import time formatted once per batch).
+struct SqliteRecord<'r, 'a> {
+    r: &'r RecordRow<'a>,
+    event_date: String,
+    imported_at: &'r str,
+}
+
+impl bulk::SqliteRow for SqliteRecord<'_, '_> {
+    type Key = department_records::table;
+    const INSERT: &'static str = "INSERT INTO department_records (source, record_id, import_id, \
+        line, id_blind, id_masked, member_id, household_id, event_date, amount_fen, detail, \
+        imported_at) VALUES ";
+
+    fn bind<'b>(&'b self, out: &mut bulk::Binds<'_, '_, 'b>) -> QueryResult<()> {
+        let r = self.r;
+        out.value::<Text, _>(r.source)?;
+        out.value::<Text, _>(&r.record_id)?;
+        out.value::<Text, _>(r.import_id)?;
+        out.value::<BigInt, _>(&r.line)?;
+        out.value::<Binary, _>(&r.id_blind)?;
+        out.value::<Text, _>(&r.id_masked)?;
+        out.value::<Nullable<Text>, _>(&r.member_id)?;
+        out.value::<Nullable<Text>, _>(&r.household_id)?;
+        out.value::<Text, _>(&self.event_date)?;
+        out.value::<Nullable<BigInt>, _>(&r.amount_fen)?;
+        out.value::<Text, _>(&r.detail)?;
+        out.value::<Text, _>(self.imported_at)
+    }
+}
+
+/// SQLite re-runs one prepared INSERT ([`bulk::insert`]) in household order; PostgreSQL takes COPY.
 fn insert_records(conn: &mut AnyConnection, rows: &[RecordRow<'_>]) -> ApiResult<()> {
     match conn {
         AnyConnection::Sqlite(c) => {
+            let mut stamps: HashMap<NaiveDateTime, String> = HashMap::new();
             for r in rows {
-                diesel::insert_into(department_records::table)
-                    .values(r)
-                    .execute(c)?;
+                stamps
+                    .entry(r.imported_at)
+                    .or_insert_with(|| bulk::timestamp_text(r.imported_at));
             }
+            // In household order: the two indexes keyed by household then take the batch's
+            // entries in key order, a page at a time, rather than all over the tree (about a
+            // tenth less CPU for the pass, measured at 100,000 rows).
+            let mut order: Vec<&RecordRow<'_>> = rows.iter().collect();
+            order.sort_by(|a, b| a.household_id.cmp(&b.household_id));
+            let rows: Vec<SqliteRecord<'_, '_>> = order
+                .into_iter()
+                .map(|r| SqliteRecord {
+                    r,
+                    event_date: bulk::date_text(r.event_date),
+                    imported_at: stamps.get(&r.imported_at).map_or("", String::as_str),
+                })
+                .collect();
+            bulk::insert(c, &rows)?;
         }
         AnyConnection::Postgresql(c) => {
             if rows.is_empty() {
@@ -832,55 +871,134 @@ fn evaluate_chunk(
     let now = db::now();
     let since = today - Duration::days(365);
     let mut signals: HashMap<String, Map<String, Json>> = HashMap::new();
-    // Twelve months of out-of-pocket spending from every claim on file, in yuan.
+    // Twelve months of out-of-pocket spending from every claim on file, in yuan: summed by the
+    // database (a row per household, not one per claim). The cast keeps PostgreSQL's sum of a
+    // BIGINT an integer.
     let claims: Vec<(Option<String>, Option<i64>)> = department_records::table
         .filter(department_records::household_id.eq_any(households_ids))
         .filter(department_records::source.eq(DepartmentSource::MedicalClaims.as_str()))
         .filter(department_records::event_date.ge(since))
+        .group_by(department_records::household_id)
         .select((
             department_records::household_id,
-            department_records::amount_fen,
+            diesel::dsl::sql::<diesel::sql_types::Nullable<BigInt>>(
+                "CAST(SUM(amount_fen) AS BIGINT)",
+            ),
         ))
         .load(conn)?;
-    let mut oop: HashMap<String, i64> = HashMap::new();
     for (household, fen) in claims {
-        if let (Some(h), Some(f)) = (household, fen) {
-            *oop.entry(h).or_default() += f;
-        }
-    }
-    for (h, fen) in oop {
-        if fen > 0 {
-            signals
-                .entry(h)
-                .or_default()
-                .insert("medical_oop_12m".into(), json!(fen as f64 / 100.0));
+        if let (Some(h), Some(fen)) = (household, fen) {
+            if fen > 0 {
+                signals
+                    .entry(h)
+                    .or_default()
+                    .insert("medical_oop_12m".into(), json!(fen as f64 / 100.0));
+            }
         }
     }
     // What these imports brought: the record named as the finding's source (the first by
-    // record id), and the signals of disability and death records.
-    let brought: Vec<Brought> = department_records::table
+    // `source:record_id`), and which sources carry signals of their own.
+    let brought: Vec<(Option<String>, String, String)> = department_records::table
         .filter(department_records::household_id.eq_any(households_ids))
         .filter(department_records::import_id.eq_any(imports))
         .select((
             department_records::household_id,
-            department_records::member_id,
             department_records::source,
             department_records::record_id,
+        ))
+        .load(conn)?;
+    let mut first_record: HashMap<String, (String, String)> = HashMap::new();
+    let mut signalling = false;
+    for (household, source, record_id) in brought {
+        let Some(household) = household else { continue };
+        signalling |= matches!(
+            DepartmentSource::parse(&source),
+            Some(DepartmentSource::Disability | DepartmentSource::Deaths)
+        );
+        match first_record.get_mut(&household) {
+            Some(t) => {
+                if trigger_text(&source, &record_id).lt(trigger_text(&t.0, &t.1)) {
+                    *t = (source, record_id);
+                }
+            }
+            None => {
+                first_record.insert(household, (source, record_id));
+            }
+        }
+    }
+    if signalling {
+        signal_records(conn, imports, households_ids, since, &mut signals)?;
+    }
+    let none = Map::new();
+    let triggers: Vec<String> = households_ids
+        .iter()
+        .map(|h| {
+            first_record
+                .get(h)
+                .map(|(source, record)| format!("{source}:{record}"))
+                .unwrap_or_default()
+        })
+        .collect();
+    let subjects: Vec<Subject<'_>> = households_ids
+        .iter()
+        .zip(&triggers)
+        .map(|(h, t)| Subject {
+            household_id: h,
+            trigger: Trigger::Department(t),
+            signals: signals.get(h).unwrap_or(&none),
+        })
+        .collect();
+    let evaluations = evaluate::households(conn, who.state, &subjects, now)?;
+    let opened: Vec<&str> = households_ids
+        .iter()
+        .zip(&evaluations)
+        .filter_map(|(h, e)| {
+            let e = e.as_ref()?;
+            totals.findings_opened += e.opened.len() as i64;
+            (!e.opened.is_empty()).then_some(h.as_str())
+        })
+        .collect();
+    totals.tasks_created += verify_tasks(conn, who, &opened, now)?;
+    Ok(())
+}
+
+/// The bytes of `source:record_id`, to compare triggers as that text without making it per row.
+fn trigger_text<'a>(source: &'a str, record_id: &'a str) -> impl Iterator<Item = u8> + 'a {
+    source
+        .as_bytes()
+        .iter()
+        .chain(b":")
+        .chain(record_id.as_bytes())
+        .copied()
+}
+
+/// The signals of the disability and death records these imports brought: a new severe
+/// disability (levels 1–2, or 3 for intellectual and mental disability, within the year) and the
+/// death of the household's main earner.
+fn signal_records(
+    conn: &mut AnyConnection,
+    imports: &[String],
+    households_ids: &[String],
+    since: NaiveDate,
+    signals: &mut HashMap<String, Map<String, Json>>,
+) -> ApiResult<()> {
+    let rows: Vec<Brought> = department_records::table
+        .filter(department_records::household_id.eq_any(households_ids))
+        .filter(department_records::import_id.eq_any(imports))
+        .filter(department_records::source.eq_any([
+            DepartmentSource::Disability.as_str(),
+            DepartmentSource::Deaths.as_str(),
+        ]))
+        .select((
+            department_records::household_id,
+            department_records::member_id,
+            department_records::source,
             department_records::event_date,
             department_records::detail,
         ))
         .load(conn)?;
-    let mut first_record: HashMap<String, String> = HashMap::new();
-    for (household, member, source, record_id, date, detail) in brought {
+    for (household, member, source, date, detail) in rows {
         let Some(household) = household else { continue };
-        let trigger = format!("{source}:{record_id}");
-        match first_record.get_mut(&household) {
-            Some(t) if *t <= trigger => {}
-            Some(t) => *t = trigger,
-            None => {
-                first_record.insert(household.clone(), trigger);
-            }
-        }
         match DepartmentSource::parse(&source) {
             Some(DepartmentSource::Disability) => {
                 let detail: Map<String, Json> = serde_json::from_str(&detail).unwrap_or_default();
@@ -913,31 +1031,6 @@ fn evaluate_chunk(
             _ => {}
         }
     }
-    let none = Map::new();
-    let triggers: Vec<String> = households_ids
-        .iter()
-        .map(|h| first_record.get(h).cloned().unwrap_or_default())
-        .collect();
-    let subjects: Vec<Subject<'_>> = households_ids
-        .iter()
-        .zip(&triggers)
-        .map(|(h, t)| Subject {
-            household_id: h,
-            trigger: Trigger::Department(t),
-            signals: signals.get(h).unwrap_or(&none),
-        })
-        .collect();
-    let evaluations = evaluate::households(conn, who.state, &subjects, now)?;
-    let opened: Vec<&str> = households_ids
-        .iter()
-        .zip(&evaluations)
-        .filter_map(|(h, e)| {
-            let e = e.as_ref()?;
-            totals.findings_opened += e.opened.len() as i64;
-            (!e.opened.is_empty()).then_some(h.as_str())
-        })
-        .collect();
-    totals.tasks_created += verify_tasks(conn, who, &opened, now)?;
     Ok(())
 }
 
@@ -969,41 +1062,37 @@ fn verify_tasks(
         .load::<(String, String)>(conn)?
         .into_iter()
         .collect();
-    let mut workers: HashMap<String, Option<String>> = HashMap::new();
-    let due = crate::registry::today() + Duration::days(7);
-    let mut created = 0;
-    for household_id in idle {
-        let Some(path) = paths.get(household_id) else {
+    let mut workers: HashMap<&str, Option<String>> = HashMap::new();
+    for household_id in &idle {
+        let Some(path) = paths.get(*household_id) else {
             continue;
         };
-        let worker = match workers.get(path) {
-            Some(w) => w.clone(),
-            None => {
-                let w = crate::db::repo::tasks::grid_workers(conn, path)?
-                    .into_iter()
-                    .next();
-                workers.insert(path.clone(), w.clone());
-                w
-            }
-        };
-        crate::tasks::create(
-            conn,
-            crate::tasks::NewTask {
+        if !workers.contains_key(path.as_str()) {
+            let w = crate::db::repo::tasks::grid_workers(conn, path)?
+                .into_iter()
+                .next();
+            workers.insert(path, w);
+        }
+    }
+    let due = crate::registry::today() + Duration::days(7);
+    let new: Vec<crate::tasks::NewTask<'_>> = idle
+        .iter()
+        .filter_map(|household_id| {
+            let path = paths.get(*household_id)?;
+            Some(crate::tasks::NewTask {
                 kind: TaskKind::Verify,
                 household_id,
                 household_path: path,
                 form_key: &who.state.settings.recheck.form_key,
-                assignee: worker.as_deref(),
+                assignee: workers.get(path.as_str()).and_then(|w| w.as_deref()),
                 due_date: due,
                 priority: 1,
                 note: "部门数据预警，请入户核实 / an alert from department data: visit and verify",
                 actor: who.actor,
-            },
-            now,
-        )?;
-        created += 1;
-    }
-    Ok(created)
+            })
+        })
+        .collect();
+    Ok(crate::tasks::create_many(conn, &new, now)?.len() as i64)
 }
 
 /// The unmatched rows of an import, as CSV for the sending department (record id, masked ID

@@ -139,6 +139,8 @@ pub fn households(
                 open.insert((h, f.kind), f.id);
             }
         }
+        let mut opened: Vec<FindingRow> = Vec::new();
+        let mut refreshed: Vec<finding_repo::Refresh> = Vec::new();
         for subject in chunk {
             let Some(household) = rows.get(subject.household_id) else {
                 results.push(None);
@@ -198,16 +200,15 @@ pub fn households(
                         let key = (subject.household_id.to_owned(), rule_id.to_owned());
                         let id = match open.get(&key) {
                             Some(open_id) => {
-                                finding_repo::refresh(
-                                    conn,
-                                    open_id,
-                                    Some(*version),
-                                    source.as_str(),
-                                    source_id.as_deref(),
-                                    &inputs,
-                                    &computed,
-                                    now,
-                                )?;
+                                refreshed.push(finding_repo::Refresh {
+                                    id: open_id.clone(),
+                                    rule_version: Some(*version),
+                                    source: source.as_str().to_owned(),
+                                    source_id,
+                                    inputs,
+                                    computed,
+                                    updated_at: now,
+                                });
                                 open_id.clone()
                             }
                             None => {
@@ -239,11 +240,12 @@ pub fn households(
                                     created_at: now,
                                     updated_at: now,
                                 };
-                                finding_repo::insert(conn, &finding)?;
                                 // A later subject of the same household refreshes it.
                                 open.insert(key, finding.id.clone());
                                 evaluation.opened.push(finding.id.clone());
-                                finding.id
+                                let id = finding.id.clone();
+                                opened.push(finding);
+                                id
                             }
                         };
                         evaluation.findings.push(id);
@@ -253,6 +255,10 @@ pub fn households(
             }
             results.push(Some(evaluation));
         }
+        // Written once per chunk, in the order they were made: nothing above reads them back
+        // (the open findings of the chunk are in `open`).
+        finding_repo::insert_many(conn, &opened)?;
+        finding_repo::refresh_many(conn, &refreshed)?;
     }
     for (rule_id, version, district, missing) in gaps {
         standard_repo::record_gap(conn, &rule_id, version, &district, &missing, now)?;

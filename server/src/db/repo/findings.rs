@@ -1,11 +1,15 @@
 //! `findings`.
 
+use std::marker::PhantomData;
+
 use chrono::NaiveDateTime;
 use diesel::expression::SqlLiteral;
 use diesel::prelude::*;
-use diesel::sql_types::Text;
 
 use crate::db::limit::FirstRow;
+use diesel::sql_types::{Integer, Nullable, Text, Timestamp};
+
+use crate::db::bulk;
 use crate::db::schema::findings;
 use crate::db::AnyConnection;
 use crate::in_scope;
@@ -36,9 +40,53 @@ pub struct FindingRow {
 }
 
 pub fn insert(conn: &mut AnyConnection, row: &FindingRow) -> QueryResult<usize> {
-    diesel::insert_into(findings::table)
-        .values(row)
-        .execute(conn)
+    insert_many(conn, std::slice::from_ref(row))
+}
+
+/// Inserts findings: SQLite re-runs one prepared INSERT ([`bulk::insert`]), PostgreSQL takes diesel's
+/// multi-row inserts.
+pub fn insert_many(conn: &mut AnyConnection, rows: &[FindingRow]) -> QueryResult<usize> {
+    match conn {
+        AnyConnection::Sqlite(c) => bulk::insert(c, rows),
+        AnyConnection::Postgresql(c) => {
+            let mut n = 0;
+            for chunk in rows.chunks(crate::db::INSERT_CHUNK) {
+                n += diesel::insert_into(findings::table)
+                    .values(chunk)
+                    .execute(c)?;
+            }
+            Ok(n)
+        }
+    }
+}
+
+impl bulk::SqliteRow for FindingRow {
+    type Key = findings::table;
+    const INSERT: &'static str = "INSERT INTO findings (id, kind, household_id, self_report_id, \
+        org_path, rule_id, rule_version, source, source_id, inputs, computed, categories, state, \
+        reason, application_id, closed_by, closed_at, created_at, updated_at) VALUES ";
+
+    fn bind<'b>(&'b self, out: &mut bulk::Binds<'_, '_, 'b>) -> QueryResult<()> {
+        out.value::<Text, _>(&self.id)?;
+        out.value::<Text, _>(&self.kind)?;
+        out.value::<Nullable<Text>, _>(&self.household_id)?;
+        out.value::<Nullable<Text>, _>(&self.self_report_id)?;
+        out.value::<Text, _>(&self.org_path)?;
+        out.value::<Nullable<Text>, _>(&self.rule_id)?;
+        out.value::<Nullable<Integer>, _>(&self.rule_version)?;
+        out.value::<Text, _>(&self.source)?;
+        out.value::<Nullable<Text>, _>(&self.source_id)?;
+        out.value::<Text, _>(&self.inputs)?;
+        out.value::<Text, _>(&self.computed)?;
+        out.value::<Text, _>(&self.categories)?;
+        out.value::<Text, _>(&self.state)?;
+        out.value::<Nullable<Text>, _>(&self.reason)?;
+        out.value::<Nullable<Text>, _>(&self.application_id)?;
+        out.value::<Nullable<Text>, _>(&self.closed_by)?;
+        out.value::<Nullable<Timestamp>, _>(&self.closed_at)?;
+        out.value::<Timestamp, _>(&self.created_at)?;
+        out.value::<Timestamp, _>(&self.updated_at)
+    }
 }
 
 /// `state = 'open'` with the value in the SQL text. It matches the partial index
@@ -74,28 +122,60 @@ pub fn open_of_many(
         .load(conn)
 }
 
-/// Refreshes an open finding's evidence.
-#[allow(clippy::too_many_arguments)]
-pub fn refresh(
-    conn: &mut AnyConnection,
-    id: &str,
-    rule_version: Option<i32>,
-    source: &str,
-    source_id: Option<&str>,
-    inputs: &str,
-    computed: &str,
-    now: NaiveDateTime,
-) -> QueryResult<usize> {
-    diesel::update(findings::table.find(id))
-        .set((
-            findings::rule_version.eq(rule_version),
-            findings::source.eq(source),
-            findings::source_id.eq(source_id),
-            findings::inputs.eq(inputs),
-            findings::computed.eq(computed),
-            findings::updated_at.eq(now),
-        ))
-        .execute(conn)
+/// New evidence for an open finding.
+#[derive(Debug, Clone)]
+pub struct Refresh {
+    pub id: String,
+    pub rule_version: Option<i32>,
+    pub source: String,
+    pub source_id: Option<String>,
+    pub inputs: String,
+    pub computed: String,
+    pub updated_at: NaiveDateTime,
+}
+
+/// Names the refresh statement in diesel's cache.
+struct RefreshStatement;
+
+/// Refreshes open findings' evidence: SQLite re-runs one prepared UPDATE.
+pub fn refresh_many(conn: &mut AnyConnection, rows: &[Refresh]) -> QueryResult<usize> {
+    let mut n = 0;
+    for r in rows {
+        n += match conn {
+            AnyConnection::Sqlite(c) => bulk::Fixed {
+                row: r,
+                write: |r, out| {
+                    out.push_sql("UPDATE findings SET rule_version = ");
+                    out.push_bind_param::<Nullable<Integer>, _>(&r.rule_version)?;
+                    out.push_sql(", source = ");
+                    out.push_bind_param::<Text, _>(&r.source)?;
+                    out.push_sql(", source_id = ");
+                    out.push_bind_param::<Nullable<Text>, _>(&r.source_id)?;
+                    out.push_sql(", inputs = ");
+                    out.push_bind_param::<Text, _>(&r.inputs)?;
+                    out.push_sql(", computed = ");
+                    out.push_bind_param::<Text, _>(&r.computed)?;
+                    out.push_sql(", updated_at = ");
+                    out.push_bind_param::<Timestamp, _>(&r.updated_at)?;
+                    out.push_sql(" WHERE id = ");
+                    out.push_bind_param::<Text, _>(&r.id)
+                },
+                key: PhantomData::<RefreshStatement>,
+            }
+            .execute(c)?,
+            AnyConnection::Postgresql(c) => diesel::update(findings::table.find(&r.id))
+                .set((
+                    findings::rule_version.eq(r.rule_version),
+                    findings::source.eq(&r.source),
+                    findings::source_id.eq(&r.source_id),
+                    findings::inputs.eq(&r.inputs),
+                    findings::computed.eq(&r.computed),
+                    findings::updated_at.eq(r.updated_at),
+                ))
+                .execute(c)?,
+        };
+    }
+    Ok(n)
 }
 
 pub fn find_in_scope(

@@ -2,7 +2,9 @@
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
+use diesel::sql_types::{Date, Integer, Nullable, Text, Timestamp};
 
+use crate::db::bulk;
 use crate::db::limit::FirstRow;
 use crate::db::schema::{change_head, form_versions, forms, task_events, tasks, users};
 use crate::db::AnyConnection;
@@ -29,7 +31,91 @@ pub struct TaskRow {
 }
 
 pub fn insert(conn: &mut AnyConnection, row: &TaskRow) -> QueryResult<usize> {
-    diesel::insert_into(tasks::table).values(row).execute(conn)
+    insert_many(conn, std::slice::from_ref(row))
+}
+
+/// Inserts tasks: SQLite re-runs one prepared INSERT ([`bulk::insert`]), PostgreSQL takes diesel's
+/// multi-row inserts.
+pub fn insert_many(conn: &mut AnyConnection, rows: &[TaskRow]) -> QueryResult<usize> {
+    match conn {
+        AnyConnection::Sqlite(c) => bulk::insert(c, rows),
+        AnyConnection::Postgresql(c) => {
+            let mut n = 0;
+            for chunk in rows.chunks(crate::db::INSERT_CHUNK) {
+                n += diesel::insert_into(tasks::table).values(chunk).execute(c)?;
+            }
+            Ok(n)
+        }
+    }
+}
+
+impl bulk::SqliteRow for TaskRow {
+    type Key = tasks::table;
+    const INSERT: &'static str = "INSERT INTO tasks (id, kind, household_id, org_path, form_key, \
+        form_version, assignee_id, state, due_date, priority, note, created_by, created_at, \
+        updated_at) VALUES ";
+
+    fn bind<'b>(&'b self, out: &mut bulk::Binds<'_, '_, 'b>) -> QueryResult<()> {
+        out.value::<Text, _>(&self.id)?;
+        out.value::<Text, _>(&self.kind)?;
+        out.value::<Text, _>(&self.household_id)?;
+        out.value::<Text, _>(&self.org_path)?;
+        out.value::<Text, _>(&self.form_key)?;
+        out.value::<Nullable<Integer>, _>(&self.form_version)?;
+        out.value::<Nullable<Text>, _>(&self.assignee_id)?;
+        out.value::<Text, _>(&self.state)?;
+        out.value::<Date, _>(&self.due_date)?;
+        out.value::<Integer, _>(&self.priority)?;
+        out.value::<Text, _>(&self.note)?;
+        out.value::<Nullable<Text>, _>(&self.created_by)?;
+        out.value::<Timestamp, _>(&self.created_at)?;
+        out.value::<Timestamp, _>(&self.updated_at)
+    }
+}
+
+/// A row of a task's trail.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = task_events)]
+pub struct EventRow {
+    pub id: String,
+    pub task_id: String,
+    pub from_state: Option<String>,
+    pub to_state: String,
+    pub actor_id: Option<String>,
+    pub note: String,
+    pub at: NaiveDateTime,
+}
+
+impl bulk::SqliteRow for EventRow {
+    type Key = task_events::table;
+    const INSERT: &'static str =
+        "INSERT INTO task_events (id, task_id, from_state, to_state, actor_id, note, at) VALUES ";
+
+    fn bind<'b>(&'b self, out: &mut bulk::Binds<'_, '_, 'b>) -> QueryResult<()> {
+        out.value::<Text, _>(&self.id)?;
+        out.value::<Text, _>(&self.task_id)?;
+        out.value::<Nullable<Text>, _>(&self.from_state)?;
+        out.value::<Text, _>(&self.to_state)?;
+        out.value::<Nullable<Text>, _>(&self.actor_id)?;
+        out.value::<Text, _>(&self.note)?;
+        out.value::<Timestamp, _>(&self.at)
+    }
+}
+
+/// Inserts task events, as [`insert_many`] does tasks.
+pub fn record_events(conn: &mut AnyConnection, rows: &[EventRow]) -> QueryResult<usize> {
+    match conn {
+        AnyConnection::Sqlite(c) => bulk::insert(c, rows),
+        AnyConnection::Postgresql(c) => {
+            let mut n = 0;
+            for chunk in rows.chunks(crate::db::INSERT_CHUNK) {
+                n += diesel::insert_into(task_events::table)
+                    .values(chunk)
+                    .execute(c)?;
+            }
+            Ok(n)
+        }
+    }
 }
 
 pub fn find_in_scope(

@@ -106,18 +106,9 @@ pub fn record_many(conn: &mut AnyConnection, new: &[NewChange<'_>]) -> ApiResult
             at,
         })
         .collect();
-    match conn {
-        AnyConnection::Sqlite(c) => {
-            bulk::insert(c, &rows)?;
-        }
-        AnyConnection::Postgresql(c) => {
-            for chunk in rows.chunks(crate::db::INSERT_CHUNK) {
-                diesel::insert_into(changes::table)
-                    .values(chunk)
-                    .execute(c)?;
-            }
-        }
-    }
+    bulk::insert_any(conn, &rows, |c, chunk| {
+        diesel::insert_into(changes::table).values(chunk).execute(c)
+    })?;
     Ok(last)
 }
 
@@ -159,19 +150,18 @@ pub fn head(conn: &mut AnyConnection) -> ApiResult<i64> {
         .first_row(conn)?)
 }
 
-/// A worker's changes after `after`, oldest first.
-pub fn since(
+/// A worker's changes after `after`, oldest first, at most `LIMIT` of them.
+pub fn since<const LIMIT: u32>(
     conn: &mut AnyConnection,
     worker_id: &str,
     after: i64,
-    limit: u32,
 ) -> ApiResult<Vec<ChangeRow>> {
     Ok(changes::table
         .filter(changes::worker_id.eq(worker_id))
         .filter(changes::seq.gt(after))
         .order(changes::seq.asc())
         .select(ChangeRow::as_select())
-        .limit_rows(limit)
+        .limit_rows::<LIMIT>()
         .load(conn)?)
 }
 

@@ -5,14 +5,18 @@
 //! Single-row on purpose: a multi-row `INSERT` makes SQLite keep a statement journal (it may
 //! fail half-way), which cost more than the steps it saved (measured on the department import).
 //!
-//! Only SQLite: PostgreSQL callers take COPY or diesel's multi-row inserts.
+//! Only SQLite: PostgreSQL callers take COPY or diesel's multi-row inserts ([`insert_any`] pairs
+//! the two).
 
 use std::marker::PhantomData;
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
+use diesel::pg::PgConnection;
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use diesel::sqlite::{Sqlite, SqliteConnection};
 use diesel::{QueryResult, RunQueryDsl};
+
+use crate::db::AnyConnection;
 
 /// A row of a table written through [`insert`].
 pub trait SqliteRow {
@@ -75,6 +79,22 @@ pub fn insert<R: SqliteRow>(conn: &mut SqliteConnection, rows: &[R]) -> QueryRes
         n += Insert(row).execute(conn)?;
     }
     Ok(n)
+}
+
+/// Inserts rows on either backend: SQLite re-runs the table's one prepared statement
+/// ([`insert`]), PostgreSQL runs `pg` (a diesel multi-row insert) per chunk of
+/// [`INSERT_CHUNK`](crate::db::INSERT_CHUNK) rows. Returns the rows inserted.
+pub fn insert_any<R: SqliteRow>(
+    conn: &mut AnyConnection,
+    rows: &[R],
+    pg: impl Fn(&mut PgConnection, &[R]) -> QueryResult<usize>,
+) -> QueryResult<usize> {
+    match conn {
+        AnyConnection::Sqlite(c) => insert(c, rows),
+        AnyConnection::Postgresql(c) => rows
+            .chunks(crate::db::INSERT_CHUNK)
+            .try_fold(0, |n, chunk| Ok(n + pg(c, chunk)?)),
+    }
 }
 
 /// One fixed statement (an `UPDATE` by key, say) run once per value: `write` pushes its SQL and

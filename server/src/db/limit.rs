@@ -1,5 +1,5 @@
 //! Row limits written into the SQL instead of bound: `first_row` for diesel's `first`, and
-//! `limit_rows(n)` for `limit(n)`.
+//! `limit_rows::<N>()` for `limit(N)` with a constant `N`.
 //!
 //! Diesel binds the row count of `first()` / `limit(n)` as a parameter. Since SQLite 3.47 the
 //! planner reads a bound LIMIT's value while preparing (`sqlite3ExprIsInteger` with a parse
@@ -16,83 +16,52 @@ use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::query_dsl::methods::LoadQuery;
 use diesel::{QueryResult, RunQueryDsl};
 
-/// A query with ` LIMIT 1` appended as text.
-#[derive(Debug, Clone, Copy, QueryId)]
-pub struct LimitOne<Q>(Q);
+/// A query with ` LIMIT ROWS` appended as text. The count is part of the type, so the statement
+/// is cached by type like the query it wraps.
+#[derive(Debug, Clone, Copy)]
+pub struct Limited<Q, const ROWS: u32>(Q);
 
-impl<Q: Query> Query for LimitOne<Q> {
+impl<Q: QueryId, const ROWS: u32> QueryId for Limited<Q, ROWS> {
+    type QueryId = Limited<Q::QueryId, ROWS>;
+    const HAS_STATIC_QUERY_ID: bool = Q::HAS_STATIC_QUERY_ID;
+}
+
+impl<Q: Query, const ROWS: u32> Query for Limited<Q, ROWS> {
     type SqlType = Q::SqlType;
 }
 
-impl<Q, DB> QueryFragment<DB> for LimitOne<Q>
+impl<Q, DB, const ROWS: u32> QueryFragment<DB> for Limited<Q, ROWS>
 where
     DB: diesel::backend::Backend,
     Q: QueryFragment<DB>,
 {
-    fn walk_ast<'b>(&'b self, out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
-        walk_limited(&self.0, 1, out)
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        self.0.walk_ast(out.reborrow())?;
+        out.push_sql(&format!(" LIMIT {ROWS}"));
+        Ok(())
     }
 }
 
-impl<Q, Conn: Connection> RunQueryDsl<Conn> for LimitOne<Q> {}
-
-fn walk_limited<'b, Q, DB>(query: &'b Q, rows: u32, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()>
-where
-    DB: diesel::backend::Backend,
-    Q: QueryFragment<DB>,
-{
-    query.walk_ast(out.reborrow())?;
-    out.push_sql(&format!(" LIMIT {rows}"));
-    Ok(())
-}
+impl<Q, Conn: Connection, const ROWS: u32> RunQueryDsl<Conn> for Limited<Q, ROWS> {}
 
 /// `first_row(conn)`: the first row of a query without a limit of its own, like diesel's
 /// `first(conn)` (`NotFound` when there is none; add `.optional()`).
 pub trait FirstRow<Conn: Connection>: Sized {
     fn first_row<'q, U>(self, conn: &mut Conn) -> QueryResult<U>
     where
-        LimitOne<Self>: LoadQuery<'q, Conn, U>,
+        Limited<Self, 1>: LoadQuery<'q, Conn, U>,
     {
-        LimitOne(self).get_result(conn)
+        Limited::<Self, 1>(self).get_result(conn)
     }
 }
 
 impl<Q: Query, Conn: Connection> FirstRow<Conn> for Q {}
 
-/// A query with ` LIMIT n` appended as text. Its SQL differs with `n`, so it is cached by its
-/// text (no static query id), one statement per distinct limit.
-#[derive(Debug, Clone, Copy)]
-pub struct LimitRows<Q> {
-    query: Q,
-    rows: u32,
-}
-
-impl<Q> QueryId for LimitRows<Q> {
-    type QueryId = ();
-    const HAS_STATIC_QUERY_ID: bool = false;
-}
-
-impl<Q: Query> Query for LimitRows<Q> {
-    type SqlType = Q::SqlType;
-}
-
-impl<Q, DB> QueryFragment<DB> for LimitRows<Q>
-where
-    DB: diesel::backend::Backend,
-    Q: QueryFragment<DB>,
-{
-    fn walk_ast<'b>(&'b self, out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
-        walk_limited(&self.query, self.rows, out)
-    }
-}
-
-impl<Q, Conn: Connection> RunQueryDsl<Conn> for LimitRows<Q> {}
-
-/// `limit_rows(n)`: at most `n` rows, for a query without a limit of its own; call it last,
+/// `limit_rows::<N>()`: at most `N` rows, for a query without a limit of its own; call it last,
 /// after `order` and `select`.
 pub trait LimitRowsDsl: Query + Sized {
-    fn limit_rows(self, rows: u32) -> LimitRows<Self> {
-        LimitRows { query: self, rows }
+    fn limit_rows<const ROWS: u32>(self) -> Limited<Self, ROWS> {
+        Limited(self)
     }
 }
 
@@ -108,7 +77,7 @@ mod tests {
 
     #[test]
     fn limits_are_written_into_the_sql() {
-        let one = LimitOne(tasks::table.find("t").select(tasks::id));
+        let one = Limited::<_, 1>(tasks::table.find("t").select(tasks::id));
         let sql = diesel::debug_query::<Sqlite, _>(&one).to_string();
         assert!(sql.contains(" LIMIT 1 --"), "{sql}");
         assert!(
@@ -118,7 +87,7 @@ mod tests {
         let page = tasks::table
             .select(tasks::id)
             .order(tasks::id)
-            .limit_rows(250);
+            .limit_rows::<250>();
         let sql = diesel::debug_query::<Sqlite, _>(&page).to_string();
         assert!(sql.contains("ORDER BY `tasks`.`id` LIMIT 250 --"), "{sql}");
         assert!(sql.ends_with("binds: []"), "nothing bound: {sql}");
@@ -149,7 +118,7 @@ mod tests {
         let two: Vec<i32> = t::table
             .select(t::id)
             .order(t::id.desc())
-            .limit_rows(2)
+            .limit_rows::<2>()
             .load(&mut conn)?;
         assert_eq!(two, vec![3, 2]);
         Ok(())

@@ -161,7 +161,7 @@ fn page(
         }
         Some(seq) if seq > changes::head(conn)? => return Err(bad_cursor()),
         Some(seq) => {
-            let mut rows = changes::since(conn, me, seq, PAGE as u32 + 1)?;
+            let mut rows = changes::since::<{ PAGE as u32 + 1 }>(conn, me, seq)?;
             let has_more = rows.len() as i64 > PAGE;
             rows.truncate(PAGE as usize);
             let cursor = rows.last().map(|r| r.seq).unwrap_or(seq);

@@ -35,7 +35,7 @@ pub fn scan(
             .filter(households::id.gt(&after))
             .order(households::id.asc())
             .select(HouseholdRow::as_select())
-            .limit_rows(PAGE)
+            .limit_rows::<PAGE>()
             .load(conn)?;
         let Some(last) = page.last() else {
             return Ok(());

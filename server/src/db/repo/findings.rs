@@ -5,11 +5,10 @@ use std::marker::PhantomData;
 use chrono::NaiveDateTime;
 use diesel::expression::SqlLiteral;
 use diesel::prelude::*;
-
-use crate::db::limit::FirstRow;
 use diesel::sql_types::{Integer, Nullable, Text, Timestamp};
 
 use crate::db::bulk;
+use crate::db::limit::FirstRow;
 use crate::db::schema::findings;
 use crate::db::AnyConnection;
 use crate::in_scope;
@@ -43,21 +42,13 @@ pub fn insert(conn: &mut AnyConnection, row: &FindingRow) -> QueryResult<usize> 
     insert_many(conn, std::slice::from_ref(row))
 }
 
-/// Inserts findings: SQLite re-runs one prepared INSERT ([`bulk::insert`]), PostgreSQL takes diesel's
-/// multi-row inserts.
+/// Inserts findings ([`bulk::insert_any`]).
 pub fn insert_many(conn: &mut AnyConnection, rows: &[FindingRow]) -> QueryResult<usize> {
-    match conn {
-        AnyConnection::Sqlite(c) => bulk::insert(c, rows),
-        AnyConnection::Postgresql(c) => {
-            let mut n = 0;
-            for chunk in rows.chunks(crate::db::INSERT_CHUNK) {
-                n += diesel::insert_into(findings::table)
-                    .values(chunk)
-                    .execute(c)?;
-            }
-            Ok(n)
-        }
-    }
+    bulk::insert_any(conn, rows, |c, chunk| {
+        diesel::insert_into(findings::table)
+            .values(chunk)
+            .execute(c)
+    })
 }
 
 impl bulk::SqliteRow for FindingRow {

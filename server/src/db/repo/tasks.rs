@@ -34,19 +34,11 @@ pub fn insert(conn: &mut AnyConnection, row: &TaskRow) -> QueryResult<usize> {
     insert_many(conn, std::slice::from_ref(row))
 }
 
-/// Inserts tasks: SQLite re-runs one prepared INSERT ([`bulk::insert`]), PostgreSQL takes diesel's
-/// multi-row inserts.
+/// Inserts tasks ([`bulk::insert_any`]).
 pub fn insert_many(conn: &mut AnyConnection, rows: &[TaskRow]) -> QueryResult<usize> {
-    match conn {
-        AnyConnection::Sqlite(c) => bulk::insert(c, rows),
-        AnyConnection::Postgresql(c) => {
-            let mut n = 0;
-            for chunk in rows.chunks(crate::db::INSERT_CHUNK) {
-                n += diesel::insert_into(tasks::table).values(chunk).execute(c)?;
-            }
-            Ok(n)
-        }
-    }
+    bulk::insert_any(conn, rows, |c, chunk| {
+        diesel::insert_into(tasks::table).values(chunk).execute(c)
+    })
 }
 
 impl bulk::SqliteRow for TaskRow {
@@ -104,18 +96,11 @@ impl bulk::SqliteRow for EventRow {
 
 /// Inserts task events, as [`insert_many`] does tasks.
 pub fn record_events(conn: &mut AnyConnection, rows: &[EventRow]) -> QueryResult<usize> {
-    match conn {
-        AnyConnection::Sqlite(c) => bulk::insert(c, rows),
-        AnyConnection::Postgresql(c) => {
-            let mut n = 0;
-            for chunk in rows.chunks(crate::db::INSERT_CHUNK) {
-                n += diesel::insert_into(task_events::table)
-                    .values(chunk)
-                    .execute(c)?;
-            }
-            Ok(n)
-        }
-    }
+    bulk::insert_any(conn, rows, |c, chunk| {
+        diesel::insert_into(task_events::table)
+            .values(chunk)
+            .execute(c)
+    })
 }
 
 pub fn find_in_scope(

@@ -13,6 +13,7 @@ use crate::domain::account::Username;
 use crate::domain::geo::{BoundaryLimits, Crs};
 use crate::imports::boundaries::{self, OnExisting, UnitSpec};
 use crate::imports::households;
+use crate::imports::tuning::Runner;
 use crate::scope::Scope;
 use crate::startup::Application;
 use crate::{demo, grid_index, telemetry};
@@ -462,6 +463,7 @@ fn import_department(
         state: &state,
         scope: &scope,
         actor: None,
+        runner: Runner::CommandLine,
     };
     let input = Box::new(std::io::BufReader::with_capacity(256 * 1024, input));
     let bar = indicatif::ProgressBar::new_spinner();
@@ -524,7 +526,7 @@ fn import_households(
         actor: None,
         run_id: &run_id,
         encoding,
-        batch_households: households::CLI_BATCH_HOUSEHOLDS,
+        runner: Runner::CommandLine,
     };
     let started = std::time::Instant::now();
     let progress_bar = bar.clone();

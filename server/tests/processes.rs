@@ -908,3 +908,119 @@ async fn migrate_command_and_unknown_scheme() {
         "no word of the duplicate:\n{output}"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Bulk imports from the command line
+
+/// `jiuzhu import households` then `jiuzhu import medical-claims`, as an operator setting up a
+/// city runs them: the rows land, the claims match, and every reference the two imports wrote
+/// holds. From the command line SQLite does not check foreign keys row by row (the imports write
+/// only references to rows they read or wrote in the same transaction, `imports::tuning`), so
+/// the SQLite half asks SQLite to check the whole file afterwards.
+async fn command_line_imports(pg: Option<&PgDatabase>) {
+    let scratch = Scratch::new(if pg.is_some() {
+        "cli-imports-pg"
+    } else {
+        "cli-imports-sqlite"
+    });
+    let data = scratch.join("data");
+    let mut common = vec!["--data-dir", data.to_str().unwrap()];
+    if let Some(db) = pg {
+        common.extend(["--database-url", db.url.as_str()]);
+    }
+    let mut serve = common.clone();
+    serve.push("--demo");
+    let mut demo = Server::ready(&scratch, "demo", &serve, &[]).await;
+    demo.stop().await;
+
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/households");
+    let households = fixtures.join("sample-utf8.csv");
+    let mut args = vec!["import", "households", households.to_str().unwrap()];
+    args.extend_from_slice(&common);
+    let (status, output) = run_once(&scratch, "households", &args, None).await;
+    assert!(status.success(), "{output}");
+    assert!(
+        output.contains("households: 4 created, 0 unchanged, 0 rejected"),
+        "{output}"
+    );
+
+    // Two members of the file, and a valid number nobody in the registry holds.
+    let day = |days: i64| (chrono::Utc::now() - chrono::Duration::days(days)).date_naive();
+    let claims = scratch.join("claims.csv");
+    std::fs::write(
+        &claims,
+        format!(
+            "结算单号,身份证号,结算日期,总费用,统筹支付,个人自付,医院\n\
+             YB-CLI-1,320402194203151229,{},30000,18000,12000,常州市第一人民医院\n\
+             YB-CLI-2,320402198009212428,{},800,600,200,常州市第二人民医院\n\
+             YB-CLI-3,11010519491231002X,{},800,600,200,北京某医院\n",
+            day(60),
+            day(30),
+            day(30)
+        ),
+    )
+    .unwrap();
+    let mut args = vec!["import", "medical-claims", claims.to_str().unwrap()];
+    args.extend_from_slice(&common);
+    let (status, output) = run_once(&scratch, "claims", &args, None).await;
+    assert!(status.success(), "{output}");
+    assert!(
+        output.contains("3 rows: 2 matched, 1 unmatched, 0 duplicates, 0 rejected"),
+        "{output}"
+    );
+
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let members_of_file = "SELECT count(*) AS n FROM members m JOIN households h \
+        ON h.id = m.household_id WHERE h.external_id LIKE 'CZ-%'";
+    let matched_records = "SELECT count(*) AS n FROM department_records r JOIN members m \
+        ON m.id = r.member_id JOIN households h ON h.id = r.household_id \
+        WHERE r.record_id LIKE 'YB-CLI-%' AND h.id = m.household_id";
+    match pg {
+        Some(db) => {
+            let mut conn = PgConnection::establish(&db.url).unwrap();
+            let mut run = |sql: &str| {
+                diesel::sql_query(sql)
+                    .get_result::<Count>(&mut conn)
+                    .unwrap()
+                    .n
+            };
+            assert_eq!(run(members_of_file), 9);
+            assert_eq!(run(matched_records), 2);
+        }
+        None => {
+            let mut conn =
+                diesel::SqliteConnection::establish(data.join("jiuzhu.db").to_str().unwrap())
+                    .unwrap();
+            let mut run = |sql: &str| {
+                diesel::sql_query(sql)
+                    .get_result::<Count>(&mut conn)
+                    .unwrap()
+                    .n
+            };
+            assert_eq!(run(members_of_file), 9);
+            assert_eq!(run(matched_records), 2);
+            assert_eq!(
+                run("SELECT count(*) AS n FROM pragma_foreign_key_check"),
+                0,
+                "rows whose parent is missing"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn command_line_imports_sqlite() {
+    command_line_imports(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn command_line_imports_postgres() {
+    let Some(db) = PgDatabase::create() else {
+        return;
+    };
+    command_line_imports(Some(&db)).await;
+}

@@ -118,9 +118,24 @@ impl<S, T> QueryFragment<Sqlite> for Fixed<'_, S, T> {
 
 impl<S, T> RunQueryDsl<SqliteConnection> for Fixed<'_, S, T> {}
 
-/// A timestamp as diesel stores it in SQLite (`%F %T%.f`), to format once for many rows.
+/// A timestamp as diesel stores it in SQLite (`%F %T%.f`: the fraction in 3, 6 or 9 digits, or
+/// none), without chrono's format parser per row.
 pub fn timestamp_text(t: NaiveDateTime) -> String {
-    t.format("%F %T%.f").to_string()
+    use std::fmt::Write;
+
+    use chrono::Timelike;
+    let mut s = date_text(t.date());
+    let nanos = t.nanosecond() % 1_000_000_000;
+    // A leap second's nanoseconds run past 10⁹; chrono shows it as second 60.
+    let second = t.second() + t.nanosecond() / 1_000_000_000;
+    let _ = write!(s, " {:02}:{:02}:{second:02}", t.hour(), t.minute());
+    let _ = match nanos {
+        0 => Ok(()),
+        n if n % 1_000_000 == 0 => write!(s, ".{:03}", n / 1_000_000),
+        n if n % 1_000 == 0 => write!(s, ".{:06}", n / 1_000),
+        n => write!(s, ".{n:09}"),
+    };
+    s
 }
 
 /// A date as diesel stores it in SQLite (`%F`), without chrono's format parser per row.
@@ -146,5 +161,26 @@ mod tests {
         assert_eq!(timestamp_text(t), "2026-03-07 04:05:06.000007");
         let whole = d.and_hms_opt(4, 5, 6).unwrap_or_default();
         assert_eq!(timestamp_text(whole), "2026-03-07 04:05:06");
+        for nanos in [
+            0,
+            1,
+            7_000,
+            120_000_000,
+            123_456_789,
+            999_999_999,
+            5_000,
+            40_000_000,
+        ] {
+            let t = d.and_hms_nano_opt(23, 59, 58, nanos).unwrap_or_default();
+            assert_eq!(
+                timestamp_text(t),
+                t.format("%F %T%.f").to_string(),
+                "{nanos}"
+            );
+        }
+        let leap = d
+            .and_hms_nano_opt(23, 59, 59, 1_500_000_000)
+            .unwrap_or_default();
+        assert_eq!(timestamp_text(leap), leap.format("%F %T%.f").to_string());
     }
 }

@@ -68,7 +68,8 @@ pub fn parse_url(url: &str) -> Result<(Backend, String), DbSetupError> {
 
 /// Per-connection settings. SQLite: WAL for concurrent readers, `synchronous=FULL` so that a
 /// committed transaction (and so every 2xx) survives a power cut, foreign keys on, a busy
-/// timeout so writers queue instead of failing, and reads through a memory map of the file
+/// timeout so writers queue instead of failing, the WAL file cut back to 64 MiB when it restarts
+/// (a bulk import lets it grow to hundreds of MB between checkpoints), and reads through a memory map of the file
 /// (up to 1 GiB) rather than a `pread` per page that is not in the connection's own small cache:
 /// sync reads many pages per request (sqlite.org/mmap.html; writes still go through the WAL).
 /// A reader that walks the whole file turns the map off for its reads (`exports`, see
@@ -87,7 +88,7 @@ impl CustomizeConnection<AnyConnection, diesel::r2d2::Error> for ConnectionSetup
         let sql = match self.backend {
             Backend::Sqlite => {
                 "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                 PRAGMA foreign_keys = ON;"
+                 PRAGMA foreign_keys = ON; PRAGMA journal_size_limit = 67108864;"
             }
             Backend::Postgres => "SET TIME ZONE 'UTC';",
         };

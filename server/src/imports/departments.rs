@@ -17,7 +17,8 @@ use jiuzhu_proto::task::TaskKind;
 use serde_json::{json, Map, Value as Json};
 
 use super::households::{decode, parse_yuan, EncodingChoice, ImportError};
-use super::{pg_copy, tuning::ImportTuning};
+use super::pg_copy;
+use super::tuning::{ImportTuning, Runner};
 use crate::db::limit::FirstRow;
 use crate::db::schema::{
     department_imports, department_records, households, members, tasks as task_table,
@@ -31,7 +32,6 @@ use crate::scope::Scope;
 use crate::state::AppState;
 
 /// Rows per write transaction of the first pass.
-pub const BATCH_ROWS: usize = 5000;
 const MAX_KEPT_ERRORS: usize = 1000;
 const MAX_FIELD_CHARS: usize = 200;
 
@@ -403,6 +403,8 @@ pub struct Importer<'a> {
     pub state: &'a AppState,
     pub scope: &'a Scope,
     pub actor: Option<&'a str>,
+    /// Decides the size of the first pass's transactions and the connection's settings.
+    pub runner: Runner,
 }
 
 #[derive(Debug, Default)]
@@ -491,7 +493,7 @@ pub fn import(
             .execute(conn)?;
         Ok(())
     })?;
-    let tuning = ImportTuning::apply(conn)?;
+    let tuning = ImportTuning::apply(conn, who.runner)?;
     let result = run(conn, who, source, &id, &mut rows, today, progress);
     let restored = tuning.restore(conn);
     let totals = result?;
@@ -562,10 +564,11 @@ fn run(
     progress: OnProgress<'_>,
 ) -> Result<Totals, ImportError> {
     let mut totals = Totals::default();
-    let mut batch: Vec<Record> = Vec::with_capacity(BATCH_ROWS);
+    let batch_rows = who.runner.records_per_batch();
+    let mut batch: Vec<Record> = Vec::with_capacity(batch_rows);
     // Record ids of the batch being gathered: a record twice in one file is a duplicate. Across
     // batches the records on file catch it.
-    let mut in_batch: HashSet<String> = HashSet::with_capacity(BATCH_ROWS);
+    let mut in_batch: HashSet<String> = HashSet::with_capacity(batch_rows);
     let mut earlier: BTreeSet<String> = BTreeSet::new();
     loop {
         let next = rows.next();
@@ -585,7 +588,7 @@ fn run(
                 totals.reject(e);
             }
         }
-        if batch.len() >= BATCH_ROWS || (done && !batch.is_empty()) {
+        if batch.len() >= batch_rows || (done && !batch.is_empty()) {
             let records = std::mem::take(&mut batch);
             in_batch.clear();
             db::write_transaction(conn, |conn| {

@@ -23,12 +23,12 @@ use jiuzhu_proto::household::{
     Income, JobStatus, Location, MemberInput, Relation, RowError, StudentStatus, WorkStatus,
 };
 
-use super::tuning::ImportTuning;
+use super::tuning::{ImportTuning, Runner};
 use crate::audit::{self, AuditEntry};
 use crate::crypto::FieldCipher;
 use crate::db::limit::FirstRow;
 use crate::db::repo::households::{self as repo, HouseholdRow, MemberRow, StatusRow};
-use crate::db::schema::{households, id_conflicts, import_jobs, members, org_units};
+use crate::db::schema::{households, id_conflicts, import_jobs, org_units};
 use crate::db::{self, AnyConnection};
 use crate::domain::geo::GridLookup;
 use crate::error::{ApiError, ApiResult};
@@ -38,12 +38,6 @@ use crate::registry::{self, validate};
 use crate::scope::Scope;
 use crate::state::GridKey;
 
-/// Households per write transaction for the command line: larger transactions touch each page of
-/// the random-order indexes (blind index, head names) fewer times per household. SQLite has one
-/// writer, so this is also how long others wait: about a second here.
-pub const CLI_BATCH_HOUSEHOLDS: usize = 10_000;
-/// For the API job, which runs beside requests that write: shorter transactions.
-pub const JOB_BATCH_HOUSEHOLDS: usize = 2_000;
 /// Row errors kept for the report; all are counted.
 pub const MAX_KEPT_ERRORS: usize = 1000;
 /// A record longer than this is not a row of this format but an unclosed quote or binary data;
@@ -1260,8 +1254,8 @@ pub struct ImportContext<'a> {
     /// Names the import in the audit log (the job id, or a fresh id for the CLI).
     pub run_id: &'a str,
     pub encoding: EncodingChoice,
-    /// Households per write transaction ([`CLI_BATCH_HOUSEHOLDS`], [`JOB_BATCH_HOUSEHOLDS`]).
-    pub batch_households: usize,
+    /// Decides the size of the write transactions and the connection's settings.
+    pub runner: Runner,
 }
 
 /// How far the import got. Counts are of what is committed (plus rows already judged bad).
@@ -1516,7 +1510,7 @@ impl Parser<'_> {
         tx: &mpsc::SyncSender<Message>,
     ) {
         let mut record = csv::ByteRecord::new();
-        let mut items = Vec::with_capacity(self.ctx.batch_households);
+        let mut items = Vec::with_capacity(self.ctx.runner.households_per_batch());
         let mut rows_read = 0u64;
         let mut group: Option<Group> = None;
         let mut last_line = 1u64;
@@ -1580,11 +1574,11 @@ impl Parser<'_> {
             group = next;
             if let Some(item) = item {
                 items.push(item);
-                if items.len() >= self.ctx.batch_households.max(1) {
+                if items.len() >= self.ctx.runner.households_per_batch() {
                     let batch = Message::Batch {
                         items: std::mem::replace(
                             &mut items,
-                            Vec::with_capacity(self.ctx.batch_households),
+                            Vec::with_capacity(self.ctx.runner.households_per_batch()),
                         ),
                         rows_read: rows_read - group.as_ref().map_or(0, |g| g.rows),
                     };
@@ -1769,7 +1763,7 @@ pub fn import<R: Read + Send + 'static>(
     };
     let (encoding, header, reader) = open_csv(counted, ctx.encoding)?;
     let grids = load_grids(conn)?;
-    let tuning = ImportTuning::apply(conn)?;
+    let tuning = ImportTuning::apply(conn, ctx.runner)?;
     let result = run_pipeline(
         conn, ctx, encoding, header, reader, &grids, &bytes, progress,
     );
@@ -1996,14 +1990,8 @@ impl Writer<'_> {
         // PostgreSQL takes COPY.
         match &mut *conn {
             AnyConnection::Sqlite(c) => {
-                for r in &rows.households {
-                    diesel::insert_into(households::table)
-                        .values(r)
-                        .execute(c)?;
-                }
-                for r in &rows.members {
-                    diesel::insert_into(members::table).values(r).execute(c)?;
-                }
+                sqlite_rows::households(c, &rows.households)?;
+                sqlite_rows::members(c, &rows.members)?;
             }
             AnyConnection::Postgresql(c) => {
                 pg_copy::households(c, &rows.households)?;
@@ -2037,6 +2025,134 @@ impl Writer<'_> {
         }
         progress(conn, report)?;
         Ok(())
+    }
+}
+
+/// SQLite's writes of the two large tables: one fixed INSERT per table, prepared once and re-run
+/// per row ([`bulk::insert`]), its dates formatted here rather than by diesel's query builder per
+/// row (which walked each row's 23 values three times and hashed its SQL for the statement cache).
+mod sqlite_rows {
+    use diesel::sql_types::{BigInt, Binary, Bool, Double, Integer, Nullable, Text};
+    use diesel::sqlite::SqliteConnection;
+    use diesel::QueryResult;
+
+    use crate::db::bulk::{self, Binds, SqliteRow};
+    use crate::db::repo::households::{HouseholdRow, MemberRow};
+    use crate::db::schema::{households, members};
+
+    /// `created_at` and `updated_at` as text; the second only where it differs from the first
+    /// (never, for a new row).
+    struct Stamps {
+        created: String,
+        updated: Option<String>,
+    }
+
+    impl Stamps {
+        fn of(created: chrono::NaiveDateTime, updated: chrono::NaiveDateTime) -> Self {
+            Self {
+                created: bulk::timestamp_text(created),
+                updated: (updated != created).then(|| bulk::timestamp_text(updated)),
+            }
+        }
+
+        fn bind<'b>(&'b self, out: &mut Binds<'_, '_, 'b>) -> QueryResult<()> {
+            out.value::<Text, _>(&self.created)?;
+            out.value::<Text, _>(self.updated.as_ref().unwrap_or(&self.created))
+        }
+    }
+
+    struct Household<'r> {
+        r: &'r HouseholdRow,
+        stamps: Stamps,
+    }
+
+    impl SqliteRow for Household<'_> {
+        type Key = households::table;
+        const INSERT: &'static str = "INSERT INTO households (id, external_id, address, lat, \
+            lon, grid_id, org_path, grid_overridden, status, notes, head_member_id, head_name, \
+            member_count, version, created_at, updated_at) VALUES ";
+
+        fn bind<'b>(&'b self, out: &mut Binds<'_, '_, 'b>) -> QueryResult<()> {
+            let r = self.r;
+            out.value::<Text, _>(&r.id)?;
+            out.value::<Nullable<Text>, _>(&r.external_id)?;
+            out.value::<Text, _>(&r.address)?;
+            out.value::<Nullable<Double>, _>(&r.lat)?;
+            out.value::<Nullable<Double>, _>(&r.lon)?;
+            out.value::<Text, _>(&r.grid_id)?;
+            out.value::<Text, _>(&r.org_path)?;
+            out.value::<Bool, _>(&r.grid_overridden)?;
+            out.value::<Text, _>(&r.status)?;
+            out.value::<Text, _>(&r.notes)?;
+            out.value::<Nullable<Text>, _>(&r.head_member_id)?;
+            out.value::<Nullable<Text>, _>(&r.head_name)?;
+            out.value::<Integer, _>(&r.member_count)?;
+            out.value::<BigInt, _>(&r.version)?;
+            self.stamps.bind(out)
+        }
+    }
+
+    struct Member<'r> {
+        r: &'r MemberRow,
+        birth_date: String,
+        stamps: Stamps,
+    }
+
+    impl SqliteRow for Member<'_> {
+        type Key = members::table;
+        const INSERT: &'static str = "INSERT INTO members (id, household_id, position, name, \
+            relation, id_cipher, id_key_id, id_blind, id_masked, birth_date, gender, health, \
+            disability_type, disability_level, daily_living, work_status, student_status, income, \
+            annual_income_fen, phone_cipher, phone_masked, created_at, updated_at) VALUES ";
+
+        fn bind<'b>(&'b self, out: &mut Binds<'_, '_, 'b>) -> QueryResult<()> {
+            let r = self.r;
+            out.value::<Text, _>(&r.id)?;
+            out.value::<Text, _>(&r.household_id)?;
+            out.value::<Integer, _>(&r.position)?;
+            out.value::<Text, _>(&r.name)?;
+            out.value::<Text, _>(&r.relation)?;
+            out.value::<Text, _>(&r.id_cipher)?;
+            out.value::<Text, _>(&r.id_key_id)?;
+            out.value::<Binary, _>(&r.id_blind)?;
+            out.value::<Text, _>(&r.id_masked)?;
+            out.value::<Text, _>(&self.birth_date)?;
+            out.value::<Text, _>(&r.gender)?;
+            out.value::<Text, _>(&r.health)?;
+            out.value::<Nullable<Text>, _>(&r.disability_type)?;
+            out.value::<Nullable<Integer>, _>(&r.disability_level)?;
+            out.value::<Text, _>(&r.daily_living)?;
+            out.value::<Text, _>(&r.work_status)?;
+            out.value::<Text, _>(&r.student_status)?;
+            out.value::<Text, _>(&r.income)?;
+            out.value::<BigInt, _>(&r.annual_income_fen)?;
+            out.value::<Nullable<Text>, _>(&r.phone_cipher)?;
+            out.value::<Nullable<Text>, _>(&r.phone_masked)?;
+            self.stamps.bind(out)
+        }
+    }
+
+    pub fn households(conn: &mut SqliteConnection, rows: &[HouseholdRow]) -> QueryResult<usize> {
+        let rows: Vec<Household<'_>> = rows
+            .iter()
+            .map(|r| Household {
+                r,
+                stamps: Stamps::of(r.created_at, r.updated_at),
+            })
+            .collect();
+        bulk::insert(conn, &rows)
+    }
+
+    pub fn members(conn: &mut SqliteConnection, rows: &[MemberRow]) -> QueryResult<usize> {
+        let rows: Vec<Member<'_>> = rows
+            .iter()
+            .map(|r| Member {
+                r,
+                birth_date: bulk::date_text(r.birth_date),
+                stamps: Stamps::of(r.created_at, r.updated_at),
+            })
+            .collect();
+        bulk::insert(conn, &rows)
     }
 }
 

@@ -25,6 +25,7 @@ use crate::db::{self, AnyConnection};
 use crate::error::{ApiError, ApiResult};
 use crate::imports::departments::{self, Format, Importer};
 use crate::imports::households::{EncodingChoice, ImportError};
+use crate::imports::tuning::Runner;
 use crate::in_scope;
 use crate::scope::Scope;
 use crate::state::AppState;
@@ -249,6 +250,7 @@ fn execute(
                 state,
                 scope: &scope,
                 actor: actor.as_deref(),
+                runner: Runner::Job,
             };
             let format = if json { Format::Json } else { Format::Csv };
             let input = Box::new(std::io::BufReader::with_capacity(256 * 1024, input));

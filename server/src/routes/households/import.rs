@@ -18,6 +18,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::imports::households::{
     self as engine, EncodingChoice, ImportContext, ImportError, ImportJobRow, ImportReport,
 };
+use crate::imports::tuning::Runner;
 use crate::routes::households::COORDINATORS;
 use crate::routes::parse_id;
 use crate::scope::Scope;
@@ -331,7 +332,7 @@ impl JobWork {
             actor: Some(&self.actor),
             run_id: &self.job_id,
             encoding: self.encoding,
-            batch_households: engine::JOB_BATCH_HOUSEHOLDS,
+            runner: Runner::Job,
         };
         let job_id = self.job_id.clone();
         let mut errors_written = 0usize;

@@ -11,6 +11,7 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::imports::departments::{self, Format, Importer};
 use crate::imports::households::{EncodingChoice, ImportError};
+use crate::imports::tuning::Runner;
 use crate::routes::{parse_id, read_body};
 use crate::state::AppState;
 
@@ -112,6 +113,7 @@ pub async fn import_department(
                 state: &st,
                 scope: &scope,
                 actor: Some(&actor),
+                runner: Runner::Job,
             };
             let input = Box::new(std::io::Cursor::new(body));
             departments::import(conn, &who, source, input, format, encoding, &mut |_, _| {

@@ -570,6 +570,9 @@ fn run(
     // batches the records on file catch it.
     let mut in_batch: HashSet<String> = HashSet::with_capacity(batch_rows);
     let mut earlier: BTreeSet<String> = BTreeSet::new();
+    // The records already on file are looked up by id per batch: planned with the statistics of
+    // the table before this file, PostgreSQL scans it all per lookup.
+    let mut stored = db::GrowingTables::new(&["department_records"]);
     loop {
         let next = rows.next();
         let done = matches!(next, Ok(None));
@@ -603,11 +606,15 @@ fn run(
                 )
             })?;
             progress(conn, &totals.progress("records"))?;
+            stored.grown_to(conn, (totals.matched + totals.unmatched) as u64)?;
         }
         if done {
             break;
         }
     }
+    // The second pass reads the records back by household; planned with the statistics of the
+    // table before the first pass, PostgreSQL would scan all of it per chunk.
+    db::refresh_statistics(conn, &["department_records"])?;
     // Earlier imports of these records that never finished: their households are evaluated too.
     let mut imports = vec![import_id.to_owned()];
     if !earlier.is_empty() {
@@ -840,6 +847,8 @@ fn evaluate_matched(
     progress: OnProgress<'_>,
 ) -> ApiResult<()> {
     let mut after = String::new();
+    // Evaluation reads the open findings and verify tasks of each chunk, tables it grows.
+    let mut written = db::GrowingTables::new(&["findings", "tasks"]);
     loop {
         let chunk: Vec<String> = department_records::table
             .filter(department_records::import_id.eq_any(imports))
@@ -857,6 +866,7 @@ fn evaluate_matched(
             evaluate_chunk(conn, who, imports, &chunk, totals, today)
         })?;
         totals.evaluated += chunk.len() as i64;
+        written.grown_to(conn, totals.evaluated as u64)?;
         progress(conn, &totals.progress("evaluating"))?;
     }
 }

@@ -1770,6 +1770,9 @@ pub fn import<R: Read + Send + 'static>(
     let restored = tuning.restore(conn);
     let report = result?;
     restored?;
+    if report.households_created > 0 {
+        db::refresh_statistics(conn, &["households", "members"])?;
+    }
     Ok(report)
 }
 
@@ -1817,6 +1820,7 @@ fn run_pipeline(
         let mut writer = Writer {
             ctx,
             existing_conflicts: HashSet::new(),
+            statistics: db::GrowingTables::new(&["households", "members"]),
         };
         // Dropping `rx` on an error stops the parser at its next send.
         let result = (|| {
@@ -1855,6 +1859,8 @@ struct Writer<'a> {
     ctx: &'a ImportContext<'a>,
     /// Conflicts already recorded in this run (id blind, existing household, attempted).
     existing_conflicts: HashSet<(Vec<u8>, String, String)>,
+    /// PostgreSQL's planner statistics, refreshed as the tables grow.
+    statistics: db::GrowingTables,
 }
 
 impl Writer<'_> {
@@ -1865,6 +1871,7 @@ impl Writer<'_> {
         report: &mut ImportReport,
         progress: &mut Progress<'_>,
     ) -> Result<(), ImportError> {
+        self.statistics.grown_to(conn, report.households_created)?;
         // The checks and the inserts in one write transaction: on SQLite it holds the write lock,
         // so no other writer can register the same household or number in between; on
         // PostgreSQL an advisory lock does the same for concurrent imports.

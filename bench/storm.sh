@@ -10,6 +10,8 @@
 #   bench/storm.sh
 #
 # Env: WORKERS (10000), TASKS (30), CONCURRENCY (32), RATE (2000), WARMUP (5), DURATION (20),
+# DECODE (outline: every body parsed as JSON, only what the storm checks built; full: decoded into
+# SyncPage as the phone's SDK does; the same mode for every target of a run),
 # SKIP_PG=1, SKIP_BARE=1, BIN_DIR (use these binaries, no build), JIUZHU_BENCH_PG_URL (postgres://postgres@127.0.0.1:5432/postgres: the script
 # creates and drops its own database beside it), PORT (18470; +1 for the bare peer),
 # BASELINE_BIN_DIR (another build's binaries, e.g. a copy of main's target/release: after each
@@ -44,6 +46,7 @@ if [ -z "${BIN_DIR:-}" ]; then
 fi
 BIN="${BIN_DIR:-$PWD/target/release}"
 MODES="${MODES:-closed open}"
+DECODE="${DECODE:-outline}"
 BASELINE="${BASELINE_BIN_DIR:-}"
 RUN="$PWD/target/bench-storm/$(date -u +%Y%m%dT%H%M%SZ)"
 mkdir -p "$RUN"
@@ -118,7 +121,7 @@ storms() {
         echo "== $name, $mode loop (load $(loadavg))"
         "$BIN/jiuzhu-field" --server "$url" storm --tokens "$RUN/$TOKENS" --workers "$WORKERS" \
             --tasks-per-worker "$TASKS" --warmup "$WARMUP" --duration "$DURATION" \
-            --watch-pid "$pid" --label "$name $mode" "${extra[@]}" --json >"$RUN/$name-$mode.json"
+            --watch-pid "$pid" --label "$name $mode" --decode "$DECODE" "${extra[@]}" --json >"$RUN/$name-$mode.json"
         python3 bench/storm_table.py --one "$RUN/$name-$mode.json"
     done
 }
@@ -151,7 +154,7 @@ seed() {
     echo "machine: $CORES cores, $(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -n1)," \
         "$(free -g | awk '/^Mem:/ {print $2}') GiB; $(date -u +%Y-%m-%dT%H:%MZ); load $(loadavg)"
     echo "workload: $WORKERS workers × $TASKS tasks; closed loop $CONCURRENCY in flight;" \
-        "open loop $RATE/s; warm-up $WARMUP s, measured $DURATION s"
+        "open loop $RATE/s; warm-up $WARMUP s, measured $DURATION s; $DECODE decode of answers"
 } | tee "$RUN/machine.txt"
 
 # --- SQLite ---------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ def phase_cells(p):
 
 def one(path):
     r = json.load(open(path))
+    print(f"   ({r.get('decode', 'full')} decode of answers)")
     for name, p in [("first sync", r["first_sync"]), ("incremental", r["incremental"])]:
         if p is None:
             continue
@@ -61,6 +62,10 @@ def table(run):
         "CPU cores storm/target",
         "body B",
     ]
+    # Reports from before `--decode` existed decoded in full.
+    decodes = sorted({r.get("decode", "full") for r in reports.values()})
+    print(f"answers decoded: {', '.join(decodes)}")
+    print()
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
     # The first syncs are a closed loop in both storms: the closed storm's row is shown (the open

@@ -212,6 +212,7 @@ pub struct Member {
     /// First 6 and last 4 characters shown.
     #[cfg_attr(feature = "openapi", schema(example = "110105********002X"))]
     pub id_number_masked: String,
+    #[serde(serialize_with = "crate::wire_time::date")]
     pub birth_date: NaiveDate,
     pub gender: Gender,
     pub health: Health,
@@ -242,7 +243,9 @@ pub struct Location {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StatusPeriod {
     pub status: AssistanceStatus,
+    #[serde(serialize_with = "crate::wire_time::date")]
     pub from: NaiveDate,
+    #[serde(serialize_with = "crate::wire_time::option_date")]
     pub to: Option<NaiveDate>,
     pub note: String,
 }
@@ -373,7 +376,9 @@ pub struct Household {
     pub head_member_id: Option<uuid::Uuid>,
     pub members: Vec<Member>,
     pub version: i64,
+    #[serde(serialize_with = "crate::wire_time::datetime")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "crate::wire_time::datetime")]
     pub updated_at: DateTime<Utc>,
     /// Non-fatal remarks on the last write (e.g. an ID number with an unknown region code).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -44,6 +44,7 @@ pub mod stats;
 pub mod task;
 pub mod user;
 pub mod visit;
+pub mod wire_time;
 
 pub use error::{ErrorBody, ErrorCode};
 pub use ids::{OrgUnitId, UserId};

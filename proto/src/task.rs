@@ -48,12 +48,15 @@ pub struct Task {
     pub form_version: Option<i32>,
     pub assignee_id: Option<UserId>,
     pub state: TaskState,
+    #[serde(serialize_with = "crate::wire_time::date")]
     pub due_date: NaiveDate,
     /// Past its due date and still open (Asia/Shanghai dates).
     pub overdue: bool,
     pub priority: i32,
     pub note: String,
+    #[serde(serialize_with = "crate::wire_time::datetime")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "crate::wire_time::datetime")]
     pub updated_at: DateTime<Utc>,
 }
 

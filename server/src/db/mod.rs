@@ -6,6 +6,7 @@ pub mod group_commit;
 pub mod limit;
 pub mod repo;
 pub mod schema;
+pub mod sqltime;
 
 use std::time::Duration;
 

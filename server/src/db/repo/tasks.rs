@@ -7,9 +7,10 @@ use diesel::sql_types::{Date, Integer, Nullable, Text, Timestamp};
 use crate::db::bulk;
 use crate::db::limit::FirstRow;
 use crate::db::schema::{change_head, form_versions, forms, task_events, tasks, users};
+use crate::db::sqltime::{SqlDate, SqlTimestamp};
 use crate::db::AnyConnection;
-use crate::in_scope;
 use crate::scope::Scope;
+use crate::{each_backend, in_scope};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = tasks)]
@@ -22,11 +23,14 @@ pub struct TaskRow {
     pub form_version: Option<i32>,
     pub assignee_id: Option<String>,
     pub state: String,
+    #[diesel(deserialize_as = SqlDate)]
     pub due_date: NaiveDate,
     pub priority: i32,
     pub note: String,
     pub created_by: Option<String>,
+    #[diesel(deserialize_as = SqlTimestamp)]
     pub created_at: NaiveDateTime,
+    #[diesel(deserialize_as = SqlTimestamp)]
     pub updated_at: NaiveDateTime,
 }
 
@@ -284,13 +288,14 @@ pub fn open_for_at_head(
     conn: &mut AnyConnection,
     worker_id: &str,
 ) -> QueryResult<(Vec<TaskRow>, Option<i64>)> {
-    let rows: Vec<(TaskRow, i64)> = tasks::table
+    // On the concrete connection (see `crate::db::repo::households::of_open_tasks`).
+    let rows: Vec<(TaskRow, i64)> = each_backend!(conn, c => tasks::table
         .inner_join(change_head::table.on(change_head::id.eq(1)))
         .filter(tasks::assignee_id.eq(worker_id))
         .filter(is_open())
         .order(tasks::id.asc())
         .select((TaskRow::as_select(), change_head::seq))
-        .load(conn)?;
+        .load(c))?;
     let head = rows.first().map(|(_, seq)| *seq);
     Ok((rows.into_iter().map(|(row, _)| row).collect(), head))
 }

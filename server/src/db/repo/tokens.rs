@@ -6,7 +6,9 @@ use diesel::prelude::*;
 use crate::db::limit::FirstRow;
 use crate::db::repo::users::UserRow;
 use crate::db::schema::{tokens, users};
+use crate::db::sqltime::SqlTimestamp;
 use crate::db::AnyConnection;
+use crate::each_backend;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = tokens)]
@@ -17,9 +19,11 @@ pub struct TokenRow {
     pub user_id: String,
     pub family_id: String,
     pub device_id: Option<String>,
+    #[diesel(deserialize_as = SqlTimestamp)]
     pub expires_at: NaiveDateTime,
     pub used_at: Option<NaiveDateTime>,
     pub revoked_at: Option<NaiveDateTime>,
+    #[diesel(deserialize_as = SqlTimestamp)]
     pub created_at: NaiveDateTime,
 }
 
@@ -47,15 +51,17 @@ pub fn find_live(
     kind: &str,
     now: NaiveDateTime,
 ) -> QueryResult<Option<(TokenRow, UserRow)>> {
-    tokens::table
+    // Every authenticated request runs this: on the concrete connection, so diesel does not
+    // render its SQL text each time (see `super::households::of_open_tasks`).
+    each_backend!(conn, c => tokens::table
         .inner_join(users::table)
         .filter(tokens::token_hash.eq(hash))
         .filter(tokens::kind.eq(kind))
         .filter(tokens::revoked_at.is_null())
         .filter(tokens::expires_at.gt(now))
         .select((TokenRow::as_select(), UserRow::as_select()))
-        .first_row(conn)
-        .optional()
+        .first_row(c)
+        .optional())
 }
 
 /// Any token with this hash, live or not (to detect reuse of a rotated refresh token).

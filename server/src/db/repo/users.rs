@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use crate::db::limit::FirstRow;
 use crate::db::schema::{org_units, users};
+use crate::db::sqltime::SqlTimestamp;
 use crate::db::AnyConnection;
 use crate::in_scope;
 use crate::scope::Scope;
@@ -20,7 +21,9 @@ pub struct UserRow {
     pub org_path: String,
     pub password_hash: String,
     pub disabled: bool,
+    #[diesel(deserialize_as = SqlTimestamp)]
     pub created_at: NaiveDateTime,
+    #[diesel(deserialize_as = SqlTimestamp)]
     pub updated_at: NaiveDateTime,
 }
 

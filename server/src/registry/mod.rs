@@ -3,6 +3,7 @@
 
 pub mod read;
 pub mod regrid;
+pub mod stored;
 pub mod validate;
 pub mod write;
 

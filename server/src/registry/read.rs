@@ -3,13 +3,14 @@
 use std::collections::HashMap;
 
 use jiuzhu_proto::household::{
-    AssistanceStatus, DailyLiving, DisabilityType, Gender, Health, Household, HouseholdSummary,
-    Income, Location, Member, Relation, StatusPeriod, StudentStatus, WorkStatus,
+    AssistanceStatus, DisabilityType, Gender, Health, Household, HouseholdSummary, Location,
+    Member, Relation, StatusPeriod, StudentStatus, WorkStatus,
 };
 
 use crate::db::repo::households::{self as repo, HouseholdRow, MemberView, StatusRow};
 use crate::db::AnyConnection;
 use crate::error::{ApiError, ApiResult};
+use crate::registry::stored;
 use crate::scope::Scope;
 
 fn bad(what: &str) -> ApiError {
@@ -34,12 +35,11 @@ pub fn member(row: MemberView) -> ApiResult<Member> {
             .map(|d| DisabilityType::parse(&d).ok_or_else(|| bad("disability")))
             .transpose()?,
         disability_level: row.disability_level.map(|l| l as u8),
-        daily_living: serde_json::from_str::<DailyLiving>(&row.daily_living)
-            .map_err(|_| bad("daily living"))?,
+        daily_living: stored::daily_living(&row.daily_living).ok_or_else(|| bad("daily living"))?,
         work_status: WorkStatus::parse(&row.work_status).ok_or_else(|| bad("work status"))?,
         student_status: StudentStatus::parse(&row.student_status)
             .ok_or_else(|| bad("student status"))?,
-        annual_income: serde_json::from_str::<Income>(&row.income).map_err(|_| bad("income"))?,
+        annual_income: stored::income(&row.income).ok_or_else(|| bad("income"))?,
         phone_masked: row.phone_masked,
     })
 }

@@ -4,7 +4,6 @@
 
 use chrono::{Datelike, NaiveDate};
 use jiuzhu_proto::form::{Choice, Field, FieldKind, Label};
-use jiuzhu_proto::household::DailyLiving;
 use serde_json::{json, Map, Value as Json};
 
 use crate::db::repo::households::{HouseholdRow, MemberRow};
@@ -324,7 +323,7 @@ fn derive(member: Json) -> Json {
 
 /// A member's facts from the registry.
 fn registry_member(m: &MemberRow, today: NaiveDate) -> Json {
-    let adl_failed = serde_json::from_str::<DailyLiving>(&m.daily_living)
+    let adl_failed = crate::registry::stored::daily_living(&m.daily_living)
         .map(|d| {
             [
                 d.eating,

@@ -12,7 +12,7 @@ use crate::auth::Caller;
 use crate::db::repo::households::{self as repo, HouseholdChanges};
 use crate::db::{self, AnyConnection};
 use crate::error::{ApiError, ApiResult};
-use crate::registry::{self, read, validate, write, PHONE_CONTEXT};
+use crate::registry::{self, read, stored, validate, write, PHONE_CONTEXT};
 use crate::routes::households::{COORDINATORS, STAFF};
 use crate::routes::parse_id;
 use crate::state::AppState;
@@ -210,7 +210,7 @@ pub async fn update_household(
                     row.disability_level = v.map(i32::from);
                 }
                 if let Some(v) = &p.daily_living {
-                    row.daily_living = serde_json::to_string(v).map_err(ApiError::internal)?;
+                    row.daily_living = stored::daily_living_text(v);
                 }
                 if let Some(v) = p.work_status {
                     row.work_status = v.as_str().to_owned();
@@ -219,7 +219,7 @@ pub async fn update_household(
                     row.student_status = v.as_str().to_owned();
                 }
                 if let Some(v) = &p.annual_income {
-                    row.income = serde_json::to_string(v).map_err(ApiError::internal)?;
+                    row.income = stored::income_text(v);
                     row.annual_income_fen = v.total().unwrap_or(i64::MAX);
                 }
                 if let Some(v) = &p.phone {

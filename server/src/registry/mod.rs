@@ -5,6 +5,7 @@ pub mod read;
 pub mod regrid;
 pub mod stored;
 pub mod validate;
+pub mod wire;
 pub mod write;
 
 pub use validate::{ValidHousehold, ValidMember};

@@ -96,37 +96,6 @@ pub fn households(
     Ok(out)
 }
 
-/// The same as [`households`] for `ids`, the household ids of worker `worker_id`'s open tasks
-/// (sorted, as a sync page lists them), read with four fixed statements that stay prepared
-/// instead of four built for the number of ids. Should the tasks have changed since `ids` was
-/// read (or a household be out of scope), it reads `ids` as [`households`] does, so the answer
-/// is always exactly that of [`households`].
-pub fn households_of_open_tasks(
-    conn: &mut AnyConnection,
-    scope: &Scope,
-    worker_id: &str,
-    ids: &[String],
-) -> ApiResult<Vec<Household>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    if !ids.is_sorted() {
-        return households(conn, scope, ids);
-    }
-    let mut rows = repo::of_open_tasks(conn, scope, worker_id)?;
-    rows.retain(|(row, _)| ids.binary_search(&row.id).is_ok());
-    if rows.len() != ids.len() {
-        return households(conn, scope, ids);
-    }
-    rows.sort_unstable_by(|(a, _), (b, _)| a.id.cmp(&b.id));
-    assemble_all(
-        rows,
-        repo::member_views_of_open_tasks(conn, worker_id)?,
-        repo::history_of_open_tasks(conn, worker_id)?,
-        repo::tags_of_open_tasks(conn, worker_id)?,
-    )
-}
-
 /// Households in the order of `rows`, each with its members, status history and tags (each list
 /// ordered as it should appear); entries of other households are ignored.
 fn assemble_all(

@@ -19,7 +19,7 @@ use crate::db::repo::tasks::{self as repo, TaskRow};
 use crate::db::AnyConnection;
 use crate::error::{ApiError, ApiResult};
 use crate::forms::DefinitionJson;
-use crate::registry::read;
+use crate::registry::{read, wire};
 use crate::scope::Scope;
 use crate::state::AppState;
 use crate::tasks;
@@ -29,15 +29,23 @@ const PAGE: i64 = 500;
 
 /// A [`SyncPage`] as it goes on the wire, field for field (a test holds the two to the same
 /// bytes), but with each form definition spliced in as the JSON text cached at its first use
-/// instead of a parsed tree cloned and serialised again for every phone.
-#[derive(Debug, Serialize)]
+/// instead of a parsed tree cloned and serialised again for every phone, and a full sync's
+/// households as [`wire`] wrote them from the rows.
+#[derive(Debug)]
 struct WirePage {
     cursor: String,
     has_more: bool,
     tasks: Vec<Task>,
-    households: Vec<Household>,
+    households: WireHouseholds,
     forms: Vec<WireForm>,
     tombstones: Vec<Tombstone>,
+}
+
+/// The households of a page: written from the rows, or read into proto structs.
+#[derive(Debug)]
+enum WireHouseholds {
+    Json(Vec<u8>),
+    Read(Vec<Household>),
 }
 
 /// A [`SyncedForm`] on the wire.
@@ -54,13 +62,32 @@ fn spliced<S: Serializer>(json: &DefinitionJson, s: S) -> Result<S::Ok, S::Error
 }
 
 impl WirePage {
-    /// The answer's body. Sized up front: a full sync is tens of kilobytes, and growing the
-    /// buffer by doubling would copy it several times over.
+    /// The answer's body, in [`SyncPage`]'s field order. Sized up front: a full sync is tens of
+    /// kilobytes, and growing the buffer by doubling would copy it several times over.
     fn to_json(&self) -> ApiResult<Vec<u8>> {
         let forms: usize = self.forms.iter().map(|f| f.definition.get().len()).sum();
-        let estimate = 256 + forms + 512 * self.tasks.len() + 2048 * self.households.len();
-        let mut body = Vec::with_capacity(estimate);
-        serde_json::to_writer(&mut body, self).map_err(ApiError::internal)?;
+        let households = match &self.households {
+            WireHouseholds::Json(json) => json.len(),
+            WireHouseholds::Read(read) => 2048 * read.len(),
+        };
+        let mut body = Vec::with_capacity(256 + forms + 512 * self.tasks.len() + households);
+        fn json<T: Serialize + ?Sized>(body: &mut Vec<u8>, key: &[u8], value: &T) -> ApiResult<()> {
+            body.extend_from_slice(key);
+            serde_json::to_writer(body, value).map_err(ApiError::internal)
+        }
+        json(&mut body, b"{\"cursor\":", &self.cursor)?;
+        json(&mut body, b",\"has_more\":", &self.has_more)?;
+        json(&mut body, b",\"tasks\":", &self.tasks)?;
+        match &self.households {
+            WireHouseholds::Json(written) => {
+                body.extend_from_slice(b",\"households\":");
+                body.extend_from_slice(written);
+            }
+            WireHouseholds::Read(read) => json(&mut body, b",\"households\":", read)?,
+        }
+        json(&mut body, b",\"forms\":", &self.forms)?;
+        json(&mut body, b",\"tombstones\":", &self.tombstones)?;
+        body.push(b'}');
         Ok(body)
     }
 }
@@ -214,10 +241,17 @@ fn page(
         }
     };
     let household_ids: Vec<String> = household_ids.into_iter().collect();
-    let households = if after.is_none() {
-        read::households_of_open_tasks(conn, scope, me, &household_ids)?
-    } else {
-        read::households(conn, scope, &household_ids)?
+    let mut written = Vec::new();
+    let households = match after {
+        None if wire::households_of_open_tasks(conn, scope, me, &household_ids, &mut written)? => {
+            st.metrics.full_syncs.with_label_values(&["rows"]).inc();
+            WireHouseholds::Json(written)
+        }
+        None if !household_ids.is_empty() => {
+            st.metrics.full_syncs.with_label_values(&["again"]).inc();
+            WireHouseholds::Read(read::households(conn, scope, &household_ids)?)
+        }
+        _ => WireHouseholds::Read(read::households(conn, scope, &household_ids)?),
     };
     let mut forms = Vec::new();
     let pinned: BTreeSet<(String, i32)> = task_rows
@@ -260,11 +294,11 @@ mod tests {
         let text = r#"{"version":3,"key":"home_visit","title":{"zh":"入户","en":"Visit"},
             "fields":[{"type":"number","min":0,"id":"n","label":{"en":"N","zh":"数"}}]}"#;
         let id = uuid::Uuid::now_v7();
-        let wire = WirePage {
+        let wire = |households| WirePage {
             cursor: "v1.7.00ff".into(),
             has_more: true,
             tasks: Vec::new(),
-            households: Vec::new(),
+            households,
             forms: vec![WireForm {
                 key: "home_visit".into(),
                 version: 3,
@@ -290,12 +324,17 @@ mod tests {
                 id,
             }],
         };
-        let body = wire.to_json().unwrap();
-        assert_eq!(
-            String::from_utf8(body.clone()).unwrap(),
-            serde_json::to_string(&page).unwrap()
-        );
-        let back: SyncPage = serde_json::from_slice(&body).unwrap();
-        assert_eq!(back.forms, page.forms);
+        for households in [
+            WireHouseholds::Read(Vec::new()),
+            WireHouseholds::Json(b"[]".to_vec()),
+        ] {
+            let body = wire(households).to_json().unwrap();
+            assert_eq!(
+                String::from_utf8(body.clone()).unwrap(),
+                serde_json::to_string(&page).unwrap()
+            );
+            let back: SyncPage = serde_json::from_slice(&body).unwrap();
+            assert_eq!(back.forms, page.forms);
+        }
     }
 }

@@ -2,7 +2,7 @@
 //! tasks; a page after a cursor reads them by id. Both must show exactly the same households.
 
 use jiuzhu_mobile_api::Client;
-use jiuzhu_proto::household::{Household, Relation};
+use jiuzhu_proto::household::{DisabilityType, Health, Household, Income, Relation, WorkStatus};
 use jiuzhu_proto::task::SyncPage;
 use jiuzhu_tests::fixtures::{coordinator_grid, id_number, member};
 use jiuzhu_tests::{both_backends, spawn_app, Backend};
@@ -49,7 +49,8 @@ async fn full_sync_households_match_paged_ones(backend: Backend) {
     app.load_demo().await;
     let (grid, lat, lon) = coordinator_grid(&app).await;
     let coordinator = app.login("coordinator").await;
-    // Households of one, two and three members, one with tags and a changed status.
+    // Households of one, two and three members, one with tags and a changed status; every
+    // optional value both present and absent, and text that needs escaping or is 4-byte UTF-8.
     let mut ids = Vec::new();
     for i in 0..3u32 {
         let members: Vec<_> = (0..=i)
@@ -59,14 +60,36 @@ async fn full_sync_households_match_paged_ones(backend: Backend) {
                 } else {
                     Relation::Child
                 };
-                member(
+                let mut input = member(
                     &format!("成员{i}{m}"),
                     relation,
                     &id_number(&format!("32040219800101{i}{m}0")),
-                )
+                );
+                if m == 1 {
+                    input.name = format!("𠀋\u{202e}\"引号\"\\{i}🙂");
+                    input.health = Health::GraveIllness;
+                    input.disability_type = Some(DisabilityType::Physical);
+                    input.disability_level = Some(2);
+                    input.daily_living.bathing = false;
+                    input.work_status = WorkStatus::UnableToWork;
+                    input.annual_income = Income {
+                        pension_fen: 120_050,
+                        other_fen: 1,
+                        ..Income::default()
+                    };
+                    input.phone = None;
+                }
+                input
             })
             .collect();
-        let h = json!({"address": format!("同步路 {i} 号"), "location": {"lat": lat, "lon": lon}, "members": members});
+        let h = match i {
+            // No location: the grid is given.
+            0 => {
+                json!({"address": "同步路 0 号 \"后楼\" \\ 𠀋", "grid_id": grid.id, "members": members})
+            }
+            _ => json!({"address": format!("同步路 {i} 号"), "location": {"lat": lat, "lon": lon},
+                "external_id": format!("EXT-\"{i}\"-𠀋"), "members": members}),
+        };
         let (status, body) = call(&coordinator, Method::POST, "/households", Some(h)).await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         ids.push(serde_json::from_value::<Household>(body).unwrap().id);
@@ -77,7 +100,17 @@ async fn full_sync_households_match_paged_ones(backend: Backend) {
         &coordinator,
         Method::PATCH,
         &format!("/households/{h}"),
-        Some(json!({"version": current["version"], "tags": ["独居", "低保"], "notes": "二楼"})),
+        Some(json!({"version": current["version"], "tags": ["独居", "低保", "\"q\""], "notes": "二楼",
+            "status": "dibao", "status_since": "2026-01-15", "status_note": "审批通过"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // A second change closes the first period: one `to` date set, one not.
+    let (status, body) = call(
+        &coordinator,
+        Method::PATCH,
+        &format!("/households/{h}"),
+        Some(json!({"version": body["version"], "status": "tekun", "status_since": "2026-03-01"})),
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -118,21 +151,35 @@ async fn full_sync_households_match_paged_ones(backend: Backend) {
         sorted
     );
     let tagged = full.households.iter().find(|h| h.id == ids[2]).unwrap();
-    assert_eq!(tagged.tags.len(), 2);
+    assert_eq!(tagged.tags.len(), 3);
+    assert!(tagged.status_history.iter().any(|p| p.to.is_some()));
+    assert!(tagged.status_history.iter().any(|p| p.to.is_none()));
     assert_eq!(tagged.notes, "二楼");
     assert!(full
         .households
         .iter()
         .flat_map(|h| &h.members)
         .all(|m| m.id_number_masked.contains("********")));
-    for h in &full.households {
+    for (h, json) in full
+        .households
+        .iter()
+        .zip(full_json["households"].as_array().unwrap())
+    {
         let (_, one) = call(&worker, Method::GET, &format!("/households/{}", h.id), None).await;
-        assert_eq!(
-            one["members"],
-            full_json["households"][full.households.iter().position(|x| x.id == h.id).unwrap()]
-                ["members"]
-        );
+        assert_eq!(&one, json);
     }
+    assert!(full.households.iter().any(|h| h.location.is_none()));
+    assert!(full.households.iter().any(|h| h.external_id.is_none()));
+    let members: Vec<_> = full.households.iter().flat_map(|h| &h.members).collect();
+    assert!(members
+        .iter()
+        .any(|m| m.name.starts_with("𠀋\u{202e}\"引号\"")));
+    assert!(members
+        .iter()
+        .any(|m| m.phone_masked.is_none() && m.disability_level == Some(2)));
+    assert!(members
+        .iter()
+        .any(|m| m.phone_masked.is_some() && m.disability_type.is_none()));
     let _ = paged;
 
     // A cancelled task's household leaves the full set; the others stay as they were.
@@ -166,6 +213,19 @@ async fn full_sync_households_match_paged_ones(backend: Backend) {
             .collect::<Vec<_>>(),
         kept
     );
+
+    // The full syncs above were written straight from the rows, never read again by id.
+    let metrics = reqwest::get(format!("{}/metrics", app.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("jiuzhu_sync_full_total{households=\"rows\"} 2"),
+        "{metrics}"
+    );
+    assert!(!metrics.contains("households=\"again\""), "{metrics}");
 
     // Another worker's full sync holds none of these.
     let other = app.login("worker2").await;

@@ -3,7 +3,6 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
-use super::tasks::open_household_ids;
 use crate::db::limit::FirstRow;
 use crate::db::schema::{
     household_status_history, household_tags, households, id_conflicts, members, org_units,
@@ -256,74 +255,6 @@ pub fn find_many_in_scope(
     )
     .select((HouseholdRow::as_select(), org_units::code))
     .load(conn)
-}
-
-/// The in-scope households of a worker's open tasks, each with its grid's code; in no particular
-/// order. With [`member_views_of_open_tasks`], [`history_of_open_tasks`] and [`tags_of_open_tasks`]:
-/// a full sync's households in four fixed statements.
-///
-/// These statements (and the rest of a full sync's) run on the concrete connection rather than
-/// through `AnyConnection`: diesel's `MultiConnection` renders a query's whole SQL text on every
-/// execution (to check that it may be cached, and again to collect its binds), even when the
-/// prepared statement is already cached by type; that was ~5 % of a full sync's CPU.
-pub fn of_open_tasks(
-    conn: &mut AnyConnection,
-    scope: &Scope,
-    worker_id: &str,
-) -> QueryResult<Vec<(HouseholdRow, String)>> {
-    each_backend!(conn, c => in_scope!(
-        households::table
-            .inner_join(org_units::table)
-            .filter(households::id.eq_any(open_household_ids(worker_id))),
-        households::org_path,
-        scope
-    )
-    .select((HouseholdRow::as_select(), org_units::code))
-    .load(c))
-}
-
-/// The members of the households of a worker's open tasks, by household then position.
-pub fn member_views_of_open_tasks(
-    conn: &mut AnyConnection,
-    worker_id: &str,
-) -> QueryResult<Vec<MemberView>> {
-    each_backend!(conn, c => members::table
-        .filter(members::household_id.eq_any(open_household_ids(worker_id)))
-        .order((members::household_id.asc(), members::position.asc()))
-        .select(MemberView::as_select())
-        .load(c))
-}
-
-/// The status history of the households of a worker's open tasks, by household, then oldest
-/// period first.
-pub fn history_of_open_tasks(
-    conn: &mut AnyConnection,
-    worker_id: &str,
-) -> QueryResult<Vec<StatusRow>> {
-    each_backend!(conn, c => household_status_history::table
-        .filter(household_status_history::household_id.eq_any(open_household_ids(worker_id)))
-        .order((
-            household_status_history::household_id.asc(),
-            household_status_history::from_date.asc(),
-            household_status_history::recorded_at.asc(),
-        ))
-        .select(StatusRow::as_select())
-        .load(c))
-}
-
-/// The tags of the households of a worker's open tasks, by household then tag.
-pub fn tags_of_open_tasks(
-    conn: &mut AnyConnection,
-    worker_id: &str,
-) -> QueryResult<Vec<(String, String)>> {
-    each_backend!(conn, c => household_tags::table
-        .filter(household_tags::household_id.eq_any(open_household_ids(worker_id)))
-        .order((
-            household_tags::household_id.asc(),
-            household_tags::tag.asc(),
-        ))
-        .select((household_tags::household_id, household_tags::tag))
-        .load(c))
 }
 
 /// The members of these households as the API shows them, by household then position.

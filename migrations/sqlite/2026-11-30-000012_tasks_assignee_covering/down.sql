@@ -1,0 +1,2 @@
+DROP INDEX tasks_assignee;
+CREATE INDEX tasks_assignee ON tasks (assignee_id, state);

@@ -288,7 +288,7 @@ pub fn open_for_at_head(
     conn: &mut AnyConnection,
     worker_id: &str,
 ) -> QueryResult<(Vec<TaskRow>, Option<i64>)> {
-    // On the concrete connection (see `crate::db::repo::households::of_open_tasks`).
+    // On the concrete connection (see `crate::registry::wire::households_of_open_tasks`).
     let rows: Vec<(TaskRow, i64)> = each_backend!(conn, c => tasks::table
         .inner_join(change_head::table.on(change_head::id.eq(1)))
         .filter(tasks::assignee_id.eq(worker_id))

@@ -49,10 +49,9 @@ def main():
              "annual_income_fen,phone_cipher,phone_masked,created_at,updated_at")
     hsql = f"INSERT INTO households ({hcols}) VALUES ({','.join('?' * 16)})"
     msql = f"INSERT INTO members ({mcols}) VALUES ({','.join('?' * 23)})"
-    daily = ('{"eating":true,"dressing":true,"getting_in_and_out_of_bed":true,"toileting":true,'
-             '"walking_indoors":true,"bathing":true}')
-    income = ('{"wages_fen":3408824,"farming_fen":0,"business_fen":0,"rent_fen":0,"pension_fen":0,'
-              '"support_fen":0,"other_fen":0}')
+    # The stored forms of registry::stored since migration 000011.
+    daily = "111111"
+    income = "[3408824,0,0,0,0,0,0]"
     started = time.time()
     households, members = [], []
 

@@ -214,3 +214,123 @@ async fn blind_indexes_survive_000004(backend: Backend) {
     .unwrap();
 }
 both_backends!(blind_index_migration, blind_indexes_survive_000004);
+
+/// Migration 000011 stores members' daily-living items and income sources compactly instead of
+/// as JSON objects. A database that already holds members must read back the same members
+/// afterwards, and their stored texts must be the compact ones.
+async fn member_columns_survive_000011(backend: Backend) {
+    tokio::task::spawn_blocking(move || {
+        use diesel::RunQueryDsl;
+        use jiuzhu_proto::household::{DailyLiving, Income};
+        use jiuzhu_server::registry::{read, stored};
+
+        let Some((_db, url, _dir)) = TestDb::create(backend) else {
+            return;
+        };
+        let (_, pool) = db::connect(&url, 1).unwrap();
+        let mut conn = pool.get().unwrap();
+        assert_eq!(
+            db::migrate_through(&mut conn, "20261129000010").unwrap(),
+            10
+        );
+
+        let grid = uuid::Uuid::now_v7().to_string();
+        let household = uuid::Uuid::now_v7().to_string();
+        let path = "/320400/";
+        let at = "'2026-11-28 08:00:00'";
+        let blind = if backend == Backend::Sqlite {
+            "X'00112233445566778899aabbccddeeff'"
+        } else {
+            "'\\x00112233445566778899aabbccddeeff'"
+        };
+        // Every daily-living combination once, incomes of every sign and size, and what 000010's
+        // code wrote: the JSON objects serde makes of the proto types.
+        let members: Vec<(DailyLiving, Income)> = (0u8..64)
+            .map(|bits| {
+                let d = DailyLiving {
+                    eating: bits & 1 != 0,
+                    dressing: bits & 2 != 0,
+                    getting_in_and_out_of_bed: bits & 4 != 0,
+                    toileting: bits & 8 != 0,
+                    walking_indoors: bits & 16 != 0,
+                    bathing: bits & 32 != 0,
+                };
+                let k = i64::from(bits);
+                let i = Income {
+                    wages_fen: k * 1_234_567,
+                    farming_fen: -k,
+                    business_fen: if bits == 63 { i64::MAX } else { 0 },
+                    rent_fen: if bits == 62 { i64::MIN } else { k },
+                    pension_fen: 3_600_000,
+                    support_fen: 0,
+                    other_fen: 7 - k,
+                };
+                (d, i)
+            })
+            .collect();
+        let mut sql = vec![
+            format!(
+                "INSERT INTO org_units (id, kind, code, name, path, created_at, updated_at) \
+                 VALUES ('{grid}', 'grid', '320400', 'g', '{path}', {at}, {at})"
+            ),
+            format!(
+                "INSERT INTO households (id, external_id, address, grid_id, org_path, status, \
+                 notes, head_name, member_count, version, created_at, updated_at) \
+                 VALUES ('{household}', 'B1', 'a', '{grid}', '{path}', 'none', '', '王', {}, 1, \
+                 {at}, {at})",
+                members.len()
+            ),
+        ];
+        for (n, (d, i)) in members.iter().enumerate() {
+            sql.push(format!(
+                "INSERT INTO members (id, household_id, position, name, relation, id_cipher, \
+                 id_key_id, id_blind, id_masked, birth_date, gender, health, daily_living, \
+                 work_status, student_status, income, annual_income_fen, created_at, updated_at) \
+                 VALUES ('{}', '{household}', {n}, '王', 'head', 'x', 'k1', {blind}, '1101**', \
+                 '1949-12-31', 'female', 'healthy', '{}', 'employed', 'not_student', '{}', 0, \
+                 {at}, {at})",
+                uuid::Uuid::now_v7(),
+                serde_json::to_string(d).unwrap(),
+                serde_json::to_string(i).unwrap(),
+            ));
+        }
+        for sql in sql {
+            diesel::sql_query(sql).execute(&mut conn).unwrap();
+        }
+        let scope = jiuzhu_server::auth::Caller {
+            user_id: jiuzhu_proto::UserId::new(),
+            role: jiuzhu_proto::user::Role::Admin,
+            org_unit_id: jiuzhu_proto::OrgUnitId::new(),
+            org_path: "/".into(),
+            token_family: String::new(),
+        }
+        .scope();
+        let before = read::household(&mut conn, &scope, &household)
+            .unwrap()
+            .unwrap();
+        let read_back: Vec<(DailyLiving, Income)> = before
+            .members
+            .iter()
+            .map(|m| (m.daily_living, m.annual_income))
+            .collect();
+        assert_eq!(read_back, members);
+
+        db::migrate(&mut conn).unwrap();
+        assert!(db::migrations_current(&mut conn).unwrap());
+
+        let after = read::household(&mut conn, &scope, &household)
+            .unwrap()
+            .unwrap();
+        assert_eq!(after, before);
+        let rows = jiuzhu_server::db::repo::households::members_of(&mut conn, &household).unwrap();
+        assert_eq!(rows.len(), members.len());
+        for (row, (d, i)) in rows.iter().zip(&members) {
+            assert_eq!(row.daily_living, stored::daily_living_text(d));
+            assert_eq!(row.income, stored::income_text(i));
+            assert!(row.daily_living.len() == 6 && row.income.starts_with('['));
+        }
+    })
+    .await
+    .unwrap();
+}
+both_backends!(member_column_migration, member_columns_survive_000011);

@@ -159,7 +159,10 @@ impl Out<'_> {
     fn opt_str(&mut self, s: Option<&str>) -> ApiResult<()> {
         match s {
             Some(s) => self.str(s),
-            None => Ok(self.raw(b"null")),
+            None => {
+                self.raw(b"null");
+                Ok(())
+            }
         }
     }
 

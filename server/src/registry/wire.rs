@@ -234,8 +234,8 @@ impl Pieces {
     /// `[` the household's pieces `]`.
     fn write_array(&self, household: &str, out: &mut Out<'_>) {
         out.raw(b"[");
-        if let Some(range) = self.of.get(household) {
-            out.raw(&self.buf[range.clone()]);
+        if let Some(piece) = self.of.get(household).and_then(|r| self.buf.get(r.clone())) {
+            out.raw(piece);
         }
         out.raw(b"]");
     }
@@ -540,8 +540,8 @@ pub fn households_of_open_tasks(
         if i > 0 {
             o.raw(b",");
         }
-        if let Some(range) = written.of.get(id) {
-            o.raw(&written.buf[range.clone()]);
+        if let Some(piece) = written.of.get(id).and_then(|r| written.buf.get(r.clone())) {
+            o.raw(piece);
         }
     }
     o.raw(b"]");

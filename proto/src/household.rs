@@ -115,8 +115,8 @@ impl Default for DailyLiving {
 }
 
 impl DailyLiving {
-    /// How many items the member cannot manage alone (≥ 4: full loss of self-care).
-    pub fn failed(&self) -> u8 {
+    /// The six items in the order of the fields.
+    pub fn items(&self) -> [bool; 6] {
         [
             self.eating,
             self.dressing,
@@ -125,9 +125,11 @@ impl DailyLiving {
             self.walking_indoors,
             self.bathing,
         ]
-        .iter()
-        .filter(|ok| !**ok)
-        .count() as u8
+    }
+
+    /// How many items the member cannot manage alone (≥ 4: full loss of self-care).
+    pub fn failed(&self) -> u8 {
+        self.items().iter().filter(|ok| !**ok).count() as u8
     }
 }
 

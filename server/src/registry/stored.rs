@@ -16,21 +16,10 @@ use jiuzhu_proto::household::{DailyLiving, Income};
 
 /// The stored text of the six daily-living items.
 pub fn daily_living_text(d: &DailyLiving) -> String {
-    daily_living_items(d)
+    d.items()
         .iter()
         .map(|ok| if *ok { '1' } else { '0' })
         .collect()
-}
-
-fn daily_living_items(d: &DailyLiving) -> [bool; 6] {
-    [
-        d.eating,
-        d.dressing,
-        d.getting_in_and_out_of_bed,
-        d.toileting,
-        d.walking_indoors,
-        d.bathing,
-    ]
 }
 
 /// The daily-living items from their stored text; `None` if it is damaged.

@@ -324,19 +324,7 @@ fn derive(member: Json) -> Json {
 /// A member's facts from the registry.
 fn registry_member(m: &MemberRow, today: NaiveDate) -> Json {
     let adl_failed = crate::registry::stored::daily_living(&m.daily_living)
-        .map(|d| {
-            [
-                d.eating,
-                d.dressing,
-                d.getting_in_and_out_of_bed,
-                d.toileting,
-                d.walking_indoors,
-                d.bathing,
-            ]
-            .iter()
-            .filter(|able| !**able)
-            .count()
-        })
+        .map(|d| usize::from(d.failed()))
         .unwrap_or(0);
     let level = match m.disability_level {
         Some(n @ 1..=4) => format!("level_{n}"),

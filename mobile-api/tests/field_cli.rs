@@ -162,6 +162,11 @@ async fn a_small_visit_storm(backend: Backend) {
     let tokens = app.state.settings.data_dir.join("storm-tokens.json");
     let seeded = app.bench_seed(3, 2, Some(25), &tokens).await;
     assert_eq!(seeded.tasks_created, 6);
+    assert_ne!(
+        app.analyzed("tasks").await,
+        Some(false),
+        "tasks not analyzed"
+    );
     let out = field(
         &app.base,
         &app.state.settings.data_dir.join("phone"),

@@ -270,6 +270,9 @@ pub fn load(
     // stored grid boundaries.
     let households = demo_households::load(conn, cipher, DISTRICT_CODE, size.households)?;
     report.households_created = households.created;
+    if households.created > 0 {
+        db::refresh_statistics(conn, db::HOUSEHOLD_TABLES)?;
+    }
     report.households_existing = households.existing;
     report.households_conflicting = households.conflicting;
     Ok(report)

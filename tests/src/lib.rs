@@ -277,6 +277,34 @@ impl TestApp {
         }
     }
 
+    /// On PostgreSQL, whether `table` has planner statistics from an `ANALYZE` (this machine's
+    /// server runs without autovacuum, so nothing else gives them); `None` on SQLite.
+    pub async fn analyzed(&self, table: &'static str) -> Option<bool> {
+        #[derive(diesel::QueryableByName)]
+        struct Analyzed {
+            #[diesel(sql_type = diesel::sql_types::Bool)]
+            analyzed: bool,
+        }
+        if self.backend != Backend::Postgres {
+            return None;
+        }
+        let row = self
+            .state
+            .db(move |conn| {
+                Ok(diesel::sql_query(
+                    "SELECT last_analyze IS NOT NULL AS analyzed FROM pg_stat_user_tables \
+                     WHERE relname = $1",
+                )
+                .bind::<diesel::sql_types::Text, _>(table)
+                .get_result::<Analyzed>(conn)?)
+            })
+            .await;
+        match row {
+            Ok(r) => Some(r.analyzed),
+            Err(e) => panic!("statistics of {table}: {e}"),
+        }
+    }
+
     /// A client logged in as a demo account.
     pub async fn login(&self, username: &str) -> Client {
         let mut client = self.client();

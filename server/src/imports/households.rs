@@ -1771,7 +1771,7 @@ pub fn import<R: Read + Send + 'static>(
     let report = result?;
     restored?;
     if report.households_created > 0 {
-        db::refresh_statistics(conn, &["households", "members"])?;
+        db::refresh_statistics(conn, db::HOUSEHOLD_TABLES)?;
     }
     Ok(report)
 }

@@ -4,7 +4,6 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use actix_web::http::header::ContentType;
 use actix_web::{get, web, FromRequest, HttpRequest, HttpResponse};
-use jiuzhu_proto::household::Household;
 #[cfg(doc)]
 use jiuzhu_proto::task::SyncedForm;
 use jiuzhu_proto::task::{SyncPage, Task, Tombstone};
@@ -27,26 +26,12 @@ use crate::tasks;
 /// Changes per page.
 const PAGE: i64 = 500;
 
-/// A [`SyncPage`] as it goes on the wire, field for field (a test holds the two to the same
-/// bytes), but with each form definition spliced in as the JSON text cached at its first use
-/// instead of a parsed tree cloned and serialised again for every phone, and a full sync's
-/// households as [`wire`] wrote them from the rows.
-#[derive(Debug)]
-struct WirePage {
-    cursor: String,
-    has_more: bool,
-    tasks: Vec<Task>,
-    households: WireHouseholds,
-    forms: Vec<WireForm>,
-    tombstones: Vec<Tombstone>,
-}
-
-/// The households of a page: written from the rows, or read into proto structs.
-#[derive(Debug)]
-enum WireHouseholds {
-    Json(Vec<u8>),
-    Read(Vec<Household>),
-}
+/// A [`SyncPage`]'s body, written in its field order as the parts are read (a test holds the two
+/// to the same bytes), but with each form definition spliced in as the JSON text cached at its
+/// first use instead of a parsed tree cloned and serialised again for every phone, and a full
+/// sync's households written by [`wire`] from the rows straight into the body: one buffer per
+/// answer, never a second one copied into it.
+struct Body(Vec<u8>);
 
 /// A [`SyncedForm`] on the wire.
 #[derive(Debug, Serialize)]
@@ -61,34 +46,36 @@ fn spliced<S: Serializer>(json: &DefinitionJson, s: S) -> Result<S::Ok, S::Error
     Serialize::serialize(&**json, s)
 }
 
-impl WirePage {
-    /// The answer's body, in [`SyncPage`]'s field order. Sized up front: a full sync is tens of
-    /// kilobytes, and growing the buffer by doubling would copy it several times over.
-    fn to_json(&self) -> ApiResult<Vec<u8>> {
-        let forms: usize = self.forms.iter().map(|f| f.definition.get().len()).sum();
-        let households = match &self.households {
-            WireHouseholds::Json(json) => json.len(),
-            WireHouseholds::Read(read) => 2048 * read.len(),
-        };
-        let mut body = Vec::with_capacity(256 + forms + 512 * self.tasks.len() + households);
-        fn json<T: Serialize + ?Sized>(body: &mut Vec<u8>, key: &[u8], value: &T) -> ApiResult<()> {
-            body.extend_from_slice(key);
-            serde_json::to_writer(body, value).map_err(ApiError::internal)
-        }
-        json(&mut body, b"{\"cursor\":", &self.cursor)?;
-        json(&mut body, b",\"has_more\":", &self.has_more)?;
-        json(&mut body, b",\"tasks\":", &self.tasks)?;
-        match &self.households {
-            WireHouseholds::Json(written) => {
-                body.extend_from_slice(b",\"households\":");
-                body.extend_from_slice(written);
-            }
-            WireHouseholds::Read(read) => json(&mut body, b",\"households\":", read)?,
-        }
-        json(&mut body, b",\"forms\":", &self.forms)?;
-        json(&mut body, b",\"tombstones\":", &self.tombstones)?;
-        body.push(b'}');
-        Ok(body)
+impl Body {
+    /// Sizes from the demo city's full syncs (about 2.5 kB a household with its members, 0.5 kB
+    /// a task, a form of some kilobytes): a buffer grown by doubling would be copied several
+    /// times over.
+    fn new(households: usize, tasks: usize) -> Self {
+        Self(Vec::with_capacity(
+            16 * 1024 + 512 * tasks + 3 * 1024 * households,
+        ))
+    }
+
+    fn json<T: Serialize + ?Sized>(&mut self, key: &[u8], value: &T) -> ApiResult<()> {
+        self.0.extend_from_slice(key);
+        serde_json::to_writer(&mut self.0, value).map_err(ApiError::internal)
+    }
+
+    /// Everything before the households' array, up to its key.
+    fn head(&mut self, cursor: &str, has_more: bool, tasks: &[Task]) -> ApiResult<()> {
+        self.json(b"{\"cursor\":", cursor)?;
+        self.json(b",\"has_more\":", &has_more)?;
+        self.json(b",\"tasks\":", tasks)?;
+        self.0.extend_from_slice(b",\"households\":");
+        Ok(())
+    }
+
+    /// Everything after the households' array.
+    fn tail(mut self, forms: &[WireForm], tombstones: &[Tombstone]) -> ApiResult<Vec<u8>> {
+        self.json(b",\"forms\":", forms)?;
+        self.json(b",\"tombstones\":", tombstones)?;
+        self.0.push(b'}');
+        Ok(self.0)
     }
 }
 
@@ -155,7 +142,7 @@ pub async fn sync(state: web::Data<AppState>, req: HttpRequest) -> actix_web::Re
     match (page, query_error) {
         (Some(page), _) => Ok(HttpResponse::Ok()
             .content_type(ContentType::json())
-            .body(page.to_json()?)),
+            .body(page)),
         (None, Some(e)) => Err(e),
         (None, None) => Err(ApiError::internal(anyhow::anyhow!("sync query lost")).into()),
     }
@@ -168,7 +155,7 @@ fn page(
     me: &str,
     scope: &Scope,
     after: Option<i64>,
-) -> ApiResult<WirePage> {
+) -> ApiResult<Vec<u8>> {
     let today = crate::registry::today();
     let (task_rows, tombstones, household_ids, cursor, has_more) = match after {
         None => {
@@ -241,23 +228,27 @@ fn page(
         }
     };
     let household_ids: Vec<String> = household_ids.into_iter().collect();
-    let mut written = Vec::new();
-    let households = match after {
-        None if wire::households_of_open_tasks(conn, scope, me, &household_ids, &mut written)? => {
-            st.metrics.full_syncs.with_label_values(&["rows"]).inc();
-            WireHouseholds::Json(written)
-        }
-        None if !household_ids.is_empty() => {
-            st.metrics.full_syncs.with_label_values(&["again"]).inc();
-            WireHouseholds::Read(read::households(conn, scope, &household_ids)?)
-        }
-        _ => WireHouseholds::Read(read::households(conn, scope, &household_ids)?),
-    };
-    let mut forms = Vec::new();
     let pinned: BTreeSet<(String, i32)> = task_rows
         .iter()
         .filter_map(|t| t.form_version.map(|v| (t.form_key.clone(), v)))
         .collect();
+    let tasks = task_rows
+        .into_iter()
+        .map(|t| tasks::to_api(t, today))
+        .collect::<ApiResult<Vec<_>>>()?;
+    let mut body = Body::new(household_ids.len(), tasks.len());
+    body.head(&st.cursors.sign(me, cursor), has_more, &tasks)?;
+    match after {
+        None if wire::households_of_open_tasks(conn, scope, me, &household_ids, &mut body.0)? => {
+            st.metrics.full_syncs.with_label_values(&["rows"]).inc();
+        }
+        None if !household_ids.is_empty() => {
+            st.metrics.full_syncs.with_label_values(&["again"]).inc();
+            body.json(b"", &read::households(conn, scope, &household_ids)?)?;
+        }
+        _ => body.json(b"", &read::households(conn, scope, &household_ids)?)?,
+    }
+    let mut forms = Vec::new();
     for (key, version) in pinned {
         if let Some(definition) = st.definitions.get(conn, &key, version)? {
             forms.push(WireForm {
@@ -267,23 +258,13 @@ fn page(
             });
         }
     }
-    let tasks = task_rows
-        .into_iter()
-        .map(|t| tasks::to_api(t, today))
-        .collect::<ApiResult<Vec<_>>>()?;
-    Ok(WirePage {
-        cursor: st.cursors.sign(me, cursor),
-        has_more,
-        tasks,
-        households,
-        forms,
-        tombstones,
-    })
+    body.tail(&forms, &tombstones)
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
+    use jiuzhu_proto::household::Household;
     use jiuzhu_proto::task::SyncedForm;
 
     use super::*;
@@ -294,20 +275,25 @@ mod tests {
         let text = r#"{"version":3,"key":"home_visit","title":{"zh":"入户","en":"Visit"},
             "fields":[{"type":"number","min":0,"id":"n","label":{"en":"N","zh":"数"}}]}"#;
         let id = uuid::Uuid::now_v7();
-        let wire = |households| WirePage {
-            cursor: "v1.7.00ff".into(),
-            has_more: true,
-            tasks: Vec::new(),
-            households,
-            forms: vec![WireForm {
-                key: "home_visit".into(),
-                version: 3,
-                definition: serialise_definition(text).unwrap(),
-            }],
-            tombstones: vec![Tombstone {
-                entity: "task".into(),
-                id,
-            }],
+        let forms = vec![WireForm {
+            key: "home_visit".into(),
+            version: 3,
+            definition: serialise_definition(text).unwrap(),
+        }];
+        let tombstones = vec![Tombstone {
+            entity: "task".into(),
+            id,
+        }];
+        // The households as `read` gives them, or as `wire` writes them.
+        let wire = |written: bool| {
+            let mut body = Body::new(0, 0);
+            body.head("v1.7.00ff", true, &[]).unwrap();
+            if written {
+                body.0.extend_from_slice(b"[]");
+            } else {
+                body.json(b"", &Vec::<Household>::new()).unwrap();
+            }
+            body.tail(&forms, &tombstones).unwrap()
         };
         let page = SyncPage {
             cursor: "v1.7.00ff".into(),
@@ -324,11 +310,8 @@ mod tests {
                 id,
             }],
         };
-        for households in [
-            WireHouseholds::Read(Vec::new()),
-            WireHouseholds::Json(b"[]".to_vec()),
-        ] {
-            let body = wire(households).to_json().unwrap();
+        for written in [false, true] {
+            let body = wire(written);
             assert_eq!(
                 String::from_utf8(body.clone()).unwrap(),
                 serde_json::to_string(&page).unwrap()

@@ -468,7 +468,7 @@ where
     Ok(())
 }
 
-/// Writes the JSON array of the households `ids` (sorted, no repeats) of worker `worker_id`'s open
+/// Appends to `out` the JSON array of the households `ids` (sorted, no repeats) of worker `worker_id`'s open
 /// tasks, as [`super::read::households`] returns them in scope, with four fixed statements keyed
 /// on the worker's open tasks (they stay prepared, where a list of ids would be a new statement
 /// each time). They run on the concrete connection: diesel's `MultiConnection` renders a query's

@@ -29,8 +29,8 @@ const PAGE: i64 = 500;
 /// A [`SyncPage`]'s body, written in its field order as the parts are read (a test holds the two
 /// to the same bytes), but with each form definition spliced in as the JSON text cached at its
 /// first use instead of a parsed tree cloned and serialised again for every phone, and a full
-/// sync's households written by [`wire`] from the rows straight into the body: one buffer per
-/// answer, never a second one copied into it.
+/// sync's households appended by [`wire`] in id order from the (reused) pieces it wrote them
+/// into: one fresh buffer per answer.
 struct Body(Vec<u8>);
 
 /// A [`SyncedForm`] on the wire.

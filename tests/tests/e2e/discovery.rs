@@ -3,7 +3,7 @@
 //! citizen's self-report reaches the right worker and becomes a finding; scope, order, roles,
 //! races, deadlines and bad rules.
 
-use chrono::{Duration, Utc};
+use chrono::{Duration, NaiveDate, Utc};
 use diesel::prelude::*;
 use jiuzhu_mobile_api::Client;
 use jiuzhu_proto::application::{Action, Application, Transition};
@@ -43,8 +43,9 @@ fn code(body: &Value) -> &str {
 
 /// A home-visit answer set (`fixtures/forms/home_visit.xlsx`): three members earning 20,000
 /// yuan a year in all, 9,000 yuan of medical out-of-pocket spending (45 % of income, under
-/// X = 10,000 yuan, so only the share rule can fire).
-fn home_visit_answers(lat: f64, lon: f64) -> Value {
+/// X = 10,000 yuan, so only the share rule can fire). `day` is the visit's date: the day in
+/// Shanghai on which it started (the form refuses a date after that).
+fn home_visit_answers(lat: f64, lon: f64, day: NaiveDate) -> Value {
     const PHOTO: &str = "0190a6e2-7c1b-7d4e-9a3f-2b5c6d7e8f90";
     let member = |name: &str, relation: &str, id: &str, born: &str, wages: i64| {
         json!({
@@ -54,7 +55,7 @@ fn home_visit_answers(lat: f64, lon: f64) -> Value {
         })
     };
     json!({
-        "visit_date": (Utc::now() + Duration::hours(8)).date_naive().to_string(),
+        "visit_date": day.to_string(),
         "dibao_investigation": "yes",
         "staff_present": ["staff_01", "staff_02"],
         "location": {"lat": lat, "lon": lon},
@@ -155,12 +156,17 @@ impl City {
         };
         let coordinator = self.coordinator.me().await.unwrap();
         let now = Utc::now();
+        let started_at = now - Duration::minutes(40);
         let visit = SubmitVisit {
             id: uuid::Uuid::now_v7(),
             task_id: task.id,
             form_key: "home_visit".into(),
             form_version: task.form_version.unwrap_or(1),
-            answers: home_visit_answers(self.lat, self.lon),
+            answers: home_visit_answers(
+                self.lat,
+                self.lon,
+                (started_at + Duration::hours(8)).date_naive(),
+            ),
             location: LocationFix {
                 lat: self.lat,
                 lon: self.lon,
@@ -169,7 +175,7 @@ impl City {
                 fix_time: now - Duration::minutes(20),
                 mock: false,
             },
-            started_at: now - Duration::minutes(40),
+            started_at,
             finished_at: now - Duration::minutes(5),
             photo_ids: vec![],
             staff: vec![coordinator.id],

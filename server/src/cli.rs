@@ -188,6 +188,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => {
             let settings = settings(&cli, Some(args))?;
             telemetry::init(settings.log_json);
+            crate::startup::without_huge_pages();
             let app = Application::build(settings).await?;
             if args.demo {
                 let state = app.state();

@@ -392,6 +392,15 @@ fn secret_values(text: &str) -> Vec<String> {
     values
 }
 
+/// `THP_enabled` of `/proc/{pid}/status`: whether the process may get transparent huge pages.
+fn thp_enabled(pid: &str) -> Option<bool> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status
+        .lines()
+        .find_map(|l| l.strip_prefix("THP_enabled:"))?;
+    Some(line.trim() != "0")
+}
+
 fn mode_of(path: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
@@ -524,6 +533,15 @@ async fn sqlite_file_backend_with_demo_restarts_cleanly() {
     let args = ["--data-dir", data.to_str().unwrap(), "--demo"];
 
     let mut first = Server::ready(&scratch, "first", &args, &[]).await;
+    // `serve` runs without transparent huge pages (`startup::without_huge_pages`); kernels
+    // older than 5.0 do not report the flag.
+    if thp_enabled("self").is_some() {
+        assert_eq!(
+            thp_enabled(&first.process.child.id().to_string()),
+            Some(false),
+            "jiuzhu serve runs with transparent huge pages on"
+        );
+    }
     let created = units_created(&first.process.stdout());
     assert!(
         created.is_some_and(|n| n > 0),

@@ -27,13 +27,10 @@ pub struct Application {
 }
 
 /// Turns transparent huge pages off for this process (Linux; elsewhere nothing to do). Where the
-/// kernel's THP setting is `always` (as on the benchmark machine), every fresh stretch of the
-/// allocator's heap faults in as a 2 MiB page, zeroed whole, however little of it a request
-/// touches: in a fresh server's first sync storm the kernel zeroing such pages was 6 % of the
-/// server's time and behind its slowest answers (max 128–189 ms, 49–73 ms with THP off; first-sync
-/// p99 44–54 against 30–47 ms; BENCHMARKS.md "Sync storm", session 10). Servers with a wide,
-/// churning heap commonly run without THP for this reason; the command-line imports, which are
-/// about throughput, keep the machine's setting.
+/// kernel's THP setting is `always`, every fresh stretch of the allocator's heap faults in as a
+/// 2 MiB page, zeroed whole, however little of it a request touches: the slowest answers of a
+/// fresh server's sync storm (figures in BENCHMARKS.md, "Sync storm", session 10). The
+/// command-line imports, which are about throughput, keep the machine's setting.
 pub fn without_huge_pages() {
     #[cfg(target_os = "linux")]
     if let Err(e) = rustix::thread::disable_transparent_huge_pages(true) {

@@ -79,9 +79,6 @@ pub struct Metrics {
     pub requests: IntCounterVec,
     pub latency: HistogramVec,
     pub pool: IntGaugeVec,
-    /// Full syncs by how their households were read: `rows` (written straight from the rows,
-    /// [`crate::registry::wire`]) or `again` (a task changed in between; read by id).
-    pub full_syncs: IntCounterVec,
 }
 
 impl Metrics {
@@ -107,21 +104,12 @@ impl Metrics {
         )?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
-        let full_syncs = IntCounterVec::new(
-            Opts::new(
-                "sync_full_total",
-                "Full syncs by how their households were read",
-            ),
-            &["households"],
-        )?;
         registry.register(Box::new(pool.clone()))?;
-        registry.register(Box::new(full_syncs.clone()))?;
         Ok(Self {
             registry,
             requests,
             latency,
             pool,
-            full_syncs,
         })
     }
 

@@ -4,6 +4,7 @@
 pub mod bulk;
 pub mod group_commit;
 pub mod limit;
+pub mod one_of;
 pub mod repo;
 pub mod schema;
 pub mod sqltime;

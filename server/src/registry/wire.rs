@@ -1,4 +1,4 @@
-//! A full sync's households written straight from the database rows into the answer's JSON.
+//! A sync page's households written straight from the database rows into the answer's JSON.
 //!
 //! A first sync sends about 30 households with 80 members. Reading each row into owned strings,
 //! assembling proto structs and serialising them again was half of the server's CPU per sync
@@ -26,7 +26,7 @@ use jiuzhu_proto::household::{
 };
 use jiuzhu_proto::wire_time;
 
-use crate::db::repo::tasks::open_household_ids;
+use crate::db::one_of::one_of;
 use crate::db::schema::{household_status_history, household_tags, households, members, org_units};
 use crate::db::sqltime::{SqlDate, SqlTimestamp};
 use crate::db::AnyConnection;
@@ -468,23 +468,21 @@ where
     Ok(())
 }
 
-/// Appends to `out` the JSON array of the households `ids` (sorted, no repeats) of worker `worker_id`'s open
-/// tasks, as [`super::read::households`] returns them in scope, with four fixed statements keyed
-/// on the worker's open tasks (they stay prepared, where a list of ids would be a new statement
-/// each time). They run on the concrete connection: diesel's `MultiConnection` renders a query's
-/// whole SQL text on every execution, even when its prepared statement is cached.
-/// `Ok(false)`, with nothing written, if one of `ids` is missing (its task changed since `ids` was
-/// read, or the household is out of scope): the caller then reads `ids` the ordinary way, so the
-/// answer is always exactly that of [`super::read::households`].
-pub fn households_of_open_tasks(
+/// Appends to `out` the JSON array of those of the households `ids` (no repeats) that exist and
+/// are in scope, in the order of `ids`: exactly what [`super::read::households`] returns,
+/// serialised. Four statements whatever the number of ids, each bound to the whole list once
+/// ([`one_of`]), so they stay prepared. They run on the concrete connection: diesel's
+/// `MultiConnection` renders a query's whole SQL text on every execution, even when its prepared
+/// statement is cached.
+pub fn households(
     conn: &mut AnyConnection,
     scope: &Scope,
-    worker_id: &str,
     ids: &[String],
     out: &mut Vec<u8>,
-) -> ApiResult<bool> {
-    if ids.is_empty() || !ids.is_sorted() {
-        return Ok(false);
+) -> ApiResult<()> {
+    if ids.is_empty() {
+        out.extend_from_slice(b"[]");
+        return Ok(());
     }
     // Sizes from the demo city's full syncs: about 2.5 members of ~420 bytes per household, a
     // household of ~900 bytes besides its members.
@@ -497,7 +495,7 @@ pub fn households_of_open_tasks(
     let mut written = Pieces::with_capacity(n, 3072);
     each_backend!(conn, c => {
         let members = members::table
-            .filter(members::household_id.eq_any(open_household_ids(worker_id)))
+            .filter(one_of(members::household_id, ids))
             .order((members::household_id.asc(), members::position.asc()))
             .select((
                 members::household_id,
@@ -520,7 +518,7 @@ pub fn households_of_open_tasks(
             member(&row?, &mut parts.members)?;
         }
         let history = household_status_history::table
-            .filter(household_status_history::household_id.eq_any(open_household_ids(worker_id)))
+            .filter(one_of(household_status_history::household_id, ids))
             .order((
                 household_status_history::household_id.asc(),
                 household_status_history::from_date.asc(),
@@ -537,7 +535,7 @@ pub fn households_of_open_tasks(
             period(&row?, &mut parts.history)?;
         }
         let tags = household_tags::table
-            .filter(household_tags::household_id.eq_any(open_household_ids(worker_id)))
+            .filter(one_of(household_tags::household_id, ids))
             .order((household_tags::household_id.asc(), household_tags::tag.asc()))
             .select((household_tags::household_id, household_tags::tag));
         for row in LoadConnection::<DefaultLoadingMode>::load(c, tags)? {
@@ -546,7 +544,7 @@ pub fn households_of_open_tasks(
         let rows = in_scope!(
             households::table
                 .inner_join(org_units::table)
-                .filter(households::id.eq_any(open_household_ids(worker_id))),
+                .filter(one_of(households::id, ids)),
             households::org_path,
             scope
         )
@@ -570,22 +568,21 @@ pub fn households_of_open_tasks(
             household(&row?, &parts, &mut written)?;
         }
     });
-    if ids.iter().any(|id| !written.of.contains_key(id)) {
-        return Ok(false);
-    }
     out.reserve(written.buf.len() + n + 2);
     let mut o = Out(out);
     o.raw(b"[");
-    for (i, id) in ids.iter().enumerate() {
-        if i > 0 {
-            o.raw(b",");
-        }
+    let mut first = true;
+    for id in ids {
         if let Some(piece) = written.of.get(id).and_then(|r| written.buf.get(r.clone())) {
+            if !first {
+                o.raw(b",");
+            }
+            first = false;
             o.raw(piece);
         }
     }
     o.raw(b"]");
-    Ok(true)
+    Ok(())
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ use crate::db::repo::tasks::{self as repo, TaskRow};
 use crate::db::AnyConnection;
 use crate::error::{ApiError, ApiResult};
 use crate::forms::DefinitionJson;
-use crate::registry::{read, wire};
+use crate::registry::wire;
 use crate::scope::Scope;
 use crate::state::AppState;
 use crate::tasks;
@@ -28,9 +28,9 @@ const PAGE: i64 = 500;
 
 /// A [`SyncPage`]'s body, written in its field order as the parts are read (a test holds the two
 /// to the same bytes), but with each form definition spliced in as the JSON text cached at its
-/// first use instead of a parsed tree cloned and serialised again for every phone, and a full
-/// sync's households appended by [`wire`] in id order from the (reused) pieces it wrote them
-/// into: one fresh buffer per answer.
+/// first use instead of a parsed tree cloned and serialised again for every phone, and the
+/// households appended by [`wire`] in id order from the (reused) pieces it wrote them into: one
+/// fresh buffer per answer.
 struct Body(Vec<u8>);
 
 /// A [`SyncedForm`] on the wire.
@@ -238,16 +238,7 @@ fn page(
         .collect::<ApiResult<Vec<_>>>()?;
     let mut body = Body::new(household_ids.len(), tasks.len());
     body.head(&st.cursors.sign(me, cursor), has_more, &tasks)?;
-    match after {
-        None if wire::households_of_open_tasks(conn, scope, me, &household_ids, &mut body.0)? => {
-            st.metrics.full_syncs.with_label_values(&["rows"]).inc();
-        }
-        None if !household_ids.is_empty() => {
-            st.metrics.full_syncs.with_label_values(&["again"]).inc();
-            body.json(b"", &read::households(conn, scope, &household_ids)?)?;
-        }
-        _ => body.json(b"", &read::households(conn, scope, &household_ids)?)?,
-    }
+    wire::households(conn, scope, &household_ids, &mut body.0)?;
     let mut forms = Vec::new();
     for (key, version) in pinned {
         if let Some(definition) = st.definitions.get(conn, &key, version)? {

@@ -288,7 +288,7 @@ pub fn open_for_at_head(
     conn: &mut AnyConnection,
     worker_id: &str,
 ) -> QueryResult<(Vec<TaskRow>, Option<i64>)> {
-    // On the concrete connection (see `crate::registry::wire::households_of_open_tasks`).
+    // On the concrete connection (see `crate::registry::wire::households`).
     let rows: Vec<(TaskRow, i64)> = each_backend!(conn, c => tasks::table
         .inner_join(change_head::table.on(change_head::id.eq(1)))
         .filter(tasks::assignee_id.eq(worker_id))
@@ -298,24 +298,6 @@ pub fn open_for_at_head(
         .load(c))?;
     let head = rows.first().map(|(_, seq)| *seq);
     Ok((rows.into_iter().map(|(row, _)| row).collect(), head))
-}
-
-/// The subquery behind [`open_household_ids`].
-pub type OpenHouseholdIds<'a> = diesel::dsl::Select<
-    diesel::dsl::Filter<
-        diesel::dsl::Filter<tasks::table, diesel::dsl::Eq<tasks::assignee_id, &'a str>>,
-        IsOpen,
-    >,
-    tasks::household_id,
->;
-
-/// The households of a worker's open tasks, as a subquery (`household_id IN (…)`): one fixed,
-/// cached statement whatever their number, where a list of ids would be a new statement each time.
-pub fn open_household_ids(worker_id: &str) -> OpenHouseholdIds<'_> {
-    tasks::table
-        .filter(tasks::assignee_id.eq(worker_id))
-        .filter(is_open())
-        .select(tasks::household_id)
 }
 
 /// Households among these that already have an open task of this kind.

@@ -52,7 +52,7 @@ pub fn find_live(
     now: NaiveDateTime,
 ) -> QueryResult<Option<(TokenRow, UserRow)>> {
     // Every authenticated request runs this: on the concrete connection, so diesel does not
-    // render its SQL text each time (see `crate::registry::wire::households_of_open_tasks`).
+    // render its SQL text each time (see `crate::registry::wire::households`).
     each_backend!(conn, c => tokens::table
         .inner_join(users::table)
         .filter(tokens::token_hash.eq(hash))

@@ -403,3 +403,47 @@ export function hashQuery() {
 }
 
 export { ApiError };
+
+// ---- charts -------------------------------------------------------------------------------------
+
+let echartsModule = null;
+
+/** ECharts (its small build), loaded on the first chart only: the overview's numbers come first. */
+export function loadECharts() {
+  if (!echartsModule) {
+    echartsModule = import('../vendor/echarts.js').then((m) => m.default);
+    echartsModule.catch(() => { echartsModule = null; });
+  }
+  return echartsModule;
+}
+
+/** An ECharts chart of `option`; resized with its box. `label` describes it for screen readers. */
+export function Chart({ option, height = 220, label: caption }) {
+  const box = useRef(null);
+  const chart = useRef(null);
+  const [error, setError] = useState(null);
+  useEffect(() => {
+    let live = true;
+    let observer = null;
+    loadECharts().then((echarts) => {
+      if (!live || !box.current) return;
+      chart.current = echarts.init(box.current, null, { renderer: 'canvas' });
+      chart.current.setOption(option);
+      box.current.dataset.drawn = 'true';
+      observer = new ResizeObserver(() => chart.current?.resize());
+      observer.observe(box.current);
+    }, (e) => live && setError(e));
+    return () => {
+      live = false;
+      observer?.disconnect();
+      chart.current?.dispose();
+      chart.current = null;
+    };
+  }, []);
+  useEffect(() => { chart.current?.setOption(option, true); }, [JSON.stringify(option)]);
+  if (error) return html`<p class="muted">${t('图表加载失败', 'The chart could not be loaded')}</p>`;
+  return html`<div class="chart" ref=${box} style=${{ height: `${height}px` }} role="img" aria-label=${caption}></div>`;
+}
+
+/** Colours shared by the charts and the map (a sober palette that prints well). */
+export const PALETTE = ['#1d5fbf', '#b3261e', '#1f7a3a', '#9a5b00', '#6b4fbb', '#0e7c86', '#c2185b', '#5d6b7a', '#8d6e00', '#2e7d32', '#ad1457', '#37474f'];

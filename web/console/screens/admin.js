@@ -1,0 +1,451 @@
+// Administration: users, org units and boundary import, forms (XLSForm upload with every problem shown
+// by sheet and cell; publishing a version), rules, standards and the rule gaps that missing standards
+// cause. Everything goes through the public API; the server checks every write.
+
+import { html, useState } from '../../shared/html.js';
+import { get, post, put, patch, request, qs } from '../../shared/api.js';
+import { t, label, pick, half, values } from '../../shared/i18n.js';
+import { fmtDateTime, fmtDate, fmtNumber } from '../../shared/time.js';
+import {
+  Card, PageHead, PagedTable, Button, Badge, EnumBadge, Field, Input, TextArea, Select, EnumSelect, Modal, ErrorLine, useAsync, Async,
+  UnitPicker, UnitName, Empty, toast, go, Tabs, FormDialog, getUnit, fieldErrors,
+} from '../ui.js';
+
+const SECTIONS = [
+  ['users', '用户', 'Users'],
+  ['units', '组织与边界', 'Org units & boundaries'],
+  ['forms', '表单', 'Forms'],
+  ['rules', '发现规则', 'Rules'],
+  ['standards', '救助标准', 'Standards'],
+  ['gaps', '规则缺口', 'Rule gaps'],
+];
+
+export default function Admin({ params, me }) {
+  const section = SECTIONS.some(([k]) => k === params.section) ? params.section : 'users';
+  return html`<div>
+    <${PageHead} title=${t('系统管理', 'Administration')} />
+    <${Tabs} value=${section} onChange=${(k) => go(`/admin/${k}`)} tabs=${SECTIONS.map(([k, zh, en]) => [k, t(zh, en)])} />
+    ${section === 'users' && html`<${Users} me=${me} />`}
+    ${section === 'units' && html`<${Units} me=${me} />`}
+    ${section === 'forms' && html`<${Forms} params=${params} />`}
+    ${section === 'rules' && html`<${Rules} />`}
+    ${section === 'standards' && html`<${Standards} />`}
+    ${section === 'gaps' && html`<${Gaps} />`}
+  </div>`;
+}
+
+// ---- users --------------------------------------------------------------------------------------
+
+const ROLES = ['admin', 'district_officer', 'street_officer', 'coordinator', 'grid_worker', 'citizen'];
+const ROLE_KINDS = { admin: ['city', 'district'], district_officer: ['district'], street_officer: ['street'], coordinator: ['community'], grid_worker: ['grid'], citizen: ['city'] };
+
+function Users({ me }) {
+  const [role, setRole] = useState('');
+  const [unit, setUnit] = useState(null);
+  const [creating, setCreating] = useState(false);
+  const [editing, setEditing] = useState(null);
+  const [reload, setReload] = useState(0);
+  const params = { role: role || undefined, org_unit_id: unit && unit.id !== me.org_unit_id ? unit.id : undefined };
+  return html`<div>
+    <div class="filters">
+      <${Field} label=${t('角色', 'Role')}><${EnumSelect} kind="role" values=${ROLES} value=${role} onChange=${setRole} placeholder=${t('全部', 'All')} /><//>
+      <div class="field"><label>${t('单位', 'Unit')}</label><${UnitPicker} rootId=${me.org_unit_id} onChange=${setUnit} /></div>
+      <div class="field grow"></div>
+      <div class="field"><${Button} kind="primary" onClick=${() => setCreating(true)}>${t('新建用户', 'New user')}<//></div>
+    </div>
+    <${PagedTable} path="/users" params=${params} reloadKey=${reload} limit=${50} onRow=${setEditing}
+      columns=${[
+        { title: t('用户名', 'Username'), render: (u) => html`<span class="mono">${u.username}</span>` },
+        { title: t('姓名', 'Name'), key: 'display_name' },
+        { title: t('角色', 'Role'), render: (u) => label('role', u.role) },
+        { title: t('单位', 'Unit'), render: (u) => html`<${UnitName} id=${u.org_unit_id} /> <span class="mono muted">${u.org_unit_code}</span>` },
+        { title: t('状态', 'State'), render: (u) => (u.disabled ? html`<${Badge} tone="bad">${t('已停用', 'Disabled')}<//>` : html`<${Badge} tone="ok">${t('正常', 'Active')}<//>`) },
+        { title: t('创建于', 'Created'), render: (u) => fmtDate(u.created_at) },
+      ]} />
+    ${creating && html`<${UserDialog} me=${me} onClose=${() => setCreating(false)} onDone=${() => setReload((r) => r + 1)} />`}
+    ${editing && html`<${UserDialog} me=${me} user=${editing} onClose=${() => setEditing(null)} onDone=${() => setReload((r) => r + 1)} />`}
+  </div>`;
+}
+
+function UserDialog({ me, user, onClose, onDone }) {
+  const [v, setV] = useState(user ? { display_name: user.display_name, role: user.role, password: '' } : { username: '', display_name: '', role: 'grid_worker', password: '' });
+  const [unit, setUnit] = useState(null);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState(null);
+  const set = (k) => (x) => setV((o) => ({ ...o, [k]: x }));
+  const kindOk = unit ? ROLE_KINDS[v.role]?.includes(unit.kind) : Boolean(user);
+  const save = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      if (user) {
+        const body = {};
+        if (v.display_name !== user.display_name) body.display_name = v.display_name;
+        if (v.role !== user.role) body.role = v.role;
+        if (unit) body.org_unit_id = unit.id;
+        if (v.password) body.password = v.password;
+        await patch(`/users/${user.id}`, body);
+      } else {
+        await post('/users', { username: v.username.trim(), display_name: v.display_name.trim(), role: v.role, password: v.password, org_unit_id: unit.id });
+      }
+      toast(t('已保存', 'Saved'));
+      onDone();
+      onClose();
+    } catch (e) {
+      setError(e);
+      setBusy(false);
+    }
+  };
+  const toggle = async () => {
+    setBusy(true);
+    try {
+      await patch(`/users/${user.id}`, { disabled: !user.disabled });
+      toast(user.disabled ? t('已启用', 'Enabled') : t('已停用', 'Disabled'));
+      onDone();
+      onClose();
+    } catch (e) {
+      setError(e);
+      setBusy(false);
+    }
+  };
+  const errs = fieldErrors(error);
+  return html`<${Modal} title=${user ? t(`编辑用户 ${user.username}`, `Edit ${user.username}`) : t('新建用户', 'New user')} onClose=${onClose} footer=${html`
+    ${user && html`<${Button} kind=${user.disabled ? 'plain' : 'danger'} busy=${busy} onClick=${toggle}>${user.disabled ? t('启用', 'Enable') : t('停用', 'Disable')}<//>`}
+    <span class="grow"></span>
+    <${Button} onClick=${onClose}>${t('取消', 'Cancel')}<//>
+    <${Button} kind="primary" busy=${busy} disabled=${(!user && (!v.username || !v.password || !unit)) || !kindOk || !v.display_name} onClick=${save}>${t('保存', 'Save')}<//>`}>
+    ${!user && html`<${Field} label=${t('用户名', 'Username')} required error=${errs.username}><${Input} value=${v.username} onInput=${set('username')} autocomplete="off" /><//>`}
+    <${Field} label=${t('姓名', 'Display name')} required error=${errs.display_name}><${Input} value=${v.display_name} onInput=${set('display_name')} /><//>
+    <${Field} label=${t('角色', 'Role')} required><${EnumSelect} kind="role" values=${ROLES} value=${v.role} onChange=${set('role')} /><//>
+    <div class="field"><label>${t('所属单位', 'Unit')}${user ? t('（不改则留空）', ' (leave to keep)') : ''}</label>
+      <${UnitPicker} rootId=${me.org_unit_id} onChange=${setUnit} />
+      ${unit && !kindOk && html`<p class="error-line">${t(`${label('role', v.role)}只能属于：`, `A ${label('role', v.role)} belongs to: `)}${ROLE_KINDS[v.role].map((k) => label('org_kind', k)).join('、')}</p>`}
+    </div>
+    <${Field} label=${user ? t('新密码（不改则留空）', 'New password (leave to keep)') : t('密码', 'Password')} required=${!user} error=${errs.password}
+      hint=${t('至少 12 位', 'At least 12 characters')}><${Input} type="password" value=${v.password} onInput=${set('password')} autocomplete="new-password" /><//>
+    <${ErrorLine} error=${error} />
+  <//>`;
+}
+
+// ---- org units ----------------------------------------------------------------------------------
+
+function Units({ me }) {
+  const [unit, setUnit] = useState(null);
+  const [reload, setReload] = useState(0);
+  const parentId = unit?.id ?? me.org_unit_id;
+  return html`<div>
+    <${Card} title=${t('组织架构', 'Org hierarchy')} actions=${html`<${UnitPicker} rootId=${me.org_unit_id} onChange=${setUnit} />`}>
+      <${PagedTable} path="/org-units" params=${{ parent_id: parentId }} reloadKey=${reload} limit=${100}
+        empty=${t('没有下级单位', 'No units below')}
+        columns=${[
+          { title: t('代码', 'Code'), render: (u) => html`<span class="mono">${u.code}</span>` },
+          { title: t('名称', 'Name'), key: 'name' },
+          { title: t('层级', 'Kind'), render: (u) => label('org_kind', u.kind) },
+          { title: t('边界', 'Boundary'), render: (u) => (u.bbox ? html`<${Badge} tone="ok">${t('有', 'yes')}<//>` : html`<${Badge}>${t('无', 'none')}<//>`) },
+          { title: t('更新于', 'Updated'), render: (u) => fmtDateTime(u.updated_at) },
+        ]} />
+    <//>
+    <div class="grid-2">
+      <${BoundaryImport} onDone=${() => setReload((r) => r + 1)} />
+      <${NewUnit} parentId=${parentId} onDone=${() => setReload((r) => r + 1)} />
+    </div>
+  </div>`;
+}
+
+function BoundaryImport({ onDone }) {
+  const [file, setFile] = useState(null);
+  const [crs, setCrs] = useState('wgs84');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState(null);
+  const [report, setReport] = useState(null);
+  const run = async (e) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    setReport(null);
+    try {
+      const res = await request('POST', `/org-units/import${qs({ crs })}`, { body: file, headers: { 'Content-Type': 'application/geo+json' } });
+      setReport(await res.json());
+      onDone();
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return html`<${Card} title=${t('导入边界（GeoJSON）', 'Import boundaries (GeoJSON)')}>
+    <form onSubmit=${run}>
+      <p class="hint">${t('每个要素带 code（或 adcode）与 name，可带 kind；上级须已存在或在同一文件中。已有代码的单位会被更新。',
+        'Each feature carries code (or adcode) and name, optionally kind; parents must exist or be in the file. Existing codes are updated.')}</p>
+      <${Field} label=${t('文件', 'File')}><input type="file" class="input" accept=".json,.geojson,application/geo+json,application/json" onChange=${(e) => setFile(e.currentTarget.files?.[0] ?? null)} /><//>
+      <${Field} label=${t('坐标系', 'Coordinate system')}><${EnumSelect} kind="crs" values=${['wgs84', 'gcj02']} value=${crs} onChange=${setCrs} /><//>
+      <${Button} kind="primary" type="submit" busy=${busy} disabled=${!file}>${t('导入', 'Import')}<//>
+    </form>
+    <${ProblemList} error=${error} />
+    ${report && html`<p class="notice notice-info">${t(`新建 ${report.created}，更新 ${report.updated}，未变 ${report.unchanged}`, `${report.created} created, ${report.updated} updated, ${report.unchanged} unchanged`)}</p>`}
+  <//>`;
+}
+
+function NewUnit({ parentId, onDone }) {
+  const [v, setV] = useState({ kind: 'grid', code: '', name: '' });
+  const [file, setFile] = useState(null);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState(null);
+  const set = (k) => (x) => setV((o) => ({ ...o, [k]: x }));
+  const run = async (e) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const body = { kind: v.kind, code: v.code.trim(), name: v.name.trim(), parent_id: parentId };
+      if (file) {
+        const gj = JSON.parse(await file.text());
+        body.boundary = gj.type === 'Feature' ? gj.geometry : gj.type === 'FeatureCollection' ? gj.features?.[0]?.geometry : gj;
+      }
+      const u = await post('/org-units', body);
+      toast(t(`已创建 ${u.name}`, `${u.name} created`));
+      onDone();
+    } catch (err) {
+      setError(err instanceof SyntaxError ? t('边界文件不是有效的 JSON', 'The boundary file is not valid JSON') : err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return html`<${Card} title=${t('新建下级单位', 'New unit below the chosen one')}>
+    <form onSubmit=${run}>
+      <p class="hint">${t('上级：', 'Parent: ')}<${UnitName} id=${parentId} /></p>
+      <${Field} label=${t('层级', 'Kind')}><${EnumSelect} kind="org_kind" values=${['district', 'street', 'community', 'grid']} value=${v.kind} onChange=${set('kind')} /><//>
+      <${Field} label=${t('代码', 'Code')} required hint=${t('须以上级代码开头', 'Must extend the parent\'s code')}><${Input} class="input mono" value=${v.code} onInput=${set('code')} /><//>
+      <${Field} label=${t('名称', 'Name')} required><${Input} value=${v.name} onInput=${set('name')} /><//>
+      <${Field} label=${t('边界（GeoJSON，网格必填）', 'Boundary (GeoJSON, needed for a grid)')}><input type="file" class="input" accept=".json,.geojson" onChange=${(e) => setFile(e.currentTarget.files?.[0] ?? null)} /><//>
+      <${Button} kind="primary" type="submit" busy=${busy} disabled=${!v.code || !v.name}>${t('创建', 'Create')}<//>
+    </form>
+    <${ProblemList} error=${error} />
+  <//>`;
+}
+
+/** An error and, for a file the server refused, each problem with where it is (sheet!cell, feature, line). */
+function ProblemList({ error }) {
+  if (!error) return null;
+  if (typeof error === 'string') return html`<${ErrorLine} error=${error} />`;
+  const details = error.details ?? [];
+  return html`<div data-testid="problems">
+    <${ErrorLine} error=${error} />
+    ${details.length > 0 && html`<div class="table-wrap"><table class="table compact errors-table">
+      <thead><tr><th>${t('位置', 'Where')}</th><th>${t('问题', 'Problem')}</th><th>${t('代码', 'Code')}</th></tr></thead>
+      <tbody>${details.map((d) => html`<tr><td class="mono nowrap">${d.field}</td><td>${half(d.message)}</td><td class="mono">${d.code}</td></tr>`)}</tbody>
+    </table></div>`}
+  </div>`;
+}
+
+// ---- forms --------------------------------------------------------------------------------------
+
+function Forms({ params }) {
+  const forms = useAsync(() => get('/forms'), []);
+  const [open, setOpen] = useState(null); // {key, version}
+  return html`<div>
+    <div class="grid-2">
+      <${Card} title=${t('表单', 'Forms')}>
+        <${Async} state=${forms}>${(list) => (list.length ? html`<table class="table compact table-click">
+          <thead><tr><th>${t('键', 'Key')}</th><th>${t('标题', 'Title')}</th><th class="num">${t('最新版本', 'Latest')}</th></tr></thead>
+          <tbody>${list.map((f) => html`<tr onClick=${() => setOpen({ key: f.key, version: f.latest_version })} tabindex="0">
+            <td class="mono">${f.key}</td><td>${pick(f.title)}</td><td class="num">v${f.latest_version}</td></tr>`)}</tbody>
+        </table>` : html`<${Empty} />`)}<//>
+      <//>
+      <${XlsFormUpload} onDone=${(v) => { forms.reload(); setOpen({ key: v.key, version: v.version }); }} />
+    </div>
+    ${open && html`<${FormVersionView} key=${`${open.key}:${open.version}`} formKey=${open.key} version=${open.version} onPublished=${(v) => { forms.reload(); setOpen({ key: v.key, version: v.version }); }} />`}
+  </div>`;
+}
+
+function XlsFormUpload({ onDone }) {
+  const [file, setFile] = useState(null);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState(null);
+  const [done, setDone] = useState(null);
+  const run = async (e) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    setDone(null);
+    try {
+      const res = await request('POST', '/forms/import-xlsform', {
+        body: file, headers: { 'Content-Type': 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet' },
+      });
+      const v = await res.json();
+      setDone(v);
+      toast(t(`已发布 ${v.key} v${v.version}`, `Published ${v.key} v${v.version}`));
+      onDone(v);
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return html`<${Card} title=${t('上传 XLSForm（发布新版本）', 'Upload an XLSForm (publishes a version)')}>
+    <form onSubmit=${run} data-testid="xlsform-form">
+      <p class="hint">${t('工作簿需有 survey、choices、settings（含 form_id）三张表。引擎不支持的内容会逐个单元格列出，不会被丢弃。',
+        'The workbook needs survey, choices and settings (with form_id). Anything the engine does not support is listed cell by cell, never dropped.')}</p>
+      <${Field} label=${t('文件（.xlsx）', 'File (.xlsx)')}><input type="file" name="xlsform" class="input" accept=".xlsx" onChange=${(e) => setFile(e.currentTarget.files?.[0] ?? null)} /><//>
+      <${Button} kind="primary" type="submit" busy=${busy} disabled=${!file}>${t('上传并发布', 'Upload and publish')}<//>
+    </form>
+    <${ProblemList} error=${error} />
+    ${done && html`<p class="notice notice-info">${t(`已发布 ${done.key} 第 ${done.version} 版`, `Published ${done.key} version ${done.version}`)}</p>`}
+  <//>`;
+}
+
+function flatFields(fields, depth = 0) {
+  const out = [];
+  for (const f of fields ?? []) {
+    out.push({ f, depth });
+    if (f.kind === 'repeat') out.push(...flatFields(f.fields, depth + 1));
+  }
+  return out;
+}
+
+function FormVersionView({ formKey, version, onPublished }) {
+  const v = useAsync(() => get(`/forms/${formKey}/versions/${version}`), [formKey, version]);
+  const [editing, setEditing] = useState(false);
+  return html`<${Card} title=${t(`表单 ${formKey} 第 ${version} 版`, `Form ${formKey} version ${version}`)}
+      actions=${html`<${Button} onClick=${() => setEditing(true)}>${t('以此为底稿发布新版本', 'Publish a new version from this one')}<//>`}>
+    <${Async} state=${v}>${(fv) => html`
+      <p class="muted">${pick(fv.definition.title)} · ${t('发布于', 'published')} ${fmtDateTime(fv.published_at)} · ${fv.definition.fields.length} ${t('个顶层字段', 'top-level fields')}</p>
+      <div class="table-wrap"><table class="table compact" data-testid="form-fields">
+        <thead><tr><th>${t('字段', 'Field')}</th><th>${t('标签', 'Label')}</th><th>${t('类型', 'Kind')}</th><th>${t('必填', 'Required')}</th><th>${t('显示条件', 'Relevant')}</th><th>${t('约束', 'Constraint')}</th></tr></thead>
+        <tbody>${flatFields(fv.definition.fields).map(({ f, depth }) => html`<tr>
+          <td class="mono" style=${{ paddingLeft: `${10 + depth * 16}px` }}>${f.name}</td><td>${pick(f.label)}</td><td>${label('field_kind', f.kind)}</td>
+          <td>${f.required ? '✓' : ''}</td><td class="mono">${f.relevant ?? ''}</td><td class="mono">${f.constraint ?? ''}</td></tr>`)}</tbody>
+      </table></div>
+      ${editing && html`<${PublishDialog} definition=${fv.definition} onClose=${() => setEditing(false)} onPublished=${onPublished} />`}`}<//>
+  <//>`;
+}
+
+function PublishDialog({ definition, onClose, onPublished }) {
+  const [text, setText] = useState(JSON.stringify({ ...definition, version: definition.version + 1 }, null, 2));
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState(null);
+  const run = async () => {
+    setBusy(true);
+    setError(null);
+    let body;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      setError(t('不是有效的 JSON', 'Not valid JSON'));
+      setBusy(false);
+      return;
+    }
+    try {
+      const v = await post(`/forms/${definition.key}/versions`, body);
+      toast(t(`已发布第 ${v.version} 版`, `Version ${v.version} published`));
+      onPublished(v);
+      onClose();
+    } catch (e) {
+      setError(e);
+      setBusy(false);
+    }
+  };
+  return html`<${Modal} wide title=${t(`发布 ${definition.key} 的新版本`, `Publish a new version of ${definition.key}`)} onClose=${onClose} footer=${html`
+    <${Button} onClick=${onClose}>${t('取消', 'Cancel')}<//><${Button} kind="primary" busy=${busy} onClick=${run}>${t('发布', 'Publish')}<//>`}>
+    <p class="hint">${t('已发布的版本不可修改；发布后新任务使用新版本，已分派的任务仍按原版本校验。', 'Published versions never change; new tasks use the new version, assigned ones keep theirs.')}</p>
+    <${TextArea} rows=${18} class="input mono" value=${text} onInput=${setText} aria-label=${t('表单定义（JSON）', 'Form definition (JSON)')} />
+    <${ProblemList} error=${error} />
+  <//>`;
+}
+
+// ---- rules, standards, gaps ---------------------------------------------------------------------
+
+function Rules() {
+  const rules = useAsync(() => get('/rules'), []);
+  const [editing, setEditing] = useState(null);
+  return html`<${Card} title=${t('主动发现规则', 'Discovery rules')}>
+    <${Async} state=${rules}>${(list) => html`<div class="table-wrap"><table class="table compact" data-testid="rules">
+      <thead><tr><th>${t('规则', 'Rule')}</th><th>${t('名称', 'Title')}</th><th class="num">${t('版本', 'Version')}</th><th>${t('触发条件', 'When')}</th>
+        <th>${t('建议类别', 'Categories')}</th><th>${t('所需标准', 'Needs')}</th><th>${t('状态', 'State')}</th><th></th></tr></thead>
+      <tbody>${list.map((r) => html`<tr>
+        <td class="mono">${r.id}</td><td>${pick(r.title)}</td><td class="num">v${r.version}</td><td class="mono">${r.when}</td>
+        <td>${r.categories.map((c) => label('category', c)).join('、')}</td><td class="mono">${r.needs_standards.join(' ')}</td>
+        <td>${r.enabled === false ? html`<${Badge}>${t('停用', 'off')}<//>` : html`<${Badge} tone="ok">${t('启用', 'on')}<//>`}</td>
+        <td><${Button} kind="link" onClick=${() => setEditing(r)}>${t('修改', 'Edit')}<//></td></tr>`)}</tbody>
+    </table></div>`}<//>
+    ${editing && html`<${RuleDialog} rule=${editing} onClose=${() => setEditing(null)} onDone=${() => rules.reload()} />`}
+  <//>`;
+}
+
+function RuleDialog({ rule, onClose, onDone }) {
+  const def = { id: rule.id, title: rule.title, categories: rule.categories, when: rule.when, values: rule.values ?? [], enabled: rule.enabled ?? true };
+  const [text, setText] = useState(JSON.stringify(def, null, 2));
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState(null);
+  const run = async () => {
+    setBusy(true);
+    setError(null);
+    let body;
+    try { body = JSON.parse(text); } catch { setError(t('不是有效的 JSON', 'Not valid JSON')); setBusy(false); return; }
+    try {
+      const r = await put(`/rules/${rule.id}`, body);
+      toast(t(`已发布 ${r.id} 第 ${r.version} 版`, `${r.id} version ${r.version} published`));
+      onDone();
+      onClose();
+    } catch (e) {
+      setError(e);
+      setBusy(false);
+    }
+  };
+  return html`<${Modal} wide title=${t(`修改规则 ${rule.id}`, `Edit rule ${rule.id}`)} onClose=${onClose} footer=${html`
+    <${Button} onClick=${onClose}>${t('取消', 'Cancel')}<//><${Button} kind="primary" busy=${busy} onClick=${run}>${t('发布新版本', 'Publish a new version')}<//>`}>
+    <p class="hint">${t('规则会按住户信息校验：未知字段、类型错误或循环引用会逐条列出，且不会保存。', 'The rule is checked against the household facts: every unknown field, type error or cycle is listed and nothing is stored.')}</p>
+    <${TextArea} rows=${16} class="input mono" value=${text} onInput=${setText} aria-label=${t('规则定义（JSON）', 'Rule definition (JSON)')} />
+    <${ProblemList} error=${error} />
+  <//>`;
+}
+
+const STD_FIELDS = [
+  ['s_urban', 'S 城镇低保标准（元/人/月）', 'S urban (¥/person/month)'], ['s_rural', 'S 农村低保标准', 'S rural'],
+  ['d_urban', 'D 城镇人均可支配收入（元/年）', 'D urban (¥/year)'], ['d_rural', 'D 农村人均可支配收入', 'D rural'],
+  ['k', 'k 边缘倍数', 'k edge multiple'], ['r', 'r 刚性支出比例', 'r rigid-expense ratio'],
+  ['x', 'X 医疗自付年度门槛（元）', 'X medical threshold (¥)'], ['p', 'p 医疗自付占收入比例', 'p out-of-pocket share'],
+];
+
+function Standards() {
+  const list = useAsync(() => get('/standards'), []);
+  const [adding, setAdding] = useState(false);
+  return html`<${Card} title=${t('救助标准', 'Standards')} actions=${html`<${Button} kind="primary" onClick=${() => setAdding(true)}>${t('登记新标准', 'Record a standard')}<//>`}>
+    <${Async} state=${list}>${(rows) => (rows.length ? html`<div class="table-wrap"><table class="table compact" data-testid="standards">
+      <thead><tr><th>${t('区', 'District')}</th><th>${t('生效日期', 'From')}</th>${STD_FIELDS.map(([k]) => html`<th class="num">${k}</th>`)}
+        <th>${t('审批下放', 'Delegated')}</th><th>${t('备注', 'Note')}</th><th>${t('登记于', 'Recorded')}</th></tr></thead>
+      <tbody>${rows.map((s) => html`<tr><td class="mono">${s.district_code}</td><td>${fmtDate(s.effective_from)}</td>
+        ${STD_FIELDS.map(([k]) => html`<td class="num">${s[k] ?? html`<span class="muted">${t('缺', 'missing')}</span>`}</td>`)}
+        <td>${s.approval_delegated ? '✓' : ''}</td><td>${s.note}${s.demo ? html` <${Badge} tone="warn">${t('演示值', 'demo')}<//>` : ''}</td><td>${fmtDateTime(s.recorded_at)}</td></tr>`)}</tbody>
+    </table></div>` : html`<${Empty} />`)}<//>
+    ${adding && html`<${StandardDialog} onClose=${() => setAdding(false)} onDone=${() => list.reload()} />`}
+  <//>`;
+}
+
+function StandardDialog({ onClose, onDone }) {
+  const fields = [
+    { name: 'district_code', label: t('区划代码（6 位）', 'District code (6 digits)'), required: true },
+    { name: 'effective_from', label: t('生效日期', 'Effective from'), kind: 'date', required: true },
+    ...STD_FIELDS.map(([k, zh, en]) => ({ name: k, label: t(zh, en), kind: 'number' })),
+    { name: 'note', label: t('备注（文件依据）', 'Note (the policy document)'), kind: 'textarea' },
+  ];
+  const submit = async (v) => {
+    const body = { district_code: v.district_code.trim(), effective_from: v.effective_from, note: v.note ?? '' };
+    for (const [k] of STD_FIELDS) if (v[k] !== undefined && v[k] !== '') body[k] = ['k', 'r', 'p'].includes(k) ? Number(v[k]) : Math.round(Number(v[k]));
+    await put('/standards', body);
+    toast(t('已登记', 'Recorded'));
+    onDone();
+  };
+  return html`<${FormDialog} title=${t('登记救助标准', 'Record a standard')} fields=${fields} onSubmit=${submit} onClose=${onClose} />`;
+}
+
+function Gaps() {
+  const gaps = useAsync(() => get('/rules/gaps'), []);
+  return html`<${Card} title=${t('规则缺口：因缺少标准而未能运行的规则', 'Rule gaps: rules that could not run for want of a standard')}>
+    <${Async} state=${gaps}>${(rows) => (rows.length ? html`<div class="table-wrap"><table class="table compact" data-testid="gaps">
+      <thead><tr><th>${t('规则', 'Rule')}</th><th>${t('区', 'District')}</th><th>${t('缺少', 'Missing')}</th><th class="num">${t('跳过次数', 'Times skipped')}</th><th>${t('首次', 'First')}</th><th>${t('最近', 'Last')}</th></tr></thead>
+      <tbody>${rows.map((g) => html`<tr><td class="mono">${g.rule_id} v${g.rule_version}</td><td class="mono">${g.district_code}</td><td class="mono">${g.missing.join(' ')}</td>
+        <td class="num">${fmtNumber(g.times)}</td><td>${fmtDateTime(g.first_seen)}</td><td>${fmtDateTime(g.last_seen)}</td></tr>`)}</tbody>
+    </table></div>` : html`<${Empty} text=${t('没有缺口：每条规则都有所需标准。', 'No gaps: every rule has the standards it needs.')} />`)}<//>
+  <//>`;
+}

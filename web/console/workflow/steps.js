@@ -58,7 +58,7 @@ export const FIELDS = {
  * (shown, disabled, with the reason), so the officer knows what is left to do.
  */
 export function stepsFor(app, role) {
-  if (Array.isArray(app.allowed_actions)) return fromServer(app.allowed_actions);
+  if (Array.isArray(app.allowed_actions)) return fromServer(app.allowed_actions, app);
   const today = todayShanghai();
   const noticeOver = app.notice_ends_on ? today > app.notice_ends_on : false;
   const out = [];
@@ -80,25 +80,20 @@ export function stepsFor(app, role) {
   return out;
 }
 
-// The server's shape is read defensively: a list of codes, or of objects naming the action
-// with its fields and whether a note is required.
-function fromServer(list) {
-  return list.map((a) => {
-    if (typeof a === 'string') return { action: a, fields: FIELDS[a] ?? [], note_required: NEEDS_NOTE.has(a), blocked: null };
-    const action = a.action ?? a.code;
-    const fields = (a.fields ?? FIELDS[action] ?? []).map((f) => (typeof f === 'string' ? f : f.name))
-      .filter((f) => !['note', 'public_note'].includes(f));
-    if (action === 'start_notice' && !fields.includes('notice')) fields.push('notice');
-    const noteRequired = a.note_required ?? a.needs_note
-      ?? (a.fields ?? []).some((f) => (typeof f === 'string' ? f === 'note' : f.name === 'note' && f.required))
-      ?? NEEDS_NOTE.has(action);
-    const blocked = a.blocked ?? a.unmet ?? null;
-    return {
-      action,
-      fields,
-      note_required: noteRequired || NEEDS_NOTE.has(action),
-      blocked: typeof blocked === 'string' ? [blocked, blocked] : blocked && blocked.zh ? [blocked.zh, blocked.en ?? blocked.zh] : blocked,
-    };
-  });
+// The server's `AllowedAction {action, needs: ["note", "visit_id", ...], blocked: "中文 / English" | null}`.
+function fromServer(list, app) {
+  return list
+    .filter((a) => a.action !== 'update_category' || app.categories.some((c) => c.department !== 'civil_affairs'))
+    .map((a) => {
+      const needs = a.needs ?? [];
+      const fields = needs.filter((f) => f !== 'note');
+      if (a.action === 'start_notice') fields.push('notice');
+      let blocked = null;
+      if (typeof a.blocked === 'string' && a.blocked) {
+        const i = a.blocked.indexOf(' / ');
+        blocked = i < 0 ? [a.blocked, a.blocked] : [a.blocked.slice(0, i), a.blocked.slice(i + 3)];
+      }
+      return { action: a.action, fields, note_required: needs.includes('note') || NEEDS_NOTE.has(a.action), blocked };
+    });
 }
 

@@ -7,9 +7,11 @@ import { get, request, download, qs } from '../../shared/api.js';
 import { t, label, half } from '../../shared/i18n.js';
 import { fmtNumber, fmtDateTime, todayShanghai, addDays } from '../../shared/time.js';
 import {
-  Card, PageHead, Button, Field, Select, EnumSelect, Input, UnitPicker, ErrorLine, Facts, EnumBadge, toast,
+  Card, PageHead, Button, Field, Select, EnumSelect, Input, UnitPicker, ErrorLine, toast,
 } from '../ui.js';
 
+// Who may import (server/src/routes/imports/department.rs).
+const IMPORTERS = ['admin', 'district_officer'];
 const SOURCES = ['medical_claims', 'disability', 'education', 'unemployment', 'deaths'];
 // The header each source's CSV needs (server/src/imports/departments.rs); Chinese or English names both work.
 const COLUMNS = {
@@ -25,7 +27,8 @@ export default function DataScreen({ me }) {
   return html`<div>
     <${PageHead} title=${t('数据导入导出', 'Imports & exports')} />
     <div class="grid-2">
-      <${ImportCard} />
+      ${IMPORTERS.includes(me.role) ? html`<${ImportCard} />` : html`<${Card} title=${t('部门数据导入', 'Department data import')}>
+        <p class="muted">${t('部门数据由区民政局或系统管理员导入。', 'Department files are imported by the district office or an administrator.')}</p><//>`}
       <${ExportCard} me=${me} />
     </div>
   </div>`;

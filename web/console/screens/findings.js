@@ -140,7 +140,7 @@ export default function Findings({ me }) {
         empty=${t('没有符合条件的发现', 'No findings')} onRow=${setChosen}
         rowClass=${(f) => (chosen?.id === f.id ? 'is-chosen' : '')}
         columns=${[
-          { key: 'type', title: t('类型', 'Type'), render: (f) => typeName(f.type, titles.data) },
+          { key: 'type', title: t('类型', 'Type'), render: (f) => html`<span data-row-finding=${f.id}>${typeName(f.type, titles.data)}</span>` },
           { key: 'household', title: t('住户', 'Household'), render: (f) => html`<${HouseholdName} id=${f.household_id} link=${false} />` },
           { key: 'source', title: t('来源', 'Source'), render: (f) => label('finding_source', f.source) },
           { key: 'created', title: t('时间', 'Found'), class: 'nowrap', render: (f) => fmtDateTime(f.created_at) },

@@ -156,8 +156,10 @@ export default function MapScreen({ params, me }) {
       ensureLayers(map);
       applyVisibility(map, layers);
       map.once('idle', () => {
+        describeRendered(map, box.current);
         if (box.current) box.current.dataset.drawn = 'true';
         setStatus('ready');
+        map.on('idle', () => describeRendered(map, box.current));
       });
     };
     if (map.loaded()) draw();
@@ -209,6 +211,26 @@ export default function MapScreen({ params, me }) {
       </div>
     </div>
   </div>`;
+}
+
+/**
+ * What MapLibre has drawn, on the map's element: counts per layer and the screen point of one household
+ * (tests and the load benchmark read these; nothing else does).
+ */
+function describeRendered(map, el) {
+  if (!el) return;
+  const count = (id) => (map.getLayer(id) && map.getLayoutProperty(id, 'visibility') !== 'none' ? map.queryRenderedFeatures({ layers: [id] }) : []);
+  const grids = new Set(count('grid-fill').map((f) => f.properties.id));
+  const households = count('household-points');
+  const visits = count('visit-points');
+  el.dataset.rendered = JSON.stringify({ grids: grids.size, households: households.length, visits: visits.length });
+  const h = households.find((f) => f.geometry?.type === 'Point');
+  if (h) {
+    const p = map.project(h.geometry.coordinates);
+    el.dataset.sample = JSON.stringify({ x: Math.round(p.x), y: Math.round(p.y) });
+  } else {
+    delete el.dataset.sample;
+  }
 }
 
 function coverageText(i) {

@@ -1,0 +1,105 @@
+// Administration: every section loads for an admin; an XLSForm with mistakes is refused with each
+// problem by sheet and cell, and a correct one is published; a user is created in a unit.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { setup, login, shot } from './harness.mjs';
+import { workbook } from './xlsx.mjs';
+
+test('every admin section loads', async (t) => {
+  const { page, server } = await setup(t);
+  await page.goto(`${server.url}/`);
+  await login(page, 'admin');
+  await page.locator('nav.sidebar a', { hasText: '系统管理' }).click();
+  await page.locator('.table-wrap table tbody tr').first().waitFor();
+  assert.ok(await page.locator('.table-wrap table tbody tr').count() >= 5, 'the demo users are listed');
+  await shot(page, 'admin-users');
+
+  await page.getByRole('tab', { name: '组织与边界' }).click();
+  await page.waitForURL(/#\/admin\/units/);
+  await page.locator('.table-wrap table tbody tr').first().waitFor();
+  await shot(page, 'admin-units');
+
+  await page.getByRole('tab', { name: '表单' }).click();
+  await page.locator('td.mono', { hasText: 'home_visit' }).first().click();
+  await page.locator('[data-testid=form-fields] tbody tr').first().waitFor();
+  assert.ok(await page.locator('[data-testid=form-fields] tbody tr').count() > 20, 'the home-visit form has its fields');
+  await shot(page, 'admin-forms', { fullPage: true });
+
+  await page.getByRole('tab', { name: '发现规则' }).click();
+  await page.locator('[data-testid=rules] td.mono', { hasText: 'possible_dibao' }).waitFor();
+  await shot(page, 'admin-rules');
+
+  await page.getByRole('tab', { name: '救助标准' }).click();
+  await page.locator('[data-testid=standards] tbody tr').first().waitFor();
+  assert.match(await page.locator('[data-testid=standards]').innerText(), /320402/);
+  await shot(page, 'admin-standards');
+
+  await page.getByRole('tab', { name: '规则缺口' }).click();
+  await page.locator('.card', { hasText: '规则缺口' }).locator('[data-testid=gaps], .state-empty').first().waitFor();
+  await shot(page, 'admin-gaps');
+});
+
+test('an XLSForm is refused cell by cell, then a correct one is published', async (t) => {
+  const { page, server, allow } = await setup(t);
+  allow(422, '/api/v1/forms/import-xlsform');
+  await page.goto(`${server.url}/`);
+  await login(page, 'admin');
+  await page.goto(`${server.url}/#/admin/forms`);
+  const form = page.locator('[data-testid=xlsform-form]');
+  await form.waitFor();
+  const header = ['type', 'name', 'label::zh', 'label::en'];
+  const settings = ['settings', [['form_id', 'title'], ['e2e_survey', '端到端测试表']]];
+  const bad = workbook([
+    ['survey', [header, ['integer', 'age', '年龄', 'Age'], ['range', 'score', '评分', 'Score'], ['select_one nowhere', 'pick', '选择', 'Pick']]],
+    ['choices', [['list_name', 'name', 'label::zh', 'label::en'], ['yn', 'yes', '是', 'Yes']]],
+    settings,
+  ]);
+  await form.locator('input[type=file]').setInputFiles({ name: 'bad.xlsx', mimeType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', buffer: bad });
+  await form.getByRole('button', { name: '上传并发布' }).click();
+  const problems = page.locator('[data-testid=problems]');
+  await problems.waitFor();
+  const where = await problems.locator('tbody td:first-child').allInnerTexts();
+  assert.ok(where.some((w) => /^survey!A3$/.test(w)), `the unsupported type is shown at survey!A3: ${where}`);
+  assert.ok(where.some((w) => /^survey!A4$/.test(w)), `the unknown choice list is shown at survey!A4: ${where}`);
+  await shot(page, 'admin-xlsform-errors');
+
+  const good = workbook([
+    ['survey', [header, ['integer', 'age', '年龄', 'Age'], ['text', 'remark', '备注', 'Remark']]],
+    ['choices', [['list_name', 'name', 'label::zh', 'label::en'], ['yn', 'yes', '是', 'Yes']]],
+    settings,
+  ]);
+  await form.locator('input[type=file]').setInputFiles({ name: 'good.xlsx', mimeType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', buffer: good });
+  await form.getByRole('button', { name: '上传并发布' }).click();
+  await page.locator('.notice', { hasText: 'e2e_survey' }).waitFor();
+  await page.locator('[data-testid=form-fields] td.mono', { hasText: 'remark' }).waitFor();
+  await page.locator('td.mono', { hasText: 'e2e_survey' }).first().waitFor();
+});
+
+test('an admin creates a grid worker bound to a grid', async (t) => {
+  const { page, server } = await setup(t);
+  await page.goto(`${server.url}/`);
+  await login(page, 'admin');
+  await page.goto(`${server.url}/#/admin/users`);
+  await page.getByRole('button', { name: '新建用户' }).click();
+  const dialog = page.getByRole('dialog');
+  const inputs = dialog.locator('input.input');
+  await inputs.nth(0).fill('e2e.worker');
+  await inputs.nth(1).fill('测试网格员');
+  // Pick down to a grid: each level's first unit.
+  for (let level = 0; level < 6; level++) {
+    const selects = dialog.locator('.unit-picker select');
+    if (await selects.count() <= level) break;
+    const options = selects.nth(level).locator('option');
+    if (await options.count() < 2) break;
+    await selects.nth(level).selectOption(await options.nth(1).getAttribute('value'));
+    await page.waitForTimeout(150);
+  }
+  await dialog.locator('input[type=password]').fill('e2e-password-2026!');
+  await dialog.getByRole('button', { name: '保存' }).click();
+  await dialog.waitFor({ state: 'detached' });
+  await page.locator('td .mono', { hasText: 'e2e.worker' }).first().waitFor({ timeout: 5000 }).catch(() => {});
+  // The new account works: it logs in (and is sent to the phone app).
+  await page.getByRole('button', { name: '退出' }).click();
+  await login(page, 'e2e.worker', { password: 'e2e-password-2026!', expect: 'notice' });
+});

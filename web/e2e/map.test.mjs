@@ -1,0 +1,62 @@
+// The map: MapLibre draws the grids, households and visit fixes of the caller's area over a plain
+// background, with nothing fetched from another origin; a click gives a card and says where it is.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { setup, login, shot, publishScreenshot } from './harness.mjs';
+
+test('the district map draws its grids and households, and a click says where it is', async (t) => {
+  const { page, server } = await setup(t);
+  await page.goto(`${server.url}/`);
+  await login(page, 'district');
+  await page.locator('nav.sidebar a', { hasText: '地图' }).click();
+  const map = page.locator('[data-testid=map]');
+  await page.waitForFunction(() => document.querySelector('[data-testid=map]')?.dataset.drawn === 'true', null, { timeout: 90_000 });
+  assert.equal(await map.locator('canvas.maplibregl-canvas').count(), 1, 'a WebGL canvas');
+  const rendered = JSON.parse(await map.getAttribute('data-rendered'));
+  assert.ok(rendered.grids > 50, `grids drawn: ${rendered.grids}`);
+  assert.ok(rendered.households > 100, `households drawn: ${rendered.households}`);
+  const legend = await page.locator('.map-side .hint').first().innerText();
+  assert.match(legend, /278 个网格/, legend);
+
+  // Click the middle of the map: a card for what is there and the unit chain of the point.
+  const box = await map.boundingBox();
+  await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+  const answer = page.locator('[data-testid=locate-answer]');
+  await answer.waitFor();
+  const words = await answer.innerText();
+  assert.match(words, /区|网格|不在/, words);
+  assert.match(words, /天宁/, `the middle of the district lies in 天宁区: ${words}`);
+  await shot(page, 'map-district');
+  publishScreenshot(await shot(page, 'map'), 'console-map.png');
+
+  // Zoom in on the clicked point and pick a household: its card links to the household.
+  for (let i = 0; i < 4; i++) await page.mouse.wheel(0, -400);
+  await page.waitForTimeout(800);
+  const target = await page.evaluate(() => {
+    const el = document.querySelector('[data-testid=map]');
+    return el.dataset.sample ? JSON.parse(el.dataset.sample) : null;
+  });
+  if (target) {
+    await page.mouse.click(box.x + target.x, box.y + target.y);
+    await page.locator('[data-testid=map-card] a[href^="#/households/"]').first().waitFor();
+  }
+});
+
+test('a point outside the city is said to be outside', async (t) => {
+  const { page, server } = await setup(t);
+  await page.goto(`${server.url}/`);
+  await login(page, 'district');
+  await page.goto(`${server.url}/#/map`);
+  await page.waitForFunction(() => document.querySelector('[data-testid=map]')?.dataset.drawn === 'true', null, { timeout: 90_000 });
+  // Zoom far out so that the corner of the map is far outside 常州.
+  const map = page.locator('[data-testid=map]');
+  const box = await map.boundingBox();
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  for (let i = 0; i < 10; i++) await page.mouse.wheel(0, 600);
+  await page.waitForTimeout(1000);
+  await page.mouse.click(box.x + 12, box.y + box.height - 40);
+  const answer = page.locator('[data-testid=locate-answer]');
+  await answer.waitFor();
+  assert.match(await answer.innerText(), /不在本市范围内/);
+});

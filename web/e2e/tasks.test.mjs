@@ -1,0 +1,119 @@
+// The task board: a coordinator creates the tasks of a whole grid at once, then assigns the ones
+// left pending together, from a picker that offers only the workers they may go to, and cancels
+// one with a reason. Every step is checked against the API afterwards.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { setup, openConsole, shot, apiCall } from './harness.mjs';
+import { all, tokens, me, gridsUnder } from './workflow.fixtures.mjs';
+
+/** The card of a task in a column, loading more of the column until it shows (oldest come first). */
+async function findCard(page, column, id) {
+  const col = page.locator(`[data-column=${column}]`);
+  const card = col.locator(`[data-task="${id}"]`);
+  for (let i = 0; i < 100; i++) {
+    await col.locator('.state-loading').waitFor({ state: 'detached' });
+    if (await card.count()) return card;
+    const more = col.locator('button', { hasText: '加载更多' });
+    assert.ok(await more.count(), `task ${id} is in the ${column} column`);
+    await more.click();
+  }
+  throw new Error(`task ${id} not found in ${column}`);
+}
+
+test('a coordinator bulk-creates and bulk-assigns the tasks of a grid', async (t) => {
+  const { server, page } = await setup(t);
+  const tk = await tokens(server, 'coordinator', 'street2');
+  const coordinator = await me(server, tk.coordinator);
+  const grids = await gridsUnder(server, tk.coordinator, coordinator.org_unit_id);
+  assert.ok(grids.length >= 2, 'the coordinator’s community has grids');
+  const workers = await all(server, tk.coordinator, '/users', { role: 'grid_worker' });
+  // A grid whose households will wait as pending (no worker of its own, or more than one).
+  const perGrid = (g) => workers.filter((w) => w.org_unit_id === g.id).length;
+  const grid = grids.find((g) => perGrid(g) !== 1) ?? grids[grids.length - 1];
+  const households = await all(server, tk.coordinator, '/households', { grid_id: grid.id });
+  assert.ok(households.length > 0, `grid ${grid.code} has households`);
+  const before = new Map();
+  for (const h of households) before.set(h.id, await all(server, tk.coordinator, '/tasks', { household_id: h.id }));
+  const openRecheck = [...before.values()].filter((ts) => ts.some((x) => x.kind === 'recheck' && ['pending', 'assigned', 'accepted'].includes(x.state))).length;
+
+  await openConsole(page, server, 'coordinator');
+  await page.goto(`${server.url}/#/tasks`);
+  await page.locator('[data-column=pending]').waitFor();
+  await shot(page, 'tasks-board');
+
+  // Bulk creation for the grid: the unit picker down to the grid.
+  await page.locator('[data-action=bulk]').click();
+  const dialog = page.locator('.modal');
+  await dialog.locator('.unit-picker select').first().selectOption(grid.id);
+  await dialog.locator('select[name=kind]').selectOption('recheck');
+  await dialog.locator('[data-action=create-bulk]').click();
+  const result = dialog.locator('[data-testid=bulk-result]');
+  await result.waitFor();
+  await shot(page, 'tasks-bulk-result');
+  const created = households.length - openRecheck;
+  assert.match(await result.innerText(), new RegExp(`已创建 ${created} 项任务`));
+  assert.match(await result.innerText(), new RegExp(`${openRecheck} 户已有同类未完成任务`));
+  await dialog.locator('.modal-foot button').click();
+
+  // The new tasks, from the API.
+  const mine = [];
+  for (const h of households) {
+    mine.push(...(await all(server, tk.coordinator, '/tasks', { household_id: h.id }))
+      .filter((x) => x.kind === 'recheck' && !before.get(h.id).some((b) => b.id === x.id)));
+  }
+  assert.equal(mine.length, created);
+  const pending = mine.filter((x) => x.state === 'pending');
+  if (perGrid(grid) !== 1) assert.equal(pending.length, created, 'a grid without exactly one worker leaves its tasks pending');
+
+  // Tick the pending tasks of the grid on the board and assign them together.
+  const pick = pending.slice(0, 3);
+  assert.ok(pick.length > 0, 'there are pending tasks to assign');
+  for (const task of pick) {
+    const card = await findCard(page, 'pending', task.id);
+    await card.locator('input[type=checkbox]').check();
+  }
+  assert.match(await page.locator('[data-testid=selected-count]').innerText(), new RegExp(`已选 ${pick.length} 项`));
+  await page.locator('[data-action=assign-selected]').click();
+  const picker = page.locator('.modal .wf-workers');
+  await picker.waitFor();
+  // Only eligible workers: exactly the API's assignable_for of the household, never street2's.
+  const offered = await picker.locator('input[type=radio]').evaluateAll((els) => els.map((e) => e.value));
+  const eligible = (await all(server, tk.coordinator, '/users', { assignable_for: pick[0].household_id })).map((u) => u.id);
+  assert.deepEqual([...offered].sort(), [...eligible].sort());
+  const theirs = (await all(server, tk.street2, '/users', { role: 'grid_worker' })).map((u) => u.id);
+  assert.ok(theirs.every((id) => !offered.includes(id)), 'no worker of another street is offered');
+  await shot(page, 'tasks-assign-picker');
+  const chosen = offered[0];
+  await picker.locator(`input[value="${chosen}"]`).check();
+  await page.locator('[data-action=confirm-assign]').click();
+  await page.locator('.toast', { hasText: `已指派 ${pick.length} 项任务` }).waitFor();
+  for (const task of pick) {
+    const [now] = (await all(server, tk.coordinator, '/tasks', { household_id: task.household_id })).filter((x) => x.id === task.id);
+    assert.equal(now.state, 'assigned');
+    assert.equal(now.assignee_id, chosen);
+  }
+
+  // Cancel one with a reason.
+  const victim = pick[0];
+  await page.locator('select[name=filter-assignee]').selectOption(chosen);
+  const card = await findCard(page, 'assigned', victim.id);
+  await card.locator('[data-action=cancel]').click();
+  const cancel = page.locator('.modal');
+  assert.ok(await cancel.locator('.modal-foot .btn-danger').isDisabled(), 'no cancellation without a reason');
+  await cancel.locator('textarea[name=reason]').fill('户主已搬离本网格');
+  await cancel.locator('.modal-foot .btn-danger').click();
+  await page.locator('.toast', { hasText: '任务已取消' }).waitFor();
+  const [cancelled] = (await all(server, tk.coordinator, '/tasks', { household_id: victim.household_id })).filter((x) => x.id === victim.id);
+  assert.equal(cancelled.state, 'cancelled');
+
+  // Overdue tasks are marked on the board.
+  const overdue = (await apiCall(server, tk.coordinator, 'GET', '/tasks?state=assigned&limit=500')).items.filter((x) => x.overdue);
+  if (overdue.length) {
+    await page.locator('label.wf-check', { hasText: '只看逾期' }).locator('input').check();
+    const marked = page.locator('[data-column=assigned] .wf-card.is-overdue');
+    await marked.first().waitFor();
+    assert.equal(await page.locator('[data-column=assigned] .wf-card:not(.is-overdue)').count(), 0);
+    await shot(page, 'tasks-overdue');
+  }
+});

@@ -1,0 +1,90 @@
+// Visit review: the queue puts flagged visits first; a flagged visit shows each flag with its
+// evidence (the distance drawn to scale, photos side by side), the answers under the form's labels
+// with the skipped questions left out, photos opening their display copy; the coordinator sends it
+// back with a comment.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { setup, openConsole, shot, apiCall } from './harness.mjs';
+import { all, tokens, workerHousehold, submitVisit } from './workflow.fixtures.mjs';
+
+test('a coordinator reviews a flagged visit and sees its evidence', async (t) => {
+  const { server, page } = await setup(t);
+  const tk = await tokens(server, 'coordinator', 'worker1');
+  // A visit 600 m from its household, sent by worker1 as the phone does.
+  const { worker, household } = await workerHousehold(server, tk);
+  const coordinator = await apiCall(server, tk.coordinator, 'GET', '/me');
+  const far = await submitVisit(server, tk, { household, worker, offsetM: 600, staff: [coordinator.id] });
+  const flag = far.flags.find((f) => f.code === 'far_from_household');
+  assert.ok(flag, `the server flags a visit 600 m away: ${JSON.stringify(far.flags.map((f) => f.code))}`);
+
+  await openConsole(page, server, 'coordinator');
+  await page.goto(`${server.url}/#/visits`);
+  const rows = page.locator('[data-screen=visits] tbody tr');
+  await rows.first().waitFor();
+  await page.locator('[data-screen=visits] .state-loading').waitFor({ state: 'detached' });
+  const flags = await rows.evaluateAll((els) => els.map((e) => e.dataset.flagged));
+  assert.equal(flags[0], 'true', 'a flagged visit heads the queue');
+  assert.ok(flags.indexOf('false') < 0 || flags.lastIndexOf('true') < flags.indexOf('false'), 'every flagged visit comes before the unflagged ones');
+  await shot(page, 'visits-queue');
+
+  // The visit: its flag with the distance drawn.
+  await page.goto(`${server.url}/#/visits/${far.id}`);
+  const card = page.locator('.wf-flag[data-flag=far_from_household]');
+  await card.waitFor();
+  assert.match(await card.locator('svg.wf-map').textContent(), new RegExp(`${Math.round(flag.evidence.distance_m)} m`));
+  assert.ok(await card.locator('svg .wf-map-allowed').count(), 'the allowed radius is drawn');
+  assert.match(await card.innerText(), /距登记住址/);
+
+  // The answers under the form's labels; the questions that did not apply are left out.
+  const form = await apiCall(server, tk.coordinator, 'GET', `/forms/${far.form_key}/versions/${far.form_version}`);
+  const answers = page.locator('.wf-answers').first();
+  await answers.waitFor();
+  const answered = form.definition.fields.filter((f) => !['repeat', 'note', 'calculate'].includes(f.kind) && far.answers[f.name] !== undefined);
+  assert.ok(answered.length > 3);
+  for (const f of answered.slice(0, 6)) {
+    const row = answers.locator(`:scope > [data-field="${f.name}"]`);
+    assert.equal(await row.count(), 1, `answer ${f.name} is shown`);
+    assert.ok((await row.locator('dt').innerText()).includes(f.label.zh ?? f.label.en), `${f.name} under its label`);
+  }
+  const skipped = form.definition.fields.filter((f) => f.relevant && far.answers[f.name] === undefined && !['repeat', 'note', 'calculate'].includes(f.kind));
+  for (const f of skipped) {
+    assert.equal(await answers.locator(`:scope > [data-field="${f.name}"]`).count(), 0, `${f.name} did not apply and is not shown`);
+  }
+  await shot(page, 'visit-flagged', { fullPage: true });
+
+  // Photos from the demo city's visits, where a visit holds them: thumbnails and the display copy.
+  const withPhotos = (await all(server, tk.coordinator, '/visits', { flagged: 'true' }, 2)).find((v) => v.photo_ids.length > 0);
+  if (withPhotos) {
+    await page.goto(`${server.url}/#/visits/${withPhotos.id}`);
+    const thumb = page.locator('.wf-photos img.wf-photo').first();
+    await thumb.waitFor();
+    await page.waitForFunction(() => [...document.querySelectorAll('.wf-photos img.wf-photo')].every((i) => i.complete && i.naturalWidth > 0));
+    await thumb.click();
+    const big = page.locator('.wf-viewer img');
+    await big.waitFor();
+    await page.waitForFunction(() => document.querySelector('.wf-viewer img')?.naturalWidth > 400);
+    await shot(page, 'visit-photo-display');
+    await page.keyboard.press('Escape');
+    const dup = withPhotos.flags.find((f) => f.code === 'duplicate_photo');
+    if (dup) {
+      const side = page.locator('.wf-flag[data-flag=duplicate_photo] .wf-side-by-side img');
+      await side.nth(1).waitFor();
+      assert.ok(await side.count() >= 2, 'the reused photo is shown beside the one it repeats');
+      await shot(page, 'visit-duplicate-photo', { fullPage: true });
+    }
+  }
+
+  // Sent back with a comment.
+  await page.goto(`${server.url}/#/visits/${far.id}`);
+  await page.locator('input[name=decision][value=has_issues]').check();
+  const submit = page.locator('[data-action=submit-review]');
+  assert.ok(await submit.isDisabled(), 'has issues needs a comment');
+  await page.locator('textarea[name=review-note]').fill('定位距住址六百米，请补充说明并重新入户');
+  await submit.click();
+  await page.locator('.toast', { hasText: '已审核' }).waitFor();
+  await page.locator('.card', { hasText: '审核结果' }).waitFor();
+  const after = await apiCall(server, tk.coordinator, 'GET', `/visits/${far.id}`);
+  assert.equal(after.review_state, 'has_issues');
+  assert.equal(after.review_note, '定位距住址六百米，请补充说明并重新入户');
+});

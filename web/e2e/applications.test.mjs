@@ -16,8 +16,11 @@ async function take(page, action, fill = async () => {}) {
   const form = page.locator(`[data-step-form=${action}]`);
   await form.waitFor();
   await fill(form);
+  const version = await page.locator('[data-screen=application]').getAttribute('data-version');
   await form.locator('[data-action=confirm-step]').click();
-  await page.locator('.toast', { hasText: '已办理' }).last().waitFor();
+  // Done when the answer's version is on the screen (the step's form closes with it).
+  await page.locator(`[data-screen=application]:not([data-version="${version}"])`).waitFor();
+  await form.waitFor({ state: 'detached' });
 }
 
 test('the street officer and then the district officer carry an application to approval', async (t) => {

@@ -242,7 +242,7 @@ function Detail({ id, me }) {
   useEffect(() => { if (state.data) setApp(state.data.a); }, [state.data]);
   return html`<${Async} state=${state}>${({ house, users }) => {
     const a = app ?? state.data.a;
-    return html`<div class="stack" data-screen="application" data-application=${a.id} data-state=${a.state}>
+    return html`<div class="stack" data-screen="application" data-application=${a.id} data-state=${a.state} data-version=${a.version}>
       <${PageHead} title=${html`${t('救助申请', 'Application')} · ${house ? householdLine(house) : a.household_id.slice(-6)}`}>
         <${Button} onClick=${() => go('/applications')}>${t('返回列表', 'Back to the list')}<//>
       <//>

@@ -20,7 +20,7 @@ test('a coordinator converts a finding into an application and dismisses another
   // The queue is paged oldest first: page on until the chosen finding shows.
   const pickRow = async (finding) => {
     for (let i = 0; i < 50; i++) {
-      await page.locator('[data-screen=findings] .table.is-loading').waitFor({ state: 'detached' });
+      await page.locator('[data-screen=findings] table.table:not(.is-loading)').waitFor();
       const row = page.locator(`[data-row-finding="${finding.id}"]`);
       if (await row.count()) {
         await row.click();
@@ -48,6 +48,12 @@ test('a coordinator converts a finding into an application and dismisses another
   for (const c of target.categories) {
     assert.ok(await dialog.locator(`input[name=category][value=${c}]`).isChecked(), `suggested ${c} is ticked`);
   }
+  // A citizen's report suggests nothing: the coordinator picks the category.
+  const requested = target.categories.length ? target.categories : ['temporary'];
+  if (!target.categories.length) {
+    assert.ok(await dialog.locator('[data-action=confirm-convert]').isDisabled(), 'an application needs a category');
+    await dialog.locator('input[name=category][value=temporary]').check();
+  }
   await dialog.locator('textarea[name=note]').fill('网格员走访发现，代为申请');
   await dialog.locator('[data-action=confirm-convert]').click();
   await page.waitForURL(/#\/applications\/[0-9a-f-]+$/);
@@ -58,7 +64,7 @@ test('a coordinator converts a finding into an application and dismisses another
   assert.equal(converted.state, 'converted');
   assert.equal(converted.application_id, appId);
   const app = await apiCall(server, tk.coordinator, 'GET', `/applications/${appId}`);
-  assert.deepEqual(app.categories.map((c) => c.category).sort(), [...target.categories].sort());
+  assert.deepEqual(app.categories.map((c) => c.category).sort(), [...requested].sort());
   await shot(page, 'findings-converted-application');
 
   // Dismissed with a reason.

@@ -5,18 +5,26 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { setup, openConsole, shot, apiCall } from './harness.mjs';
-import { all, tokens, workerHousehold, submitVisit } from './workflow.fixtures.mjs';
+import { setup, openConsole, shot, apiCall, ARTIFACTS } from './harness.mjs';
+import { all, tokens, workerHousehold, submitVisit, picture, uploadPhoto } from './workflow.fixtures.mjs';
 
 test('a coordinator reviews a flagged visit and sees its evidence', async (t) => {
   const { server, page } = await setup(t);
   const tk = await tokens(server, 'coordinator', 'worker1');
-  // A visit 600 m from its household, sent by worker1 as the phone does.
+  // Two visits by worker1 as the phone sends them: the second 600 m from its household, with
+  // the first one's photo sent again under a new id.
   const { worker, household } = await workerHousehold(server, tk);
   const coordinator = await apiCall(server, tk.coordinator, 'GET', '/me');
-  const far = await submitVisit(server, tk, { household, worker, offsetM: 600, staff: [coordinator.id] });
+  const bytes = picture(3);
+  const first = await uploadPhoto(server, tk.worker1, bytes);
+  const { household: neighbour } = await workerHousehold(server, tk, { skip: 1 });
+  await submitVisit(server, tk, { household: neighbour, worker, staff: [coordinator.id], photos: [first] });
+  const again = await uploadPhoto(server, tk.worker1, bytes);
+  const far = await submitVisit(server, tk, { household, worker, offsetM: 600, staff: [coordinator.id], photos: [again] });
   const flag = far.flags.find((f) => f.code === 'far_from_household');
   assert.ok(flag, `the server flags a visit 600 m away: ${JSON.stringify(far.flags.map((f) => f.code))}`);
+  const dup = far.flags.find((f) => f.code === 'duplicate_photo');
+  assert.ok(dup, `the server flags the photo sent again: ${JSON.stringify(far.flags.map((f) => f.code))}`);
 
   await openConsole(page, server, 'coordinator');
   await page.goto(`${server.url}/#/visits`);
@@ -53,27 +61,17 @@ test('a coordinator reviews a flagged visit and sees its evidence', async (t) =>
   }
   await shot(page, 'visit-flagged', { fullPage: true });
 
-  // Photos from the demo city's visits, where a visit holds them: thumbnails and the display copy.
-  const withPhotos = (await all(server, tk.coordinator, '/visits', { flagged: 'true' }, 2)).find((v) => v.photo_ids.length > 0);
-  if (withPhotos) {
-    await page.goto(`${server.url}/#/visits/${withPhotos.id}`);
-    const thumb = page.locator('.wf-photos img.wf-photo').first();
-    await thumb.waitFor();
-    await page.waitForFunction(() => [...document.querySelectorAll('.wf-photos img.wf-photo')].every((i) => i.complete && i.naturalWidth > 0));
-    await thumb.click();
-    const big = page.locator('.wf-viewer img');
-    await big.waitFor();
-    await page.waitForFunction(() => document.querySelector('.wf-viewer img')?.naturalWidth > 400);
-    await shot(page, 'visit-photo-display');
-    await page.keyboard.press('Escape');
-    const dup = withPhotos.flags.find((f) => f.code === 'duplicate_photo');
-    if (dup) {
-      const side = page.locator('.wf-flag[data-flag=duplicate_photo] .wf-side-by-side img');
-      await side.nth(1).waitFor();
-      assert.ok(await side.count() >= 2, 'the reused photo is shown beside the one it repeats');
-      await shot(page, 'visit-duplicate-photo', { fullPage: true });
-    }
-  }
+  // The reused photo beside the one it repeats; thumbnails open the display copy.
+  const side = page.locator('.wf-flag[data-flag=duplicate_photo] .wf-side-by-side img');
+  await side.nth(1).waitFor();
+  await page.waitForFunction(() => [...document.querySelectorAll('.wf-side-by-side img, .wf-photos img')].every((i) => i.complete && i.naturalWidth > 0));
+  assert.deepEqual(await side.evaluateAll((els) => els.map((e) => e.dataset.photo)), [dup.evidence.photo_id, ...dup.evidence.other_photo_ids]);
+  await page.locator('.wf-flag[data-flag=duplicate_photo]').screenshot({ path: `${ARTIFACTS}/visit-duplicate-photo.png` });
+  await page.locator('.wf-photos img.wf-photo').first().click();
+  await page.waitForFunction(() => document.querySelector('.wf-viewer img')?.naturalWidth >= 640);
+  await shot(page, 'visit-photo-display');
+  await page.keyboard.press('Escape');
+  await page.locator('.wf-viewer').waitFor({ state: 'detached' });
 
   // Sent back with a comment.
   await page.goto(`${server.url}/#/visits/${far.id}`);

@@ -4,6 +4,7 @@
 // phone and an officer use.
 
 import { randomUUID } from 'node:crypto';
+import { deflateSync } from 'node:zlib';
 import { apiCall, apiToken } from './harness.mjs';
 
 /** Every item of a paged list. */
@@ -43,8 +44,7 @@ export async function gridsUnder(server, token, unitId) {
  * A home-visit answer set for `fixtures/forms/home_visit.xlsx` (the same shape as the server's
  * own tests): `day` is the visit's date in China.
  */
-export function homeVisitAnswers(lat, lon, day) {
-  const photo = randomUUID();
+export function homeVisitAnswers(lat, lon, day, photo = randomUUID()) {
   const member = (name, relation, id, born, wages) => ({
     member_name: name, relation, id_number: id, birth_date: born,
     health: 'healthy', disability_level: 'none', work_status: 'employed', income_wages: wages,
@@ -72,13 +72,14 @@ export function idNumber(first17) {
   return first17 + '10X98765432'[sum % 11];
 }
 
-/** A household of worker1's grid with a registered position, and worker1. */
-export async function workerHousehold(server, tk) {
+/** Households of worker1's grid with a registered position (`skip` passed over), and worker1. */
+export async function workerHousehold(server, tk, { skip = 0 } = {}) {
   const worker = await me(server, tk.worker1);
   const households = await all(server, tk.coordinator, '/households', { grid_id: worker.org_unit_id }, 2);
+  let seen = 0;
   for (const h of households) {
     const full = await apiCall(server, tk.coordinator, 'GET', `/households/${h.id}`);
-    if (full.location) return { worker, household: full };
+    if (full.location && seen++ >= skip) return { worker, household: full };
   }
   throw new Error('no household with a position in worker1’s grid');
 }
@@ -88,7 +89,7 @@ export async function workerHousehold(server, tk) {
  * coordinator, the answers, and a fix `offsetM` metres north of the household (far enough, and
  * the server flags it). `staff`: the other staff present.
  */
-export async function submitVisit(server, tk, { household, worker, offsetM = 0, staff = [], accuracy = 8 }) {
+export async function submitVisit(server, tk, { household, worker, offsetM = 0, staff = [], accuracy = 8, photos = [] }) {
   const task = await apiCall(server, tk.coordinator, 'POST', '/tasks', {
     kind: 'visit', household_id: household.id, form_key: 'home_visit', assignee_id: worker.id, due_date: chinaDate(7),
   });
@@ -101,11 +102,11 @@ export async function submitVisit(server, tk, { household, worker, offsetM = 0, 
     task_id: task.id,
     form_key: 'home_visit',
     form_version: task.form_version ?? 1,
-    answers: homeVisitAnswers(lat, lon, chinaDate(0, started)),
+    answers: homeVisitAnswers(lat, lon, chinaDate(0, started), photos[0]),
     location: { lat, lon, accuracy_m: accuracy, fix_time: new Date(now - 20 * 60e3).toISOString(), mock: false },
     started_at: new Date(started).toISOString(),
     finished_at: new Date(now - 5 * 60e3).toISOString(),
-    photo_ids: [],
+    photo_ids: photos,
     staff,
   };
   return apiCall(server, tk.worker1, 'POST', '/visits', body);
@@ -130,4 +131,64 @@ export async function openFinding(server, tk) {
     });
   }
   return (await all(server, tk.coordinator, '/findings', { state: 'open' }, 2)).filter((f) => f.household_id);
+}
+
+const CRC = Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+
+function crc32(buf) {
+  let c = 0xffffffff;
+  for (const b of buf) c = CRC[(c ^ b) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+function chunk(type, data) {
+  const len = Buffer.alloc(4);
+  len.writeUInt32BE(data.length);
+  const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(body));
+  return Buffer.concat([len, body, crc]);
+}
+
+/** A 640×480 PNG picture (a doorway in a wall, coloured by `seed`): the photo pipeline takes PNG
+ * as it takes a phone's JPEG. */
+export function picture(seed = 1) {
+  const w = 640;
+  const h = 480;
+  const raw = Buffer.alloc((w * 3 + 1) * h);
+  for (let y = 0; y < h; y++) {
+    const row = y * (w * 3 + 1);
+    raw[row] = 0;
+    for (let x = 0; x < w; x++) {
+      const door = x > 260 && x < 380 && y > 180;
+      const brick = ((Math.floor(y / 20) + Math.floor((x + (Math.floor(y / 20) % 2) * 20) / 40)) % 2) * 18;
+      const i = row + 1 + x * 3;
+      raw[i] = door ? 90 : (150 + brick + seed * 37) % 256;
+      raw[i + 1] = door ? 60 : (110 + brick + seed * 11) % 256;
+      raw[i + 2] = door ? 40 : (90 + (y >> 2) + seed * 5) % 256;
+    }
+  }
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(w, 0);
+  ihdr.writeUInt32BE(h, 4);
+  ihdr[8] = 8; // bit depth
+  ihdr[9] = 2; // RGB
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0)),
+  ]);
+}
+
+/** Uploads `bytes` as a photo of the worker (PUT /photos/{uuid}, as the phone does); its id. */
+export async function uploadPhoto(server, token, bytes) {
+  const id = randomUUID();
+  const res = await fetch(`${server.url}/api/v1/photos/${id}`, {
+    method: 'PUT', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'image/png' }, body: bytes,
+  });
+  if (!res.ok) throw new Error(`photo upload: ${res.status} ${await res.text()}`);
+  return id;
 }

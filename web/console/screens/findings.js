@@ -35,7 +35,7 @@ function show(v) {
   if (v === null || v === undefined || v === '') return '—';
   if (typeof v === 'boolean') return v ? t('是', 'yes') : t('否', 'no');
   if (typeof v === 'number') return v.toLocaleString('zh-CN', { maximumFractionDigits: 4 });
-  if (Array.isArray(v)) return v.map(show).join('、');
+  if (Array.isArray(v)) return v.some((x) => x && typeof x === 'object') ? t(`${v.length} 人`, `${v.length}`) : v.map(show).join('、');
   if (typeof v === 'object') return JSON.stringify(v);
   if (hasLabel('household_status', v)) return label('household_status', v);
   return String(v);

@@ -10,11 +10,12 @@ import { isRelevant, calculate } from './expr.js';
 
 const isEmpty = (v) => v === null || v === undefined || v === '' || (Array.isArray(v) && v.length === 0);
 
-/** The answers of one level with its calculations added (two passes: a calculation may use one
- * written after it). */
+/** The answers of one level with its calculations added, repeat instances included (a level's
+ * sum over its members reads the members' own calculations). Two passes: a calculation may use
+ * one written after it, or one inside a repeat. */
 function withCalculations(fields, answers, outer, position) {
   const level = { ...(answers ?? {}) };
-  for (let pass = 0; pass < 2; pass++) {
+  const calculate_ = () => {
     for (const f of fields) {
       if (f.kind !== 'calculate' || !f.calculate) continue;
       try {
@@ -23,7 +24,14 @@ function withCalculations(fields, answers, outer, position) {
         level[f.name] = null;
       }
     }
+  };
+  calculate_();
+  for (const f of fields) {
+    if (f.kind === 'repeat' && Array.isArray(level[f.name])) {
+      level[f.name] = level[f.name].map((inst, i) => withCalculations(f.fields ?? [], inst, [level, ...outer], i + 1));
+    }
   }
+  calculate_();
   return level;
 }
 

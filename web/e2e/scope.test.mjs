@@ -5,16 +5,22 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setup, openConsole, login, shot } from './harness.mjs';
-import { all, tokens } from './workflow.fixtures.mjs';
+import { all, tokens, me, workerHousehold, submitVisit, openFinding } from './workflow.fixtures.mjs';
+import { apiCall } from './harness.mjs';
 
 test('the neighbouring street officer sees none of the first street', async (t) => {
   const { server, page } = await setup(t);
-  const tk = await tokens(server, 'street', 'street2');
+  const tk = await tokens(server, 'street', 'street2', 'coordinator', 'worker1', 'citizen');
+  // The first street's work, whatever the demo seeded: an application, a visit, findings.
+  const { worker, household } = await workerHousehold(server, tk);
+  await apiCall(server, tk.coordinator, 'POST', '/applications', { household_id: household.id, categories: ['dibao'] });
+  await submitVisit(server, tk, { household, worker, staff: [(await me(server, tk.coordinator)).id] });
+  await openFinding(server, tk);
   // What the first street holds, through the API.
   const apps = await all(server, tk.street, '/applications', {}, 2);
   const findings = await all(server, tk.street, '/findings', {}, 2);
   const visits = await all(server, tk.street, '/visits', {}, 2);
-  assert.ok(apps.length > 0, 'the demo city has applications in the first street');
+  assert.ok(apps.length > 0 && visits.length > 0 && findings.length > 0, 'the first street has applications, visits and findings');
   // And what the second holds: nothing of the first.
   const theirs = new Set((await all(server, tk.street2, '/applications', {}, 2)).map((a) => a.id));
   for (const a of apps) assert.ok(!theirs.has(a.id), `street2 must not list application ${a.id}`);
@@ -33,11 +39,11 @@ test('the neighbouring street officer sees none of the first street', async (t) 
   assert.match(await page.locator('.state-error').innerText(), /未找到|不在您的管辖范围/);
   await shot(page, 'scope-street2-application');
 
-  if (visits.length) {
-    page.allow(404, `/api/v1/visits/${visits[0].id}`);
-    await page.goto(`${server.url}/#/visits/${visits[0].id}`);
-    await page.locator('.state-error').waitFor();
-  }
+  page.allow(404, `/api/v1/visits/${visits[0].id}`);
+  await page.goto(`${server.url}/#/visits/${visits[0].id}`);
+  await page.locator('.state-error').waitFor();
+  const theirVisits = new Set((await all(server, tk.street2, '/visits', {}, 2)).map((v) => v.id));
+  assert.ok(visits.every((v) => !theirVisits.has(v.id)), 'no visit of the first street reaches street2');
   await page.goto(`${server.url}/#/findings`);
   await page.locator('[data-screen=findings] table.table').waitFor();
   const shownFindings = await page.locator('[data-screen=findings] tbody tr').count();

@@ -88,7 +88,7 @@ function Notice({ app, house }) {
 function Timeline({ app, users }) {
   return html`<ol class="timeline" data-testid="timeline">
     ${app.timeline.map((e) => html`<li key=${e.seq} data-action=${e.action}>
-      <div class="row"><strong>${label('action', e.action) || e.action}</strong>
+      <div class="row"><strong>${e.action === 'submit' ? t('提交申请', 'Submitted') : label('action', e.action)}</strong>
         ${e.from && e.from !== e.to ? html`<span class="muted">${label('application_state', e.from)} → ${label('application_state', e.to)}</span>` : null}
         <span class="grow"></span><span class="muted nowrap">${fmtDateTime(e.at)}</span></div>
       <div class="wf-timeline-note">${e.actor_role ? label('role', e.actor_role) : ''}${e.actor_id ? ` · ${userName(users, e.actor_id)}` : ''}</div>

@@ -84,6 +84,8 @@ export function stepsFor(app, role) {
 function fromServer(list, app) {
   return list
     .filter((a) => a.action !== 'update_category' || app.categories.some((c) => c.department !== 'civil_affairs'))
+    // Without objections a democratic review does not arise at all: not a step that waits.
+    .filter((a) => a.action !== 'democratic_review' || app.objections > 0)
     .map((a) => {
       const needs = a.needs ?? [];
       const fields = needs.filter((f) => f !== 'note');

@@ -78,12 +78,9 @@ function Login() {
     setError(null);
     setTurnedAway(null);
     try {
-      const user = await login(username.trim(), password);
-      if (!OFFICE.includes(user.role)) {
-        // End the session on the server too: the console never works for these roles.
-        await logout();
-        setTurnedAway(user.role);
-      }
+      // A grid worker's or a citizen's session is ended at once: the console never works for them.
+      const { user, accepted } = await login(username.trim(), password, { accept: (u) => OFFICE.includes(u.role) });
+      if (!accepted) setTurnedAway(user.role);
     } catch (err) {
       setError(err);
     } finally {

@@ -174,7 +174,14 @@ export function guard(page, origin) {
     if (/^Failed to load resource: the server responded with a status of \d+/.test(text)) return;
     problems.push(`console error: ${text} (${msg.location()?.url ?? ''})`);
   });
+  // A reload or a navigation aborts the fetches still in flight: that is the test's doing, not a fault.
+  // Decided at the end, since Chromium reports the abort before the new document arrives.
+  let navigations = 0;
+  const startedAt = new WeakMap();
+  const aborted = [];
+  page.on('domcontentloaded', () => { navigations++; });
   page.on('request', (req) => {
+    startedAt.set(req, navigations);
     const url = req.url();
     if (url.startsWith('data:') || url.startsWith('blob:')) return;
     if (!url.startsWith(`${origin}/`) && url !== origin) problems.push(`request to another origin: ${req.method()} ${url}`);
@@ -184,6 +191,10 @@ export function guard(page, origin) {
     const why = req.failure()?.errorText ?? '';
     // A download of an object URL ends its navigation with ERR_ABORTED: that is the download starting.
     if (url.startsWith('blob:') && why.includes('ERR_ABORTED')) return;
+    if (why.includes('ERR_ABORTED')) {
+      aborted.push({ at: startedAt.get(req) ?? navigations, text: `request aborted with no new page to explain it: ${req.method()} ${url}` });
+      return;
+    }
     problems.push(`request failed: ${req.method()} ${url} ${why}`);
   });
   page.on('response', (res) => {
@@ -194,7 +205,8 @@ export function guard(page, origin) {
       problems.push(`unexpected ${status}: ${res.request().method()} ${url}`);
     }
   });
-  return { problems, allow };
+  const final = () => [...problems, ...aborted.filter((a) => navigations <= a.at).map((a) => a.text)];
+  return { problems, allow, final };
 }
 
 /**
@@ -226,7 +238,7 @@ export async function setup(t, { serverArgs = [], serverEnv = {} } = {}) {
   const g = guard(page, server.url);
   guards.push(g);
   page.allow = g.allow;
-  const allProblems = () => guards.flatMap((x) => x.problems);
+  const allProblems = () => guards.flatMap((x) => x.final());
   const assertClean = () => {
     const p = allProblems();
     if (p.length) throw new Error(`the page had ${p.length} problem(s):\n  ${p.join('\n  ')}`);

@@ -192,11 +192,21 @@ export function filenameFrom(disposition) {
   return plain ? plain[1].trim() : null;
 }
 
-/** Logs in; on success the session signal holds the user. Throws ApiError (invalid_credentials, account_locked, rate_limited...). */
-export async function login(username, password) {
+/**
+ * Logs in. `accept(user)` decides whether this client keeps the session: when it answers false (a role
+ * the page does not serve), the new session is ended on the server at once and never stored.
+ * Returns { user, accepted }. Throws ApiError (invalid_credentials, account_locked, rate_limited...).
+ */
+export async function login(username, password, { accept = () => true } = {}) {
   const pair = await api('POST', '/auth/login', { body: { username, password }, auth: false });
+  if (!accept(pair.user)) {
+    try {
+      await fetch(`${API}/auth/logout`, { method: 'POST', headers: { Authorization: `Bearer ${pair.access_token}` } });
+    } catch { /* the access token expires on its own */ }
+    return { user: pair.user, accepted: false };
+  }
   store(pair);
-  return pair.user;
+  return { user: pair.user, accepted: true };
 }
 
 export async function logout() {

@@ -32,7 +32,7 @@ function HouseholdSearch({ params, me }) {
   const [name, setName] = useState(q.name ?? '');
   const [idNumber, setIdNumber] = useState(q.id_number ?? '');
   const [status, setStatus] = useState(q.status ?? '');
-  const [grid, setGrid] = useState(q.grid ? Number(q.grid) : null);
+  const [grid, setGrid] = useState(q.grid ?? null);
   const [idError, setIdError] = useState(null);
   const search = (e) => {
     e?.preventDefault();

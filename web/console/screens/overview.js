@@ -12,15 +12,15 @@ import { Card, Stat, UnitPicker, useAsync, Async, Chart, PALETTE, PageHead, Sele
 const WINDOWS = [30, 90, 365];
 
 function unitFromQuery(params, me) {
-  const v = Number(params?.query?.unit);
-  return Number.isFinite(v) && v > 0 ? v : me.org_unit_id;
+  const v = params?.query?.unit;
+  return v ? v : me.org_unit_id;
 }
 
 export default function Overview({ params, me }) {
   const unitId = unitFromQuery(params, me);
   const days = WINDOWS.includes(Number(params?.query?.days)) ? Number(params.query.days) : 365;
   const overview = useAsync(() => get('/stats/overview', { org_unit_id: unitId, days }), [unitId, days]);
-  const setQuery = (u, d) => go(`/overview?unit=${u}&days=${d}`);
+  const setQuery = (u, d) => go(`/overview?unit=${encodeURIComponent(u)}&days=${d}`);
   return html`<div class="overview">
     <${PageHead} title=${t('工作概览', 'Overview')}>
       <${UnitPicker} rootId=${me.org_unit_id} value=${unitId} stopAt="grid" onChange=${(u) => setQuery(u.id, days)} />

@@ -58,7 +58,9 @@ function Value({ field, value, onOpenPhoto }) {
     case 'photo': return html`<${Photo} id=${value} onClick=${() => onOpenPhoto(value)} />`;
     case 'decimal': return typeof value === 'number' ? value.toLocaleString('zh-CN', { maximumFractionDigits: 4 }) : String(value);
     case 'integer': return typeof value === 'number' ? value.toLocaleString('zh-CN') : String(value);
-    default: return typeof value === 'object' ? JSON.stringify(value) : String(value);
+    default:
+      if (typeof value === 'number') return value.toLocaleString('zh-CN', { maximumFractionDigits: 4 });
+      return typeof value === 'object' ? JSON.stringify(value) : String(value);
   }
 }
 

@@ -13,7 +13,7 @@ const isEmpty = (v) => v === null || v === undefined || v === '' || (Array.isArr
 /** The answers of one level with its calculations added, repeat instances included (a level's
  * sum over its members reads the members' own calculations). Two passes: a calculation may use
  * one written after it, or one inside a repeat. */
-function withCalculations(fields, answers, outer, position) {
+export function withCalculations(fields, answers, outer, position) {
   const level = { ...(answers ?? {}) };
   const calculate_ = () => {
     for (const f of fields) {

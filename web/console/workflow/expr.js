@@ -102,11 +102,29 @@ function parse(src) {
   return e;
 }
 
+// Text compares by Unicode code point, as the engine does (not by UTF-16 unit).
+function byCodePoint(a, b) {
+  const x = [...a];
+  const y = [...b];
+  for (let i = 0; i < Math.min(x.length, y.length); i++) {
+    const d = x[i].codePointAt(0) - y[i].codePointAt(0);
+    if (d) return d;
+  }
+  return x.length - y.length;
+}
+
 const empty = (v) => v === null || v === undefined || v === '' || (Array.isArray(v) && v.length === 0);
 const truthy = (v) => !empty(v) && v !== false;
 
+let fixedToday = null;
+
+/** Fixes what `today()` and `age()` see (the conformance cases give their own date). */
+export function setToday(date) {
+  fixedToday = date;
+}
+
 function shanghaiToday() {
-  return new Date(Date.now() + 8 * 3600e3).toISOString().slice(0, 10);
+  return fixedToday ?? new Date(Date.now() + 8 * 3600e3).toISOString().slice(0, 10);
 }
 
 // `scopes`: the answer objects from the innermost repeat instance out to the form's top level.
@@ -140,9 +158,11 @@ function evaluate(node, scopes, position) {
       switch (node.op) {
         case '=': return eq();
         case '!=': return !eq();
-        default:
+        default: {
           if (empty(a) || empty(b)) return false;
-          return node.op === '<' ? a < b : node.op === '<=' ? a <= b : node.op === '>' ? a > b : a >= b;
+          const c = typeof a === 'string' && typeof b === 'string' ? byCodePoint(a, b) : a < b ? -1 : a > b ? 1 : 0;
+          return node.op === '<' ? c < 0 : node.op === '<=' ? c <= 0 : node.op === '>' ? c > 0 : c >= 0;
+        }
       }
     }
     case 'and': return [node.first, ...node.rest.map((r) => r[1])].every((n) => truthy(ev(n)));
@@ -205,7 +225,8 @@ function lookup(path, scopes) {
         values = values.flatMap((v) => (Array.isArray(v) ? v : [v]))
           .map((inst) => (inst && typeof inst === 'object' ? inst[step] : null));
       }
-      return path.length === 1 ? values[0] : values.flatMap((v) => (Array.isArray(v) ? v : [v]));
+      return path.length === 1 ? values[0]
+        : values.flatMap((v) => (Array.isArray(v) ? v : [v])).filter((v) => v !== null && v !== undefined);
     }
   }
   return null;
@@ -225,7 +246,7 @@ function tree(src) {
 /** The value of a `calculate` expression for these answers (innermost scope first). */
 export function calculate(src, scopes, position = 1) {
   const v = evaluate(tree(src), scopes, position);
-  return Number.isNaN(v) || v === Infinity || v === -Infinity ? null : v;
+  return empty(v) || Number.isNaN(v) || v === Infinity || v === -Infinity ? null : v;
 }
 
 /** Whether a field with this `relevant` applies, given the answers in `scopes` (innermost

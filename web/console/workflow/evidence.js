@@ -3,7 +3,7 @@
 // to scale), and a reused photo side by side with the one it repeats.
 
 import { html } from '../../shared/html.js';
-import { label, t } from '../../shared/i18n.js';
+import { half, label, t } from '../../shared/i18n.js';
 import { fmtDateTime } from '../../shared/time.js';
 import { Photo } from './photos.js';
 import { EVIDENCE, words } from './labels.js';
@@ -84,7 +84,7 @@ export function FlagCard({ flag, visit, household, onOpenPhoto }) {
   const ev = flag.evidence ?? {};
   let drawing = null;
   const home = household?.location;
-  if (['far_from_household', 'outside_grid', 'poor_accuracy', 'photo_far'].includes(flag.code) && home) {
+  if (['far_from_household', 'outside_grid', 'poor_accuracy'].includes(flag.code) && home) {
     drawing = html`<${DistanceMap} home=${home} fix=${{ lat: visit.lat, lon: visit.lon }}
       accuracy=${ev.accuracy_m ?? visit.location?.accuracy_m ?? 0}
       allowed=${flag.code === 'far_from_household' ? ev.allowed_m : null}
@@ -99,12 +99,12 @@ export function FlagCard({ flag, visit, household, onOpenPhoto }) {
       caption=${t('高度相似的照片', 'A near-identical photo')}
       others=${(ev.similar ?? []).map((s) => ({ id: s.photo_id, distance: s.distance }))} />`;
   } else if (['photo_far', 'photo_time_mismatch', 'photo_before_task'].includes(flag.code) && ev.photo_id) {
-    drawing = html`<div class="wf-side-by-side">${drawing}
+    drawing = html`<div class="wf-side-by-side">
       <figure><${Photo} id=${ev.photo_id} onClick=${() => onOpenPhoto(ev.photo_id)} /><figcaption>${t('所涉照片', 'The photo')}</figcaption></figure></div>`;
   }
   return html`<article class="wf-flag" data-flag=${flag.code}>
     <header><span class="wf-flag-name">⚑ ${label('flag', flag.code)}</span></header>
-    <p class="wf-flag-message">${flag.message}</p>
+    <p class="wf-flag-message">${half(flag.message)}</p>
     <${Figures} evidence=${ev} skip=${['photo_id', 'other_photo_ids', 'similar']} />
     ${drawing}
   </article>`;

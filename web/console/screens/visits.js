@@ -30,15 +30,19 @@ function useQueue(reviewState, reloadKey) {
   const load = async (cursor) => {
     setState((s) => ({ ...s, loading: true, error: null }));
     try {
-      const phase = cursor?.phase ?? (reviewState === 'pending' ? 'flagged' : 'all');
-      const params = { review_state: reviewState || null, limit: 50, after: cursor?.after ?? null };
-      if (phase === 'flagged') params.flagged = true;
-      if (phase === 'unflagged') params.flagged = false;
-      const page = await get('/visits', params);
-      let next = null;
-      if (page.next) next = { phase, after: page.next };
-      else if (phase === 'flagged') next = { phase: 'unflagged', after: null };
-      setState((s) => ({ items: cursor ? [...s.items, ...page.items] : page.items, loading: false, error: null, cursor: next }));
+      let at = cursor ?? { phase: reviewState === 'pending' ? 'flagged' : 'all', after: null };
+      const items = [];
+      // A page is filled across the two phases: the last flagged visits, then the first unflagged.
+      while (at && items.length < 50) {
+        const params = { review_state: reviewState || null, limit: 50 - items.length, after: at.after };
+        if (at.phase === 'flagged') params.flagged = true;
+        if (at.phase === 'unflagged') params.flagged = false;
+        const page = await get('/visits', params);
+        items.push(...page.items);
+        if (page.next) at = { phase: at.phase, after: page.next };
+        else at = at.phase === 'flagged' ? { phase: 'unflagged', after: null } : null;
+      }
+      setState((s) => ({ items: cursor ? [...s.items, ...items] : items, loading: false, error: null, cursor: at }));
     } catch (error) {
       setState((s) => ({ ...s, loading: false, error }));
     }
@@ -51,10 +55,6 @@ function Queue({ me }) {
   const [reviewState, setReviewState] = useState('pending');
   const users = useAsync(() => usersById(me), [me.id]);
   const q = useQueue(reviewState, 0);
-  // The flagged phase may end with an empty page; read on until something shows or the list ends.
-  useEffect(() => {
-    if (!q.loading && !q.error && q.items.length === 0 && q.cursor?.phase === 'unflagged' && q.cursor.after === null) q.more();
-  }, [q.loading, q.items.length, q.cursor?.phase]);
   return html`<div class="stack" data-screen="visits">
     <${PageHead} title=${t('走访审核', 'Visit review')} />
     <div class="filters">

@@ -110,6 +110,24 @@ test('a coordinator bulk-creates and bulk-assigns the tasks of a grid', async (t
   const [cancelled] = (await all(server, tk.coordinator, '/tasks', { household_id: victim.household_id })).filter((x) => x.id === victim.id);
   assert.equal(cancelled.state, 'cancelled');
 
+  // Bulk creation for a list of households, found by grid and name.
+  const listed = households.filter((h) => !before.get(h.id).some((x) => x.kind === 'verify' && ['pending', 'assigned', 'accepted'].includes(x.state))).slice(0, 2);
+  await page.locator('[data-action=bulk]').click();
+  const listDialog = page.locator('.modal');
+  await listDialog.locator('.tabs button', { hasText: '住户清单' }).click();
+  await listDialog.locator('.unit-picker select').first().selectOption(grid.id);
+  await listDialog.locator('[data-action=search-households]').click();
+  await listDialog.locator('[data-testid=household-results]').waitFor();
+  for (const h of listed) await listDialog.locator(`input[name=household][value="${h.id}"]`).check();
+  assert.match(await listDialog.innerText(), new RegExp(`已选 ${listed.length} 户`));
+  await listDialog.locator('select[name=kind]').selectOption('verify');
+  await listDialog.locator('[data-action=create-bulk]').click();
+  assert.match(await listDialog.locator('[data-testid=bulk-result]').innerText(), new RegExp(`已创建 ${listed.length} 项任务`));
+  await listDialog.locator('.modal-foot button').click();
+  for (const h of listed) {
+    assert.equal((await all(server, tk.coordinator, '/tasks', { household_id: h.id })).filter((x) => x.kind === 'verify' && x.state === 'pending').length, 1);
+  }
+
   // Overdue tasks are marked on the board.
   const overdue = (await apiCall(server, tk.coordinator, 'GET', '/tasks?state=assigned&limit=500')).items.filter((x) => x.overdue);
   if (overdue.length) {

@@ -164,7 +164,7 @@ function HouseholdChooser({ me, chosen, setChosen }) {
         ${items.length === 0 && html`<p class="muted">${t('没有符合条件的住户', 'No household matches')}</p>`}
         ${items.length > 0 && html`<label><input type="checkbox" checked=${items.every((h) => chosen.has(h.id))}
           onChange=${(e) => items.forEach((h) => toggle(h, e.currentTarget.checked))} /> <strong>${t('全选本页', 'All on this page')}（${items.length}）</strong></label>`}
-        ${items.map((h) => html`<label key=${h.id}><input type="checkbox" checked=${chosen.has(h.id)} onChange=${(e) => toggle(h, e.currentTarget.checked)} />
+        ${items.map((h) => html`<label key=${h.id}><input type="checkbox" name="household" value=${h.id} checked=${chosen.has(h.id)} onChange=${(e) => toggle(h, e.currentTarget.checked)} />
           <span class="grow">${h.head_name ?? '—'} · ${h.address}</span><span class="muted">${label('household_status', h.status)}</span></label>`)}
       </div>`}
     <p>${t(`已选 ${chosen.size} 户`, `${chosen.size} household(s) chosen`)}</p>

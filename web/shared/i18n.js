@@ -248,6 +248,12 @@ const ENUMS = {
     junior_secondary: ['初中', 'Junior secondary'], senior_secondary: ['高中', 'Senior secondary'],
     vocational: ['职业教育', 'Vocational'], tertiary: ['高等教育', 'Tertiary'],
   },
+  // The MPI's configured indicators (server config, `stats.mpi`).
+  mpi_indicator: {
+    income: ['收入', 'Income'], housing: ['住房', 'Housing'], grave_illness: ['重病', 'Grave illness'],
+    severe_disability: ['重度残疾', 'Severe disability'], employment: ['就业', 'Employment'], schooling: ['教育', 'Schooling'],
+    health: ['健康', 'Health'], education: ['教育', 'Education'], living: ['生活', 'Living standard'],
+  },
   crs: { wgs84: ['WGS-84', 'WGS-84'], gcj02: ['GCJ-02（国测局）', 'GCJ-02'], bd09: ['BD-09（百度）', 'BD-09'] },
   field_kind: {
     text: ['文本', 'Text'], integer: ['整数', 'Integer'], decimal: ['小数', 'Decimal'], boolean: ['是/否', 'Yes/no'],
@@ -283,11 +289,19 @@ export function errorText(err) {
   const code = err.code ?? 'unknown';
   const known = ENUMS.error[code];
   let text = known ? (lang.value === 'en' ? known[1] : known[0]) : half(err.message) || String(err);
+  // For these the server's own words name the field, the limit or the step; for the rest (a lockout,
+  // a missing token...) they only repeat ours.
   const own = half(err.message);
-  if (known && own && own !== text && !['internal', 'unavailable', 'network'].includes(code)) text = `${text}：${own}`;
-  if (err.retryAfter) text += t(`（请在${waitWords(err.retryAfter)}后再试）`, ` (try again in ${waitWords(err.retryAfter)})`);
+  if (known && own && own !== text && DETAILED.has(code)) text = `${text}：${own}`;
+  if (err.retryAfter) text += t(`（请在 ${waitWords(err.retryAfter)}后再试）`, ` (try again in ${waitWords(err.retryAfter)})`);
   return text;
 }
+
+const DETAILED = new Set([
+  'bad_request', 'invalid_json', 'unknown_field', 'payload_too_large', 'unsupported_media_type', 'validation_failed', 'invalid_coordinate',
+  'invalid_geometry', 'invalid_org_code', 'wrong_parent_kind', 'parent_not_found', 'duplicate_code', 'invalid_password', 'invalid_username',
+  'role_not_allowed', 'conflict', 'invalid_transition', 'invalid_photo', 'unknown_export_kind', 'forbidden',
+]);
 
 function waitWords(secs) {
   if (secs < 90) return t(`${secs} 秒`, `${secs} s`);

@@ -91,6 +91,7 @@ export default function MapScreen({ params, me }) {
   useEffect(() => {
     let live = true;
     let map = null;
+    let resizer = null;
     (async () => {
       try {
         const [{ Map, NavigationControl, ScaleControl }, unit] = await Promise.all([loadMapLibre(), get(`/org-units/${me.org_unit_id}`)]);
@@ -110,6 +111,8 @@ export default function MapScreen({ params, me }) {
         map.addControl(new ScaleControl({ unit: 'metric' }), 'bottom-left');
         map.touchZoomRotate.disableRotation();
         mapRef.current = map;
+        resizer = new ResizeObserver(() => map.resize());
+        resizer.observe(box.current);
         map.on('error', (e) => live && setError(e.error ?? e));
         map.once('load', () => live && setStatus((s) => (s === 'loading' ? 'map' : s)));
         map.on('click', (e) => onClick(map, e));
@@ -119,6 +122,7 @@ export default function MapScreen({ params, me }) {
     })();
     return () => {
       live = false;
+      resizer?.disconnect();
       map?.remove();
       mapRef.current = null;
     };

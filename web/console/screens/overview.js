@@ -5,7 +5,7 @@
 
 import { html, useState, useEffect } from '../../shared/html.js';
 import { get } from '../../shared/api.js';
-import { t, label, pick } from '../../shared/i18n.js';
+import { t, label, pick, hasLabel } from '../../shared/i18n.js';
 import { fmtNumber, fmtPercent } from '../../shared/time.js';
 import { Card, Stat, UnitPicker, useAsync, Async, Chart, PALETTE, PageHead, Select, Empty, go } from '../ui.js';
 
@@ -113,10 +113,10 @@ function ChartWithNumbers({ rows, total, kind, caption }) {
   };
   return html`<div class="chart-row">
     <${Chart} option=${option} label=${caption} height=${Math.max(180, Math.min(320, rows.length * 26 + 40))} />
-    <table class="table compact">
+    <div class="table-wrap"><table class="table compact">
       <thead><tr><th>${t('项目', 'Item')}</th><th class="num">${t('数量', 'Count')}</th><th class="num">${t('占比', 'Share')}</th></tr></thead>
       <tbody>${rows.map((r) => html`<tr><td>${r.name}</td><td class="num">${fmtNumber(r.count)}</td><td class="num">${sum ? fmtPercent(r.count / sum) : '—'}</td></tr>`)}</tbody>
-    </table>
+    </table></div>
   </div>`;
 }
 
@@ -167,13 +167,18 @@ function RelativePovertyTable({ r }) {
   <p class="hint">${t('按最近一次通过审核的走访所报收入计算。', 'From the income reported in each household\'s latest accepted visit.')}</p>`;
 }
 
+/** The configured MPI indicators' names (server config); an unknown one shows as it is. */
+function indicatorName(name) {
+  return hasLabel('mpi_indicator', name) ? label('mpi_indicator', name) : name;
+}
+
 function MpiView({ m }) {
   const option = {
     color: ['#6b4fbb'],
     animation: false,
     grid: { left: 8, right: 24, top: 8, bottom: 8, containLabel: true },
     xAxis: { type: 'value', max: 1, axisLabel: { formatter: (v) => `${Math.round(v * 100)}%` } },
-    yAxis: { type: 'category', inverse: true, data: m.indicators.map((i) => i.name), axisLabel: { fontSize: 11 } },
+    yAxis: { type: 'category', inverse: true, data: m.indicators.map((i) => indicatorName(i.name)), axisLabel: { fontSize: 11 } },
     series: [{ type: 'bar', data: m.indicators.map((i) => Number(i.contribution.toFixed(3))), barMaxWidth: 16 }],
   };
   return html`<div>
@@ -183,11 +188,11 @@ function MpiView({ m }) {
       <${Stat} label=${t('平均剥夺强度 A', 'Intensity A')} value=${fmtPercent(m.a)} />
       <${Stat} label=${t('临界值 k', 'Cut-off k')} value=${fmtNumber(m.k, 2)} hint=${t(`${fmtNumber(m.households)} 户参与计算`, `${fmtNumber(m.households)} households`)} />
     </div>
-    ${m.indicators.length > 0 && html`<div class="chart-row">
+    ${m.indicators.length > 0 && html`<div class="chart-stack">
       <${Chart} option=${option} label=${t('各指标贡献率', 'Contribution of each indicator')} height=${Math.max(160, m.indicators.length * 26 + 40)} />
       <table class="table compact">
         <thead><tr><th>${t('指标', 'Indicator')}</th><th class="num">${t('权重', 'Weight')}</th><th class="num">${t('剥夺率', 'Deprived')}</th><th class="num">${t('贡献', 'Contribution')}</th></tr></thead>
-        <tbody>${m.indicators.map((i) => html`<tr><td>${i.name}</td><td class="num">${fmtNumber(i.weight, 3)}</td><td class="num">${fmtPercent(i.deprived_share)}</td><td class="num">${fmtPercent(i.contribution)}</td></tr>`)}</tbody>
+        <tbody>${m.indicators.map((i) => html`<tr><td>${indicatorName(i.name)}</td><td class="num">${fmtNumber(i.weight, 3)}</td><td class="num">${fmtPercent(i.deprived_share)}</td><td class="num">${fmtPercent(i.contribution)}</td></tr>`)}</tbody>
       </table>
     </div>`}
   </div>`;

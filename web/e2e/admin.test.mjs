@@ -49,7 +49,7 @@ test('an XLSForm is refused cell by cell, then a correct one is published', asyn
   const form = page.locator('[data-testid=xlsform-form]');
   await form.waitFor();
   const header = ['type', 'name', 'label::zh', 'label::en'];
-  const settings = ['settings', [['form_id', 'title'], ['e2e_survey', '端到端测试表']]];
+  const settings = ['settings', [['form_id', 'form_title'], ['e2e_survey', '端到端测试表']]];
   const bad = workbook([
     ['survey', [header, ['integer', 'age', '年龄', 'Age'], ['range', 'score', '评分', 'Score'], ['select_one nowhere', 'pick', '选择', 'Pick']]],
     ['choices', [['list_name', 'name', 'label::zh', 'label::en'], ['yn', 'yes', '是', 'Yes']]],

@@ -21,7 +21,10 @@ test('a coordinator searches, opens a household and reveals an ID number with a 
   await page.locator('input[name=name]').fill(prefix);
   await page.getByRole('button', { name: '查询' }).click();
   await page.waitForURL(/name=/);
-  await rows.first().waitFor();
+  await page.waitForFunction((p) => {
+    const heads = [...document.querySelectorAll('.table-wrap table:not(.is-loading) tbody tr td:first-child')].map((td) => td.innerText);
+    return heads.length > 0 && heads.length <= 30;
+  }, prefix);
   await shot(page, 'households-search');
 
   await rows.first().click();
@@ -52,8 +55,8 @@ test('a coordinator searches, opens a household and reveals an ID number with a 
   await page.locator('input[name=id_number]').fill(full);
   await page.getByRole('button', { name: '查询' }).click();
   await page.waitForURL(/id_number=/);
-  await rows.first().waitFor();
-  assert.equal(await rows.count(), 1);
+  // The list reloads for the new query: exactly one household has this number.
+  await page.waitForFunction(() => document.querySelectorAll('.table-wrap table:not(.is-loading) tbody tr').length === 1);
   await rows.first().click();
   await page.waitForURL(householdUrl);
 

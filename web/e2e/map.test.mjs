@@ -32,15 +32,16 @@ test('the district map draws its grids and households, and a click says where it
 
   // Zoom in on the clicked point and pick a household: its card links to the household.
   for (let i = 0; i < 4; i++) await page.mouse.wheel(0, -400);
-  await page.waitForTimeout(800);
+  await page.waitForTimeout(300);
+  await page.waitForFunction(() => document.querySelector('[data-testid=map]').dataset.idle === 'true', null, { timeout: 30_000 });
   const target = await page.evaluate(() => {
     const el = document.querySelector('[data-testid=map]');
     return el.dataset.sample ? JSON.parse(el.dataset.sample) : null;
   });
-  if (target) {
-    await page.mouse.click(box.x + target.x, box.y + target.y);
-    await page.locator('[data-testid=map-card] a[href^="#/households/"]').first().waitFor();
-  }
+  assert.ok(target, 'a household is on screen after zooming in');
+  await page.mouse.click(box.x + target.x, box.y + target.y);
+  await page.locator('[data-testid=map-card] a[href^="#/households/"]').first().waitFor();
+  await shot(page, 'map-household-card');
 });
 
 test('a point outside the city is said to be outside', async (t) => {

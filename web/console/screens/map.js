@@ -164,6 +164,7 @@ export default function MapScreen({ params, me }) {
         if (box.current) box.current.dataset.drawn = 'true';
         setStatus('ready');
         map.on('idle', () => describeRendered(map, box.current));
+        map.on('movestart', () => { if (box.current) box.current.dataset.idle = 'false'; });
       });
     };
     if (map.loaded()) draw();
@@ -198,6 +199,7 @@ export default function MapScreen({ params, me }) {
       </div>
       <div class="map-side">
         ${error && html`<${ErrorLine} error=${error} />`}
+        <${PickedCard} picked=${picked} />
         <${Card} title=${t('图层', 'Layers')}>
           <div class="legend">
             <label><input type="checkbox" checked=${layers.grids} onChange=${(e) => setLayers({ ...layers, grids: e.currentTarget.checked })} />${t('网格（按走访覆盖率着色）', 'Grids (by visit coverage)')}</label>
@@ -211,7 +213,6 @@ export default function MapScreen({ params, me }) {
           ${counts && html`<p class="hint">${t(`${fmtNumber(counts.grids)} 个网格，${fmtNumber(counts.households)} 户，整体覆盖 ${fmtPercent(counts.coverage)}`,
             `${fmtNumber(counts.grids)} grids, ${fmtNumber(counts.households)} households, ${fmtPercent(counts.coverage)} visited`)}</p>`}
         <//>
-        <${PickedCard} picked=${picked} />
       </div>
     </div>
   </div>`;
@@ -227,6 +228,7 @@ function describeRendered(map, el) {
   const grids = new Set(count('grid-fill').map((f) => f.properties.id));
   const households = count('household-points');
   const visits = count('visit-points');
+  el.dataset.idle = 'true';
   el.dataset.rendered = JSON.stringify({ grids: grids.size, households: households.length, visits: visits.length });
   const h = households.find((f) => f.geometry?.type === 'Point');
   if (h) {

@@ -128,41 +128,41 @@ export default function MapScreen({ params, me }) {
     };
   }, []);
 
-  // The data: grids first (they frame the area), then households and visits.
+  // The data: grids first (they frame the area and draw at once), then households and visits.
   useEffect(() => {
     let live = true;
-    (async () => {
-      try {
-        const from = addDays(todayShanghai(), -days);
-        const [grids, households, visits] = await Promise.all([
-          data?.grids ? Promise.resolve(data.grids) : loadGrids(),
-          data?.households ? Promise.resolve(data.households) : geojson('/exports/households', { format: 'geojson' }),
-          geojson('/exports/visits', { format: 'geojson', from }),
-        ]);
-        if (live) setData({ grids, households, visits });
-      } catch (e) {
-        if (live) { setError(e); setStatus('error'); }
-      }
-    })();
+    const fail = (e) => { if (live) { setError(e); setStatus('error'); } };
+    const from = addDays(todayShanghai(), -days);
+    const grids = data?.grids ? Promise.resolve(data.grids) : loadGrids();
+    grids.then((g) => live && setData((d) => ({ ...d, grids: g })), fail);
+    const households = data?.households ? Promise.resolve(data.households) : geojson('/exports/households', { format: 'geojson' });
+    const visits = geojson('/exports/visits', { format: 'geojson', from });
+    Promise.all([households, visits]).then(([h, v]) => live && setData((d) => ({ ...d, households: h, visits: v })), fail);
     return () => { live = false; };
   }, [days]);
 
-  // Put the data on the map when both are ready.
+  // Put the data on the map as it arrives; the map counts as drawn once everything is on it.
+  const details = useRef(new Map());
+  const hooked = useRef(false);
   useEffect(() => {
     const map = mapRef.current;
-    if (!map || !data || status === 'error') return;
+    if (!map || !data?.grids || status === 'error') return;
     const draw = () => {
-      const { gridFc, householdFc, visitFc, summary } = buildLayers(data);
-      setCounts(summary);
+      const { gridFc, householdFc, visitFc, summary, props } = buildLayers(data);
+      details.current = props;
       setSource(map, 'grids', gridFc);
       setSource(map, 'households', householdFc);
       setSource(map, 'visits', visitFc);
       ensureLayers(map);
       applyVisibility(map, layers);
+      if (!data.households) return;
+      setCounts(summary);
       map.once('idle', () => {
         describeRendered(map, box.current);
         if (box.current) box.current.dataset.drawn = 'true';
         setStatus('ready');
+        if (hooked.current) return;
+        hooked.current = true;
         map.on('idle', () => describeRendered(map, box.current));
         map.on('movestart', () => { if (box.current) box.current.dataset.idle = 'false'; });
       });
@@ -178,7 +178,8 @@ export default function MapScreen({ params, me }) {
     const pad = 4;
     const features = ids.length ? map.queryRenderedFeatures([[e.point.x - pad, e.point.y - pad], [e.point.x + pad, e.point.y + pad]], { layers: ids }) : [];
     const { lng, lat } = e.lngLat;
-    setPicked({ features: dedupe(features), lngLat: { lng, lat }, locate: null, locateError: null });
+    const picked = dedupe(features).map((f) => ({ kind: f.properties.kind, p: f.properties.kind === 'grid' ? f.properties : details.current.get(`${f.properties.kind}:${f.properties.id}`) ?? f.properties }));
+    setPicked({ features: picked, lngLat: { lng, lat }, locate: null, locateError: null });
     try {
       const where = await get('/geo/locate', { lat: lat.toFixed(6), lon: lng.toFixed(6) });
       setPicked((p) => (p && p.lngLat.lat === lat ? { ...p, locate: where } : p));
@@ -249,7 +250,7 @@ function dedupe(features) {
   const seen = new Set();
   const out = [];
   for (const f of features) {
-    const key = `${f.layer.id}:${f.properties.id ?? f.properties.household_id ?? f.properties.visit_id}`;
+    const key = `${f.layer.id}:${f.properties.id}`;
     if (seen.has(key)) continue;
     seen.add(key);
     out.push(f);
@@ -257,22 +258,28 @@ function dedupe(features) {
   return out.slice(0, 8);
 }
 
+/**
+ * GeoJSON for the map's sources. The map gets only the properties it styles by (and an id); the rest of
+ * each feature stays here for the cards, so that MapLibre's worker has 20,000 small features to cut.
+ */
 function buildLayers({ grids, households, visits }) {
   const perGrid = new Map(); // grid_code -> {households, visited}
   const visited = new Set();
+  const props = new Map(); // "household:<id>" | "visit:<id>" -> the export's properties
   let flagged = 0;
   const visitFeatures = [];
-  for (const f of visits.features ?? []) {
+  for (const f of visits?.features ?? []) {
     const p = f.properties ?? {};
-    const flags = splitFlags(p.flags);
-    if (flags.length || Number(p.flag_count) > 0) flagged++;
+    const isFlagged = splitFlags(p.flags).length > 0 || Number(p.flag_count) > 0;
+    if (isFlagged) flagged++;
     if (p.review_state !== 'rejected' && p.review_state !== 'superseded') visited.add(p.household_id);
     if (!f.geometry) continue;
-    visitFeatures.push({ type: 'Feature', geometry: f.geometry, properties: { ...p, kind: 'visit', flagged: flags.length > 0 || Number(p.flag_count) > 0 ? 1 : 0 } });
+    props.set(`visit:${p.visit_id}`, p);
+    visitFeatures.push({ type: 'Feature', geometry: f.geometry, properties: { kind: 'visit', id: p.visit_id, flagged: isFlagged ? 1 : 0 } });
   }
   const byStatus = {};
   const householdFeatures = [];
-  for (const f of households.features ?? []) {
+  for (const f of households?.features ?? []) {
     const p = f.properties ?? {};
     byStatus[p.status] = (byStatus[p.status] ?? 0) + 1;
     const g = perGrid.get(p.grid_code) ?? { households: 0, visited: 0 };
@@ -280,7 +287,8 @@ function buildLayers({ grids, households, visits }) {
     if (visited.has(p.household_id)) g.visited++;
     perGrid.set(p.grid_code, g);
     if (!f.geometry) continue;
-    householdFeatures.push({ type: 'Feature', geometry: f.geometry, properties: { ...p, kind: 'household' } });
+    props.set(`household:${p.household_id}`, p);
+    householdFeatures.push({ type: 'Feature', geometry: f.geometry, properties: { kind: 'household', id: p.household_id, status: p.status } });
   }
   let total = 0;
   let totalVisited = 0;
@@ -291,7 +299,6 @@ function buildLayers({ grids, households, visits }) {
     const coverage = c.households ? c.visited / c.households : 0;
     return {
       type: 'Feature',
-      id: g.id,
       geometry: g.boundary,
       properties: { id: g.id, kind: 'grid', name: g.name, code: g.code, households: c.households, visited: c.visited, coverage, bucket: coverageBucket(coverage) },
     };
@@ -300,6 +307,7 @@ function buildLayers({ grids, households, visits }) {
     gridFc: { type: 'FeatureCollection', features: gridFeatures },
     householdFc: { type: 'FeatureCollection', features: householdFeatures },
     visitFc: { type: 'FeatureCollection', features: visitFeatures },
+    props,
     summary: { grids: grids.length, households: householdFeatures.length, visits: visitFeatures.length, flagged, byStatus, coverage: total ? totalVisited / total : 0 },
   };
 }
@@ -374,8 +382,8 @@ function LocateChain({ r }) {
 }
 
 function FeatureCard({ f }) {
-  const p = f.properties;
-  if (p.kind === 'grid') {
+  const { kind, p } = f;
+  if (kind === 'grid') {
     return html`<${Card} title=${html`${t('网格', 'Grid')} · ${p.name}`}>
       <dl class="facts">
         <div><dt>${t('代码', 'Code')}</dt><dd class="mono">${p.code}</dd></div>
@@ -385,7 +393,7 @@ function FeatureCard({ f }) {
       <p><a href=${`#/households?grid=${p.id}`}>${t('查看本网格住户', 'Households of this grid')}</a> · <a href=${`#/overview?unit=${p.id}`}>${t('本网格概览', 'Overview of this grid')}</a></p>
     <//>`;
   }
-  if (p.kind === 'household') {
+  if (kind === 'household') {
     return html`<${Card} title=${html`${t('住户', 'Household')} · ${p.head_name || p.address}`}>
       <dl class="facts">
         <div><dt>${t('地址', 'Address')}</dt><dd>${p.address}</dd></div>

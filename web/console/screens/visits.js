@@ -5,7 +5,7 @@
 import { html, useState, useEffect } from '../../shared/html.js';
 import { get, post } from '../../shared/api.js';
 import { t, label, pick } from '../../shared/i18n.js';
-import { fmtDateTime } from '../../shared/time.js';
+import { fmtDate, fmtDateTime } from '../../shared/time.js';
 import {
   Button, EnumBadge, Badge, PageHead, Card, Facts, Field, TextArea, Select, ErrorLine, Loading, ErrorState,
   Empty, Async, useAsync, toast, go,
@@ -147,7 +147,8 @@ function VisitDetail({ id, me }) {
     return { visit, house, form, users };
   }, [id, reloadKey]);
   return html`<${Async} state=${state}>${({ visit, house, form, users }) => {
-    const counts = form ? relevanceCounts(form.definition, visit.answers) : null;
+    const day = fmtDate(visit.started_at);
+    const counts = form ? relevanceCounts(form.definition, visit.answers, day) : null;
     const onSite = Math.round((Date.parse(visit.finished_at) - Date.parse(visit.started_at)) / 60000);
     return html`<div class="stack" data-screen="visit" data-visit=${visit.id}>
       <${PageHead} title=${html`${t('走访', 'Visit')} · <${HouseholdName} id=${visit.household_id} />`}>
@@ -178,8 +179,8 @@ function VisitDetail({ id, me }) {
           <//>
           <${ReviewPanel} visit=${visit} onReviewed=${() => setReloadKey((k) => k + 1)} />
         </div>
-        <${Card} title=${t('走访内容', 'Answers')} actions=${counts && html`<span class="muted">${t(`适用 ${counts.shown} 项，跳过 ${counts.skipped} 项`, `${counts.shown} applied, ${counts.skipped} skipped`)}</span>`}>
-          ${form ? html`<${Answers} definition=${form.definition} answers=${visit.answers} onOpenPhoto=${setViewing} />`
+        <${Card} title=${t('走访内容', 'Answers')} actions=${counts && html`<span class="muted">${t(`按表单逻辑跳过 ${counts.skipped} 项`, `${counts.skipped} skipped by the form's logic`)}</span>`}>
+          ${form ? html`<${Answers} definition=${form.definition} answers=${visit.answers} today=${day} onOpenPhoto=${setViewing} />`
             : html`<p class="muted">${t('表单版本无法读取，以下为原始答案：', 'The form version could not be read; the raw answers:')}</p><pre class="mono">${JSON.stringify(visit.answers, null, 2)}</pre>`}
         <//>
       </div>

@@ -1,46 +1,34 @@
 // A visit's answers under the form's own labels, in the form's order, showing only the fields
-// that applied: a field whose `relevant` is false for these answers is left out (the engine
-// dropped its answer anyway), a relevant field left unanswered is shown as such. Calculations
-// are worked out again here, since the server stores answers, not calculations.
+// that applied: the shared form engine (shared/form-engine.js, the phone's and the server's rules)
+// evaluates the version's relevance and calculations for these answers as of the visit's day; a
+// field that was not relevant is left out (the engine dropped its answer anyway), a relevant field
+// left unanswered is shown as such, and calculations are shown as the engine works them out.
 
 import { html } from '../../shared/html.js';
 import { pick, t } from '../../shared/i18n.js';
+import { compileForm } from '../../shared/form-engine.js';
 import { Photo } from './photos.js';
-import { isRelevant, calculate } from './expr.js';
 
 const isEmpty = (v) => v === null || v === undefined || v === '' || (Array.isArray(v) && v.length === 0);
 
-/** The answers of one level with its calculations added, repeat instances included (a level's
- * sum over its members reads the members' own calculations). Two passes: a calculation may use
- * one written after it, or one inside a repeat. */
-export function withCalculations(fields, answers, outer, position) {
-  const level = { ...(answers ?? {}) };
-  const calculate_ = () => {
-    for (const f of fields) {
-      if (f.kind !== 'calculate' || !f.calculate) continue;
-      try {
-        level[f.name] = calculate(f.calculate, [level, ...outer], position);
-      } catch {
-        level[f.name] = null;
-      }
-    }
-  };
-  calculate_();
-  for (const f of fields) {
-    if (f.kind === 'repeat' && Array.isArray(level[f.name])) {
-      level[f.name] = level[f.name].map((inst, i) => withCalculations(f.fields ?? [], inst, [level, ...outer], i + 1));
-    }
+const compiled = new WeakMap();
+
+/** The engine's outcome for these answers (relevance by answer path, calculations shaped like
+ * the answers), or null when the definition does not compile here. */
+export function evaluate(definition, answers, today) {
+  try {
+    if (!compiled.has(definition)) compiled.set(definition, compileForm(definition));
+    const { form, errors } = compiled.get(definition);
+    if (!form || errors?.length) return null;
+    return form.validate(answers ?? {}, today ? { today } : {});
+  } catch {
+    return null;
   }
-  calculate_();
-  return level;
 }
 
-function relevance(field, scopes, position, value) {
-  try {
-    return isRelevant(field.relevant, scopes, position);
-  } catch {
-    return !isEmpty(value); // beyond this reader: shown when answered
-  }
+function applies(outcome, path, value) {
+  if (!outcome) return !isEmpty(value); // no engine verdict: shown when answered
+  return outcome.relevant[path] ?? true;
 }
 
 function choiceLabel(field, v) {
@@ -64,13 +52,12 @@ function Value({ field, value, onOpenPhoto }) {
   }
 }
 
-function Level({ fields, answers, outer, position, onOpenPhoto, depth }) {
-  const level = withCalculations(fields, answers, outer, position);
-  const scopes = [level, ...outer];
+function Level({ fields, answers, calculated, outcome, prefix, onOpenPhoto }) {
   const rows = [];
   for (const f of fields) {
-    const value = level[f.name];
-    if (!relevance(f, scopes, position, value)) continue;
+    const path = `${prefix}${f.name}`;
+    const value = f.kind === 'calculate' ? calculated?.[f.name] : answers?.[f.name];
+    if (!applies(outcome, path, value)) continue;
     if (f.kind === 'note') {
       rows.push(html`<div class="wf-answer wf-answer-note"><dt>${pick(f.label)}</dt><dd></dd></div>`);
       continue;
@@ -78,10 +65,11 @@ function Level({ fields, answers, outer, position, onOpenPhoto, depth }) {
     if (f.kind === 'calculate' && isEmpty(value)) continue;
     if (f.kind === 'repeat') {
       const instances = Array.isArray(value) ? value : [];
-      rows.push(html`<div class="wf-answer wf-answer-repeat"><dt>${pick(f.label)}（${instances.length}）</dt><dd>
+      rows.push(html`<div class="wf-answer wf-answer-repeat" data-field=${f.name}><dt>${pick(f.label)}（${instances.length}）</dt><dd>
         ${instances.map((inst, i) => html`<section class="wf-instance">
           <h4>${pick(f.label)} ${i + 1}</h4>
-          <${Level} fields=${f.fields ?? []} answers=${inst} outer=${scopes} position=${i + 1} onOpenPhoto=${onOpenPhoto} depth=${depth + 1} />
+          <${Level} fields=${f.fields ?? []} answers=${inst} calculated=${calculated?.[f.name]?.[i]} outcome=${outcome}
+            prefix=${`${path}[${i}].`} onOpenPhoto=${onOpenPhoto} />
         </section>`)}
       </dd></div>`);
       continue;
@@ -94,26 +82,18 @@ function Level({ fields, answers, outer, position, onOpenPhoto, depth }) {
   return html`<dl class="wf-answers">${rows}</dl>`;
 }
 
-/** The answers of `visit` under `definition` (a FormDefinition). */
-export function Answers({ definition, answers, onOpenPhoto }) {
-  return html`<${Level} fields=${definition.fields ?? []} answers=${answers} outer=${[]} position=${1}
-    onOpenPhoto=${onOpenPhoto} depth=${0} />`;
+/** The answers of a visit under `definition` (a FormDefinition), as of `today` (the visit's day). */
+export function Answers({ definition, answers, today, onOpenPhoto }) {
+  const outcome = evaluate(definition, answers, today);
+  return html`${!outcome && html`<p class="muted">${t('此表单版本无法在浏览器中求值，仅列出已填写的项目。', 'This form version cannot be evaluated here: only the answered fields are listed.')}</p>`}
+    <${Level} fields=${definition.fields ?? []} answers=${answers} calculated=${outcome?.calculated} outcome=${outcome}
+    prefix="" onOpenPhoto=${onOpenPhoto} />`;
 }
 
-/** How many fields of the definition applied to these answers, and how many were skipped. */
-export function relevanceCounts(definition, answers) {
-  let shown = 0;
-  let skipped = 0;
-  const walk = (fields, ans, outer, position) => {
-    const level = withCalculations(fields, ans, outer, position);
-    const scopes = [level, ...outer];
-    for (const f of fields) {
-      if (f.kind === 'calculate' || f.kind === 'note') continue;
-      if (!relevance(f, scopes, position, level[f.name])) { skipped++; continue; }
-      shown++;
-      if (f.kind === 'repeat') (level[f.name] ?? []).forEach((inst, i) => walk(f.fields ?? [], inst, scopes, i + 1));
-    }
-  };
-  walk(definition.fields ?? [], answers, [], 1);
-  return { shown, skipped };
+/** How many questions applied to these answers and how many were skipped. */
+export function relevanceCounts(definition, answers, today) {
+  const outcome = evaluate(definition, answers, today);
+  if (!outcome) return null;
+  const flags = Object.values(outcome.relevant);
+  return { skipped: flags.filter((r) => !r).length, shown: null };
 }

@@ -129,11 +129,15 @@ test('a coordinator bulk-creates and bulk-assigns the tasks of a grid', async (t
   }
 
   // Overdue tasks are marked on the board.
-  const overdue = (await apiCall(server, tk.coordinator, 'GET', '/tasks?state=assigned&limit=500')).items.filter((x) => x.overdue);
+  // (The board reads a column 30 at a time, oldest first: the filter marks what is loaded.)
+  await page.locator('select[name=filter-assignee]').selectOption('');
+  const overdue = (await apiCall(server, tk.coordinator, 'GET', '/tasks?state=assigned&limit=30')).items.filter((x) => x.overdue);
   if (overdue.length) {
     await page.locator('label.wf-check', { hasText: '只看逾期' }).locator('input').check();
     const marked = page.locator('[data-column=assigned] .wf-card.is-overdue');
     await marked.first().waitFor();
+    assert.equal(await marked.count(), overdue.length);
+    assert.match(await marked.first().innerText(), /逾期 \d+ 天/);
     assert.equal(await page.locator('[data-column=assigned] .wf-card:not(.is-overdue)').count(), 0);
     await shot(page, 'tasks-overdue');
   }

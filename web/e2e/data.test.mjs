@@ -28,13 +28,23 @@ test('a coordinator downloads households as GBK CSV, UTF-8 CSV and GeoJSON', asy
   const text = new TextDecoder('gbk').decode(gbk.bytes);
   const lines = text.trim().split(/\r?\n/);
   assert.ok(lines.length > 10, `rows: ${lines.length}`);
+  assert.match(lines[0], /地址/, `a GBK file has its header in Chinese: ${lines[0]}`);
   assert.match(lines.slice(1).join('\n'), /[\u4e00-\u9fff]/, 'Chinese addresses survive the GBK round trip');
   await page.locator('[data-testid=export-done]').waitFor();
 
   await form.locator('select[name=encoding]').selectOption('utf8');
   const utf8 = await downloadOf(page, () => form.getByRole('button', { name: '下载' }).click());
   assert.deepEqual([...utf8.bytes.subarray(0, 3)], [0xef, 0xbb, 0xbf], 'UTF-8 with a BOM for Excel');
-  assert.equal(utf8.bytes.toString('utf8').trim().split(/\r?\n/).length, lines.length, 'the same rows in both encodings');
+  const utf8Lines = utf8.bytes.toString('utf8').replace(/^\uFEFF/, '').trim().split(/\r?\n/);
+  assert.equal(utf8Lines.length, lines.length, 'the same rows in both encodings');
+  assert.match(utf8Lines[0], /^household_id,/, 'UTF-8 keeps the wire names by default');
+  // English headers in GBK when asked for.
+  await form.locator('select[name=encoding]').selectOption('gbk');
+  await form.locator('select[name=header]').selectOption('en');
+  const gbkEn = await downloadOf(page, () => form.getByRole('button', { name: '下载' }).click());
+  assert.match(new TextDecoder('gbk').decode(gbkEn.bytes).split(/\r?\n/)[0], /^household_id,/);
+  await form.locator('select[name=encoding]').selectOption('utf8');
+  await form.locator('select[name=header]').selectOption('');
 
   await form.locator('select[name=format]').selectOption('geojson');
   const geo = await downloadOf(page, () => form.getByRole('button', { name: '下载' }).click());

@@ -178,6 +178,7 @@ function ExportCard({ me }) {
   const [from, setFrom] = useState(addDays(todayShanghai(), -30));
   const [to, setTo] = useState(todayShanghai());
   const [flagged, setFlagged] = useState('');
+  const [header, setHeader] = useState(''); // '' = the server's default for the encoding
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState(null);
   const [done, setDone] = useState(null);
@@ -188,7 +189,10 @@ function ExportCard({ me }) {
     setError(null);
     setDone(null);
     const params = { format: format === 'geojson' && geo ? 'geojson' : undefined };
-    if (params.format !== 'geojson') params.encoding = encoding;
+    if (params.format !== 'geojson') {
+      params.encoding = encoding;
+      if (header) params.header = header;
+    }
     if (unit && unit.id !== me.org_unit_id) params.org = unit.code;
     if (kind === 'households' && status) params.status = status;
     if (kind === 'visits') {
@@ -227,6 +231,10 @@ function ExportCard({ me }) {
       <//>
       ${(format === 'csv' || !geo) && html`<${Field} label=${t('编码', 'Encoding')} hint=${t('GBK：Excel 直接打开不乱码，表头为中文', 'GBK opens in a Chinese Excel as is, with Chinese headers')}>
         <${Select} name="encoding" value=${encoding} onChange=${setEncoding} options=${[['utf8', 'UTF-8'], ['gbk', t('GBK（Excel）', 'GBK (Excel)')]]} />
+      <//>
+      <${Field} label=${t('表头', 'Header row')}>
+        <${Select} name="header" value=${header} onChange=${setHeader} placeholder=${t('默认（GBK 为中文，UTF-8 为英文字段名）', 'Default (Chinese for GBK, field names for UTF-8)')}
+          options=${[['zh', t('中文', 'Chinese')], ['en', t('英文字段名', 'English field names')]]} />
       <//>`}
       <${Button} kind="primary" type="submit" busy=${busy}>${t('下载', 'Download')}<//>
     </form>

@@ -374,10 +374,17 @@ export function UnitPicker({ rootId, value, onChange, stopAt = 'grid', label: ca
     <span class="unit-root">${root.name}</span>
     ${levels.map((list, depth) => list.length > 0 && html`
       <select class="input" aria-label=${label('org_kind', list[0]?.kind)} value=${chain[depth]?.id ?? ''} onChange=${(e) => choose(depth, e.currentTarget.value)}>
-        <option value="">${t('全部', 'All')}${label('org_kind', list[0]?.kind)}</option>
+        <option value="">${allOf(list[0]?.kind)}</option>
         ${list.map((u) => html`<option value=${u.id} selected=${chain[depth]?.id === u.id}>${u.name}</option>`)}
       </select>`)}
   </div>`;
+}
+
+const PLURAL = { city: 'cities', district: 'districts', street: 'streets', community: 'communities', grid: 'grids' };
+
+/** "全部街道" / "All streets". */
+function allOf(kind) {
+  return t(`全部${label('org_kind', kind)}`, `All ${PLURAL[kind] ?? 'units'}`);
 }
 
 /** The name of an org unit by id, loaded on demand. */

@@ -601,7 +601,10 @@ function readBound(b) {
   if (typeof b === 'bigint') return { t: 'int', v: b };
   if (typeof b === 'number') return Number.isSafeInteger(b) ? { t: 'int', v: BigInt(b) } : { t: 'dec', v: b };
   if (typeof b === 'string') {
-    const d = parseDate(b);
+    // chrono's NaiveDate::from_str, which reads a definition's bounds, is lenient where answers
+    // are not: "2024-1-1", " 2024-01-01" and "+2024-01-01" are all 1 January 2024.
+    const m = /^\s*\+?(\d{4})-(\d{1,2})-(\d{1,2})\s*$/.exec(b);
+    const d = m && parseDate(`${m[1]}-${m[2].padStart(2, '0')}-${m[3].padStart(2, '0')}`);
     return d ? { t: 'date', v: d } : { t: 'bad' };
   }
   return { t: 'bad' };

@@ -157,3 +157,56 @@ for (const file of files) {
 test('the suite has at least 300 cases', () => {
   assert.ok(total >= 300, `${total} cases`);
 });
+
+// What the phone relies on beyond the suite: the shape of the JavaScript API.
+
+const PLAIN_FORM = {
+  key: 'api', title: { zh: '接口' }, version: 1,
+  fields: [
+    { name: 'b', label: { zh: 'b' }, kind: 'boolean' },
+    { name: 'note', label: { zh: '说明' }, kind: 'text', relevant: '${b}' },
+    { name: 'members', label: { zh: '成员' }, kind: 'repeat', fields: [
+      { name: 'income', label: { zh: '收入' }, kind: 'integer' },
+      { name: 'half', label: { zh: '' }, kind: 'calculate', calculate: '${income} div 2' },
+    ] },
+    { name: 'total', label: { zh: '' }, kind: 'calculate', calculate: 'sum(${members.income})' },
+    { name: 'born', label: { zh: '出生' }, kind: 'date' },
+    { name: 'years', label: { zh: '' }, kind: 'calculate', calculate: 'age(${born})' },
+  ],
+};
+
+test('calculated values are plain JSON, integers beyond 2^53 as BigInt', () => {
+  const { form } = compileForm(PLAIN_FORM);
+  const o = form.validate({ members: [{ income: 3 }, { income: 9007199254740993n }] }, { today: '2025-06-15' });
+  assert.deepEqual(o.errors, []);
+  assert.equal(o.calculated.total, 9007199254740996n);
+  assert.equal(o.calculated.members[0].half, 1.5);
+  assert.equal(o.calculatedJson(), '{"members":[{"half":1.5},{"half":4503599627370496.0}],"total":9007199254740996,"years":null}');
+  assert.doesNotThrow(() => JSON.stringify(form.validate({ members: [{ income: 4 }] }, { today: '2025-06-15' }).calculated));
+});
+
+test('relevance, errors by path and the cleaned answers', () => {
+  const { form } = compileForm(PLAIN_FORM);
+  const answers = { b: false, note: '不再适用', members: [{ income: 'x' }] };
+  const o = form.validate(answers, { today: '2025-06-15' });
+  assert.equal(o.isRelevant('note'), false);
+  assert.equal(o.isRelevant('members[0].income'), true);
+  assert.deepEqual(o.errorsAt('members[0].income').map((e) => e.code), ['wrong_type']);
+  assert.deepEqual(o.cleaned(answers), { b: false, members: [{ income: 'x' }] });
+  assert.deepEqual(answers.note, '不再适用', 'the answers given are not changed');
+});
+
+test('keys holding undefined are not answers, as JSON.stringify would drop them', () => {
+  const { form } = compileForm(PLAIN_FORM);
+  const o = form.validate({ b: undefined, nickname: undefined }, { today: '2025-06-15' });
+  assert.deepEqual(o.errors, []);
+});
+
+test("today defaults to China Standard Time's date", () => {
+  const { form } = compileForm(PLAIN_FORM);
+  const now = new Date(Date.now() + 8 * 3600 * 1000);
+  const born = `${now.getUTCFullYear() - 30}-${String(now.getUTCMonth() + 1).padStart(2, '0')}-${String(now.getUTCDate()).padStart(2, '0')}`;
+  const o = form.validate({ born: born === `${now.getUTCFullYear() - 30}-02-29` ? born.replace('-29', '-28') : born });
+  assert.equal(o.calculated.years, 30);
+  assert.throws(() => form.validate({}, { today: '2025-02-30' }), TypeError);
+});

@@ -867,7 +867,8 @@ class Builder {
   walk(fields, ancestors, pathPrefix, dottedPrefix) {
     const ids = [];
     const index = new Map();
-    fields.forEach((field, slot) => {
+    fields.forEach((given, slot) => {
+      const field = isObject(given) ? given : {};
       const defPath = `${pathPrefix}fields[${slot}]`;
       const name = String(field.name ?? '');
       const dotted = dottedPrefix === '' ? name : `${dottedPrefix}.${name}`;
@@ -896,7 +897,7 @@ class Builder {
       this.nodes.push({
         id, name, dotted, defPath, kind, ancestors: [...ancestors], slot, children: [], index: new Map(),
         required: field.required === true, min: readBound(field.min), max: readBound(field.max), pattern,
-        choices: new Set((field.choices ?? []).map((c) => c.value)),
+        choices: new Set((field.choices ?? []).map((c) => c?.value)),
         relevant: parsed.relevant, constraint: parsed.constraint, calculate: parsed.calculate,
         constraintMessage: field.constraint_message ?? null, constraintSrc: field.constraint ?? null,
         ty: 'unknown', hasCalculated: false,
@@ -995,7 +996,8 @@ class Builder {
       return;
     }
     const seen = new Map();
-    list.forEach((c, j) => {
+    list.forEach((given, j) => {
+      const c = isObject(given) ? given : {};
       if (!isChoiceValue(c.value)) {
         this.error(`${path}.choices[${j}].value`, 'invalid_choice_value', `选项值无效 / choice value '${truncate(c.value ?? '')}' must be 1 to ${MAX_NAME_LEN} of [A-Za-z0-9_.-]`);
       } else if (seen.has(c.value)) {
@@ -1138,7 +1140,7 @@ function countFields(fields) {
     const level = stack.pop();
     total += level.length;
     if (total > MAX_FIELDS) return total;
-    for (const f of level) if (Array.isArray(f.fields) && f.fields.length > 0) stack.push(f.fields);
+    for (const f of level) if (Array.isArray(f?.fields) && f.fields.length > 0) stack.push(f.fields);
   }
   return total;
 }

@@ -28,7 +28,7 @@ test('a coordinator bulk-creates and bulk-assigns the tasks of a grid', async (t
   const grids = await gridsUnder(server, tk.coordinator, coordinator.org_unit_id);
   assert.ok(grids.length >= 2, 'the coordinator’s community has grids');
   const workers = await all(server, tk.coordinator, '/users', { role: 'grid_worker' });
-  // A grid whose households will wait as pending (no worker of its own, or more than one).
+  // Preferably a grid whose households will wait as pending (no worker of its own, or more than one).
   const perGrid = (g) => workers.filter((w) => w.org_unit_id === g.id).length;
   const grid = grids.find((g) => perGrid(g) !== 1) ?? grids[grids.length - 1];
   const households = await all(server, tk.coordinator, '/households', { grid_id: grid.id });
@@ -63,14 +63,18 @@ test('a coordinator bulk-creates and bulk-assigns the tasks of a grid', async (t
       .filter((x) => x.kind === 'recheck' && !before.get(h.id).some((b) => b.id === x.id)));
   }
   assert.equal(mine.length, created);
-  const pending = mine.filter((x) => x.state === 'pending');
-  if (perGrid(grid) !== 1) assert.equal(pending.length, created, 'a grid without exactly one worker leaves its tasks pending');
+  const gridWorker = workers.find((w) => w.org_unit_id === grid.id);
+  if (perGrid(grid) === 1) {
+    assert.ok(mine.every((x) => x.state === 'assigned' && x.assignee_id === gridWorker.id), 'a grid with one worker gets its tasks assigned to them');
+  } else {
+    assert.ok(mine.every((x) => x.state === 'pending'), 'a grid without exactly one worker leaves its tasks pending');
+  }
 
-  // Tick the pending tasks of the grid on the board and assign them together.
-  const pick = pending.slice(0, 3);
-  assert.ok(pick.length > 0, 'there are pending tasks to assign');
+  // Tick three of the new tasks on the board and assign (or reassign) them together.
+  const pick = mine.slice(0, 3);
+  assert.ok(pick.length > 0, 'there are new tasks to assign');
   for (const task of pick) {
-    const card = await findCard(page, 'pending', task.id);
+    const card = await findCard(page, task.state, task.id);
     await card.locator('input[type=checkbox]').check();
   }
   assert.match(await page.locator('[data-testid=selected-count]').innerText(), new RegExp(`已选 ${pick.length} 项`));
@@ -87,7 +91,8 @@ test('a coordinator bulk-creates and bulk-assigns the tasks of a grid', async (t
   const elsewhere = (await all(server, tk.admin, '/users', { role: 'grid_worker' })).filter((u) => !u.org_unit_code.startsWith(community));
   assert.ok(elsewhere.every((u) => !offered.includes(u.id)), 'no worker of another community is offered');
   await shot(page, 'tasks-assign-picker');
-  const chosen = offered[0];
+  const chosen = offered.find((id) => id !== pick[0].assignee_id);
+  assert.ok(chosen, 'another eligible worker to take the tasks');
   await picker.locator(`input[value="${chosen}"]`).check();
   await page.locator('[data-action=confirm-assign]').click();
   await page.locator('.toast', { hasText: `已指派 ${pick.length} 项任务` }).waitFor();
@@ -125,7 +130,10 @@ test('a coordinator bulk-creates and bulk-assigns the tasks of a grid', async (t
   assert.match(await listDialog.locator('[data-testid=bulk-result]').innerText(), new RegExp(`已创建 ${listed.length} 项任务`));
   await listDialog.locator('.modal-foot button').click();
   for (const h of listed) {
-    assert.equal((await all(server, tk.coordinator, '/tasks', { household_id: h.id })).filter((x) => x.kind === 'verify' && x.state === 'pending').length, 1);
+    const fresh = (await all(server, tk.coordinator, '/tasks', { household_id: h.id }))
+      .filter((x) => x.kind === 'verify' && !before.get(h.id).some((b) => b.id === x.id));
+    assert.equal(fresh.length, 1);
+    assert.equal(fresh[0].state, perGrid(grid) === 1 ? 'assigned' : 'pending');
   }
 
   // Overdue tasks are marked on the board.

@@ -35,13 +35,13 @@ test('the neighbouring street officer sees none of the first street', async (t) 
   // Opened by address: the API answers 404, the screen says "not found or outside your area".
   page.allow(404, `/api/v1/applications/${apps[0].id}`);
   await page.goto(`${server.url}/#/applications/${apps[0].id}`);
-  await page.locator('.state-error').waitFor();
-  assert.match(await page.locator('.state-error').innerText(), /未找到|不在您的管辖范围/);
+  await page.locator('[data-testid=not-found]').waitFor();
+  assert.match(await page.locator('[data-testid=not-found]').innerText(), /不在您的管辖范围内/);
   await shot(page, 'scope-street2-application');
 
   page.allow(404, `/api/v1/visits/${visits[0].id}`);
   await page.goto(`${server.url}/#/visits/${visits[0].id}`);
-  await page.locator('.state-error').waitFor();
+  await page.locator('[data-testid=not-found]').waitFor();
   const theirVisits = new Set((await all(server, tk.street2, '/visits', {}, 2)).map((v) => v.id));
   assert.ok(visits.every((v) => !theirVisits.has(v.id)), 'no visit of the first street reaches street2');
   await page.goto(`${server.url}/#/findings`);

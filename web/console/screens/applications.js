@@ -14,6 +14,7 @@ import {
 import { useWorkflowStyles } from '../workflow/style.js';
 import { HouseholdName, household, householdLine, usersById, userName } from '../workflow/people.js';
 import { stepsFor } from '../workflow/steps.js';
+import { AsyncItem } from '../workflow/missing.js';
 import { weekdaysBetween } from '../workflow/format.js';
 
 const STATES = values('application_state');
@@ -240,7 +241,7 @@ function Detail({ id, me }) {
     return { a, house, users };
   }, [id]);
   useEffect(() => { if (state.data) setApp(state.data.a); }, [state.data]);
-  return html`<${Async} state=${state}>${({ house, users }) => {
+  return html`<${AsyncItem} state=${state} back="#/applications" what=${['申请', 'application']}>${({ house, users }) => {
     const a = app ?? state.data.a;
     return html`<div class="stack" data-screen="application" data-application=${a.id} data-state=${a.state} data-version=${a.version}>
       <${PageHead} title=${html`${t('救助申请', 'Application')} · ${house ? householdLine(house) : a.household_id.slice(-6)}`}>

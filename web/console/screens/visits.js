@@ -13,6 +13,7 @@ import {
 import { useWorkflowStyles } from '../workflow/style.js';
 import { HouseholdName, household, usersById, userName } from '../workflow/people.js';
 import { FlagCard } from '../workflow/evidence.js';
+import { AsyncItem } from '../workflow/missing.js';
 import { Photo, PhotoViewer } from '../workflow/photos.js';
 import { Answers, relevanceCounts } from '../workflow/answers.js';
 
@@ -146,7 +147,7 @@ function VisitDetail({ id, me }) {
     ]);
     return { visit, house, form, users };
   }, [id, reloadKey]);
-  return html`<${Async} state=${state}>${({ visit, house, form, users }) => {
+  return html`<${AsyncItem} state=${state} back="#/visits" what=${['走访记录', 'visit']}>${({ visit, house, form, users }) => {
     const day = fmtDate(visit.started_at);
     const counts = form ? relevanceCounts(form.definition, visit.answers, day) : null;
     const onSite = Math.round((Date.parse(visit.finished_at) - Date.parse(visit.started_at)) / 60000);

@@ -45,11 +45,20 @@ test('the neighbouring street officer sees none of the first street', async (t) 
   const theirVisits = new Set((await all(server, tk.street2, '/visits', {}, 2)).map((v) => v.id));
   assert.ok(visits.every((v) => !theirVisits.has(v.id)), 'no visit of the first street reaches street2');
   await page.goto(`${server.url}/#/findings`);
-  await page.locator('[data-screen=findings] table.table').waitFor();
-  const shownFindings = await page.locator('[data-screen=findings] tbody tr').count();
-  const street2Findings = (await all(server, tk.street2, '/findings', { state: 'open' }, 1)).length;
-  assert.ok(shownFindings <= street2Findings, 'street2 sees only its own findings');
+  await page.locator('[data-screen=findings] table.table:not(.is-loading)').waitFor();
   const firstStreet = new Set(findings.map((f) => f.id));
+  const shownFindings = await page.locator('[data-row-finding]').evaluateAll((els) => els.map((e) => e.dataset.rowFinding));
+  assert.ok(shownFindings.every((id) => !firstStreet.has(id)), 'no finding of the first street on street2’s screen');
+
+  // The task board: street2's own tasks only.
+  const firstTasks = new Set((await all(server, tk.street, '/tasks', {}, 5)).map((x) => x.id));
+  await page.goto(`${server.url}/#/tasks`);
+  await page.locator('[data-column=assigned]').waitFor();
+  await page.locator('[data-screen=tasks] .state-loading').first().waitFor({ state: 'detached' });
+  const cards = await page.locator('[data-task]').evaluateAll((els) => els.map((e) => e.dataset.task));
+  assert.ok(cards.length > 0, 'street2 has tasks of its own on the board');
+  assert.ok(cards.every((id) => !firstTasks.has(id)), 'no task of the first street on street2’s board');
+  await shot(page, 'scope-street2-tasks');
   const theirFindings = await all(server, tk.street2, '/findings', {}, 2);
   assert.ok(theirFindings.every((f) => !firstStreet.has(f.id)), 'no finding of the first street reaches street2');
 });

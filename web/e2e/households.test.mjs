@@ -80,13 +80,15 @@ test('the card shows the household\'s visits, tasks, findings and applications',
   const hid = visits.items[0].household_id;
   await page.goto(`${server.url}/#/households/${hid}`);
   await page.locator('[data-testid=members]').waitFor();
+  const tabs = page.locator('.card:has(.tabs)');
   await page.getByRole('tab', { name: '走访记录' }).click();
-  await page.locator('.card .table-wrap table tbody tr').first().waitFor();
+  await tabs.locator('tbody tr').first().waitFor();
   for (const tab of ['任务', '主动发现', '救助申请']) {
     await page.getByRole('tab', { name: tab, exact: true }).click();
-    await page.locator('.card .pager').last().waitFor();
+    await tabs.locator('.pager').waitFor();
   }
+  await shot(page, 'household-history');
   await page.getByRole('tab', { name: '走访记录' }).click();
-  await page.locator('.card .table-wrap table tbody tr').first().click();
+  await tabs.locator('tbody tr').first().click();
   await page.waitForURL(/#\/visits\/[0-9a-f-]{36}/);
 });

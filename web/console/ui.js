@@ -429,13 +429,16 @@ export function Chart({ option, height = 220, label: caption }) {
   const box = useRef(null);
   const chart = useRef(null);
   const [error, setError] = useState(null);
+  // The option of the latest render: ECharts may arrive after the data has changed.
+  const latest = useRef(option);
+  latest.current = option;
   useEffect(() => {
     let live = true;
     let observer = null;
     loadECharts().then((echarts) => {
       if (!live || !box.current) return;
       chart.current = echarts.init(box.current, null, { renderer: 'canvas' });
-      chart.current.setOption(option);
+      chart.current.setOption(latest.current);
       box.current.dataset.drawn = 'true';
       observer = new ResizeObserver(() => chart.current?.resize());
       observer.observe(box.current);

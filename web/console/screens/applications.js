@@ -48,7 +48,7 @@ function List({ params }) {
       rowClass=${(a) => (a.overdue ? 'is-overdue' : '')}
       columns=${[
         { key: 'household', title: t('申请家庭', 'Household'), render: (a) => html`<span data-application=${a.id}><${HouseholdName} id=${a.household_id} link=${false} /></span>` },
-        { key: 'categories', title: t('申请类别', 'Categories'), render: (a) => a.categories.map((c) => label('category', c.category)).join('、') },
+        { key: 'categories', title: t('申请类别', 'Categories'), render: (a) => a.categories.map((c) => label('category', c.category)).join(t('、', ', ')) },
         { key: 'state', title: t('当前环节', 'Step'), render: (a) => html`<${EnumBadge} kind="application_state" value=${a.state} />` },
         { key: 'step', title: t('本环节期限', 'Step limit'), render: (a) => html`<${Clock} due=${a.step_due} late=${a.overdue && a.step_due ? todayShanghai() > a.step_due : undefined} />` },
         { key: 'total', title: t('办结期限', 'Decision limit'), render: (a) => (UNDECIDED.includes(a.state) ? html`<${Clock} due=${a.total_due} />` : html`<span class="muted">—</span>`) },
@@ -75,12 +75,12 @@ function Notice({ app, house }) {
   const head = house?.members?.find((m) => m.id === house.head_member_id)?.name ?? house?.head_name ?? house?.members?.[0]?.name ?? '—';
   return html`<section class="wf-notice" data-testid="public-notice">
     <h3>${t('社会救助审核确认公示', 'Public notice of an assistance application')}</h3>
-    <p>${t('申请人（户主）', 'Applicant (head)')}：${head}　${t('家庭人口', 'Members')}：${house?.members?.length ?? '—'}</p>
-    <p>${t('住址', 'Address')}：${house?.address ?? '—'}</p>
-    <p>${t('申请类别', 'Categories')}：${app.categories.map((c) => label('category', c.category)).join('、')}</p>
-    <p>${t('公示期', 'Notice period')}：${from} ${t('至', 'to')} ${fmtDate(app.notice_ends_on)}（${t('7 天', '7 days')}）
+    <p>${t('申请人（户主）：', 'Applicant (head): ')}${head}　${t('家庭人口：', 'Members: ')}${house?.members?.length ?? '—'}</p>
+    <p>${t('住址：', 'Address: ')}${house?.address ?? '—'}</p>
+    <p>${t('申请类别：', 'Categories: ')}${app.categories.map((c) => label('category', c.category)).join(t('、', ', '))}</p>
+    <p>${t('公示期：', 'Notice period: ')}${from} ${t('至', 'to')} ${fmtDate(app.notice_ends_on)}${t('（7 天）', ' (7 days)')}
       <${Badge} tone=${over ? 'ok' : 'warn'}>${over ? t('已期满', 'ended') : t('公示中', 'running')}<//></p>
-    <p>${t('异议', 'Objections')}：${app.objections}</p>
+    <p>${t('异议：', 'Objections: ')}${app.objections}</p>
     ${started?.public_note && html`<p>${started.public_note}</p>`}
     <p class="muted">${t('对公示内容有异议的，请在公示期内向社区居委会或街道民政办反映。', 'Objections may be raised with the community or the street office during the notice.')}</p>
   </section>`;
@@ -93,8 +93,8 @@ function Timeline({ app, users }) {
         ${e.from && e.from !== e.to ? html`<span class="muted">${label('application_state', e.from)} → ${label('application_state', e.to)}</span>` : null}
         <span class="grow"></span><span class="muted nowrap">${fmtDateTime(e.at)}</span></div>
       <div class="wf-timeline-note">${e.actor_role ? label('role', e.actor_role) : ''}${e.actor_id ? ` · ${userName(users, e.actor_id)}` : ''}</div>
-      ${e.note && html`<div>${t('内部说明', 'Internal note')}：${e.note}</div>`}
-      ${e.public_note && html`<div class="wf-timeline-note">${t('告知家庭', 'Told to the family')}：${half(e.public_note) === e.public_note ? e.public_note : half(e.public_note)}</div>`}
+      ${e.note && html`<div>${t('内部说明：', 'Internal note: ')}${e.note}</div>`}
+      ${e.public_note && html`<div class="wf-timeline-note">${t('告知家庭：', 'Told to the family: ')}${half(e.public_note) === e.public_note ? e.public_note : half(e.public_note)}</div>`}
     </li>`)}
   </ol>`;
 }
@@ -175,13 +175,13 @@ function StepForm({ step, app, users, onDone, onCancel }) {
       ${visits.loading ? html`<span class="muted">${t('加载走访…', 'Loading visits…')}</span>` : visits.error ? html`<${ErrorLine} error=${visits.error} />`
         : visits.data.length === 0 ? html`<p class="muted">${t('该户还没有走访记录：请先安排两名工作人员入户调查。', 'No visit of this household yet: send two staff first.')}</p>`
         : html`<${Select} name="visit_id" value=${visitId} onChange=${setVisitId} placeholder=${t('选择走访', 'Choose a visit')}
-            options=${visits.data.map((x) => [x.visit.id, `${fmtDateTime(x.visit.started_at)} · ${x.staff.map((s) => userName(users, s)).join('、')}${x.enough ? '' : t('（不足两人）', ' (fewer than two)')}`])} />`}
+            options=${visits.data.map((x) => [x.visit.id, `${fmtDateTime(x.visit.started_at)} · ${x.staff.map((s) => userName(users, s)).join(t('、', ', '))}${x.enough ? '' : t('（不足两人）', ' (fewer than two)')}`])} />`}
     <//>
-    ${chosenVisit && html`<div class="row"><span>${t('调查人员', 'Investigators')}：</span><span class="wf-staff" data-testid="investigators">
+    ${chosenVisit && html`<div class="row"><span>${t('调查人员：', 'Investigators: ')}</span><span class="wf-staff" data-testid="investigators">
       ${chosenVisit.staff.map((s) => html`<${Badge} tone=${chosenVisit.enough ? 'ok' : 'bad'}>${userName(users, s)}<//>`)}</span>
       ${!chosenVisit.enough && html`<span class="error-line">${t('入户调查须至少两名工作人员', 'A dibao investigation needs at least two staff')}</span>`}
       <a href=${`#/visits/${chosenVisit.visit.id}`}>${t('查看走访', 'Open the visit')}</a></div>`}`}
-    ${fields.includes('notice') && html`<p data-testid="notice-dates">${t('公示期', 'Notice period')}：${today} ${t('至', 'to')} ${addDays(today, 7)}
+    ${fields.includes('notice') && html`<p data-testid="notice-dates">${t('公示期：', 'Notice period: ')}${today} ${t('至', 'to')} ${addDays(today, 7)}
       ${t('（7 天，在社区张榜公示；期满无异议后报区民政局审批）', '(7 days in the community; then the district decides if nobody objects)')}</p>`}
     ${fields.includes('exit_months') && html`<${Field} label=${t('渐退期（月）', 'Gradual exit (months)')} required>
       <${Select} name="exit_months" value=${months} onChange=${setMonths} options=${[1, 2, 3, 4, 5, 6].map((m) => [String(m), t(`${m} 个月`, `${m} month${m > 1 ? 's' : ''}`)])} /><//>`}
@@ -200,7 +200,7 @@ function StepForm({ step, app, users, onDone, onCancel }) {
     <${ErrorLine} error=${error} />
     <div class="row">
       <${Button} kind=${['refuse', 'return', 'close'].includes(action) ? 'danger' : 'primary'} type="submit" busy=${busy} disabled=${!ready}
-        data-action="confirm-step">${t('确认', 'Confirm')}：${label('action', action)}<//>
+        data-action="confirm-step">${t('确认：', 'Confirm: ')}${label('action', action)}<//>
       <${Button} onClick=${onCancel}>${t('取消', 'Cancel')}<//>
     </div>
   </form>`;

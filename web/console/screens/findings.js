@@ -35,7 +35,7 @@ function show(v) {
   if (v === null || v === undefined || v === '') return '—';
   if (typeof v === 'boolean') return v ? t('是', 'yes') : t('否', 'no');
   if (typeof v === 'number') return v.toLocaleString('zh-CN', { maximumFractionDigits: 4 });
-  if (Array.isArray(v)) return v.some((x) => x && typeof x === 'object') ? t(`${v.length} 人`, `${v.length}`) : v.map(show).join('、');
+  if (Array.isArray(v)) return v.some((x) => x && typeof x === 'object') ? t(`${v.length} 人`, `${v.length}`) : v.map(show).join(t('、', ', '));
   if (typeof v === 'object') return JSON.stringify(v);
   if (hasLabel('household_status', v)) return label('household_status', v);
   return String(v);
@@ -54,7 +54,7 @@ export function Evidence({ finding }) {
     <div><h3>${t('计算结果', 'Computed')}</h3><table><tbody>
       ${computed.map(([k, v]) => html`<tr><th title=${k}>${words(FACT, k)}</th><td>${show(v)}</td></tr>`)}
     </tbody></table>
-    ${finding.reason && html`<p><strong>${t('排除原因', 'Dismissed because')}</strong>：${finding.reason}</p>`}</div>
+    ${finding.reason && html`<p><strong>${t('排除原因：', 'Dismissed because: ')}</strong>${finding.reason}</p>`}</div>
   </div>`;
 }
 
@@ -104,7 +104,7 @@ function FindingDetail({ finding, titles, onConvert, onDismiss }) {
         [t('来源', 'Source'), label('finding_source', finding.source)],
         [t('发现时间', 'Found'), fmtDateTime(finding.created_at)],
         [t('规则', 'Rule'), finding.rule_id ? `${finding.rule_id} v${finding.rule_version ?? ''}` : '—'],
-        [t('建议类别', 'Suggested categories'), finding.categories.map((c) => label('category', c)).join('、') || '—'],
+        [t('建议类别', 'Suggested categories'), finding.categories.map((c) => label('category', c)).join(t('、', ', ')) || '—'],
         finding.application_id && [t('申请', 'Application'), html`<a href=${`#/applications/${finding.application_id}`}>${t('查看申请', 'Open')} →</a>`],
       ]} />
       <${Evidence} finding=${finding} />

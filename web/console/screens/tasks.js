@@ -51,7 +51,7 @@ function TaskCard({ task, users, selected, onSelect, onAssign, onCancel }) {
       ${task.priority > 0 && html`<${Badge} tone="warn">${t('优先', 'Priority')} ${task.priority}<//>`}
     </div>
     <div class="wf-card-meta">
-      <span>${task.assignee_id ? `${t('网格员', 'Worker')}：${userName(users, task.assignee_id)}` : html`<span class="muted">${t('未指派', 'Unassigned')}</span>`}</span>
+      <span>${task.assignee_id ? `${t('网格员：', 'Worker: ')}${userName(users, task.assignee_id)}` : html`<span class="muted">${t('未指派', 'Unassigned')}</span>`}</span>
     </div>
     ${task.note && html`<div class="wf-card-meta">${task.note}</div>`}
     ${open && html`<div class="wf-card-actions">

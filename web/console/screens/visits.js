@@ -159,7 +159,7 @@ function VisitDetail({ id, me }) {
         <${Facts} items=${[
           [t('审核状态', 'Review state'), html`<${EnumBadge} kind="review_state" value=${visit.review_state} />`],
           [t('网格员', 'Worker'), userName(users, visit.worker_id)],
-          [t('同行工作人员', 'Other staff present'), visit.staff.length ? visit.staff.map((s) => userName(users, s)).join('、') : '—'],
+          [t('同行工作人员', 'Other staff present'), visit.staff.length ? visit.staff.map((s) => userName(users, s)).join(t('、', ', ')) : '—'],
           [t('走访时间', 'Visited'), `${fmtDateTime(visit.started_at)} – ${fmtDateTime(visit.finished_at).slice(11)}（${t(`${onSite} 分钟`, `${onSite} min`)}）`],
           [t('定位', 'Fix'), `${visit.lat.toFixed(6)}, ${visit.lon.toFixed(6)} ±${Math.round(visit.location.accuracy_m)} m${visit.location.mock ? t('（模拟定位）', ' (mock)') : ''}`],
           [t('收到时间', 'Received'), fmtDateTime(visit.received_at)],

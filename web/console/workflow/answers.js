@@ -41,7 +41,7 @@ function Value({ field, value, onOpenPhoto }) {
   switch (field.kind) {
     case 'boolean': return value ? t('是', 'Yes') : t('否', 'No');
     case 'select_one': return choiceLabel(field, value);
-    case 'select_multiple': return (Array.isArray(value) ? value : [value]).map((v) => choiceLabel(field, v)).join('、');
+    case 'select_multiple': return (Array.isArray(value) ? value : [value]).map((v) => choiceLabel(field, v)).join(t('、', ', '));
     case 'geopoint': return `${value.lat?.toFixed?.(6)}, ${value.lon?.toFixed?.(6)}${value.accuracy ? ` ±${Math.round(value.accuracy)} m` : ''}`;
     case 'photo': return html`<${Photo} id=${value} onClick=${() => onOpenPhoto(value)} />`;
     case 'decimal': return typeof value === 'number' ? value.toLocaleString('zh-CN', { maximumFractionDigits: 4 }) : String(value);

@@ -8,19 +8,22 @@ import { t } from '../../shared/i18n.js';
 /** `<img>` of `/photos/{id}/{variant}` (variant `thumb` or `display`). */
 export function Photo({ id, variant = 'thumb', alt = '', class: cls = '', onClick }) {
   const [src, setSrc] = useState(null);
-  const [failed, setFailed] = useState(false);
+  const [failed, setFailed] = useState(null);
   useEffect(() => {
     let url = null;
     let live = true;
     setSrc(null);
-    setFailed(false);
+    setFailed(null);
     objectUrl(`/photos/${id}/${variant}`)
       .then((u) => { if (live) { url = u; setSrc(u); } else URL.revokeObjectURL(u); })
-      .catch(() => { if (live) setFailed(true); });
+      .catch((e) => { if (live) setFailed(e?.status === 404 ? 'hidden' : 'error'); });
     return () => { live = false; if (url) URL.revokeObjectURL(url); };
   }, [id, variant]);
   if (failed) {
-    return html`<span class=${`wf-photo wf-photo-missing ${cls}`} title=${id}>${t('照片不可查看', 'Photo not available')}</span>`;
+    // A photo of another area's visit (a reused one, say) is not the caller's to see.
+    return html`<span class=${`wf-photo wf-photo-missing ${cls}`} title=${id}>${failed === 'hidden'
+      ? t('照片属于您管辖范围以外的走访', 'The photo belongs to a visit outside your area')
+      : t('照片暂时无法加载', 'The photo could not be loaded')}</span>`;
   }
   if (!src) return html`<span class=${`wf-photo wf-photo-loading ${cls}`} aria-busy="true"></span>`;
   return html`<img class=${`wf-photo ${cls}`} src=${src} alt=${alt} data-photo=${id}

@@ -5,6 +5,7 @@
 import { html } from '../../shared/html.js';
 import { half, label, t } from '../../shared/i18n.js';
 import { fmtDateTime } from '../../shared/time.js';
+import { UnitName } from '../ui.js';
 import { Photo } from './photos.js';
 import { EVIDENCE, words } from './labels.js';
 
@@ -38,6 +39,8 @@ export function DistanceMap({ home, fix, accuracy = 0, allowed = null, distance 
   const py = (y) => (y - cy) * k + size / 2;
   const bar = niceBar(2 * r);
   const mid = [(px(hx) + px(fx)) / 2, (py(hy) + py(fy)) / 2];
+  // Points a few pixels apart: the figure goes above the drawing, the names to either side.
+  const close = Math.hypot(px(hx) - px(fx), py(hy) - py(fy)) < 48;
   return html`<svg class="wf-map" viewBox=${`0 0 ${size} ${size}`} width=${size} height=${size} role="img"
       aria-label=${t(`走访定位距登记住址 ${Math.round(d)} 米`, `The fix is ${Math.round(d)} m from the registered address`)}>
     <rect x="0" y="0" width=${size} height=${size} class="wf-map-bg" />
@@ -46,9 +49,10 @@ export function DistanceMap({ home, fix, accuracy = 0, allowed = null, distance 
     <line x1=${px(hx)} y1=${py(hy)} x2=${px(fx)} y2=${py(fy)} class="wf-map-line" />
     <rect x=${px(hx) - 6} y=${py(hy) - 6} width="12" height="12" class="wf-map-home" />
     <circle cx=${px(fx)} cy=${py(fy)} r="6" class="wf-map-fix" />
-    <text x=${mid[0]} y=${mid[1] - 6} class="wf-map-label" text-anchor="middle">${Math.round(d)} m</text>
-    <text x=${px(hx) + 9} y=${py(hy) + 4} class="wf-map-legend">${t('登记住址', 'address')}</text>
-    <text x=${px(fx) + 9} y=${py(fy) + 4} class="wf-map-legend">${t('走访定位', 'fix')}</text>
+    ${close ? html`<text x=${size / 2} y="16" class="wf-map-label" text-anchor="middle">${Math.round(d)} m</text>`
+      : html`<text x=${mid[0]} y=${mid[1] - 6} class="wf-map-label" text-anchor="middle">${Math.round(d)} m</text>`}
+    <text x=${px(hx) + 9} y=${py(hy) + (hy >= fy ? 14 : -6)} class="wf-map-legend">${t('登记住址', 'address')}</text>
+    <text x=${px(fx) + 9} y=${py(fy) + (hy >= fy ? -6 : 14)} class="wf-map-legend">${t('走访定位', 'fix')}</text>
     <line x1="10" y1=${size - 12} x2=${10 + bar * k} y2=${size - 12} class="wf-map-bar" />
     <text x="10" y=${size - 16} class="wf-map-legend">${bar >= 1000 ? `${bar / 1000} km` : `${bar} m`}</text>
   </svg>`;
@@ -56,6 +60,7 @@ export function DistanceMap({ home, fix, accuracy = 0, allowed = null, distance 
 
 function evidenceValue(key, value) {
   if (value === null || value === undefined) return '—';
+  if (key.endsWith('_grid_id') && typeof value === 'string') return html`<${UnitName} id=${value} />`;
   if (/_at$|_time$/.test(key) && typeof value === 'string') return fmtDateTime(value, { seconds: true });
   if (typeof value === 'number') return value.toLocaleString('zh-CN', { maximumFractionDigits: 1 });
   if (typeof value === 'object') return JSON.stringify(value);

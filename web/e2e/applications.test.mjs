@@ -47,6 +47,10 @@ test('the street officer and then the district officer carry an application to a
     await page.locator('input[name=overdue]').uncheck();
   }
   await shot(page, 'applications-list');
+  // The street's own work is marked: the application just filed waits for the street to accept it.
+  const row = page.locator('[data-screen=applications] tbody tr', { has: page.locator(`[data-application="${filed.id}"]`) });
+  assert.equal(await row.count(), 1, 'the filed application is on the first page');
+  assert.match(await row.innerText(), /待您办理/);
 
   await page.goto(`${server.url}/#/applications/${filed.id}`);
   await page.locator('[data-screen=application]').waitFor();

@@ -34,7 +34,13 @@ function Clock({ due, late }) {
     ${fmtDate(due)} · ${text}</span>`;
 }
 
-function List({ params }) {
+/** Whether the caller's role has a step to take now (lists carry no `allowed_actions`: the
+ * workflow's table in steps.js decides, as the server's does). */
+function yours(app, role) {
+  return stepsFor({ ...app, allowed_actions: undefined }, role).some((s) => !s.blocked && s.action !== 'update_category');
+}
+
+function List({ params, me }) {
   const [state, setState] = useState(params?.query?.state ?? '');
   const [overdue, setOverdue] = useState(params?.query?.overdue === 'true');
   return html`<div class="stack" data-screen="applications">
@@ -53,6 +59,7 @@ function List({ params }) {
         { key: 'step', title: t('本环节期限', 'Step limit'), render: (a) => html`<${Clock} due=${a.step_due} late=${a.overdue && a.step_due ? todayShanghai() > a.step_due : undefined} />` },
         { key: 'total', title: t('办结期限', 'Decision limit'), render: (a) => (UNDECIDED.includes(a.state) ? html`<${Clock} due=${a.total_due} />` : html`<span class="muted">—</span>`) },
         { key: 'overdue', title: t('逾期', 'Overdue'), render: (a) => (a.overdue ? html`<${Badge} tone="bad">${t('逾期', 'Overdue')}<//>` : '') },
+        { key: 'yours', title: t('待办', 'To do'), render: (a) => (yours(a, me.role) ? html`<${Badge} tone="info">${t('待您办理', 'Yours')}<//>` : '') },
         { key: 'submitted', title: t('提交时间', 'Submitted'), class: 'nowrap', render: (a) => fmtDateTime(a.submitted_at) },
       ]} />
   </div>`;
@@ -289,5 +296,5 @@ function Detail({ id, me }) {
 
 export default function Applications({ params, me }) {
   useWorkflowStyles();
-  return params?.id ? html`<${Detail} key=${params.id} id=${params.id} me=${me} />` : html`<${List} params=${params} />`;
+  return params?.id ? html`<${Detail} key=${params.id} id=${params.id} me=${me} />` : html`<${List} params=${params} me=${me} />`;
 }

@@ -28,7 +28,6 @@ test('the district map draws its grids and households, and a click says where it
   assert.match(words, /区|网格|不在/, words);
   assert.match(words, /天宁/, `the middle of the district lies in 天宁区: ${words}`);
   await shot(page, 'map-district');
-  publishScreenshot(await shot(page, 'map'), 'console-map.png');
 
   // Zoom in on the clicked point and pick a household: its card links to the household.
   for (let i = 0; i < 4; i++) await page.mouse.wheel(0, -400);
@@ -60,4 +59,26 @@ test('a point outside the city is said to be outside', async (t) => {
   const answer = page.locator('[data-testid=locate-answer]');
   await answer.waitFor();
   assert.match(await answer.innerText(), /不在本市范围内/);
+});
+
+test('a coordinator\'s map shows the community\'s grids by coverage and its visit fixes with their flags', async (t) => {
+  const { page, server } = await setup(t);
+  await page.goto(`${server.url}/`);
+  await login(page, 'coordinator');
+  await page.goto(`${server.url}/#/map`);
+  const map = page.locator('[data-testid=map]');
+  await page.waitForFunction(() => document.querySelector('[data-testid=map]')?.dataset.drawn === 'true', null, { timeout: 90_000 });
+  const rendered = JSON.parse(await map.getAttribute('data-rendered'));
+  assert.ok(rendered.grids >= 1 && rendered.grids < 278, `only the community's grids: ${rendered.grids}`);
+  assert.ok(rendered.visits > 0, `the community's visit fixes are drawn: ${rendered.visits}`);
+  const legend = await page.locator('.map-side').innerText();
+  const flagged = Number(/有核验提示 · (\d+)/.exec(legend)?.[1]);
+  assert.ok(flagged > 0, `the demo's flagged visits are counted: ${legend}`);
+  // A flagged visit's card names its flags and links to its review.
+  const target = await page.evaluate(() => JSON.parse(document.querySelector('[data-testid=map]').dataset.visitSample ?? 'null'));
+  assert.ok(target, 'a visit fix on screen');
+  const box = await map.boundingBox();
+  await page.mouse.click(box.x + target.x, box.y + target.y);
+  await page.locator('[data-testid=map-card] a[href^="#/visits/"]').first().waitFor();
+  publishScreenshot(await shot(page, 'map'), 'console-map.png');
 });

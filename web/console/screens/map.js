@@ -238,6 +238,14 @@ function describeRendered(map, el) {
   } else {
     delete el.dataset.sample;
   }
+  // A flagged visit if one is drawn, else any visit.
+  const v = visits.find((f) => f.properties.flagged === 1) ?? visits[0];
+  if (v) {
+    const p = map.project(v.geometry.coordinates);
+    el.dataset.visitSample = JSON.stringify({ x: Math.round(p.x), y: Math.round(p.y) });
+  } else {
+    delete el.dataset.visitSample;
+  }
 }
 
 function coverageText(i) {

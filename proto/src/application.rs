@@ -166,8 +166,25 @@ pub struct Application {
     pub overdue: bool,
     pub version: i64,
     pub timeline: Vec<TimelineEntry>,
+    /// The steps the caller's role may take now, each with the fields it needs. Filled on
+    /// `GET /applications/{id}` and in the answer to a step; empty in lists.
+    #[serde(default)]
+    pub allowed_actions: Vec<AllowedAction>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// A step of the workflow the caller may take on an application in its current state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AllowedAction {
+    pub action: Action,
+    /// Fields of the `Transition` the step needs: `note`, `visit_id`, `data_check`, `category`,
+    /// `category_status`, `exit_months`.
+    pub needs: Vec<String>,
+    /// Set when the role may take the step here but a precondition is not met yet (中文 / English),
+    /// such as a public notice still running.
+    pub blocked: Option<String>,
 }
 
 /// `POST /applications`: an application a community files on a family's behalf.

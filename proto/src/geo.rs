@@ -26,9 +26,22 @@ pub struct LocateResponse {
     pub lon: f64,
     /// The grid the point falls in, if any.
     pub grid: Option<GridRef>,
+    /// The units above (or, where no grid is drawn, around) the point, at whatever levels
+    /// have boundaries.
+    #[serde(default)]
+    pub community: Option<GridRef>,
+    #[serde(default)]
+    pub street: Option<GridRef>,
+    #[serde(default)]
+    pub district: Option<GridRef>,
+    #[serde(default)]
+    pub city: Option<GridRef>,
+    /// Whether the point lies inside any unit's boundary at all; `false` means outside the city.
+    #[serde(default)]
+    pub inside_city: bool,
 }
 
-/// A grid, as the point lookup names it.
+/// A unit (grid, community, street, district or city), as the point lookup names it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GridRef {

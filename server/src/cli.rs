@@ -189,9 +189,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let settings = settings(&cli, Some(args))?;
             telemetry::init(settings.log_json);
             crate::startup::without_huge_pages();
-            let app = Application::build(settings).await?;
+            let bind = settings.bind.clone();
+            let secrets = crate::config::Secrets::resolve(&settings)?;
+            let state =
+                tokio::task::spawn_blocking(move || crate::startup::build_state(settings, secrets))
+                    .await??;
+            // The demo city is in place before the listener and the periodic jobs start, so the
+            // first re-check run already finds its form and households.
             if args.demo {
-                let state = app.state();
                 let st = state.clone();
                 let report = state
                     .db(move |conn| demo::load(conn, &st.cipher, demo::DemoSize::FULL))
@@ -200,9 +205,26 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 grid_index::refresh(&state)
                     .await
                     .map_err(|e| anyhow::anyhow!("grids: {e}"))?;
-                print_demo(&report);
+                let activity = demo::activity::seed(&state).await.map_err(|e| {
+                    let fields: Vec<String> = e
+                        .body()
+                        .details
+                        .iter()
+                        .map(|d| format!("{} {}", d.field, d.code))
+                        .collect();
+                    anyhow::anyhow!("demo activity: {e} {}", fields.join(", "))
+                })?;
+                print_demo(&report, &activity);
             }
+            let listener = std::net::TcpListener::bind(&bind)?;
+            let app = Application::on_listener(state, listener)?;
             tracing::info!(port = app.port(), "listening");
+            // Scripts that start a server on port 0 read the address from this line.
+            println!("listening on http://{}:{}", app.host(), app.port());
+            {
+                use std::io::Write as _;
+                let _ = std::io::stdout().flush();
+            }
             app.run_until_stopped().await?;
         }
         Command::Migrate => {
@@ -587,7 +609,7 @@ fn print_household_import(report: &households::ImportReport, elapsed: std::time:
     }
 }
 
-fn print_demo(report: &demo::DemoReport) {
+fn print_demo(report: &demo::DemoReport, activity: &demo::activity::ActivityReport) {
     println!(
         "演示城市已加载 / demo city loaded: {} units created, {} already there, {} grids",
         report.units_created, report.units_unchanged, report.grids
@@ -596,6 +618,20 @@ fn print_demo(report: &demo::DemoReport) {
         "演示家庭 / demo households: {} created, {} already there, {} left out (ID number in another household)",
         report.households_created, report.households_existing, report.households_conflicting
     );
+    if activity.already {
+        println!("演示业务 / demo activity: seeded by an earlier start");
+    } else {
+        println!(
+            "演示业务 / demo activity (six weeks): {} tasks, {} visits with {} photos, {} applications ({} from findings, {} findings dismissed), {} self-reports",
+            activity.tasks,
+            activity.visits,
+            activity.photos,
+            activity.applications,
+            activity.findings_converted,
+            activity.findings_dismissed,
+            activity.self_reports
+        );
+    }
     println!(
         "演示账户 / demo log-ins (password `{}`):",
         demo::DEMO_PASSWORD

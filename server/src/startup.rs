@@ -6,6 +6,8 @@ use std::time::{Duration, Instant};
 
 use actix_web::dev::{Server, Service};
 use actix_web::error::{JsonPayloadError, QueryPayloadError};
+use actix_web::http::header;
+use actix_web::middleware::DefaultHeaders;
 use actix_web::{web, App, HttpServer};
 use futures_util::FutureExt;
 use jiuzhu_proto::ErrorCode;
@@ -21,6 +23,7 @@ use crate::telemetry::{Metrics, PrivacyRootSpan};
 use crate::{db, grid_index, routes};
 
 pub struct Application {
+    addr: std::net::SocketAddr,
     port: u16,
     server: Server,
     state: Arc<AppState>,
@@ -151,7 +154,8 @@ impl Application {
     }
 
     pub fn on_listener(state: Arc<AppState>, listener: TcpListener) -> anyhow::Result<Self> {
-        let port = listener.local_addr()?.port();
+        let addr = listener.local_addr()?;
+        let port = addr.port();
         let data = web::Data::from(state.clone());
         let settings = &state.settings;
         let json_limit = settings.json_limit_bytes;
@@ -179,6 +183,7 @@ impl Application {
                 .service(routes::ops::readyz)
                 .service(routes::ops::metrics)
                 .service(actix_web::web::redirect("/docs", "/docs/"))
+                .configure(crate::web::configure)
                 .default_service(web::to(|| async {
                     Err::<actix_web::HttpResponse, _>(ApiError::not_found())
                 }))
@@ -196,6 +201,13 @@ impl Application {
                         res
                     })
                 })
+                .wrap(
+                    // Every answer, API and pages alike: no type sniffing, no framing, no referrer.
+                    DefaultHeaders::new()
+                        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+                        .add((header::X_FRAME_OPTIONS, "DENY"))
+                        .add((header::REFERRER_POLICY, "no-referrer")),
+                )
                 .wrap(TracingLogger::<PrivacyRootSpan>::new())
         })
         .shutdown_timeout(settings.shutdown_timeout_secs)
@@ -207,6 +219,7 @@ impl Application {
         grid_index::spawn_watcher(Arc::downgrade(&state), Duration::from_secs(5));
         crate::jobs::spawn(Arc::downgrade(&state));
         Ok(Self {
+            addr,
             port,
             server,
             state,
@@ -215,6 +228,14 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The address listened on, as a host for a URL (IPv6 in brackets).
+    pub fn host(&self) -> String {
+        match self.addr {
+            std::net::SocketAddr::V4(a) => a.ip().to_string(),
+            std::net::SocketAddr::V6(a) => format!("[{}]", a.ip()),
+        }
     }
 
     pub fn state(&self) -> Arc<AppState> {

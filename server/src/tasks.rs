@@ -11,6 +11,7 @@ use crate::changes::{self, NewChange, DELETE, UPSERT};
 use crate::db::repo::tasks::{self as repo, TaskRow};
 use crate::db::AnyConnection;
 use crate::error::{ApiError, ApiResult};
+use crate::scope::Scope;
 
 /// The task as the API shows it; `today` decides `overdue`.
 pub fn to_api(row: TaskRow, today: NaiveDate) -> ApiResult<Task> {
@@ -216,4 +217,67 @@ pub fn not_open() -> ApiError {
         "任务状态已变化",
         "the task is not in a state that allows this",
     )
+}
+
+/// A worker takes on a task assigned to them (in their scope); another worker's task is not found.
+pub fn accept(
+    conn: &mut AnyConnection,
+    scope: &Scope,
+    id: &str,
+    worker: &str,
+    now: NaiveDateTime,
+) -> ApiResult<TaskRow> {
+    let task = repo::find_in_scope(conn, scope, id)?
+        .filter(|t| t.assignee_id.as_deref() == Some(worker))
+        .ok_or_else(ApiError::not_found)?;
+    if !repo::transition(conn, &task.id, &["assigned"], "accepted", None, None, now)? {
+        return Err(not_open());
+    }
+    repo::record_event(
+        conn,
+        &task.id,
+        Some(&task.state),
+        "accepted",
+        Some(worker),
+        "",
+        now,
+    )?;
+    changes::record(conn, "task", &task.id, Some(worker), UPSERT)?;
+    repo::find(conn, &task.id)?.ok_or_else(ApiError::not_found)
+}
+
+/// Cancels an open task with its reason; the task leaves its worker's phone at the next sync.
+pub fn cancel(
+    conn: &mut AnyConnection,
+    scope: &Scope,
+    id: &str,
+    actor: &str,
+    reason: &str,
+    now: NaiveDateTime,
+) -> ApiResult<TaskRow> {
+    let task = repo::find_in_scope(conn, scope, id)?.ok_or_else(ApiError::not_found)?;
+    if !repo::transition(
+        conn,
+        &task.id,
+        &["pending", "assigned", "accepted"],
+        "cancelled",
+        None,
+        None,
+        now,
+    )? {
+        return Err(not_open());
+    }
+    repo::record_event(
+        conn,
+        &task.id,
+        Some(&task.state),
+        "cancelled",
+        Some(actor),
+        reason,
+        now,
+    )?;
+    if let Some(worker) = &task.assignee_id {
+        changes::record(conn, "task", &task.id, Some(worker), DELETE)?;
+    }
+    repo::find(conn, &task.id)?.ok_or_else(ApiError::not_found)
 }

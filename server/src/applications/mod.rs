@@ -471,11 +471,26 @@ pub fn to_api(conn: &mut AnyConnection, rows: Vec<ApplicationRow>) -> ApiResult<
                 overdue: workflow::overdue(st, limits, today),
                 version: r.version,
                 timeline: timelines.remove(&r.id).unwrap_or_default(),
+                allowed_actions: Vec::new(),
                 created_at: utc(r.created_at),
                 updated_at: utc(r.updated_at),
             })
         })
         .collect()
+}
+
+/// Fills in the steps `role` may take on `app` now.
+pub fn with_allowed_actions(mut app: Application, role: Role) -> Application {
+    let facts = Facts {
+        delegated: app.delegated,
+        objections: app.objections,
+        notice_over: app
+            .notice_ends_on
+            .is_some_and(|d| china_date(db::now()) > d),
+        data_check_recorded: app.data_check.is_some(),
+    };
+    app.allowed_actions = workflow::allowed(app.state, role, facts);
+    app
 }
 
 /// One application by id, as staff see it (the caller has checked scope).

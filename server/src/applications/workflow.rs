@@ -6,7 +6,7 @@
 //! taken at once exactly one wins.
 
 use chrono::NaiveDate;
-use jiuzhu_proto::application::{Action, ApplicationState as S};
+use jiuzhu_proto::application::{Action, AllowedAction, ApplicationState as S};
 use jiuzhu_proto::user::Role;
 
 use crate::calendar::Calendar;
@@ -183,6 +183,41 @@ pub fn plan(
         _ => {}
     }
     Ok(to.unwrap_or(from))
+}
+
+/// The steps `role` may take on an application in `from`: those whose state and role fit, each
+/// with the transition fields it needs; a step whose precondition is not met yet (a notice still
+/// running, no data check) is listed with the reason it is blocked, so a person sees what waits.
+pub fn allowed(from: S, role: Role, facts: Facts) -> Vec<AllowedAction> {
+    Action::ALL
+        .iter()
+        .filter_map(|&action| {
+            let blocked = match plan(action, from, role, facts, true) {
+                Ok(_) => None,
+                Err(Refusal::Needs(_, zh, en)) => Some(format!("{zh} / {en}")),
+                Err(Refusal::WrongState | Refusal::WrongRole | Refusal::NoteRequired) => {
+                    return None
+                }
+            };
+            let mut needs = Vec::new();
+            if needs_note(action) {
+                needs.push("note".to_owned());
+            }
+            let extra: &[&str] = match action {
+                Action::RecordDataCheck => &["data_check"],
+                Action::FinishInvestigation => &["visit_id"],
+                Action::UpdateCategory => &["category", "category_status"],
+                Action::StartExit => &["exit_months"],
+                _ => &[],
+            };
+            needs.extend(extra.iter().map(|f| (*f).to_owned()));
+            Some(AllowedAction {
+                action,
+                needs,
+                blocked,
+            })
+        })
+        .collect()
 }
 
 /// The limits of an application after a step, as China dates.

@@ -44,6 +44,8 @@ pub enum DbSetupError {
     Pool(#[from] r2d2::Error),
     #[error("cannot run migrations: {0}")]
     Migration(String),
+    #[error("cannot open the SQLite file: {0}")]
+    Open(String),
     #[error("database error: {0}")]
     Query(#[from] diesel::result::Error),
     #[error("cannot create the database folder: {0}")]
@@ -113,6 +115,19 @@ pub fn connect(url: &str, max_size: u32) -> Result<(Backend, DbPool), DbSetupErr
                 std::fs::create_dir_all(parent)?;
             }
         }
+    }
+    if backend == Backend::Sqlite {
+        // WAL is a property of the file: set it once, from one connection, before the pool
+        // opens its connections all at once. A new file's first switch to WAL takes a lock that
+        // the busy timeout does not cover, and the pool's other connections racing it got
+        // "database is locked" (logged as errors at every first start).
+        let mut first = <diesel::SqliteConnection as diesel::Connection>::establish(&target)
+            .map_err(|e| DbSetupError::Open(e.to_string()))?;
+        diesel::connection::SimpleConnection::batch_execute(
+            &mut first,
+            "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL;",
+        )
+        .map_err(|e| DbSetupError::Open(format!("switching to WAL: {e}")))?;
     }
     let manager = ConnectionManager::<AnyConnection>::new(target);
     let pool = Pool::builder()

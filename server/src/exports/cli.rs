@@ -9,7 +9,7 @@ use clap::Args;
 use jiuzhu_proto::household::AssistanceStatus;
 use jiuzhu_proto::visit::ReviewState;
 
-use super::{kind, narrow, Encoding, Export, ExportQuery, Format, Outcome};
+use super::{kind, narrow, Encoding, Export, ExportQuery, Format, HeaderLanguage, Outcome};
 use crate::config::Settings;
 use crate::db;
 use crate::scope::Scope;
@@ -23,6 +23,9 @@ pub struct ExportArgs {
     /// CSV only: `utf8` (with a BOM, for Excel) or `gbk`.
     #[arg(long, value_enum, default_value = "utf8")]
     pub encoding: Encoding,
+    /// CSV only: the header row's language, `zh` or `en` (default: Chinese for GBK, English for UTF-8).
+    #[arg(long, value_enum)]
+    pub header: Option<HeaderLanguage>,
     /// Code of an org unit: only its part.
     #[arg(long)]
     pub org: Option<String>,
@@ -64,6 +67,7 @@ pub fn run(settings: &Settings, args: &ExportArgs) -> anyhow::Result<Outcome> {
     let query = ExportQuery {
         format: Some(args.format),
         encoding: Some(args.encoding),
+        header: args.header,
         org: args.org.clone(),
         status: args.status,
         tag: args.tag.clone(),

@@ -28,7 +28,7 @@ use crate::db::{self, AnyConnection, DbPool};
 use crate::error::{ApiError, ApiResult};
 use crate::scope::Scope;
 
-pub use write::{Column, Encoding, Format, RowWriter};
+pub use write::{label_zh, Column, Encoding, Format, HeaderLanguage, RowWriter};
 
 /// Rows per page: one query (two at a path boundary) and one chunk of the response. About
 /// 0.5 MB of CSV for visits; with [`CHANNEL_CHUNKS`] chunks queued, a few MB per export at most.
@@ -196,6 +196,9 @@ pub struct ExportQuery {
     pub format: Option<Format>,
     /// CSV only: `utf8` (default, with a BOM) or `gbk`.
     pub encoding: Option<Encoding>,
+    /// CSV only: the header row's language, `zh` or `en`. Default: Chinese for GBK (Excel in a
+    /// Chinese office), the English wire names for UTF-8.
+    pub header: Option<HeaderLanguage>,
     /// Code of an org unit inside the caller's scope (street, community, grid) to export only
     /// its part; outside the scope it answers 404 like any unit the caller cannot see.
     pub org: Option<String>,
@@ -218,6 +221,7 @@ pub struct Export {
     pub kind: &'static dyn ExportKind,
     pub format: Format,
     pub encoding: Encoding,
+    pub header: HeaderLanguage,
     pub scope: Scope,
     pub filters: Filters,
 }
@@ -284,10 +288,15 @@ impl Export {
                 ));
             }
         }
+        let header = q.header.unwrap_or(match encoding {
+            Encoding::Gbk => HeaderLanguage::Zh,
+            Encoding::Utf8 => HeaderLanguage::En,
+        });
         Ok(Self {
             kind,
             format,
             encoding,
+            header,
             scope,
             filters,
         })
@@ -322,7 +331,7 @@ impl Export {
         send: &mut dyn FnMut(Bytes) -> bool,
     ) -> ApiResult<Outcome> {
         let mut out = RowWriter::new(self.format, self.kind.columns());
-        out.header(self.encoding);
+        out.header(self.encoding, self.header);
         let mut after: Option<Key> = None;
         let mut outcome = Outcome::default();
         loop {

@@ -33,6 +33,71 @@ pub enum Encoding {
     Gbk,
 }
 
+/// The language of a CSV's header row. A GBK file is for Excel in a Chinese office, so it is
+/// headed in Chinese unless asked otherwise; UTF-8 keeps the wire names programs expect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum HeaderLanguage {
+    Zh,
+    En,
+}
+
+/// The Chinese heading of a column (its key where none is known).
+pub fn label_zh(key: &str) -> &str {
+    match key {
+        "accepted_at" => "受理时间",
+        "accuracy_m" => "定位精度(米)",
+        "address" => "地址",
+        "application_id" => "申请编号",
+        "at" => "时间",
+        "categories" => "救助类别",
+        "computed" => "计算值",
+        "created_at" => "创建时间",
+        "decided_at" => "审批时间",
+        "delegated" => "委托街道审批",
+        "external_id" => "外部编号",
+        "finding_id" => "发现编号",
+        "finished_at" => "走访结束时间",
+        "flag_count" => "核验问题数",
+        "flags" => "核验问题",
+        "form_key" => "表单",
+        "form_version" => "表单版本",
+        "grid_code" => "网格代码",
+        "grid_name" => "网格名称",
+        "head_id_number_masked" => "户主身份证号(脱敏)",
+        "head_name" => "户主姓名",
+        "head_phone_masked" => "户主电话(脱敏)",
+        "household_address" => "家庭地址",
+        "household_id" => "家庭编号",
+        "lat" => "纬度",
+        "lon" => "经度",
+        "member_count" => "家庭人数",
+        "mock_location" => "模拟定位",
+        "overdue" => "是否超期",
+        "received_at" => "接收时间",
+        "review_state" => "审核状态",
+        "reviewed_at" => "审核时间",
+        "rule_id" => "规则",
+        "rule_version" => "规则版本",
+        "source" => "来源",
+        "started_at" => "走访开始时间",
+        "state" => "状态",
+        "status" => "救助状态",
+        "step_due" => "本环节时限",
+        "submitted_at" => "提交时间",
+        "tags" => "标签",
+        "task_id" => "任务编号",
+        "total_due" => "办结时限",
+        "type" => "类型",
+        "unit_code" => "单位代码",
+        "unit_name" => "单位名称",
+        "updated_at" => "更新时间",
+        "visit_id" => "走访编号",
+        "worker_username" => "网格员账号",
+        other => other,
+    }
+}
+
 /// One column of an export: its key (CSV header, GeoJSON property) and whether it is a time.
 #[derive(Debug, Clone, Copy)]
 pub struct Column {
@@ -79,7 +144,7 @@ impl RowWriter {
     }
 
     /// The header line (CSV) or the collection's opening (GeoJSON).
-    pub fn header(&mut self, encoding: Encoding) {
+    pub fn header(&mut self, encoding: Encoding, language: HeaderLanguage) {
         match self.format {
             Format::Csv => {
                 self.bom = encoding == Encoding::Utf8;
@@ -87,9 +152,19 @@ impl RowWriter {
                     if i > 0 {
                         self.buf.push(',');
                     }
-                    self.buf.push_str(c.key);
-                    if c.time {
-                        self.buf.push_str(" (Asia/Shanghai)");
+                    match language {
+                        HeaderLanguage::En => {
+                            self.buf.push_str(c.key);
+                            if c.time {
+                                self.buf.push_str(" (Asia/Shanghai)");
+                            }
+                        }
+                        HeaderLanguage::Zh => {
+                            self.buf.push_str(label_zh(c.key));
+                            if c.time {
+                                self.buf.push_str("(北京时间)");
+                            }
+                        }
                     }
                 }
                 self.buf.push_str("\r\n");
@@ -358,7 +433,7 @@ mod tests {
     #[test]
     fn csv_has_a_bom_quotes_and_shanghai_times() {
         let mut w = RowWriter::new(Format::Csv, COLUMNS);
-        w.header(Encoding::Utf8);
+        w.header(Encoding::Utf8, HeaderLanguage::En);
         w.begin(None);
         w.text("王, \"小\"");
         w.int(3);
@@ -387,7 +462,7 @@ mod tests {
     #[test]
     fn gbk_round_trips_chinese() {
         let mut w = RowWriter::new(Format::Csv, COLUMNS);
-        w.header(Encoding::Gbk);
+        w.header(Encoding::Gbk, HeaderLanguage::Zh);
         w.begin(None);
         w.text("张三丰");
         w.int(1);
@@ -403,7 +478,7 @@ mod tests {
     #[test]
     fn geojson_is_valid_json() {
         let mut w = RowWriter::new(Format::Geojson, COLUMNS);
-        w.header(Encoding::Utf8);
+        w.header(Encoding::Utf8, HeaderLanguage::En);
         for point in [Some((119.9, 31.8)), None] {
             w.begin(point);
             w.text("a\"\n\u{1}");

@@ -215,6 +215,58 @@ pub enum Submission {
     Replay(VisitRow),
 }
 
+/// A visit from a phone, from start to end: its shape checked against the server's clock `now`,
+/// the answers checked and sealed on this thread (off the one that commits SQLite's visits),
+/// then stored, or recognised as stored before, in one grouped write. Returns the visit as the
+/// API shows it and whether it was a replay. The route and the demo city both come here.
+pub async fn receive(
+    state: &std::sync::Arc<crate::state::AppState>,
+    worker: String,
+    scope: Scope,
+    mut input: SubmitVisit,
+    now: DateTime<Utc>,
+) -> ApiResult<(Visit, bool)> {
+    let at = check_shape(&input, now, &state.settings.visit_checks)?;
+    let hash = body_hash(&input)?;
+    let form = match state.forms.cached(&input.form_key, input.form_version) {
+        Some(form) => Some(form),
+        None => {
+            let (st, key, version) = (state.clone(), input.form_key.clone(), input.form_version);
+            state
+                .db(move |conn| st.forms.get(conn, &key, version))
+                .await?
+        }
+    };
+    let mut answers = CheckedAnswers::check(&input, form.as_deref(), &state.cipher)?;
+    let cleaned = answers.take_cleaned();
+    // Sealed now: freed here rather than on the committing thread.
+    drop(std::mem::take(&mut input.answers));
+    let st = state.clone();
+    let (row, replay) = state
+        .tx_grouped(move |conn| {
+            let grids = st.grids.get();
+            let cx = Context {
+                worker: &worker,
+                scope: &scope,
+                grids: &grids,
+                checks: &st.settings.visit_checks,
+                photo_checks: &st.settings.photos,
+                now: now.naive_utc(),
+            };
+            Ok(match submit(conn, &cx, &input, at, &hash, answers)? {
+                Submission::Created(row) => (row, false),
+                Submission::Replay(row) => (row, true),
+            })
+        })
+        .await?;
+    // A new visit's answers are the ones just checked; a replay's are what was stored then.
+    let visit = match cleaned {
+        Some(answers) if !replay => to_api_with(row, answers)?,
+        _ => to_api(row, &state.cipher)?,
+    };
+    Ok((visit, replay))
+}
+
 /// Stores a visit, or recognises it as already stored. Runs inside a write transaction.
 pub fn submit(
     conn: &mut AnyConnection,
@@ -556,6 +608,33 @@ pub fn to_api_with(row: VisitRow, mut answers: serde_json::Value) -> ApiResult<V
         reviewed_at: row.reviewed_at.map(|t| t.and_utc()),
         received_at: row.received_at.and_utc(),
     })
+}
+
+/// A reviewer's decision, and what follows from it: an accepted visit is what the rules read, so
+/// they run on its household at once. Runs inside a write transaction.
+#[allow(clippy::too_many_arguments)]
+pub fn decide(
+    conn: &mut AnyConnection,
+    state: &crate::state::AppState,
+    scope: &Scope,
+    id: &str,
+    decision: ReviewDecision,
+    note: &str,
+    reviewer: &str,
+    now: NaiveDateTime,
+) -> ApiResult<VisitRow> {
+    let row = review(conn, scope, id, decision, note, reviewer, now)?;
+    if decision == ReviewDecision::Approved {
+        crate::rules::evaluate::household(
+            conn,
+            state,
+            &row.household_id,
+            crate::rules::evaluate::Trigger::Visit(&row.id),
+            &Default::default(),
+            now,
+        )?;
+    }
+    Ok(row)
 }
 
 /// A reviewer's decision. `has_issues` sends the task back to its worker; the other two close it.

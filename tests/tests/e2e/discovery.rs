@@ -337,6 +337,33 @@ async fn visit_to_approval(backend: Backend) {
     assert_eq!(status, StatusCode::CONFLICT, "converted twice: {body}");
 
     let a = app.id;
+    // What each role is offered at this step: the street accepts or returns, the district and
+    // the coordinator have nothing to do yet.
+    let offered = |body: &Value| -> Vec<String> {
+        body["allowed_actions"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x["action"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let (_, body) = get_json(&c.street, &format!("/applications/{a}")).await;
+    let street_offer = offered(&body);
+    assert!(street_offer.contains(&"accept".to_owned()), "{body}");
+    assert!(street_offer.contains(&"return".to_owned()), "{body}");
+    assert!(!street_offer.contains(&"approve".to_owned()), "{body}");
+    let returning = body["allowed_actions"]
+        .as_array()
+        .and_then(|a| a.iter().find(|x| x["action"] == "return"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(returning["needs"], json!(["note"]));
+    let (_, body) = get_json(&c.district, &format!("/applications/{a}")).await;
+    assert!(!offered(&body).contains(&"accept".to_owned()), "{body}");
+    let (_, body) = get_json(&c.coordinator, &format!("/applications/{a}")).await;
+    assert!(offered(&body).is_empty(), "{body}");
     // Out of order, wrong role, wrong level.
     let (status, body) = step(&c.district, a, &Transition::new(Action::Approve)).await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
@@ -379,7 +406,20 @@ async fn visit_to_approval(backend: Backend) {
     assert_eq!(after.visit_id, Some(visit));
     let after = ok_step(&c.street, a, Transition::new(Action::StartNotice)).await;
     assert!(after.notice_ends_on.is_some());
-    // The district cannot decide before the 7-day notice has run.
+    // The district cannot decide before the 7-day notice has run: offered, but blocked, with why.
+    let (_, body) = get_json(&c.district, &format!("/applications/{a}")).await;
+    let approve_offer = body["allowed_actions"]
+        .as_array()
+        .and_then(|a| a.iter().find(|x| x["action"] == "approve"))
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        approve_offer["blocked"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("公示期未满"),
+        "{body}"
+    );
     let (status, body) = step(&c.district, a, &Transition::new(Action::Approve)).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     c.let_time_pass(a, true).await;

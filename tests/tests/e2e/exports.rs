@@ -167,6 +167,15 @@ async fn households_csv_gbk_geojson(backend: Backend) {
         assert!(decoded.contains(name), "{name} lost in GBK");
     }
     assert_eq!(decoded.trim_end().split("\r\n").count(), 4);
+    // Headed in Chinese for Excel in a Chinese office; English on request.
+    let header = decoded.lines().next().unwrap_or_default();
+    assert!(header.starts_with("家庭编号,外部编号,网格代码"), "{header}");
+    assert!(header.contains("户主身份证号(脱敏)") && header.contains("更新时间(北京时间)"));
+    let got = get(&coordinator, "/exports/households?encoding=gbk&header=en").await;
+    let (decoded, _, _) = encoding_rs::GBK.decode(&got.body);
+    assert!(decoded.starts_with("household_id,external_id,grid_code"));
+    let got = get(&coordinator, "/exports/households?header=zh").await;
+    assert!(String::from_utf8_lossy(&got.body).contains("家庭编号"));
 
     // GeoJSON: a FeatureCollection with one point per household.
     let got = get(&coordinator, "/exports/households?format=geojson").await;

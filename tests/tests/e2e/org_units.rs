@@ -245,6 +245,36 @@ async fn locate_converts_and_validates(backend: Backend) {
         "GCJ-02 input was not converted"
     );
     assert!(wgs.grid.is_some());
+    // The whole chain above the grid, each level a prefix of the next.
+    let grid = wgs.grid.clone().unwrap();
+    let chain = [&wgs.community, &wgs.street, &wgs.district];
+    for unit in chain {
+        let unit = unit
+            .as_ref()
+            .expect("every level of the demo city has a boundary");
+        assert!(
+            grid.code.starts_with(&unit.code),
+            "{} above {}",
+            unit.code,
+            grid.code
+        );
+    }
+    assert_eq!(wgs.district.as_ref().unwrap().code, "320402");
+    assert_eq!(wgs.city.as_ref().unwrap().code, "320400");
+    assert!(wgs.inside_city);
+    // In another district, which has no grids drawn: the district and the city, no grid.
+    let wujin = worker.locate(31.62, 119.95, Crs::Wgs84).await.unwrap();
+    assert!(wujin.grid.is_none() && wujin.street.is_none());
+    assert_eq!(
+        wujin.district.as_ref().map(|d| d.code.as_str()),
+        Some("320412")
+    );
+    assert_eq!(wujin.city.as_ref().map(|d| d.code.as_str()), Some("320400"));
+    assert!(wujin.inside_city);
+    // Beijing is outside the city, and the answer says so.
+    let far = worker.locate(40.0, 116.0, Crs::Wgs84).await.unwrap();
+    assert!(far.grid.is_none() && far.district.is_none() && far.city.is_none());
+    assert!(!far.inside_city);
     let bd = worker
         .locate(31.7800 + 0.004, 119.9700 + 0.011, Crs::Bd09)
         .await

@@ -159,3 +159,111 @@ async fn cannot_touch_users_outside_scope(backend: Backend) {
     assert_eq!(missing.code(), Some(ErrorCode::NotFound));
 }
 both_backends!(users_outside_scope, cannot_touch_users_outside_scope);
+
+/// The lists a console's pickers need: by role, by unit, and the workers a household's task may
+/// go to (active grid workers of its community), all inside the caller's scope.
+async fn filter_users_and_assignees(backend: Backend) {
+    use jiuzhu_tests::fixtures::{coordinator_grid, household, id_number, member};
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    app.load_demo().await;
+    let (grid, lat, lon) = coordinator_grid(&app).await;
+    let admin = app.login("admin").await;
+    let coordinator = app.login("coordinator").await;
+    let list = |client: &jiuzhu_mobile_api::Client, query: Vec<(&'static str, String)>| {
+        let req = client.request(reqwest::Method::GET, "/users").query(&query);
+        async move {
+            let res = req.send().await.unwrap();
+            let status = res.status();
+            let body: serde_json::Value = res.json().await.unwrap_or_default();
+            let names: Vec<String> = body["items"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|u| u["username"].as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default();
+            (status, body, names)
+        }
+    };
+    let (status, body, names) = list(&admin, vec![("role", "grid_worker".into())]).await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+    assert!(names.contains(&"worker1".into()) && names.contains(&"worker2".into()));
+    assert!(body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|u| u["role"] == "grid_worker"));
+    let (_, _, names) = list(&admin, vec![("org_unit_id", grid.id.to_string())]).await;
+    assert_eq!(names, vec!["worker1".to_owned()]);
+    // A unit outside the caller's scope is not found, like any object out of scope.
+    let other_street = admin
+        .org_units(&OrgUnitQuery {
+            kind: Some(OrgKind::Street),
+            limit: Some(5),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .find(|s| !grid.path.starts_with(&s.path))
+        .unwrap();
+    let (status, _, _) = list(
+        &coordinator,
+        vec![("org_unit_id", other_street.id.to_string())],
+    )
+    .await;
+    assert_eq!(status, reqwest::StatusCode::NOT_FOUND);
+
+    // Who a task of this household may go to: the community's active grid workers.
+    let h = coordinator
+        .create_household(&household(
+            "竹林路 8 号",
+            lat,
+            lon,
+            vec![member(
+                "户主",
+                jiuzhu_proto::household::Relation::Head,
+                &id_number("32040219600101771"),
+            )],
+        ))
+        .await
+        .unwrap();
+    let (status, _, mut names) =
+        list(&coordinator, vec![("assignable_for", h.id.to_string())]).await;
+    assert_eq!(status, reqwest::StatusCode::OK);
+    names.sort();
+    assert_eq!(names, vec!["worker1", "worker2", "worker4"]);
+    let worker2 = list(&admin, vec![("role", "grid_worker".into())]).await.1["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["username"] == "worker2")
+        .map(|u| u["id"].as_str().unwrap().parse().unwrap())
+        .unwrap();
+    coordinator
+        .update_user(
+            worker2,
+            &UpdateUser {
+                disabled: Some(true),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let (_, _, mut names) = list(&coordinator, vec![("assignable_for", h.id.to_string())]).await;
+    names.sort();
+    assert_eq!(names, vec!["worker1", "worker4"]);
+    let (status, _, _) = list(
+        &coordinator,
+        vec![("assignable_for", uuid::Uuid::new_v4().to_string())],
+    )
+    .await;
+    assert_eq!(status, reqwest::StatusCode::NOT_FOUND);
+    let (status, _, _) = list(&coordinator, vec![("role", "emperor".into())]).await;
+    assert_eq!(status, reqwest::StatusCode::BAD_REQUEST);
+}
+both_backends!(user_filters, filter_users_and_assignees);

@@ -240,6 +240,22 @@ pub fn find_in_scope(
     .optional()
 }
 
+/// The org path of a household in scope.
+pub fn org_path_in_scope(
+    conn: &mut AnyConnection,
+    scope: &Scope,
+    id: &str,
+) -> QueryResult<Option<String>> {
+    in_scope!(
+        households::table.filter(households::id.eq(id)),
+        households::org_path,
+        scope
+    )
+    .select(households::org_path)
+    .first_row(conn)
+    .optional()
+}
+
 /// Households among `ids` that are in scope, each with its grid's code; in no particular order.
 pub fn find_many_in_scope(
     conn: &mut AnyConnection,

@@ -197,3 +197,28 @@ pub fn find_by_id(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<OrgU
         .first_row(conn)
         .optional()
 }
+
+/// The units with these codes (a path's ancestors, five at most), in no particular order. Asked
+/// once per map click, not on a hot path, so `eq_any`'s uncached statement does no harm.
+pub fn find_by_codes(conn: &mut AnyConnection, codes: &[String]) -> QueryResult<Vec<OrgUnitRow>> {
+    org_units::table
+        .filter(org_units::code.eq_any(codes))
+        .select(OrgUnitRow::as_select())
+        .load(conn)
+}
+
+/// Units other than grids whose bounding box holds the point (their boundary may still not).
+pub fn with_bbox_around(
+    conn: &mut AnyConnection,
+    lon: f64,
+    lat: f64,
+) -> QueryResult<Vec<OrgUnitRow>> {
+    org_units::table
+        .filter(org_units::kind.ne("grid"))
+        .filter(org_units::min_lon.le(lon))
+        .filter(org_units::max_lon.ge(lon))
+        .filter(org_units::min_lat.le(lat))
+        .filter(org_units::max_lat.ge(lat))
+        .select(OrgUnitRow::as_select())
+        .load(conn)
+}

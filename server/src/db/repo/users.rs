@@ -93,11 +93,21 @@ pub fn find_in_scope(
     .optional()
 }
 
+/// Filters for a list of accounts.
+#[derive(Debug, Clone, Default)]
+pub struct UserFilter {
+    pub role: Option<String>,
+    /// Leave disabled accounts out.
+    pub active_only: bool,
+    /// Keyset: only accounts whose username sorts after this one.
+    pub after_username: Option<String>,
+    pub limit: i64,
+}
+
 pub fn list_in_scope(
     conn: &mut AnyConnection,
     scope: &Scope,
-    after_username: Option<&str>,
-    limit: i64,
+    filter: &UserFilter,
 ) -> QueryResult<Vec<UserWithCode>> {
     let mut query = in_scope!(
         users::table.inner_join(org_units::table),
@@ -106,10 +116,16 @@ pub fn list_in_scope(
     )
     .select((UserRow::as_select(), org_units::code))
     .order(users::username.asc())
-    .limit(limit)
+    .limit(filter.limit)
     .into_boxed();
-    if let Some(after) = after_username {
-        query = query.filter(users::username.gt(after.to_owned()));
+    if let Some(after) = &filter.after_username {
+        query = query.filter(users::username.gt(after.clone()));
+    }
+    if let Some(role) = &filter.role {
+        query = query.filter(users::role.eq(role.clone()));
+    }
+    if filter.active_only {
+        query = query.filter(users::disabled.eq(false));
     }
     query.load(conn)
 }

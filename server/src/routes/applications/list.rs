@@ -97,5 +97,8 @@ pub async fn get_application(
                 .ok_or_else(ApiError::not_found)
         })
         .await?;
-    Ok(web::Json(app))
+    Ok(web::Json(applications::with_allowed_actions(
+        app,
+        caller.role,
+    )))
 }

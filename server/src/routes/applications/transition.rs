@@ -49,5 +49,8 @@ pub async fn transition_application(
             applications::read_one(conn, &id)
         })
         .await?;
-    Ok(web::Json(app))
+    Ok(web::Json(applications::with_allowed_actions(
+        app,
+        caller.role,
+    )))
 }

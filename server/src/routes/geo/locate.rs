@@ -1,7 +1,7 @@
-//! `GET /geo/locate`: which grid a point falls in.
+//! `GET /geo/locate`: where a point is: its grid and the units above it.
 
 use actix_web::{get, web};
-use jiuzhu_proto::geo::{Crs as WireCrs, GridRef, LocateResponse};
+use jiuzhu_proto::geo::{Crs as WireCrs, LocateResponse};
 use jiuzhu_proto::{ErrorBody, ErrorCode};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -9,8 +9,8 @@ use utoipa::IntoParams;
 use crate::auth::Caller;
 use crate::domain::geo::{self, LatLon};
 use crate::error::{ApiError, ApiResult};
+use crate::places;
 use crate::routes::geo::domain_crs;
-use crate::routes::parse_id;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -22,14 +22,15 @@ pub struct LocateQuery {
     pub crs: Option<WireCrs>,
 }
 
-/// The grid containing a point. A point on a border between grids resolves to the grid with the
-/// smallest code, always.
+/// The grid containing a point and the units above it, or, outside every grid, the units whose
+/// boundary holds it; `inside_city: false` when no unit does. A point on a border between grids
+/// resolves to the grid with the smallest code, always.
 #[utoipa::path(
     tag = "geo",
     security(("bearer" = [])),
     params(LocateQuery),
     responses(
-        (status = 200, description = "The point in WGS-84 and its grid, if any", body = LocateResponse),
+        (status = 200, description = "The point in WGS-84 and the units around it", body = LocateResponse),
         (status = 400, description = "Not a valid coordinate", body = ErrorBody),
     )
 )]
@@ -44,18 +45,19 @@ pub async fn locate(
         ApiError::bad_request(ErrorCode::InvalidCoordinate, "坐标无效", e.to_string())
     })?;
     let wgs = geo::to_wgs84(point, crs);
-    let lookup = state.grids.get();
-    let grid = match lookup.locate(wgs) {
-        Some(entry) => Some(GridRef {
-            id: parse_id(&entry.key.id)?,
-            code: entry.code.clone(),
-            name: entry.key.name.clone(),
-        }),
-        None => None,
-    };
+    let grid_id = state.grids.get().locate(wgs).map(|e| e.key.id.clone());
+    let place = state
+        .into_inner()
+        .db(move |conn| places::around(conn, wgs, grid_id.as_deref()))
+        .await?;
     Ok(web::Json(LocateResponse {
         lat: wgs.lat(),
         lon: wgs.lon(),
-        grid,
+        grid: place.grid,
+        community: place.community,
+        street: place.street,
+        district: place.district,
+        city: place.city,
+        inside_city: place.inside_city,
     }))
 }

@@ -5,9 +5,8 @@ use jiuzhu_proto::task::Task;
 use jiuzhu_proto::ErrorBody;
 
 use crate::auth::Caller;
-use crate::changes;
-use crate::db::{self, repo};
-use crate::error::{ApiError, ApiResult};
+use crate::db;
+use crate::error::ApiResult;
 use crate::routes::parse_id;
 use crate::state::AppState;
 use crate::tasks;
@@ -35,25 +34,7 @@ pub async fn accept_task(
     let task = state
         .into_inner()
         .tx(move |conn| {
-            let task = repo::tasks::find_in_scope(conn, &scope, &id.to_string())?
-                .filter(|t| t.assignee_id.as_deref() == Some(me.as_str()))
-                .ok_or_else(ApiError::not_found)?;
-            let now = db::now();
-            if !repo::tasks::transition(conn, &task.id, &["assigned"], "accepted", None, None, now)?
-            {
-                return Err(tasks::not_open());
-            }
-            repo::tasks::record_event(
-                conn,
-                &task.id,
-                Some(&task.state),
-                "accepted",
-                Some(&me),
-                "",
-                now,
-            )?;
-            changes::record(conn, "task", &task.id, Some(&me), changes::UPSERT)?;
-            let row = repo::tasks::find(conn, &task.id)?.ok_or_else(ApiError::not_found)?;
+            let row = tasks::accept(conn, &scope, &id.to_string(), &me, db::now())?;
             tasks::to_api(row, crate::registry::today())
         })
         .await?;

@@ -5,8 +5,7 @@ use jiuzhu_proto::task::{CancelTask, Task};
 use jiuzhu_proto::{ErrorBody, ErrorCode};
 
 use crate::auth::Caller;
-use crate::changes;
-use crate::db::{self, repo};
+use crate::db;
 use crate::error::{ApiError, ApiResult};
 use crate::routes::households::COORDINATORS;
 use crate::routes::parse_id;
@@ -48,33 +47,7 @@ pub async fn cancel_task(
     let task = state
         .into_inner()
         .tx(move |conn| {
-            let task = repo::tasks::find_in_scope(conn, &scope, &id.to_string())?
-                .ok_or_else(ApiError::not_found)?;
-            let now = db::now();
-            if !repo::tasks::transition(
-                conn,
-                &task.id,
-                &["pending", "assigned", "accepted"],
-                "cancelled",
-                None,
-                None,
-                now,
-            )? {
-                return Err(tasks::not_open());
-            }
-            repo::tasks::record_event(
-                conn,
-                &task.id,
-                Some(&task.state),
-                "cancelled",
-                Some(&actor),
-                &reason,
-                now,
-            )?;
-            if let Some(worker) = &task.assignee_id {
-                changes::record(conn, "task", &task.id, Some(worker), changes::DELETE)?;
-            }
-            let row = repo::tasks::find(conn, &task.id)?.ok_or_else(ApiError::not_found)?;
+            let row = tasks::cancel(conn, &scope, &id.to_string(), &actor, &reason, db::now())?;
             tasks::to_api(row, crate::registry::today())
         })
         .await?;

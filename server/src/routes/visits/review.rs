@@ -54,8 +54,9 @@ pub async fn review_visit(
     let st = state.clone();
     let visit = state
         .tx(move |conn| {
-            let row = visits::review(
+            let row = visits::decide(
                 conn,
+                &st,
                 &scope,
                 &id.to_string(),
                 input.decision,
@@ -63,17 +64,6 @@ pub async fn review_visit(
                 &reviewer,
                 db::now(),
             )?;
-            // An accepted visit is what the rules read: run them on its household now.
-            if input.decision == ReviewDecision::Approved {
-                crate::rules::evaluate::household(
-                    conn,
-                    &st,
-                    &row.household_id,
-                    crate::rules::evaluate::Trigger::Visit(&row.id),
-                    &Default::default(),
-                    db::now(),
-                )?;
-            }
             visits::to_api(row, &st.cipher)
         })
         .await?;

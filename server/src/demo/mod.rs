@@ -2,6 +2,9 @@
 //! and grids, an account for every role, and synthetic households (see `demo_households`). Loaded
 //! through the same import and registry paths as real data; loading it again changes nothing.
 
+pub mod activity;
+pub mod photo;
+
 use jiuzhu_proto::user::Role;
 
 use crate::accounts::{self, NewAccount, UnitRef};
@@ -16,7 +19,7 @@ use crate::imports::boundaries::{self, OnExisting, UnitSpec};
 use crate::scope::Scope;
 
 /// The districts of 常州 (GCJ-02), from the shared real data.
-const CHANGZHOU: &str = include_str!("../../fixtures/boundaries/320400_full.json");
+const CHANGZHOU: &str = include_str!("../../../fixtures/boundaries/320400_full.json");
 pub const CITY_CODE: &str = "320400";
 pub const CITY_NAME: &str = "常州市";
 pub const DISTRICT_CODE: &str = "320402";
@@ -129,6 +132,30 @@ fn accounts_for(specs: &[UnitSpec]) -> Vec<(&'static str, &'static str, Role, St
         .take(2)
         .collect();
     use jiuzhu_proto::org::OrgKind as K;
+    // A second street with its own officer, coordinator and worker: what one street sees of
+    // another's work is nothing, and the demo shows it.
+    let second_street = specs
+        .iter()
+        .filter(|s| s.kind == K::Street)
+        .map(|s| s.code.clone())
+        .nth(1)
+        .unwrap_or_default();
+    let under = |kind, prefix: &str| -> Vec<String> {
+        specs
+            .iter()
+            .filter(|s| s.kind == kind && !prefix.is_empty() && s.code.starts_with(prefix))
+            .map(|s| s.code.clone())
+            .collect()
+    };
+    let second_community = under(K::Community, &second_street)
+        .into_iter()
+        .next()
+        .unwrap_or_default();
+    // The last grids of the two communities hold more of the synthetic households than the
+    // first ones, so their workers have a fuller demo round.
+    let second_grid = under(K::Grid, &second_community).pop().unwrap_or_default();
+    let first_community = first(K::Community);
+    let third_grid = under(K::Grid, &first_community).pop().unwrap_or_default();
     vec![
         ("admin", "系统管理员", Role::Admin, CITY_CODE.to_owned()),
         (
@@ -161,6 +188,20 @@ fn accounts_for(specs: &[UnitSpec]) -> Vec<(&'static str, &'static str, Role, St
             Role::GridWorker,
             grids.get(1).cloned().unwrap_or_default(),
         ),
+        (
+            "street2",
+            "街道民政办（二）",
+            Role::StreetOfficer,
+            second_street,
+        ),
+        (
+            "coordinator2",
+            "社区社工（二）",
+            Role::Coordinator,
+            second_community,
+        ),
+        ("worker3", "网格员三", Role::GridWorker, second_grid),
+        ("worker4", "网格员四", Role::GridWorker, third_grid),
         ("citizen", "市民", Role::Citizen, CITY_CODE.to_owned()),
     ]
 }
@@ -168,7 +209,7 @@ fn accounts_for(specs: &[UnitSpec]) -> Vec<(&'static str, &'static str, Role, St
 /// Loads the demo city into the database (idempotent). `cipher` seals the households' ID and
 /// phone numbers, as for any household.
 /// The standard home-visit form (入户走访核查表), an XLSForm under `fixtures/forms/`.
-const HOME_VISIT_XLSX: &[u8] = include_bytes!("../../fixtures/forms/home_visit.xlsx");
+const HOME_VISIT_XLSX: &[u8] = include_bytes!("../../../fixtures/forms/home_visit.xlsx");
 
 /// Publishes the home-visit form through the XLSForm import unless it is there already.
 fn publish_home_visit_form(conn: &mut AnyConnection) -> ApiResult<bool> {
@@ -182,7 +223,7 @@ fn publish_home_visit_form(conn: &mut AnyConnection) -> ApiResult<bool> {
 }
 
 /// Demo standards (`fixtures/standards/demo.toml`), marked as demo values.
-const DEMO_STANDARDS: &str = include_str!("../../fixtures/standards/demo.toml");
+const DEMO_STANDARDS: &str = include_str!("../../../fixtures/standards/demo.toml");
 
 /// Records the demo standards for districts that have none yet.
 fn record_demo_standards(conn: &mut AnyConnection) -> ApiResult<()> {

@@ -103,3 +103,42 @@ test('an admin creates a grid worker bound to a grid', async (t) => {
   await page.getByRole('button', { name: '退出' }).click();
   await login(page, 'e2e.worker', { password: 'e2e-password-2026!', expect: 'notice' });
 });
+
+test('boundaries are imported from GeoJSON, and a bad file is refused feature by feature', async (t) => {
+  const { page, server, allow } = await setup(t);
+  allow(422, '/api/v1/org-units/import');
+  allow(400, '/api/v1/org-units/import');
+  await page.goto(`${server.url}/`);
+  await login(page, 'admin');
+  await page.goto(`${server.url}/#/admin/units`);
+  const card = page.locator('.card', { hasText: '导入边界（GeoJSON）' });
+  await card.waitFor();
+  const square = (x, y) => [[[x, y], [x + 0.001, y], [x + 0.001, y + 0.001], [x, y + 0.001], [x, y]]];
+  const bad = { type: 'FeatureCollection', features: [
+    { type: 'Feature', properties: { code: '999', name: '坏代码', kind: 'grid' }, geometry: { type: 'Polygon', coordinates: square(119.94, 31.8) } },
+    { type: 'Feature', properties: { code: '320402001001902', name: '坏边界', kind: 'grid' }, geometry: { type: 'Polygon', coordinates: [[[119.94, 31.8], [119.941, 31.8]]] } },
+  ] };
+  await card.locator('input[type=file]').setInputFiles({ name: 'bad.geojson', mimeType: 'application/geo+json', buffer: Buffer.from(JSON.stringify(bad)) });
+  await card.getByRole('button', { name: '导入' }).click();
+  const problems = card.locator('[data-testid=problems] tbody tr');
+  await problems.first().waitFor();
+  const where = await card.locator('[data-testid=problems] tbody td:first-child').allInnerTexts();
+  assert.ok(where.some((w) => w.startsWith('features[0]')) && where.some((w) => w.startsWith('features[1]')), `each bad feature is named: ${where}`);
+  await shot(page, 'admin-boundaries-errors');
+
+  const good = { type: 'FeatureCollection', features: [
+    { type: 'Feature', properties: { code: '320402001001901', name: '端到端测试网格', kind: 'grid' }, geometry: { type: 'Polygon', coordinates: square(119.94, 31.8) } },
+  ] };
+  await card.locator('input[type=file]').setInputFiles({ name: 'good.geojson', mimeType: 'application/geo+json', buffer: Buffer.from(JSON.stringify(good)) });
+  await card.getByRole('button', { name: '导入' }).click();
+  await card.locator('.notice', { hasText: '新建 1' }).waitFor();
+  // The new grid is where it belongs: under 红梅新村社区, found by the unit picker.
+  const picker = page.locator('.card', { hasText: '组织架构' }).locator('.unit-picker select');
+  for (const name of ['天宁区', '天宁街道', '红梅新村社区']) {
+    const select = picker.last();
+    const value = await select.locator('option', { hasText: name }).getAttribute('value');
+    await select.selectOption(value);
+    await page.waitForTimeout(200);
+  }
+  await page.locator('.card', { hasText: '组织架构' }).locator('td', { hasText: '端到端测试网格' }).waitFor();
+});

@@ -81,3 +81,20 @@ test('English can be switched on and stays on after a reload', async (t) => {
   await page.getByRole('button', { name: '中文' }).click();
   await page.locator('nav.sidebar a', { hasText: '救助申请' }).waitFor();
 });
+
+test('an expired access token is refreshed without the user noticing', async (t) => {
+  const { page, server, allow } = await setup(t, { serverEnv: { JIUZHU_ACCESS_TOKEN_TTL_SECS: '2' } });
+  allow(401, '/api/v1/'); // the expired token's answers, each followed by one refresh and a retry
+  await page.goto(`${server.url}/`);
+  await login(page, 'coordinator');
+  await page.locator('[data-testid=overview-numbers]').waitFor();
+  const before = await page.evaluate(() => JSON.parse(sessionStorage.getItem('jiuzhu.session')).access_token);
+  await page.waitForTimeout(3000);
+  const refreshed = page.waitForResponse((r) => r.url().endsWith('/api/v1/auth/refresh') && r.status() === 200);
+  await page.locator('nav.sidebar a', { hasText: '住户档案' }).click();
+  await refreshed;
+  await page.locator('.table-wrap table tbody tr').first().waitFor();
+  const after = await page.evaluate(() => JSON.parse(sessionStorage.getItem('jiuzhu.session')).access_token);
+  assert.notEqual(after, before, 'a new access token');
+  assert.equal(await page.locator('input[name=username]').count(), 0, 'still logged in');
+});

@@ -61,16 +61,24 @@ pub fn version() -> &'static str {
     })
 }
 
-/// Every embedded file with its content hash, for a service worker's precache list.
-pub fn files() -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = Assets::iter()
-        .filter_map(|name| {
-            let file = Assets::get(&name)?;
-            Some((name.into_owned(), hex::encode(file.metadata.sha256_hash())))
+/// The phone app's shell: every embedded file a page of `app` (`field` or `h5`) may load, as the
+/// versioned URLs it loads them by, derived from what is embedded so no list goes stale. The
+/// console's own folder and the large map and chart libraries (the phone app draws its grid
+/// without them) are left out.
+pub fn shell(app: &str) -> Vec<String> {
+    let prefix = format!("/v/{}/", version());
+    let mut files: Vec<String> = Assets::iter()
+        .filter(|name| {
+            let own = name.starts_with(&format!("{app}/"));
+            let shared = name.starts_with("shared/") || name.starts_with("vendor/");
+            let heavy = name.contains("maplibre") || name.contains("echarts");
+            (own || shared) && !heavy && !name.ends_with(".md") && !name.ends_with("sw.js")
         })
+        .map(|name| format!("{prefix}{name}"))
         .collect();
-    out.sort();
-    out
+    files.sort();
+    files.insert(0, format!("/{app}/"));
+    files
 }
 
 /// Registers the pages and the versioned assets.
@@ -83,6 +91,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/v/{version}/{path:.*}", web::get().to(asset))
         // A service worker controls only the pages under its own folder, so the phone app's
         // worker and manifest are served beside its page, unversioned and never cached.
+        .route("/field/shell.json", web::get().to(shell_list))
+        .route("/h5/shell.json", web::get().to(shell_list))
         .route("/field/{file}", web::get().to(app_file))
         .route("/h5/{file}", web::get().to(app_file));
 }
@@ -111,6 +121,15 @@ async fn asset(
         Caching::Never
     };
     Ok(respond(&req, &name, file.data.into_owned().into(), caching))
+}
+
+/// `GET /field/shell.json`: what the service worker precaches, and the build it belongs to.
+async fn shell_list(req: HttpRequest) -> HttpResponse {
+    let app = if req.path().starts_with("/h5/") { "h5" } else { "field" };
+    let body = serde_json::json!({ "version": version(), "files": shell(app) });
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .json(body)
 }
 
 async fn app_file(req: HttpRequest, file: web::Path<String>) -> Result<HttpResponse, ApiError> {
@@ -221,6 +240,19 @@ fn respond(req: &HttpRequest, name: &str, data: bytes::Bytes, caching: Caching) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_shell_is_what_is_embedded() {
+        let files = shell("field");
+        assert_eq!(files.first().map(String::as_str), Some("/field/"));
+        assert!(files.iter().skip(1).all(|f| f.starts_with(&format!("/v/{}/", version()))));
+        assert!(!files.iter().any(|f| f.contains("/console/") || f.contains("maplibre")));
+        // Every listed file exists.
+        for f in files.iter().skip(1) {
+            let name = f.splitn(4, '/').nth(3).unwrap_or_default();
+            assert!(Assets::get(name).is_some(), "{name}");
+        }
+    }
 
     #[test]
     fn types_follow_the_extension() {

@@ -15,7 +15,7 @@
 // /usr/bin/chromium), E2E_HEADFUL=1 to watch.
 
 import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync, readFileSync, copyFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync, copyFileSync, linkSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,14 +28,36 @@ export const ARTIFACTS = join(WEB, 'e2e', 'artifacts');
 export const DEMO_PASSWORD = 'jiuzhu-demo-2026';
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 
-/** The server binary the tests run. */
-export function serverBinary() {
+function findBinary() {
   if (process.env.JIUZHU_BIN) return resolve(process.env.JIUZHU_BIN);
   for (const p of ['target/release/jiuzhu', 'target/debug/jiuzhu']) {
     const full = join(REPO, p);
     if (existsSync(full)) return full;
   }
   throw new Error('no server binary: build it (cargo build -p server) or set JIUZHU_BIN');
+}
+
+let pinned = null;
+
+/**
+ * The server binary the tests run, pinned for this process: a hard link to the file found first, so
+ * that a `cargo build` replacing it meanwhile changes nothing for the tests already running.
+ */
+export function serverBinary() {
+  if (pinned && existsSync(pinned)) return pinned;
+  const found = findBinary();
+  const st = statSync(found);
+  const link = join(tmpdir(), `jiuzhu-e2e-bin-${st.ino}-${Math.round(st.mtimeMs)}`);
+  try {
+    if (!existsSync(link)) linkSync(found, link);
+    pinned = link;
+    // The link would keep a replaced binary's disk space: drop it when this process ends (a test
+    // process still running another server re-links the same file under the same name).
+    process.once('exit', () => { try { rmSync(link, { force: true }); } catch { /* gone */ } });
+  } catch {
+    pinned = found; // another file system: run it where it is
+  }
+  return pinned;
 }
 
 /**
@@ -116,11 +138,23 @@ export async function templateDir() {
       await server.stop();
       writeFileSync(join(base, 'seed.txt'), `seeded in ${Date.now() - t0} ms by ${bin}\n`);
       writeFileSync(ready, '');
+      dropOldTemplates(base);
     } finally {
       rmSync(lock, { recursive: true, force: true });
     }
   }
   return data;
+}
+
+/** Templates of earlier binaries, seeded more than two hours ago, are not needed any more. */
+function dropOldTemplates(keep) {
+  for (const name of readdirSync(tmpdir())) {
+    const dir = join(tmpdir(), name);
+    if (!name.startsWith('jiuzhu-e2e-template-') || name.endsWith('.lock') || dir === keep) continue;
+    try {
+      if (Date.now() - statSync(join(dir, 'READY')).mtimeMs > 2 * 3600_000) rmSync(dir, { recursive: true, force: true });
+    } catch { /* being seeded, or gone */ }
+  }
 }
 
 /** A private copy of the seeded demo data dir. */

@@ -71,3 +71,10 @@ pub struct MySelfReport {
     pub public_note: String,
     pub created_at: DateTime<Utc>,
 }
+
+/// `GET /api/v1/demo/sms-code` (demo servers only): the code a phone would have received.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DemoCode {
+    pub code: String,
+}

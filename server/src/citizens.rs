@@ -58,17 +58,29 @@ pub fn username_for(cipher: &FieldCipher, mobile: &str) -> String {
     format!("c_{}", hex::encode(&index.as_bytes()[..10]))
 }
 
-/// Sends verification codes. `log` is for the demo; `file` spools messages for a gateway.
+/// Sends verification codes. `log` is for trying the server out; `file` spools messages for a
+/// gateway; `demo` (what `serve --demo` uses) logs them and keeps the latest code per number in
+/// memory for the demo-only `GET /api/v1/demo/sms-code`, so a demo citizen can register.
 pub enum SmsSender {
     Log,
     File(std::path::PathBuf),
+    Demo(std::sync::Mutex<std::collections::HashMap<String, String>>),
 }
 
 impl SmsSender {
     pub fn from_settings(settings: &DiscoverySettings, data_dir: &std::path::Path) -> Self {
         match settings.sms_sender.as_str() {
             "file" => SmsSender::File(data_dir.join("sms-outbox.jsonl")),
+            "demo" => SmsSender::Demo(Default::default()),
             _ => SmsSender::Log,
+        }
+    }
+
+    /// The latest code sent to a number, when this is the demo's sender (`None` otherwise).
+    pub fn demo_code(&self, mobile: &str) -> Option<String> {
+        match self {
+            SmsSender::Demo(codes) => codes.lock().ok()?.get(mobile).cloned(),
+            _ => None,
         }
     }
 
@@ -77,6 +89,13 @@ impl SmsSender {
             SmsSender::Log => {
                 // Demo only: the code beside the masked number, never the number itself.
                 tracing::info!(phone = %mask_phone(mobile), code, "demo SMS: verification code");
+                Ok(())
+            }
+            SmsSender::Demo(codes) => {
+                tracing::info!(phone = %mask_phone(mobile), code, "demo SMS: verification code");
+                if let Ok(mut codes) = codes.lock() {
+                    codes.insert(mobile.to_owned(), code.to_owned());
+                }
                 Ok(())
             }
             SmsSender::File(path) => {

@@ -125,7 +125,11 @@ async fn asset(
 
 /// `GET /field/shell.json`: what the service worker precaches, and the build it belongs to.
 async fn shell_list(req: HttpRequest) -> HttpResponse {
-    let app = if req.path().starts_with("/h5/") { "h5" } else { "field" };
+    let app = if req.path().starts_with("/h5/") {
+        "h5"
+    } else {
+        "field"
+    };
     let body = serde_json::json!({ "version": version(), "files": shell(app) });
     HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-cache"))
@@ -245,8 +249,13 @@ mod tests {
     fn the_shell_is_what_is_embedded() {
         let files = shell("field");
         assert_eq!(files.first().map(String::as_str), Some("/field/"));
-        assert!(files.iter().skip(1).all(|f| f.starts_with(&format!("/v/{}/", version()))));
-        assert!(!files.iter().any(|f| f.contains("/console/") || f.contains("maplibre")));
+        assert!(files
+            .iter()
+            .skip(1)
+            .all(|f| f.starts_with(&format!("/v/{}/", version()))));
+        assert!(!files
+            .iter()
+            .any(|f| f.contains("/console/") || f.contains("maplibre")));
         // Every listed file exists.
         for f in files.iter().skip(1) {
             let name = f.splitn(4, '/').nth(3).unwrap_or_default();

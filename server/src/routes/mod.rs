@@ -86,6 +86,7 @@ pub fn api(cfg: &mut ServiceConfig) {
         .service(applications::transition::transition_application)
         .service(citizen::register::register)
         .service(citizen::register::verify)
+        .service(citizen::register::demo_sms_code)
         .service(citizen::self_reports::create_self_report)
         .service(citizen::my::my_self_reports)
         .service(citizen::my::my_applications)

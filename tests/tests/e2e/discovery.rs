@@ -896,3 +896,47 @@ async fn put_json(client: &Client, path: &str, body: Value) -> (StatusCode, Valu
     let status = res.status();
     (status, res.json().await.unwrap_or(Value::Null))
 }
+
+/// The demo's SMS sender shows a code to the demo page and nowhere else: another sender's
+/// server answers 404, and so does a number no code was sent to.
+async fn demo_sms_code(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, |s| s.discovery.sms_sender = "demo".into()).await
+    else {
+        return;
+    };
+    app.load_demo().await;
+    let anon = app.client();
+    let (status, body) = post_json(
+        &anon,
+        "/citizen/register",
+        json!({"phone": "13912340001", "password": "Citizen-pass-2026"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = get_json(&anon, "/demo/sms-code?phone=139%201234%200001").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let sms_code = body["code"].as_str().unwrap().to_owned();
+    assert_eq!(sms_code.len(), 6);
+    let (status, body) = post_json(
+        &anon,
+        "/citizen/verify",
+        json!({"phone": "13912340001", "code": sms_code}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, _) = get_json(&anon, "/demo/sms-code?phone=13912340002").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // A server sending real messages never shows one.
+    let Some(c) = city(backend).await else { return };
+    let anon = c.app.client();
+    let (status, _) = post_json(
+        &anon,
+        "/citizen/register",
+        json!({"phone": "13912340003", "password": "Citizen-pass-2026"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = get_json(&anon, "/demo/sms-code?phone=13912340003").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+both_backends!(demo_sms, demo_sms_code);

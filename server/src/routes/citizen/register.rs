@@ -1,6 +1,6 @@
 //! `POST /citizen/register`, `POST /citizen/verify`.
 
-use actix_web::{post, web};
+use actix_web::{get, post, web};
 use jiuzhu_proto::auth::TokenPair;
 use jiuzhu_proto::citizen::{CodeSent, RegisterCitizen, VerifyCitizen};
 use jiuzhu_proto::ErrorBody;
@@ -70,4 +70,35 @@ pub async fn verify(
         .tx(move |conn| citizens::verify(conn, &st, &mobile, &input.code, db::now()))
         .await?;
     Ok(web::Json(pair))
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct DemoCodeQuery {
+    /// The mobile number the code was sent to.
+    pub phone: String,
+}
+
+/// The demo city only (`serve --demo`): the latest verification code sent to a number, as a
+/// phone would have received it. Any other server answers 404: codes go by SMS.
+#[utoipa::path(
+    tag = "citizen",
+    params(DemoCodeQuery),
+    responses(
+        (status = 200, description = "The latest code sent to the number", body = jiuzhu_proto::citizen::DemoCode),
+        (status = 404, description = "Not a demo server, or no code sent to the number", body = ErrorBody),
+        (status = 422, description = "Not a mobile number", body = ErrorBody),
+    )
+)]
+#[get("/demo/sms-code")]
+pub async fn demo_sms_code(
+    state: web::Data<AppState>,
+    query: web::Query<DemoCodeQuery>,
+) -> ApiResult<web::Json<jiuzhu_proto::citizen::DemoCode>> {
+    let mobile = parse_mobile(&query.phone).ok_or_else(|| invalid_mobile("phone"))?;
+    let code = state
+        .sms
+        .demo_code(&mobile)
+        .ok_or_else(crate::error::ApiError::not_found)?;
+    Ok(web::Json(jiuzhu_proto::citizen::DemoCode { code }))
 }

@@ -23,6 +23,7 @@ const SPECIFIERS = {
   '@preact/signals-core': './signals-core.js',
   '@preact/signals': './signals.js',
   'htm': './htm.js',
+  'idb': './idb.js',
 };
 
 // Each vendored file: which package, which file inside it, and how to turn it into an ES module.
@@ -32,6 +33,7 @@ const FILES = [
   { out: 'htm.js', pkg: 'htm', src: 'dist/htm.mjs' },
   { out: 'signals-core.js', pkg: '@preact/signals-core', src: 'dist/signals-core.mjs' },
   { out: 'signals.js', pkg: '@preact/signals', src: 'dist/signals.mjs' },
+  { out: 'idb.js', pkg: 'idb', src: 'build/index.js' },
   // MapLibre finds its worker beside itself by the name "maplibre-gl-worker.mjs": keep both names.
   { out: 'maplibre-gl.mjs', pkg: 'maplibre-gl', src: 'dist/maplibre-gl.mjs' },
   { out: 'maplibre-gl-worker.mjs', pkg: 'maplibre-gl', src: 'dist/maplibre-gl-worker.mjs' },

@@ -82,6 +82,12 @@ pub struct ServeArgs {
     /// Refuse to start without explicitly configured secrets.
     #[arg(long)]
     pub production: bool,
+    /// Serve HTTPS: the certificate chain (PEM). Needs `--tls-key`.
+    #[arg(long, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM).
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -172,6 +178,8 @@ fn settings(cli: &Cli, serve: Option<&ServeArgs>) -> anyhow::Result<Settings> {
         data_dir: cli.data_dir.clone(),
         database_url: cli.database_url.clone(),
         production: serve.and_then(|s| s.production.then_some(true)),
+        tls_cert: serve.and_then(|s| s.tls_cert.clone()),
+        tls_key: serve.and_then(|s| s.tls_key.clone()),
     };
     Ok(Settings::load(cli.config.as_deref(), &flags)?)
 }
@@ -224,7 +232,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let app = Application::on_listener(state, listener)?;
             tracing::info!(port = app.port(), "listening");
             // Scripts that start a server on port 0 read the address from this line.
-            println!("listening on http://{}:{}", app.host(), app.port());
+            println!(
+                "listening on {}://{}:{}",
+                app.scheme(),
+                app.host(),
+                app.port()
+            );
             {
                 use std::io::Write as _;
                 let _ = std::io::stdout().flush();

@@ -20,6 +20,11 @@ pub struct Settings {
     pub database_url: Option<String>,
     /// Refuse to start unless secrets are given explicitly.
     pub production: bool,
+    /// Serve HTTPS with this certificate chain (PEM) and `tls_key`: browsers give service
+    /// workers, the camera and GPS only to secure pages, so phones on an intranet need it.
+    pub tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM: PKCS#8, PKCS#1 or SEC1).
+    pub tls_key: Option<PathBuf>,
     /// 32-byte data-encryption key, hex.
     pub data_key: Option<SecretString>,
     /// 32-byte pepper for token and blind-index hashes, hex.
@@ -247,6 +252,8 @@ impl Default for Settings {
             data_dir: PathBuf::from("./data"),
             database_url: None,
             production: false,
+            tls_cert: None,
+            tls_key: None,
             data_key: None,
             token_pepper: None,
             data_key_id: "k1".into(),
@@ -285,6 +292,10 @@ pub struct FlagOverrides {
     pub database_url: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub production: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_cert: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_key: Option<PathBuf>,
 }
 
 impl Settings {

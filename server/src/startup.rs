@@ -24,6 +24,8 @@ use crate::{db, grid_index, routes};
 
 pub struct Application {
     addr: std::net::SocketAddr,
+    /// Serving HTTPS.
+    secure: bool,
     port: u16,
     server: Server,
     state: Arc<AppState>,
@@ -88,6 +90,36 @@ pub fn build_state(settings: Settings, secrets: Secrets) -> anyhow::Result<Arc<A
         sms,
         metrics: Metrics::new()?,
     }))
+}
+
+/// The TLS configuration from the certificate and key files, when both are set.
+fn tls_config(settings: &Settings) -> anyhow::Result<Option<rustls::ServerConfig>> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let (Some(cert), Some(key)) = (&settings.tls_cert, &settings.tls_key) else {
+        if settings.tls_cert.is_some() || settings.tls_key.is_some() {
+            anyhow::bail!("TLS needs both a certificate and a key (tls_cert, tls_key)");
+        }
+        return Ok(None);
+    };
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+        .map_err(|e| anyhow::anyhow!("reading the TLS certificate {}: {e}", cert.display()))?
+        .collect::<Result<_, _>>()
+        .map_err(|e| anyhow::anyhow!("reading the TLS certificate {}: {e}", cert.display()))?;
+    if chain.is_empty() {
+        anyhow::bail!("no certificate in {}", cert.display());
+    }
+    let key = PrivateKeyDer::from_pem_file(key)
+        .map_err(|e| anyhow::anyhow!("reading the TLS key {}: {e}", key.display()))?;
+    let config = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| anyhow::anyhow!("TLS: {e}"))?
+    .with_no_client_auth()
+    .with_single_cert(chain, key)
+    .map_err(|e| anyhow::anyhow!("TLS certificate and key: {e}"))?;
+    Ok(Some(config))
 }
 
 fn json_error(err: JsonPayloadError, _: &actix_web::HttpRequest) -> actix_web::Error {
@@ -160,7 +192,7 @@ impl Application {
         let settings = &state.settings;
         let json_limit = settings.json_limit_bytes;
         let spec = crate::openapi::document();
-        let mut server = HttpServer::new(move || {
+        let server = HttpServer::new(move || {
             let metrics = data.metrics.clone();
             // The document is mounted before the `/api/v1` scope, which answers 404 for every
             // path under it that it does not know.
@@ -210,8 +242,13 @@ impl Application {
                 )
                 .wrap(TracingLogger::<PrivacyRootSpan>::new())
         })
-        .shutdown_timeout(settings.shutdown_timeout_secs)
-        .listen(listener)?;
+        .shutdown_timeout(settings.shutdown_timeout_secs);
+        let tls = tls_config(settings)?;
+        let secure = tls.is_some();
+        let mut server = match tls {
+            Some(config) => server.listen_rustls_0_23(listener, config)?,
+            None => server.listen(listener)?,
+        };
         if let Some(workers) = settings.workers {
             server = server.workers(workers);
         }
@@ -220,6 +257,7 @@ impl Application {
         crate::jobs::spawn(Arc::downgrade(&state));
         Ok(Self {
             addr,
+            secure,
             port,
             server,
             state,
@@ -228,6 +266,15 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// `https` when serving TLS, else `http`.
+    pub fn scheme(&self) -> &'static str {
+        if self.secure {
+            "https"
+        } else {
+            "http"
+        }
     }
 
     /// The address listened on, as a host for a URL (IPv6 in brackets).

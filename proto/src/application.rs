@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::user::Role;
 
 wire_enum!(
-    /// Assistance categories (DOMAIN.md).
+    /// Assistance categories (docs/domain.md).
     Category {
         Dibao => "dibao",
         DibaoIndividual => "dibao_individual",

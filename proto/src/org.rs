@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids::OrgUnitId;
 
-/// The level of an org unit. Its code length follows from it (DOMAIN.md): 6 digits for a city or
+/// The level of an org unit. Its code length follows from it (docs/domain.md): 6 digits for a city or
 /// district (GB/T 2260), 9 for a street, 12 for a community, 15 for a grid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -1,4 +1,4 @@
-//! Dated assistance standards per district (DOMAIN.md symbols S, D, k, r, X, p).
+//! Dated assistance standards per district (docs/domain.md symbols S, D, k, r, X, p).
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};

@@ -58,7 +58,7 @@ pub struct Settings {
     pub shutdown_timeout_secs: u64,
     /// Thresholds of the checks run on every visit report.
     pub visit_checks: VisitChecks,
-    /// Recurring re-check tasks (DOMAIN.md: dibao yearly or half-yearly, tekun yearly).
+    /// Recurring re-check tasks (docs/domain.md: dibao yearly or half-yearly, tekun yearly).
     pub recheck: RecheckSettings,
     /// Photo uploads, processing and storage.
     pub photos: PhotoSettings,

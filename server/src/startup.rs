@@ -34,7 +34,7 @@ pub struct Application {
 /// Turns transparent huge pages off for this process (Linux; elsewhere nothing to do). Where the
 /// kernel's THP setting is `always`, every fresh stretch of the allocator's heap faults in as a
 /// 2 MiB page, zeroed whole, however little of it a request touches: the slowest answers of a
-/// fresh server's sync storm (figures in BENCHMARKS.md, "Sync storm", session 10). The
+/// fresh server's sync storm (figures in `bench/results/history-to-2026-11.md`, session 10). The
 /// command-line imports, which are about throughput, keep the machine's setting.
 pub fn without_huge_pages() {
     #[cfg(target_os = "linux")]

@@ -47,7 +47,7 @@ impl GroupCommit {
                 // taken from the pool per batch usually finds its cache stale (another
                 // connection committed since) and reads its pages again, those still in the WAL
                 // by `pread` (the memory map covers the database file only). In the visit storm
-                // the gain was within the noise of a loaded machine (BENCHMARKS.md); the cost is
+                // the gain was within the noise of a loaded machine (`bench/results/history-to-2026-11.md`); the cost is
                 // one pooled connection.
                 let mut held: Option<Held> = None;
                 while let Ok(first) = receiver.recv() {

@@ -1,4 +1,4 @@
-//! Org codes (DOMAIN.md): GB/T 2260 six-digit city and district codes, then three digits each for
+//! Org codes (docs/domain.md): GB/T 2260 six-digit city and district codes, then three digits each for
 //! the street (001–399), the community (001–399) and the grid (001–999). A unit's parent code is
 //! a prefix of its own, so the hierarchy can be checked from the codes alone.
 

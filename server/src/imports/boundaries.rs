@@ -1,7 +1,7 @@
 //! Org units from GeoJSON: one feature per unit, parents before children, all or nothing.
 //!
 //! A feature names its unit by `code` (or DataV's `adcode`) and `name`; `kind` and `parent_code`
-//! are optional because the code implies them (DOMAIN.md). Boundaries arrive in WGS-84 or GCJ-02
+//! are optional because the code implies them (docs/domain.md). Boundaries arrive in WGS-84 or GCJ-02
 //! and are stored in WGS-84. The same path serves `POST /org-units`, `POST /org-units/import`,
 //! `jiuzhu import boundaries` and the demo city.
 

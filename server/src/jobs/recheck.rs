@@ -1,4 +1,4 @@
-//! Recurring re-checks (DOMAIN.md): dibao households yearly, half-yearly when income is irregular
+//! Recurring re-checks (docs/domain.md): dibao households yearly, half-yearly when income is irregular
 //! or members can work (tag `irregular_income`); tekun yearly. A household is due when neither
 //! its current status period nor its last re-check task is more recent than the interval, and it
 //! has no open re-check task.

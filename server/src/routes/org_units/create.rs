@@ -15,7 +15,7 @@ use crate::routes::geo::domain_crs;
 use crate::routes::org_units::EDITORS;
 use crate::state::AppState;
 
-/// Create an org unit. Its code must extend its parent's (DOMAIN.md); a grid needs a boundary.
+/// Create an org unit. Its code must extend its parent's (docs/domain.md); a grid needs a boundary.
 #[utoipa::path(
     tag = "org",
     security(("bearer" = [])),

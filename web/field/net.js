@@ -1,0 +1,143 @@
+// The field app's door to the server: the bearer token kept in IndexedDB (the app must open
+// offline after a log-in, so sessionStorage would not do), the refresh token bound to this phone's
+// device id, one refresh on a 401, and every failure turned into an error the outbox can classify.
+
+import { signal } from '../shared/html.js';
+import { getMeta, setMeta } from './store.js';
+
+export const API = '/api/v1';
+
+/** { access_token, refresh_token, user } or null. */
+export const session = signal(null);
+
+export async function loadSession() {
+  session.value = (await getMeta('session')) ?? null;
+  return session.value;
+}
+
+async function keep(pair) {
+  const value = pair ? { access_token: pair.access_token, refresh_token: pair.refresh_token, user: pair.user } : null;
+  await setMeta('session', value);
+  session.value = value;
+}
+
+/** A stable id of this phone, made once: the server binds the refresh token to it. */
+export async function deviceId() {
+  let id = await getMeta('device_id');
+  if (!id) {
+    id = `web-${crypto.randomUUID()}`;
+    await setMeta('device_id', id);
+  }
+  return id;
+}
+
+/** An answer that was not 2xx, or a request that never got one (status 0, code `network`). */
+export class ApiError extends Error {
+  constructor(status, code, message, { retryAfter = null, details = [], headers = null } = {}) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = code;
+    this.retryAfter = retryAfter;
+    this.details = details;
+    this.headers = headers;
+  }
+
+  /** Network failures, 5xx, 408 and 429 are worth another try; other 4xx are not (as the SDK). */
+  get retryable() {
+    return this.status === 0 || this.status >= 500 || this.status === 408 || this.status === 429;
+  }
+}
+
+export async function errorFrom(res) {
+  let body = null;
+  try { body = await res.json(); } catch { /* not JSON */ }
+  const ra = res.headers.get('Retry-After');
+  return new ApiError(res.status, body?.error ?? (res.status >= 500 ? 'internal' : 'unknown'), body?.message ?? `HTTP ${res.status}`, {
+    retryAfter: ra && !Number.isNaN(Number(ra)) ? Number(ra) : null, details: body?.details ?? [], headers: res.headers,
+  });
+}
+
+let refreshing = null;
+
+function refresh() {
+  if (!refreshing) {
+    refreshing = (async () => {
+      const token = session.value?.refresh_token;
+      if (!token) return false;
+      const res = await fetch(`${API}/auth/refresh`, {
+        method: 'POST', headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ refresh_token: token, device_id: await deviceId() }),
+      });
+      if (!res.ok) return false;
+      await keep(await res.json());
+      return true;
+    })().catch(() => false).finally(() => { refreshing = null; });
+  }
+  return refreshing;
+}
+
+/**
+ * The raw Response of a request under /api/v1; throws ApiError unless 2xx. A plain object body is
+ * sent as JSON; a Blob as it is. `signal` aborts.
+ */
+export async function request(method, path, { body, headers = {}, signal: abort } = {}) {
+  const send = () => {
+    const h = { ...headers };
+    let payload = body;
+    if (body !== undefined && body !== null && !(body instanceof Blob) && !(body instanceof ArrayBuffer) && typeof body !== 'string') {
+      h['Content-Type'] = 'application/json';
+      payload = JSON.stringify(body);
+    }
+    if (session.value?.access_token) h.Authorization = `Bearer ${session.value.access_token}`;
+    return fetch(`${API}${path}`, { method, headers: h, body: payload, signal: abort, cache: 'no-store' });
+  };
+  let res;
+  try {
+    res = await send();
+    if (res.status === 401 && session.value?.refresh_token && await refresh()) res = await send();
+  } catch (e) {
+    if (e?.name === 'AbortError') throw e;
+    throw new ApiError(0, 'network', '网络不通，请检查连接 / The server could not be reached');
+  }
+  if (!res.ok) throw await errorFrom(res);
+  return res;
+}
+
+export async function api(method, path, options) {
+  const res = await request(method, path, options);
+  if (res.status === 204 || method === 'HEAD') return null;
+  return res.json();
+}
+
+/** Logs in a grid worker; other roles are refused here and their session ended at once. */
+export async function login(username, password) {
+  let res;
+  try {
+    res = await fetch(`${API}/auth/login`, {
+      method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ username, password, device_id: await deviceId() }),
+    });
+  } catch {
+    throw new ApiError(0, 'network', '网络不通，请检查连接 / The server could not be reached');
+  }
+  if (!res.ok) throw await errorFrom(res);
+  const pair = await res.json();
+  if (pair.user.role !== 'grid_worker') {
+    fetch(`${API}/auth/logout`, { method: 'POST', headers: { Authorization: `Bearer ${pair.access_token}` } }).catch(() => {});
+    throw new ApiError(403, 'not_a_grid_worker', '此应用仅供网格员使用 / This app is for grid workers');
+  }
+  await keep(pair);
+  return pair.user;
+}
+
+export async function logout() {
+  try {
+    if (session.value) await request('POST', '/auth/logout');
+  } catch { /* the session ends here whatever the server says */ }
+  await keep(null);
+}
+
+export async function forgetSession() {
+  await keep(null);
+}

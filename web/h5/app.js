@@ -248,6 +248,14 @@ function PhotoPicker({ photos, setPhotos, disabled }) {
   </div>`;
 }
 
+/** A photo the server would not take: said as such, so the citizen knows to retry or remove it. */
+class PhotoFailed extends Error {
+  constructor(cause) {
+    super(cause?.message);
+    this.cause = cause;
+  }
+}
+
 function ReportForm({ onDone }) {
   const [need, setNeed] = useState(null);
   const [description, setDescription] = useState('');
@@ -307,7 +315,11 @@ function ReportForm({ onDone }) {
       for (let i = 0; i < todo.length; i++) {
         setSending(t(`正在上传照片 ${i + 1}/${todo.length}…`, `Uploading photo ${i + 1} of ${todo.length}…`));
         // The photo's UUID is made on the phone: sending it again after a failure is a harmless replay.
-        await call('PUT', `/photos/${todo[i].id}`, { body: todo[i].blob });
+        try {
+          await call('PUT', `/photos/${todo[i].id}`, { body: todo[i].blob });
+        } catch (e) {
+          throw new PhotoFailed(e);
+        }
         todo[i].uploaded = true;
       }
       setSending(t('正在提交…', 'Sending…'));
@@ -326,7 +338,9 @@ function ReportForm({ onDone }) {
       for (const p of photos) URL.revokeObjectURL(p.url);
       onDone(report);
     } catch (e) {
-      setError(e);
+      setError(e instanceof PhotoFailed
+        ? t(`照片上传失败：${say(e.cause)}。可以稍后重试，或删除照片后提交。`, `A photo could not be sent: ${say(e.cause)}. Retry later, or remove it and send.`)
+        : e);
       setSending(null);
     }
   };

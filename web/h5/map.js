@@ -173,7 +173,10 @@ export function BoundaryMap({ point, highlight = [], onPick }) {
     drag.current = null;
     if (!d || d.moved) return;
     const g = toGeo(ev);
-    if (g) onPick?.(g.lat, g.lon);
+    if (!g) return;
+    onPick?.(g.lat, g.lon);
+    // A tap on the whole city is rough (a pixel is tens of metres): close in on it to show its grid.
+    if (view.span > COMMUNITY_SPAN) setView({ lon: g.lon, lat: g.lat, span: GRID_SPAN });
   };
   const zoom = (f) => setView((v) => ({ ...v, span: Math.min(Math.max(v.span * f, 0.002), 2) }));
 

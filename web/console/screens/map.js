@@ -79,6 +79,7 @@ function splitFlags(v) {
 export default function MapScreen({ params, me }) {
   const box = useRef(null);
   const mapRef = useRef(null);
+  const styleReady = useRef(false);
   const [status, setStatus] = useState('loading'); // loading | ready | error
   const [error, setError] = useState(null);
   const [days, setDays] = useState(WINDOWS.includes(Number(params?.query?.days)) ? Number(params.query.days) : 90);
@@ -114,7 +115,10 @@ export default function MapScreen({ params, me }) {
         resizer = new ResizeObserver(() => map.resize());
         resizer.observe(box.current);
         map.on('error', (e) => live && setError(e.error ?? e));
-        map.once('load', () => live && setStatus((s) => (s === 'loading' ? 'map' : s)));
+        map.once('load', () => {
+          styleReady.current = true;
+          if (live) setStatus((s) => (s === 'loading' ? 'map' : s));
+        });
         map.on('click', (e) => onClick(map, e));
       } catch (e) {
         if (live) { setError(e); setStatus('error'); }
@@ -167,8 +171,9 @@ export default function MapScreen({ params, me }) {
         map.on('movestart', () => { if (box.current) box.current.dataset.idle = 'false'; });
       });
     };
-    if (map.loaded()) draw();
-    else map.once('load', draw);
+    // map.loaded() is false again whenever a render is pending (a resize, say), and 'load' fires once:
+    // the style's own first load is what sources and layers wait for.
+    if (styleReady.current) draw();
   }, [data, status === 'map' || status === 'ready']);
 
   useEffect(() => { if (mapRef.current?.getLayer('grid-fill')) applyVisibility(mapRef.current, layers); }, [layers]);

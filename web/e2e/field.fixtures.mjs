@@ -235,3 +235,87 @@ export async function makeJpeg(page, { width = 1200, height = 900, seed = 1, qua
 export function north(p, metres) {
   return { lat: p.lat + metres / 111_195, lon: p.lon };
 }
+
+// ---- the home-visit form ------------------------------------------------------------------------
+
+const field = (page, path) => page.locator(`[data-field="${path}"]`);
+
+/** Taps a choice of a select field. */
+export async function choose(page, path, value) {
+  await field(page, path).locator(`button[data-value="${value}"]`).click();
+}
+
+/**
+ * Fills the demo's home_visit form (one member, the head) with valid answers; photos are set with
+ * `photos.house` and `photos.sheet` (both signatures on one sheet, the second field reusing it).
+ */
+export async function fillHomeVisit(page, { photos } = {}) {
+  await choose(page, 'dibao_investigation', 'no');
+  await choose(page, 'staff_present', 'staff_01');
+  await page.locator('[data-testid="add-members"]').click();
+  await field(page, 'members[0].member_name').locator('input').fill('陈美琴');
+  await choose(page, 'members[0].relation', 'head');
+  await field(page, 'members[0].id_number').locator('input').fill('430524197211171708');
+  await field(page, 'members[0].birth_date').locator('input').fill('1972-11-17');
+  await choose(page, 'members[0].health', 'healthy');
+  await choose(page, 'members[0].disability_level', 'none');
+  await choose(page, 'members[0].work_status', 'employed');
+  await field(page, 'members[0].income_wages').locator('input').fill('36000');
+  await choose(page, 'housing_type', 'owned');
+  await field(page, 'housing_area').locator('input').fill('56.5');
+  await choose(page, 'safety_grade', 'a');
+  for (const name of ['vehicles', 'savings', 'medical_oop_12m', 'school_oop_12m']) await field(page, name).locator('input').fill('0');
+  await choose(page, 'hardship_causes', 'schooling');
+  if (photos?.house) await takePhoto(page, 'house_photo', photos.house);
+  if (photos?.sheet) {
+    await takePhoto(page, 'staff_signature', photos.sheet);
+    await page.locator('[data-testid="reuse-family_signature"]').click();
+  }
+}
+
+/** Feeds a JPEG to a photo field's camera input and waits for the shrunk preview. */
+export async function takePhoto(page, path, buffer) {
+  await page.locator(`[data-testid="photo-${path}"]`).setInputFiles({ name: `${path}.jpg`, mimeType: 'image/jpeg', buffer });
+  await field(page, path).locator('[data-testid=photo-thumb]').waitFor();
+}
+
+/**
+ * The photos the app holds in IndexedDB, read through its own modules: id, owner, state, size,
+ * pixel size, and what the EXIF block of the queued blob says (present, Orientation, GPS present).
+ */
+export async function storedPhotos(page) {
+  return page.evaluate(async () => {
+    const base = document.querySelector('script[type=module]').src.replace(/app\.js$/, '');
+    const store = await import(`${base}store.js`);
+    const photo = await import(`${base}photo.js`);
+    const out = [];
+    for (const p of await store.photos()) {
+      let exif = null;
+      if (p.blob) {
+        const bytes = new Uint8Array(await p.blob.arrayBuffer());
+        const app1 = photo.findExif(bytes);
+        if (app1) {
+          const copy = app1.slice();
+          const orientation = photo.resetOrientation(copy);
+          const text = new TextDecoder('latin1').decode(app1);
+          exif = { orientation, bytes: app1.length, make: text.includes('Jiuzhu') };
+        }
+        // The JPEG's own SOF: the picture as drawn.
+      }
+      out.push({ id: p.id, owner: p.owner, state: p.state, size: p.size, width: p.width, height: p.height, exif, upload_id: p.upload_id, offset: p.offset });
+    }
+    return out;
+  });
+}
+
+/** Width and height from a JPEG's first SOF marker. */
+export function jpegSize(buf) {
+  let i = 2;
+  while (i < buf.length) {
+    const marker = buf[i + 1];
+    const len = buf.readUInt16BE(i + 2);
+    if (marker >= 0xc0 && marker <= 0xcf && ![0xc4, 0xc8, 0xcc].includes(marker)) return { height: buf.readUInt16BE(i + 5), width: buf.readUInt16BE(i + 7) };
+    i += 2 + len;
+  }
+  return null;
+}

@@ -7,12 +7,15 @@ const BUILD = '__V__';
 const CACHE = `field-shell:${BUILD}`;
 // Debug builds are all called "dev" while their files change under them: ask the network first.
 const DEV = BUILD.endsWith('/dev');
+const MANIFEST = '/field/manifest.webmanifest';
 
 self.addEventListener('install', (event) => {
   event.waitUntil((async () => {
     const res = await fetch('/field/shell.json', { cache: 'no-store' });
     if (!res.ok) throw new Error(`shell.json: HTTP ${res.status}`);
     const { files } = await res.json();
+    // The manifest lives beside the page, unversioned; the browser asks for it on every opening.
+    files.push(MANIFEST);
     const cache = await caches.open(CACHE);
     await cache.addAll(files.map((f) => new Request(f, { cache: 'reload' })));
     await self.skipWaiting();
@@ -71,9 +74,9 @@ self.addEventListener('fetch', (event) => {
   if (url.origin !== self.location.origin) return;
   if (url.pathname.startsWith('/api/')) return;
   const page = request.mode === 'navigate' && url.pathname.startsWith('/field/');
-  const shell = url.pathname.startsWith('/v/') || page || url.pathname === '/field/manifest.webmanifest';
+  const shell = url.pathname.startsWith('/v/') || page || url.pathname === MANIFEST;
   if (!shell) return;
-  if (page || DEV) {
+  if (page || DEV || url.pathname === MANIFEST) {
     event.respondWith(networkFirst(request));
     return;
   }

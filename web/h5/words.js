@@ -78,7 +78,13 @@ export function say(err) {
     token_expired: ['登录已失效，请重新登录', 'Please log in again'],
   }[err.code];
   if (err.code === 'not_a_citizen') return half(err.message);
-  if (err.details?.length) return err.details.map((d) => half(d.message) || d.code).join('；');
+  if (err.details?.length) {
+    return err.details.map((d) => {
+      const what = half(d.message) || d.code;
+      const name = fieldName(d.field);
+      return name && !what.includes(name) ? `${name}：${what}` : what;
+    }).join('；');
+  }
   if (own) {
     let text = t(own[0], own[1]);
     if (err.retryAfter) text += t(`（请在 ${Math.ceil(err.retryAfter / 60)} 分钟后再试）`, ` (try again in ${Math.ceil(err.retryAfter / 60)} min)`);
@@ -88,4 +94,16 @@ export function say(err) {
     return half(err.message) || errorText(err);
   }
   return errorText(err);
+}
+
+const FIELDS = {
+  phone: ['手机号码', 'Mobile number'], password: ['密码', 'Password'], code: ['验证码', 'Code'],
+  description: ['情况说明', 'What happened'], address: ['详细地址', 'Address'], location: ['位置', 'Place'],
+  photo_ids: ['照片', 'Photos'], contact_phone: ['联系电话', 'Contact number'], category_hint: ['困难类型', 'Kind of difficulty'],
+};
+
+/** The form's name of a field the server names (`location.lat` is the place). */
+function fieldName(path) {
+  const f = FIELDS[String(path ?? '').split(/[.[]/)[0]];
+  return f ? t(f[0], f[1]) : '';
 }

@@ -78,6 +78,8 @@ export function say(err) {
     token_expired: ['登录已失效，请重新登录', 'Please log in again'],
   }[err.code];
   if (err.code === 'not_a_citizen') return half(err.message);
+  // A photo's details are the decoder's English words; the Chinese message says enough.
+  if (['invalid_photo', 'payload_too_large', 'unsupported_media_type'].includes(err.code)) return half(err.message) || errorText(err);
   if (err.details?.length) {
     return err.details.map((d) => {
       const what = half(d.message) || d.code;
@@ -90,7 +92,7 @@ export function say(err) {
     if (err.retryAfter) text += t(`（请在 ${Math.ceil(err.retryAfter / 60)} 分钟后再试）`, ` (try again in ${Math.ceil(err.retryAfter / 60)} min)`);
     return text;
   }
-  if (err.code === 'invalid_password' || err.code === 'payload_too_large' || err.code === 'invalid_photo') {
+  if (err.code === 'invalid_password') {
     return half(err.message) || errorText(err);
   }
   return errorText(err);

@@ -235,6 +235,8 @@ export function VisitScreen({ taskId }) {
       const compiled = f ? compileForm(f.definition) : { form: null, errors: [] };
       if (!live) return;
       draftRef.current = d;
+      // A draft whose finishing was refused shows its problems again when reopened.
+      if (d.attempted) setShowAll(true);
       setState({ task, h, def: f?.definition, form: compiled.form, draft: d });
     })();
     return () => { live = false; };
@@ -290,6 +292,7 @@ export function VisitScreen({ taskId }) {
   const finish = async () => {
     setShowAll(true);
     if (!outcome.isValid()) {
+      if (!d.attempted) update({ attempted: true });
       setMessage(t(`还有 ${outcome.errors.length} 处需要填写或改正`, `${outcome.errors.length} answers to fill in or correct`));
       requestAnimationFrame(() => document.querySelector('.field.has-error, .repeat .error-line')?.scrollIntoView({ block: 'center' }));
       return;

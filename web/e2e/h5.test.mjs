@@ -237,6 +237,7 @@ test('a point outside the city is warned about in words, from the server\'s answ
   await place.filter({ hasText: inside.grid?.name ?? '在本市' }).waitFor();
   assert.doesNotMatch(await place.innerText(), /不在本市范围内/);
   if (inside.grid) await svg.locator('path.unit-hit').waitFor();
+  await page.evaluate(() => window.scrollBy(0, 160));
   await shot(page, 'h5-map-pick');
 });
 
@@ -246,6 +247,11 @@ test('registration errors are said in Chinese', async (t) => {
   allow(400, '/api/v1/citizen/register');
   allow(400, '/api/v1/citizen/verify');
   await page.goto(`${server.url}/h5/`);
+  // Chinese first, English on demand, and back.
+  await page.getByRole('button', { name: 'English' }).tap();
+  await page.getByRole('button', { name: 'Send me a code' }).waitFor();
+  assert.equal(await page.evaluate(() => document.documentElement.lang), 'en');
+  await page.getByRole('button', { name: '中文' }).tap();
   const form = page.locator('[data-testid=register-form]');
   await form.locator('input[name=phone]').fill('12345');
   await form.locator('input[name=password]').fill(PASSWORD);

@@ -129,7 +129,8 @@ export function BoundaryMap({ point, highlight = [], onPick }) {
   useEffect(() => {
     if (!view) return;
     let live = true;
-    const wanted = [...visible.map((u) => u.id), ...highlight].filter((id) => !boundaries.has(id)).slice(0, FETCH_CAP);
+    // Not yet arrived, whether asked for now or by an earlier view (loadBoundary asks only once).
+    const wanted = [...new Set([...highlight, ...visible.map((u) => u.id)])].filter((id) => !resolved.has(id)).slice(0, FETCH_CAP);
     Promise.all(wanted.map((id) => loadBoundary(id).catch(() => null))).then(() => { if (live && wanted.length) setTick((n) => n + 1); });
     return () => { live = false; };
   }, [view, units, highlight.join(',')]);

@@ -13,11 +13,11 @@ import { freshDataDir, startServer, guard, CHROMIUM_ARGS, shot, apiToken, apiCal
 const PASSWORD = 'Citizen-pass-2026';
 
 /** A server on fresh demo data and a phone: 375×667, touch, Chinese, Shanghai, geolocation granted at `fix`. */
-async function phone(t, { fix } = {}) {
+async function phone(t, { fix, env = {} } = {}) {
   const dataDir = await freshDataDir();
   let server;
   try {
-    server = await startServer(dataDir);
+    server = await startServer(dataDir, { env });
   } catch (e) {
     rmSync(dataDir, { recursive: true, force: true });
     throw e;
@@ -139,6 +139,7 @@ test('a new citizen registers, reports a need with a photo and a GPS fix, and wo
   await shot(page, 'h5-report', { fullPage: true });
 
   const sentReport = page.waitForRequest((r) => r.url().endsWith('/api/v1/self-reports') && r.method() === 'POST');
+  const photoStored = page.waitForResponse((r) => r.url().includes('/api/v1/photos/') && r.request().method() === 'PUT');
   await page.locator('[data-testid=send-report]').tap();
   const outcome = page.locator('[data-testid=report-sent], [data-testid=report-form] .error-line');
   await outcome.first().waitFor();
@@ -147,6 +148,11 @@ test('a new citizen registers, reports a need with a photo and a GPS fix, and wo
     assert.fail(`the report was not sent: ${await outcome.first().innerText()}`);
   }
   const body = (await sentReport).postDataJSON();
+  const stored = await photoStored;
+  assert.equal(stored.status(), 201);
+  const photo = await stored.json();
+  assert.deepEqual([photo.media_type, photo.width, photo.height], ['image/jpeg', 1600, 1067], 'the server got the shrunk JPEG');
+  assert.ok(body.photo_ids.includes(photo.id));
   assert.equal(body.location.crs, 'gcj02');
   assert.equal(body.photo_ids.length, 1);
   assert.equal(body.category_hint, 'medical');
@@ -278,4 +284,24 @@ test('registration errors are said in Chinese', async (t) => {
   assert.match(await verify.locator('.error-line').innerText(), /验证码错误或已过期/);
   assert.equal(await page.locator('[data-testid=report-form]').count(), 0, 'not logged in with a wrong code');
   await shot(page, 'h5-wrong-code');
+});
+
+test('the citizen stays logged in across a reload and an expired access token', async (t) => {
+  const { server, page, allow } = await phone(t, { env: { JIUZHU_ACCESS_TOKEN_TTL_SECS: '2' } });
+  allow(401, '/api/v1/my/'); // the expired token's answers, each followed by one refresh and a retry
+  const demo = await registerThroughPage(page, server, newNumber());
+  await demo.getByRole('button', { name: '填入' }).tap();
+  await page.getByRole('button', { name: '验证并登录' }).tap();
+  await page.locator('[data-testid=report-form]').waitFor();
+  const before = await page.evaluate(() => JSON.parse(localStorage.getItem('jiuzhu.h5.session')).refresh_token);
+  await page.reload();
+  await page.locator('[data-testid=report-form]').waitFor();
+  await page.waitForTimeout(3000);
+  const refreshed = page.waitForResponse((r) => r.url().endsWith('/api/v1/auth/refresh') && r.status() === 200);
+  await page.getByRole('tab', { name: '办理进度' }).tap();
+  await refreshed;
+  await page.locator('[data-testid=my-reports]').waitFor();
+  const after = await page.evaluate(() => JSON.parse(localStorage.getItem('jiuzhu.h5.session')).refresh_token);
+  assert.notEqual(after, before, 'the rotated refresh token was kept');
+  assert.equal(await page.locator('[data-testid=register-form]').count(), 0, 'still logged in');
 });

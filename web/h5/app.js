@@ -273,7 +273,7 @@ function ReportForm({ onDone }) {
   const lookup = useRef(0);
 
   /** Where a WGS-84 point is, asked as a mini-program would: in GCJ-02. */
-  const place_ = async (p) => {
+  const locate = async (p) => {
     setPoint(p);
     setPlace(null);
     setLocating(true);
@@ -297,7 +297,7 @@ function ReportForm({ onDone }) {
     }
     setLocating(true);
     navigator.geolocation.getCurrentPosition(
-      (pos) => place_({ lat: pos.coords.latitude, lon: pos.coords.longitude, accuracy: pos.coords.accuracy, source: 'gps' }),
+      (pos) => locate({ lat: pos.coords.latitude, lon: pos.coords.longitude, accuracy: pos.coords.accuracy, source: 'gps' }),
       (e) => { setLocating(false); setGpsMessage(gpsError(e)); },
       { enableHighAccuracy: true, timeout: 20_000, maximumAge: 30_000 },
     );
@@ -373,7 +373,7 @@ function ReportForm({ onDone }) {
       </div>
       ${gpsMessage ? html`<p class="error-line" role="alert">${gpsMessage}</p>` : null}
       ${point?.source === 'gps' && point.accuracy ? html`<p class="muted">${t(`已定位，精度约 ${Math.round(point.accuracy)} 米`, `Located to about ${Math.round(point.accuracy)} m`)}</p>` : null}
-      ${showMap ? html`<${BoundaryMap} point=${point} highlight=${highlight} onPick=${(lat, lon) => place_({ lat, lon, source: 'map' })} />` : null}
+      ${showMap ? html`<${BoundaryMap} point=${point} highlight=${highlight} onPick=${(lat, lon) => locate({ lat, lon, source: 'map' })} />` : null}
       <${Place} place=${place} locating=${locating} />
       <label class="field"><span>${t('详细地址（可选）', 'Address (optional)')}</span>
         <input name="address" maxlength="200" disabled=${busy} value=${address} placeholder=${t('小区、楼栋、门牌号', 'Estate, building, flat')}

@@ -5,7 +5,7 @@
 
 const BUILD = '__V__';
 const CACHE = `field-shell:${BUILD}`;
-// Debug builds are all called "dev" while their files change under them: ask the network first.
+// Debug builds are all called "dev" while their files change under them: refresh the cache behind each answer.
 const DEV = BUILD.endsWith('/dev');
 const MANIFEST = '/field/manifest.webmanifest';
 
@@ -31,40 +31,28 @@ self.addEventListener('activate', (event) => {
   })());
 });
 
-async function fromCache(request) {
+function keyOf(request) {
+  return request.mode === 'navigate' ? '/field/' : new URL(request.url).pathname;
+}
+
+/**
+ * The cached copy at once, and a fresh one fetched behind it for the next opening: a worker on a
+ * weak signal must not wait on the network to see the day's tasks. A new build is a new worker
+ * (this file names the build), so the old page and its assets stay consistent until it takes over.
+ */
+async function staleWhileRevalidate(event) {
+  const request = event.request;
   const cache = await caches.open(CACHE);
-  // The page is cached under /field/ whatever its hash or query.
-  const url = new URL(request.url);
-  const key = request.mode === 'navigate' ? '/field/' : url.pathname;
-  return cache.match(key);
-}
-
-// A page on a weak signal should not hang on the network: after this long the cached shell answers.
-const PAGE_PATIENCE_MS = 3000;
-
-function patiently(request) {
-  if (request.mode !== 'navigate') return fetch(request);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('slow network')), PAGE_PATIENCE_MS);
-    fetch(request).then((r) => { clearTimeout(timer); resolve(r); }, (e) => { clearTimeout(timer); reject(e); });
-  });
-}
-
-async function networkFirst(request) {
-  try {
-    const res = await patiently(request);
-    if (res.ok && request.method === 'GET') {
-      const copy = res.clone();
-      const url = new URL(request.url);
-      const key = request.mode === 'navigate' ? '/field/' : url.pathname;
-      caches.open(CACHE).then((c) => c.put(key, copy)).catch(() => {});
-    }
+  const hit = await cache.match(keyOf(request));
+  const fresh = fetch(request).then((res) => {
+    if (res.ok) return cache.put(keyOf(request), res.clone()).then(() => res);
     return res;
-  } catch (e) {
-    const hit = await fromCache(request);
-    if (hit) return hit;
-    throw e;
+  });
+  if (hit) {
+    event.waitUntil(fresh.catch(() => {}));
+    return hit;
   }
+  return fresh;
 }
 
 self.addEventListener('fetch', (event) => {
@@ -77,9 +65,9 @@ self.addEventListener('fetch', (event) => {
   const shell = url.pathname.startsWith('/v/') || page || url.pathname === MANIFEST;
   if (!shell) return;
   if (page || DEV || url.pathname === MANIFEST) {
-    event.respondWith(networkFirst(request));
+    event.respondWith(staleWhileRevalidate(event));
     return;
   }
   // A versioned file never changes: the cache answers, the network only for a file not precached.
-  event.respondWith(fromCache(request).then((hit) => hit || fetch(request)));
+  event.respondWith(caches.open(CACHE).then((c) => c.match(keyOf(request))).then((hit) => hit || fetch(request)));
 });

@@ -15,6 +15,9 @@ const STATE = {
   needs_attention: ['需要处理', 'Needs attention'],
 };
 
+/** Refusals the worker can fix by editing the visit. */
+const EDITABLE = new Set(['validation_failed', 'invalid_photo', 'payload_too_large', 'unsupported_media_type', 'bad_request']);
+
 /** What the worker can do about a permanent refusal, by the server's code. */
 export function whatToDo(code) {
   switch (code) {
@@ -66,7 +69,7 @@ export function OutboxScreen() {
         ${v.error?.details?.length ? html`<ul>${v.error.details.map((d) => html`<li>${d.field.replace(/^answers\./, '')}：${half(d.message)}</li>`)}</ul>` : null}
         <p>${whatToDo(v.error?.code)}</p>
         <div class="row">
-          <button type="button" class="primary" onClick=${async () => { const task = await reopenVisit(v.id); outboxTick.value++; go(`visit/${task}`); }}>${t('修改', 'Edit')}</button>
+          ${EDITABLE.has(v.error?.code) ? html`<button type="button" class="primary" onClick=${async () => { const task = await reopenVisit(v.id); outboxTick.value++; go(`visit/${task}`); }}>${t('修改', 'Edit')}</button>` : null}
           <button type="button" class="link danger" onClick=${async () => {
             if (!confirm(t('删除后这次走访的记录和照片将从手机上清除，确定吗？', 'Delete this visit and its photos from the phone?'))) return;
             await deleteVisit(v.id); outboxTick.value++;

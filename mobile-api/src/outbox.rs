@@ -10,6 +10,9 @@
 //! next item would fail the same way. Any other 4xx is permanent: the item moves to
 //! `needs_attention` with the server's error code and is never retried on its own, nor dropped;
 //! the worker fixes it (or asks for help) and calls [`Outbox::requeue`].
+//!
+//! A visit waits for its own photos: it is not due while a photo it names is still unsent, and a
+//! refusal only because the server lacks one of its photos is a retry, not a dead end.
 
 use std::path::Path;
 use std::sync::Mutex;
@@ -51,6 +54,20 @@ impl ItemState {
             "sent" => Some(ItemState::Sent),
             _ => None,
         }
+    }
+}
+
+/// A refusal only because a photo the visit names is not on the server (yet).
+fn missing_photo(e: &ClientError) -> bool {
+    match e {
+        ClientError::Api { body, .. } => {
+            !body.details.is_empty()
+                && body
+                    .details
+                    .iter()
+                    .all(|d| d.field.starts_with("photo_ids") && d.code == "unknown_photo")
+        }
+        _ => false,
     }
 }
 
@@ -294,8 +311,15 @@ impl Outbox {
         Ok(n == 1)
     }
 
+    /// The queued items whose time has come, oldest first, and how many wait. A visit waits for
+    /// its own photos: while any photo it names is still in the outbox unsent (backing off, or
+    /// needing attention), sending the visit would only be refused for the missing photo.
     fn due(&self, now: i64) -> Result<(Vec<Due>, u32)> {
         let conn = self.conn();
+        let unsent: std::collections::HashSet<String> = conn
+            .prepare("SELECT id FROM outbox WHERE kind = 'photo' AND state != 'sent'")?
+            .query_map([], |r| r.get::<_, String>(0))?
+            .collect::<std::result::Result<_, _>>()?;
         let mut stmt = conn.prepare(
             "SELECT id, kind, body, attempts, next_attempt_at FROM outbox
              WHERE state = 'queued' ORDER BY seq",
@@ -315,7 +339,10 @@ impl Outbox {
         let mut waiting = 0;
         for row in rows {
             let (item, next) = row?;
-            if next.is_some_and(|n| n > now) {
+            let photos_pending = item.kind == "visit"
+                && serde_json::from_str::<SubmitVisit>(&item.body)
+                    .is_ok_and(|v| v.photo_ids.iter().any(|p| unsent.contains(&p.to_string())));
+            if next.is_some_and(|n| n > now) || photos_pending {
                 waiting += 1;
             } else {
                 due.push(item);
@@ -356,13 +383,28 @@ impl Outbox {
         Ok(())
     }
 
-    /// Sends every due item, oldest first, and records what happened to each.
+    /// Sends every due item, oldest first, and records what happened to each. A visit that waited
+    /// for its photos goes in the same push once they are sent: passes repeat until nothing new
+    /// is due.
     pub async fn push(&self, client: &Client, policy: &RetryPolicy) -> Result<PushReport> {
-        let (due, waiting) = self.due(now_ms())?;
-        let mut report = PushReport {
-            waiting,
-            ..PushReport::default()
-        };
+        let mut report = PushReport::default();
+        loop {
+            let (due, waiting) = self.due(now_ms())?;
+            report.waiting = waiting;
+            if due.is_empty() || !self.pass(client, policy, due, &mut report).await? {
+                return Ok(report);
+            }
+        }
+    }
+
+    /// One pass over `due`; `false` when it stopped early (network, overload, log-in needed).
+    async fn pass(
+        &self,
+        client: &Client,
+        policy: &RetryPolicy,
+        due: Vec<Due>,
+        report: &mut PushReport,
+    ) -> Result<bool> {
         for item in due {
             let outcome = match item.kind.as_str() {
                 "visit" => {
@@ -407,13 +449,19 @@ impl Outbox {
                 }
                 Err(e) if e.status() == Some(reqwest::StatusCode::UNAUTHORIZED) => {
                     report.unauthorized = true;
-                    break;
+                    return Ok(false);
+                }
+                // The server does not have a photo the visit names yet (sent by another device
+                // or path, or not yet arrived): the visit waits for it, it is not wrong.
+                Err(e) if missing_photo(&e) => {
+                    self.back_off(&item, policy, &e)?;
+                    report.retry_later += 1;
                 }
                 Err(e) if e.is_retryable() => {
                     self.back_off(&item, policy, &e)?;
                     report.retry_later += 1;
                     // The next item would meet the same network or the same overloaded server.
-                    break;
+                    return Ok(false);
                 }
                 Err(e) => {
                     let code = e
@@ -425,7 +473,7 @@ impl Outbox {
                 }
             }
         }
-        Ok(report)
+        Ok(true)
     }
 
     /// The body of a queued item, for showing or fixing it.

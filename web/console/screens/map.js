@@ -358,6 +358,15 @@ function ensureLayers(map) {
       'circle-stroke-width': ['interpolate', ['linear'], ['zoom'], 10, 0.3, 15, 1.2],
     },
   });
+  pointerOver(map);
+}
+
+/** A pointer over what a click would open. */
+function pointerOver(map) {
+  for (const id of ['household-points', 'visit-points']) {
+    map.on('mouseenter', id, () => { map.getCanvas().style.cursor = 'pointer'; });
+    map.on('mouseleave', id, () => { map.getCanvas().style.cursor = ''; });
+  }
 }
 
 function applyVisibility(map, layers) {

@@ -39,6 +39,11 @@ test('offline day: a visit with two photos survives reloads and is sent once whe
 
   await fieldLogin(page, world.url);
   await waitForServiceWorker(page);
+  // index.html preloads the whole module graph (a waterfall of imports on a 2 s round trip is what
+  // the preload avoids): every module the app loaded is in that list.
+  const loaded = await page.evaluate(() => performance.getEntriesByType('resource').map((e) => new URL(e.name).pathname).filter((p) => p.endsWith('.js') && p.startsWith('/v/')));
+  const preloaded = await page.evaluate(() => [...document.querySelectorAll('link[rel=modulepreload]')].map((l) => new URL(l.href).pathname));
+  assert.deepEqual(loaded.filter((p) => !preloaded.includes(p)), [], 'modules loaded but not preloaded');
   // The overdue visit comes first.
   assert.equal(await page.locator('[data-testid=task]').first().getAttribute('href'), `#/task/${task.id}`);
   await shot(page, 'field-tasks');

@@ -1,0 +1,55 @@
+//! The `choices` sheet: choice lists by name.
+
+use std::collections::HashMap;
+
+use jiuzhu_proto::form::Choice;
+
+use super::columns::Col;
+use super::workbook::{cell_ref, Sheet};
+use super::{code, Import};
+
+impl Import {
+    /// Choice lists by name: their choices and where each came from.
+    pub(super) fn choices(
+        &mut self,
+        sheet: Option<&Sheet>,
+    ) -> HashMap<String, Vec<(Choice, u32, u32)>> {
+        let mut lists: HashMap<String, Vec<(Choice, u32, u32)>> = HashMap::new();
+        let Some(sheet) = sheet else {
+            return lists;
+        };
+        let table = self.table(sheet);
+        for (needed, name) in [(Col::ListName, "list_name"), (Col::Name, "name")] {
+            if !table.cols.contains_key(&needed) && !table.rows.is_empty() {
+                self.error(
+                    "choices".into(),
+                    code::MISSING_COLUMN,
+                    format!("choices 缺少列 / the choices sheet has no '{name}' column"),
+                );
+                return lists;
+            }
+        }
+        for row in &table.rows {
+            let Some(list) = row.get(Col::ListName) else {
+                let col = row.cells.values().map(|(c, _)| *c).min().unwrap_or(0);
+                self.error(
+                    cell_ref(table.sheet, row.row, col),
+                    code::MISSING_COLUMN,
+                    "缺少 list_name / this choice has no list_name",
+                );
+                continue;
+            };
+            let name_col = table.cols.get(&Col::Name).copied().unwrap_or(1);
+            let value = row.get(Col::Name).unwrap_or("").to_owned();
+            lists.entry(list.to_owned()).or_default().push((
+                Choice {
+                    value,
+                    label: row.label(Col::Label),
+                },
+                row.row,
+                name_col,
+            ));
+        }
+        lists
+    }
+}

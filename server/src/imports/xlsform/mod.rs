@@ -1,0 +1,298 @@
+//! XLSForm import: turns the `survey`, `choices` and `settings` sheets of an `.xlsx` workbook
+//! into a checked [`FormDefinition`], translating ODK expressions into the form engine's language.
+//!
+//! Anything the engine cannot represent is refused with the cell it came from (`survey!D12`),
+//! never dropped: an imported form must mean what its author wrote. The supported subset is
+//! described in `fixtures/forms/README.md`.
+
+mod choices;
+mod columns;
+mod expr;
+mod settings;
+mod survey;
+#[cfg(test)]
+mod tests;
+mod workbook;
+
+use std::collections::HashMap;
+
+use jiuzhu_proto::error::FieldError;
+use jiuzhu_proto::form::{Field, FormDefinition};
+
+use columns::Col;
+use expr::translate;
+use workbook::{cell_ref, read_workbook, Workbook};
+
+/// The `code` of each error this importer reports itself; errors from
+/// [`FormDefinition::check`] keep the engine's codes.
+pub mod code {
+    /// The bytes are not a readable `.xlsx` workbook.
+    pub const INVALID_WORKBOOK: &str = "invalid_workbook";
+    /// The workbook passes one of the [`XlsLimits`](super::XlsLimits).
+    pub const TOO_LARGE: &str = "too_large";
+    /// A required sheet or column is missing.
+    pub const MISSING_SHEET: &str = "missing_sheet";
+    pub const MISSING_COLUMN: &str = "missing_column";
+    /// A cell holds something that cannot be read (a bad number, an Excel error value…).
+    pub const INVALID_VALUE: &str = "invalid_value";
+    /// An XLSForm feature the engine does not have.
+    pub const UNSUPPORTED: &str = "unsupported";
+    /// `begin_*` / `end_*` rows that do not pair up.
+    pub const UNBALANCED: &str = "unbalanced_group";
+    pub const DUPLICATE_NAME: &str = "duplicate_name";
+    pub const UNKNOWN_FIELD: &str = "unknown_field";
+    pub const MISSING_CHOICES: &str = "missing_choices";
+    pub const SYNTAX_ERROR: &str = "syntax_error";
+}
+
+/// Caps on what one import may read, so a hostile file costs bounded memory and time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct XlsLimits {
+    /// Size of the `.xlsx` file itself.
+    pub max_bytes: usize,
+    /// Total declared uncompressed size of the archive's entries (zip-bomb guard).
+    pub max_uncompressed_bytes: u64,
+    /// Entries in the archive.
+    pub max_zip_entries: usize,
+    /// Highest row number read in any sheet.
+    pub max_rows: u32,
+    /// Highest column number read in any sheet.
+    pub max_columns: u32,
+    /// Non-empty cells over all sheets read.
+    pub max_cells: usize,
+    /// Characters in one cell.
+    pub max_cell_chars: usize,
+}
+
+impl Default for XlsLimits {
+    fn default() -> Self {
+        Self {
+            max_bytes: 10 * 1024 * 1024,
+            max_uncompressed_bytes: 64 * 1024 * 1024,
+            max_zip_entries: 1_000,
+            max_rows: 5_000,
+            max_columns: 64,
+            max_cells: 100_000,
+            max_cell_chars: 8_192,
+        }
+    }
+}
+
+/// Reads an XLSForm workbook and returns the form it defines, already checked by
+/// [`FormDefinition::check`]; or every problem found, each pointing at a sheet cell
+/// (`survey!D12`, `choices!B7`, `settings!A2`) where one is known.
+pub fn parse_xlsform(bytes: &[u8], limits: &XlsLimits) -> Result<FormDefinition, Vec<FieldError>> {
+    let book = read_workbook(bytes, limits).map_err(|e| vec![e])?;
+    let mut import = Import::default();
+    let def = import.build(&book);
+    if !import.errors.is_empty() {
+        return Err(import.errors);
+    }
+    let Some(def) = def else {
+        return Err(vec![error(
+            "survey",
+            code::INVALID_WORKBOOK,
+            "表单无法导入 / the form could not be imported",
+        )]);
+    };
+    match def.check() {
+        Ok(_) => Ok(def),
+        Err(errors) => Err(errors.into_iter().map(|e| import.locate(e)).collect()),
+    }
+}
+
+fn error(field: impl Into<String>, code: &str, message: impl Into<String>) -> FieldError {
+    FieldError {
+        field: field.into(),
+        code: code.to_owned(),
+        message: message.into(),
+    }
+}
+
+/// Where a field of the definition came from, so the engine's errors can point at cells.
+#[derive(Debug, Default, Clone)]
+struct Origin {
+    row: u32,
+    type_col: u32,
+    cols: HashMap<&'static str, u32>,
+    /// Choices sheet rows of the field's choices, in order.
+    choice_rows: Vec<(u32, u32)>,
+    /// Expression attribute → the translated text, when it differs from the source.
+    translated: HashMap<&'static str, String>,
+}
+
+/// A field as read, with its expressions still in ODK syntax.
+struct Pending {
+    field: Field,
+    origin: Origin,
+    /// Repeat names enclosing the field, outermost first.
+    scope: Vec<String>,
+    /// (attribute, source, column) to translate.
+    exprs: Vec<(&'static str, String, u32)>,
+    children: Vec<Pending>,
+}
+
+enum Open {
+    Repeat(Box<Pending>),
+    Group {
+        row: u32,
+        col: u32,
+        relevant: Option<String>,
+    },
+}
+
+#[derive(Default)]
+struct Import {
+    errors: Vec<FieldError>,
+    /// Definition path (`fields[3].fields[2]`) → origin.
+    origins: HashMap<String, Origin>,
+    settings_cells: HashMap<&'static str, String>,
+}
+
+const MAX_IMPORT_ERRORS: usize = 1_000;
+
+impl Import {
+    fn error(&mut self, field: String, code: &str, message: impl Into<String>) {
+        if self.errors.len() < MAX_IMPORT_ERRORS {
+            self.errors.push(error(field, code, message));
+        }
+    }
+
+    fn build(&mut self, book: &Workbook) -> Option<FormDefinition> {
+        let Some(survey) = &book.survey else {
+            self.error(
+                "survey".into(),
+                code::MISSING_SHEET,
+                "缺少 survey 工作表 / the workbook has no 'survey' sheet",
+            );
+            return None;
+        };
+        let (key, title, version) = self.settings(book.settings.as_ref());
+        let choices = self.choices(book.choices.as_ref());
+        let survey = self.table(survey);
+        for needed in [Col::Type, Col::Name] {
+            if !survey.cols.contains_key(&needed) {
+                let name = if needed == Col::Type { "type" } else { "name" };
+                self.error(
+                    "survey".into(),
+                    code::MISSING_COLUMN,
+                    format!("survey 缺少列 / the survey sheet has no '{name}' column"),
+                );
+            }
+        }
+        if !self.errors.is_empty() {
+            return None;
+        }
+        let roots = self.survey(&survey, &choices);
+        let scopes = self.scopes(&roots);
+        if !self.errors.is_empty() {
+            return None;
+        }
+        let fields = self.finish(roots, "", &scopes);
+        Some(FormDefinition {
+            key,
+            title,
+            version,
+            fields,
+        })
+    }
+
+    /// Translates expressions and records origins, producing the definition's fields.
+    fn finish(
+        &mut self,
+        pending: Vec<Pending>,
+        prefix: &str,
+        scopes: &HashMap<String, (Vec<String>, u32, u32)>,
+    ) -> Vec<Field> {
+        let mut out = Vec::with_capacity(pending.len());
+        for (slot, p) in pending.into_iter().enumerate() {
+            let path = format!("{prefix}fields[{slot}]");
+            let Pending {
+                mut field,
+                mut origin,
+                scope,
+                exprs,
+                children,
+            } = p;
+            for (attr, src, col) in exprs {
+                let place = cell_ref("survey", origin.row, col);
+                match translate(&src, &scope, scopes) {
+                    Ok(t) => {
+                        if t != src {
+                            origin.translated.insert(attr, t.clone());
+                        }
+                        origin.cols.insert(attr, col);
+                        match attr {
+                            "relevant" => field.relevant = Some(t),
+                            "constraint" => field.constraint = Some(t),
+                            _ => field.calculate = Some(t),
+                        }
+                    }
+                    Err(e) => self.error(
+                        place,
+                        e.code,
+                        format!(
+                            "{} ({attr}, character {}): {}",
+                            e.label(),
+                            e.column,
+                            e.message
+                        ),
+                    ),
+                }
+            }
+            field.fields = self.finish(children, &format!("{path}."), scopes);
+            self.origins.insert(path, origin);
+            out.push(field);
+        }
+        out
+    }
+
+    /// Points an engine error at the sheet cell it came from.
+    fn locate(&self, e: FieldError) -> FieldError {
+        let FieldError {
+            field,
+            code,
+            message,
+        } = e;
+        if let Some(cell) = self.settings_cells.get(field.as_str()) {
+            return error(cell.clone(), &code, message);
+        }
+        if field == "fields" {
+            return error("survey", &code, message);
+        }
+        // Longest `fields[i](.fields[j])*` prefix that names a field, then the attribute.
+        let mut best: Option<(&str, &Origin)> = None;
+        for (path, origin) in &self.origins {
+            let matches = field == *path
+                || field
+                    .strip_prefix(path.as_str())
+                    .is_some_and(|rest| rest.starts_with('.'));
+            if matches && best.is_none_or(|(b, _)| b.len() < path.len()) {
+                best = Some((path.as_str(), origin));
+            }
+        }
+        let Some((path, origin)) = best else {
+            return error(field, &code, message);
+        };
+        let rest = field
+            .get(path.len()..)
+            .unwrap_or("")
+            .trim_start_matches('.');
+        let attr = rest.split(['.', '[']).next().unwrap_or("");
+        if attr == "choices" {
+            let index = rest
+                .strip_prefix("choices[")
+                .and_then(|r| r.split(']').next())
+                .and_then(|i| i.parse::<usize>().ok());
+            if let Some(&(row, col)) = index.and_then(|i| origin.choice_rows.get(i)) {
+                return error(cell_ref("choices", row, col), &code, message);
+            }
+        }
+        let col = origin.cols.get(attr).copied().unwrap_or(origin.type_col);
+        let message = match origin.translated.get(attr) {
+            Some(t) => format!("{message} — translated expression: {t}"),
+            None => message,
+        };
+        error(cell_ref("survey", origin.row, col), &code, message)
+    }
+}

@@ -92,7 +92,7 @@ test('offline day: a visit with two photos survives reloads and is sent once whe
   // Back online: the app sends by itself.
   await world.startServer();
   await context.setOffline(false);
-  await page.goto(`${world.url}/field/#/outbox`);
+  await page.locator('[data-testid=tab-outbox]').click();
   await page.locator('[data-testid=outbox-item][data-state=sent]').waitFor({ timeout: 60_000 });
   await shot(page, 'field-outbox-sent');
 

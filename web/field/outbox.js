@@ -16,6 +16,11 @@ export const outboxTick = signal(0);
 export const sending = signal(null);
 
 const BASE_MS = 2000;
+/**
+ * Photos uploaded at once. On a weak network each request waits a long round trip before its first
+ * byte; a few uploads side by side keep the uplink busy meanwhile. Visits still go one by one, oldest first.
+ */
+export const PARALLEL_UPLOADS = 3;
 const MAX_MS = 15 * 60 * 1000;
 
 function backoff(attempts, retryAfter) {
@@ -42,38 +47,74 @@ export function push({ force = false } = {}) {
   return running;
 }
 
+/**
+ * Uploads the photos of the visits about to be sent, a few at a time, in the visits' order. `get(id)`
+ * is that photo's upload (started now if the pool has not reached it). The first failure stops the
+ * pool: the network or the server that failed it would fail the next one too.
+ */
+function photoPool(items) {
+  const owner = new Map();
+  for (const v of items) for (const pid of v.body.photo_ids) owner.set(pid, v);
+  const ids = [...owner.keys()];
+  const started = new Map();
+  let next = 0;
+  let stopped = false;
+  const get = (pid) => {
+    if (!started.has(pid)) {
+      const v = owner.get(pid);
+      const total = v?.body.photo_ids.length ?? 1;
+      const index = (v?.body.photo_ids.indexOf(pid) ?? 0) + 1;
+      const p = uploadPhoto(pid, {
+        onProgress: (sent, size) => { sending.value = { visit: v?.id, photo: pid, index, total, sent, size }; },
+      });
+      p.catch(() => { stopped = true; });
+      started.set(pid, p);
+    }
+    return started.get(pid);
+  };
+  const worker = async () => {
+    while (!stopped && next < ids.length) {
+      try { await get(ids[next++]); } catch { stopped = true; }
+    }
+  };
+  for (let i = 0; i < PARALLEL_UPLOADS; i++) worker();
+  return { get, stop: () => { stopped = true; } };
+}
+
 async function pass(force) {
   const report = { sent: 0, replayed: 0, retry_later: 0, needs_attention: 0, unauthorized: false };
   const now = Date.now();
-  for (const item of await visits()) {
-    if (item.state !== 'queued' && item.state !== 'sending') continue;
-    if (!force && item.next_at > now) continue;
-    await updateVisit(item.id, { state: 'sending' });
-    outboxTick.value++;
-    const outcome = await sendOne(item);
-    if (outcome === 'sent' || outcome === 'replayed') {
-      report[outcome]++;
-      continue;
+  const due = (await visits()).filter((v) => (v.state === 'queued' || v.state === 'sending') && (force || v.next_at <= now));
+  const pool = photoPool(due);
+  try {
+    for (const item of due) {
+      const outcome = await sendNext(item, pool);
+      if (outcome === 'sent' || outcome === 'replayed') {
+        report[outcome]++;
+        continue;
+      }
+      if (outcome === 'unauthorized') { report.unauthorized = true; break; }
+      if (outcome === 'needs_attention') { report.needs_attention++; continue; }
+      report.retry_later++;
+      break; // the next visit would meet the same network or the same busy server
     }
-    if (outcome === 'unauthorized') { report.unauthorized = true; break; }
-    if (outcome === 'needs_attention') { report.needs_attention++; continue; }
-    report.retry_later++;
-    break; // the next visit would meet the same network or the same busy server
+  } finally {
+    pool.stop();
   }
   return report;
 }
 
-async function sendOne(item) {
+async function sendNext(item, pool) {
+  await updateVisit(item.id, { state: 'sending' });
+  outboxTick.value++;
+  return sendOne(item, pool);
+}
+
+async function sendOne(item, pool) {
   const body = item.body;
   try {
-    let i = 0;
-    for (const pid of body.photo_ids) {
-      i++;
-      sending.value = { visit: item.id, photo: pid, index: i, total: body.photo_ids.length, sent: 0, size: 0 };
-      await uploadPhoto(pid, {
-        onProgress: (sent, size) => { sending.value = { visit: item.id, photo: pid, index: i, total: body.photo_ids.length, sent, size }; },
-      });
-    }
+    // A visit waits for its own photos.
+    for (const pid of body.photo_ids) await pool.get(pid);
     sending.value = { visit: item.id, photo: null, index: body.photo_ids.length, total: body.photo_ids.length };
     const res = await request('POST', '/visits', { body });
     const stored = await res.json();

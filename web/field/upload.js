@@ -21,11 +21,19 @@ async function serverOffset(uploadId) {
   }
 }
 
+/** Uploads in progress by photo id: a second caller joins the first (two PATCHes of one upload collide). */
+const inflight = new Map();
+
+export function uploadPhoto(id, options) {
+  if (!inflight.has(id)) inflight.set(id, send(id, options).finally(() => inflight.delete(id)));
+  return inflight.get(id);
+}
+
 /**
  * Sends one queued photo to the end. Returns the server's Photo. Throws ApiError: retryable ones
  * (network, 5xx, 408, 429) leave the upload where the server has it.
  */
-export async function uploadPhoto(id, { onProgress } = {}) {
+async function send(id, { onProgress } = {}) {
   let p = await getPhoto(id);
   if (!p) throw new ApiError(0, 'photo_missing', '照片已不在手机上 / the photo is no longer on the phone');
   if (p.state === 'sent') return p.server;
@@ -48,8 +56,11 @@ export async function uploadPhoto(id, { onProgress } = {}) {
         headers: { 'Upload-Offset': String(offset), 'Content-Type': 'application/offset+octet-stream' },
       });
     } catch (e) {
-      if (e instanceof ApiError && e.status === 409 && e.headers?.get('Upload-Offset')) {
-        offset = Number(e.headers.get('Upload-Offset'));
+      if (e instanceof ApiError && e.status === 409 && e.code === 'offset_mismatch') {
+        const at = e.headers?.get('Upload-Offset');
+        // Without the header another request holds the upload: ask again later, from HEAD.
+        if (at === null || at === undefined) throw new ApiError(503, 'busy', e.message, { retryAfter: 2 });
+        offset = Number(at);
         continue;
       }
       throw e;

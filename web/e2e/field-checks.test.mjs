@@ -128,3 +128,34 @@ test('a permanent refusal stops retrying and tells the worker what to do', async
   assert.equal(posts, 1, 'refused once, never retried');
   assert.equal(await item.count(), 1);
 });
+
+test('a visit refused because its photo is not on the server is retried, not a dead end', async (t) => {
+  const world = await phone(t);
+  const { page, context, allow } = world;
+  allow(422, '/api/v1/visits');
+  const { task, household, home } = await worker1Task(world);
+  await context.setGeolocation({ latitude: home.lat, longitude: home.lon, accuracy: 8 });
+  await fieldLogin(page, world.url);
+  await context.setOffline(true);
+  await openVisit(page, task.id);
+  const a = await makeJpeg(page, { seed: 51, lat: home.lat, lon: home.lon });
+  const b = await makeJpeg(page, { seed: 52, lat: home.lat, lon: home.lon });
+  await fillHomeVisit(page, { photos: { house: a, sheet: b } });
+  await page.locator('[data-testid=finish]').click();
+  await page.locator('[data-testid=outbox-item][data-state=queued]').waitFor();
+  // The phone believes one photo went up (an answer from a server that then lost it, say).
+  await page.evaluate(async () => {
+    const base = document.querySelector('script[type=module]').src.replace(/app\.js$/, '');
+    const store = await import(`${base}store.js`);
+    const [v] = await store.visits();
+    await store.updatePhoto(v.body.photo_ids[0], { state: 'sent' });
+  });
+  const refusals = [];
+  page.on('response', (r) => { if (r.url().endsWith('/api/v1/visits')) refusals.push(r.status()); });
+  await context.setOffline(false);
+  await page.locator('[data-testid=outbox-item][data-state=sent]').waitFor({ timeout: 60_000 });
+  assert.deepEqual(refusals, [422, 201], 'refused for the missing photo, then sent after uploading it again');
+  const token = await apiToken(world.server, 'coordinator');
+  const visit = (await apiCall(world.server, token, 'GET', `/visits?household_id=${household.id}&limit=50`)).items.find((v) => v.task_id === task.id);
+  assert.equal(visit.photo_ids.length, 2);
+});

@@ -940,3 +940,40 @@ async fn demo_sms_code(backend: Backend) {
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 both_backends!(demo_sms, demo_sms_code);
+
+/// A citizen photographs their need: the photo is theirs until the report is routed, then it
+/// is filed under the grid, where the community sees it and the neighbouring street does not.
+async fn citizen_photo_in_report(backend: Backend) {
+    let Some(c) = city(backend).await else { return };
+    let citizen = c.app.login("citizen").await;
+    let bytes = jiuzhu_server::demo::photo::jpeg(&jiuzhu_server::demo::photo::Shot {
+        lat: c.lat,
+        lon: c.lon,
+        taken_local: (Utc::now() + Duration::hours(8)).naive_utc(),
+        seed: 7,
+    })
+    .unwrap();
+    let photo = uuid::Uuid::new_v4();
+    citizen.put_photo(photo, bytes).await.unwrap();
+    use jiuzhu_server::domain::geo;
+    let gcj = geo::from_wgs84(geo::LatLon::new(c.lat, c.lon).unwrap(), geo::Crs::Gcj02);
+    let (status, body) = post_json(
+        &citizen,
+        "/self-reports",
+        json!({
+            "description": "屋顶漏雨，老人独居",
+            "category_hint": "housing",
+            "location": {"lat": gcj.lat(), "lon": gcj.lon()},
+            "photo_ids": [photo],
+            "contact_phone": "13912345679",
+        }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, _) = get_json(&c.coordinator, &format!("/photos/{photo}")).await;
+    assert_eq!(status, StatusCode::OK);
+    let street2 = c.app.login("street2").await;
+    let (status, _) = get_json(&street2, &format!("/photos/{photo}")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+both_backends!(citizen_photo, citizen_photo_in_report);

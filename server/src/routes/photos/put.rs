@@ -2,7 +2,6 @@
 
 use actix_web::{put, web, HttpResponse};
 use jiuzhu_proto::photo::Photo;
-use jiuzhu_proto::user::Role;
 use jiuzhu_proto::ErrorBody;
 
 use crate::auth::Caller;
@@ -37,7 +36,7 @@ pub async fn put_photo(
     path: web::Path<String>,
     mut payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
-    caller.require(&[Role::GridWorker])?;
+    caller.require(super::PHOTO_TAKERS)?;
     let id: uuid::Uuid = parse_id(&path)?;
     let state = state.into_inner();
     let spool = state.photos.temp_path();

@@ -7,7 +7,6 @@ use std::sync::Mutex;
 use actix_web::http::StatusCode;
 use actix_web::{head, patch, post, web, HttpRequest, HttpResponse};
 use jiuzhu_proto::photo::{CreateUpload, Photo, Upload};
-use jiuzhu_proto::user::Role;
 use jiuzhu_proto::{ErrorBody, ErrorCode};
 
 use crate::auth::Caller;
@@ -78,7 +77,7 @@ pub async fn create_upload(
     caller: Caller,
     body: web::Json<CreateUpload>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(&[Role::GridWorker])?;
+    caller.require(super::PHOTO_TAKERS)?;
     let input = body.into_inner();
     let state = state.into_inner();
     if input.length == 0 {
@@ -208,7 +207,7 @@ pub async fn append_upload(
     req: HttpRequest,
     mut payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
-    caller.require(&[Role::GridWorker])?;
+    caller.require(super::PHOTO_TAKERS)?;
     let id: uuid::Uuid = parse_id(&path)?;
     let offset: i64 = req
         .headers()

@@ -37,6 +37,12 @@ test('offline day: a visit with two photos survives reloads and is sent once whe
   const before = (await visitsOf(world, household.id)).length;
   await context.setGeolocation({ latitude: home.lat, longitude: home.lon, accuracy: 12 });
 
+  // Counts the app's requests for persistent storage (the browser decides; the app must ask).
+  await context.addInitScript(() => {
+    const ask = navigator.storage.persist.bind(navigator.storage);
+    window.persistAsked = 0;
+    navigator.storage.persist = () => { window.persistAsked++; return ask(); };
+  });
   await fieldLogin(page, world.url);
   await waitForServiceWorker(page);
   // index.html preloads the whole module graph (a waterfall of imports on a 2 s round trip is what
@@ -47,10 +53,22 @@ test('offline day: a visit with two photos survives reloads and is sent once whe
   // The overdue visit comes first.
   assert.equal(await page.locator('[data-testid=task]').first().getAttribute('href'), `#/task/${task.id}`);
   await shot(page, 'field-tasks');
+  // Installable: a manifest scoped to /field/ with 192 and 512 px icons that load.
+  const manifest = await (await fetch(`${world.url}/field/manifest.webmanifest`)).json();
+  assert.equal(manifest.scope, '/field/');
+  assert.equal(manifest.display, 'standalone');
+  for (const size of ['192x192', '512x512']) {
+    const icon = manifest.icons.find((i) => i.sizes === size);
+    const res = await fetch(`${world.url}${icon.src}`);
+    assert.equal(res.headers.get('content-type'), 'image/png');
+    const png = Buffer.from(await res.arrayBuffer());
+    assert.equal(`${png.readUInt32BE(16)}x${png.readUInt32BE(20)}`, size);
+  }
+  assert.ok(await page.evaluate(() => window.persistAsked) >= 1, 'the app asked for persistent storage');
 
   // No network from here: the browser is offline and the server is down.
   await context.setOffline(true);
-  await world.stopServer();
+  await world.stopServer({ kill: true }); // a graceful stop would wait for the browser's idle connections
   await page.reload();
   await page.locator('[data-testid=task-list]').waitFor();
   assert.match(await page.locator('[data-testid=status]').innerText(), /离线/);

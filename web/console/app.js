@@ -178,17 +178,20 @@ function Shell({ me }) {
 
 function App() {
   const s = session.value;
-  const [me, setMe] = useState(null);
+  // The stored user draws the shell at once; GET /me confirms it (a changed role or unit replaces it,
+  // an ended session shows the log-in form). The server checks every request whatever the shell shows.
+  const stored = s?.user && OFFICE.includes(s.user.role) ? s.user : null;
+  const [me, setMe] = useState(stored);
   const [error, setError] = useState(null);
-  // Confirm the stored session with the server once (and learn of a changed role or unit).
   useEffect(() => {
     if (!s) { setMe(null); return; }
     let live = true;
+    setMe(stored);
     get('/me').then((u) => {
       if (!live) return;
       if (!OFFICE.includes(u.role)) { forget(); return; }
-      setMe(u);
-    }, (e) => live && setError(e));
+      setMe((old) => (old && old.id === u.id && old.role === u.role && old.org_unit_id === u.org_unit_id && old.display_name === u.display_name ? old : u));
+    }, (e) => live && !stored && setError(e));
     return () => { live = false; };
   }, [s?.user?.id]);
   // Read lang so that the whole tree re-renders on a switch.
@@ -199,6 +202,12 @@ function App() {
   else if (!me) body = html`<${Loading} />`;
   else body = html`<${Shell} me=${me} />`;
   return html`${body}<${Toasts} />`;
+}
+
+// With a session, the first screen's module loads alongside the shell rather than after it.
+if (session.value) {
+  const first = NAV.find(([route, , , , roles]) => route === current.value.route && roles.includes(session.value.user?.role));
+  if (first) loadScreen(first[1]).catch(() => { /* ScreenHost shows the failure */ });
 }
 
 render(html`<${App} />`, document.getElementById('app'));

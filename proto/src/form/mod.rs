@@ -15,6 +15,7 @@ mod check;
 mod definition;
 mod eval;
 pub mod expr;
+mod import;
 pub mod synthetic;
 mod validate;
 
@@ -24,6 +25,7 @@ mod tests;
 pub use check::CompiledForm;
 pub use definition::{Bound, Choice, Field, FieldKind, FormDefinition, Label};
 pub use expr::{check_syntax, ParseError};
+pub use import::{ImportNotice, ImportedForm};
 pub use validate::ValidationOutcome;
 
 /// At most this many fields in a form, counting those inside repeats.

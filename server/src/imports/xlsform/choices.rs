@@ -1,20 +1,17 @@
-//! The `choices` sheet: choice lists by name.
-
-use std::collections::HashMap;
+//! The `choices` sheet: choice lists by name. Other columns would be choice properties for a
+//! `choice_filter`, which the engine does not have: they are left out with a notice.
 
 use jiuzhu_proto::form::Choice;
 
 use super::columns::Col;
+use super::survey::ChoiceLists;
 use super::workbook::{cell_ref, Sheet};
 use super::{code, Import};
 
 impl Import {
     /// Choice lists by name: their choices and where each came from.
-    pub(super) fn choices(
-        &mut self,
-        sheet: Option<&Sheet>,
-    ) -> HashMap<String, Vec<(Choice, u32, u32)>> {
-        let mut lists: HashMap<String, Vec<(Choice, u32, u32)>> = HashMap::new();
+    pub(super) fn choices(&mut self, sheet: Option<&Sheet>) -> ChoiceLists {
+        let mut lists = ChoiceLists::new();
         let Some(sheet) = sheet else {
             return lists;
         };

@@ -1,9 +1,11 @@
 //! XLSForm import: turns the `survey`, `choices` and `settings` sheets of an `.xlsx` workbook
 //! into a checked [`FormDefinition`], translating ODK expressions into the form engine's language.
 //!
-//! Anything the engine cannot represent is refused with the cell it came from (`survey!D12`),
-//! never dropped: an imported form must mean what its author wrote. The supported subset is
-//! described in `fixtures/forms/README.md`.
+//! Workbooks are read as ODK, Kobo and pyxform write them. What the engine cannot mean is
+//! refused with the cell it came from (`survey!D12`): an imported form must mean what its author
+//! wrote. What means nothing here (display hints, media, server settings, languages other than
+//! Chinese and English, metadata questions) is left out with an [`ImportNotice`] naming its cell,
+//! so the caller sees it. The supported subset is in `fixtures/forms/README.md`.
 
 mod choices;
 mod columns;
@@ -17,6 +19,7 @@ mod workbook;
 use std::collections::HashMap;
 
 use jiuzhu_proto::error::FieldError;
+pub use jiuzhu_proto::form::ImportNotice;
 use jiuzhu_proto::form::{Field, FormDefinition};
 
 use columns::Col;
@@ -43,6 +46,29 @@ pub mod code {
     pub const UNKNOWN_FIELD: &str = "unknown_field";
     pub const MISSING_CHOICES: &str = "missing_choices";
     pub const SYNTAX_ERROR: &str = "syntax_error";
+}
+
+/// The `code` of each [`ImportNotice`]: what was left out, and why it could be.
+pub mod notice {
+    /// A column that means nothing to the engine (appearance, media, notes for readers…).
+    pub const IGNORED_COLUMN: &str = "ignored_column";
+    /// A language other than Chinese and English.
+    pub const DROPPED_LANGUAGE: &str = "dropped_language";
+    /// A `settings` column for ODK, Kobo or pyxform (`public_key`, `submission_url`…).
+    pub const IGNORED_SETTING: &str = "ignored_setting";
+    /// A metadata question (`start`, `end`, `deviceid`…) the visit record keeps itself.
+    pub const IGNORED_QUESTION: &str = "ignored_question";
+    /// The form key was made from the file name or from a `form_id` that is not a key.
+    pub const FORM_KEY: &str = "form_key";
+    /// A row of the `settings` sheet past the first.
+    pub const IGNORED_ROW: &str = "ignored_row";
+}
+
+/// A form read from a workbook, not yet published, with what was left out of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct XlsImport {
+    pub definition: FormDefinition,
+    pub notices: Vec<ImportNotice>,
 }
 
 /// Caps on what one import may read, so a hostile file costs bounded memory and time.
@@ -81,9 +107,26 @@ impl Default for XlsLimits {
 /// Reads an XLSForm workbook and returns the form it defines, already checked by
 /// [`FormDefinition::check`]; or every problem found, each pointing at a sheet cell
 /// (`survey!D12`, `choices!B7`, `settings!A2`) where one is known.
+///
+/// The workbook must name its form (`form_id` in `settings`); [`import_xlsform`] also takes the
+/// file name, and says what was left out.
 pub fn parse_xlsform(bytes: &[u8], limits: &XlsLimits) -> Result<FormDefinition, Vec<FieldError>> {
+    import_xlsform(bytes, limits, None).map(|import| import.definition)
+}
+
+/// As [`parse_xlsform`], with the notices of what was left out. `file_name` is the workbook's
+/// name as uploaded (`household_survey.xlsx`): as pyxform does, it gives the form key and title
+/// when the workbook has no `settings` sheet or no `form_id`.
+pub fn import_xlsform(
+    bytes: &[u8],
+    limits: &XlsLimits,
+    file_name: Option<&str>,
+) -> Result<XlsImport, Vec<FieldError>> {
     let book = read_workbook(bytes, limits).map_err(|e| vec![e])?;
-    let mut import = Import::default();
+    let mut import = Import {
+        file_name: file_name.map(str::to_owned),
+        ..Import::default()
+    };
     let def = import.build(&book);
     if !import.errors.is_empty() {
         return Err(import.errors);
@@ -96,7 +139,10 @@ pub fn parse_xlsform(bytes: &[u8], limits: &XlsLimits) -> Result<FormDefinition,
         )]);
     };
     match def.check() {
-        Ok(_) => Ok(def),
+        Ok(_) => Ok(XlsImport {
+            definition: def,
+            notices: import.notices,
+        }),
         Err(errors) => Err(errors.into_iter().map(|e| import.locate(e)).collect()),
     }
 }
@@ -144,6 +190,9 @@ enum Open {
 #[derive(Default)]
 struct Import {
     errors: Vec<FieldError>,
+    notices: Vec<ImportNotice>,
+    /// The workbook's file name, when the caller knows it.
+    file_name: Option<String>,
     /// Definition path (`fields[3].fields[2]`) → origin.
     origins: HashMap<String, Origin>,
     settings_cells: HashMap<&'static str, String>,
@@ -155,6 +204,16 @@ impl Import {
     fn error(&mut self, field: String, code: &str, message: impl Into<String>) {
         if self.errors.len() < MAX_IMPORT_ERRORS {
             self.errors.push(error(field, code, message));
+        }
+    }
+
+    fn notice(&mut self, cell: String, code: &str, message: impl Into<String>) {
+        if self.notices.len() < MAX_IMPORT_ERRORS {
+            self.notices.push(ImportNotice {
+                cell,
+                code: code.to_owned(),
+                message: message.into(),
+            });
         }
     }
 
@@ -170,6 +229,7 @@ impl Import {
         let (key, title, version) = self.settings(book.settings.as_ref());
         let choices = self.choices(book.choices.as_ref());
         let survey = self.table(survey);
+        let mut readable = true;
         for needed in [Col::Type, Col::Name] {
             if !survey.cols.contains_key(&needed) {
                 let name = if needed == Col::Type { "type" } else { "name" };
@@ -178,17 +238,20 @@ impl Import {
                     code::MISSING_COLUMN,
                     format!("survey 缺少列 / the survey sheet has no '{name}' column"),
                 );
+                readable = false;
             }
         }
-        if !self.errors.is_empty() {
+        if !readable {
             return None;
         }
+        // Every row is read and every expression translated even after a refusal, so that
+        // one answer lists every cell to fix.
         let roots = self.survey(&survey, &choices);
         let scopes = self.scopes(&roots);
+        let fields = self.finish(roots, "", &scopes);
         if !self.errors.is_empty() {
             return None;
         }
-        let fields = self.finish(roots, "", &scopes);
         Some(FormDefinition {
             key,
             title,

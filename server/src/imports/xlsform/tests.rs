@@ -376,7 +376,7 @@ fn unsupported_types_are_refused_at_their_cell() -> TestResult {
         "audio",
         "rank yn",
         "range",
-        "start",
+        "hidden",
         "select_one_from_file x.csv",
         "select_one yn or_other",
     ] {
@@ -398,9 +398,9 @@ fn unsupported_columns_are_refused_at_their_cell() -> TestResult {
     for column in [
         "choice_filter",
         "repeat_count",
-        "appearance",
         "default",
-        "label::fr",
+        "bind::saveIncomplete",
+        "read_only",
     ] {
         let bytes = survey_with(
             &["type", "name", "label", column],
@@ -412,10 +412,10 @@ fn unsupported_columns_are_refused_at_their_cell() -> TestResult {
             "{column}: {errs:#?}"
         );
     }
-    // An empty unsupported column is harmless.
+    // An empty unsupported column is harmless, and so is a read_only that says no.
     let bytes = survey_with(
-        &["type", "name", "label", "appearance"],
-        &[&["text", "a", "A", ""]],
+        &["type", "name", "label", "choice_filter", "read_only"],
+        &[&["text", "a", "A", "", "no"]],
     )?;
     assert!(parse(&bytes).is_ok());
     Ok(())
@@ -497,13 +497,14 @@ fn engine_errors_point_at_cells() -> TestResult {
             .any(|e| e.field == "choices!B3" && e.code == "invalid_choice_value"),
         "{errs:#?}"
     );
-    // An invalid name, and a form key the engine refuses.
-    let bad_key: &[&[&str]] = &[&["form_id", "version"], &["Home Visit", "1"]];
+    // An invalid name; a form_id that gives no key.
     let survey: &[&[&str]] = &[&["type", "name", "label"], &["text", "Name", "A"]];
+    let bytes = workbook(&[("survey", survey), ("settings", SETTINGS)])?;
+    assert!(has(&errors(&bytes), "survey!B2", "invalid_name"));
+    let bad_key: &[&[&str]] = &[&["form_id", "version"], &["入户走访", "1"]];
     let bytes = workbook(&[("survey", survey), ("settings", bad_key)])?;
     let errs = errors(&bytes);
-    assert!(has(&errs, "survey!B2", "invalid_name"), "{errs:#?}");
-    assert!(has(&errs, "settings!A2", "invalid_key"), "{errs:#?}");
+    assert!(has(&errs, "settings!A2", code::INVALID_VALUE), "{errs:#?}");
     Ok(())
 }
 
@@ -535,7 +536,7 @@ fn structure_problems_are_reported() -> TestResult {
     let bytes = survey_with(HEADER, &[&["select_one missing", "a", "A", "", ""]])?;
     assert!(has(&errors(&bytes), "survey!A2", code::MISSING_CHOICES));
     let no_settings = workbook(&[("survey", &[&["type", "name", "label"], &["text", "a", "A"]])])?;
-    assert!(has(&errors(&no_settings), "settings", code::MISSING_SHEET));
+    assert!(has(&errors(&no_settings), "settings", code::MISSING_COLUMN));
     let no_survey = workbook(&[("settings", SETTINGS)])?;
     assert!(has(&errors(&no_survey), "survey", code::MISSING_SHEET));
     // Groups flatten, and their relevance is joined to each field's own.
@@ -725,4 +726,334 @@ fn translation_never_panics_on_odd_input() {
     ] {
         let _ = translate(src, &[], &scopes);
     }
+}
+
+fn import(bytes: &[u8], file_name: Option<&str>) -> Result<XlsImport, Box<dyn Error>> {
+    import_xlsform(bytes, &XlsLimits::default(), file_name).map_err(|e| format!("{e:#?}").into())
+}
+
+fn noticed(import: &XlsImport, cell: &str, code: &str) -> bool {
+    import
+        .notices
+        .iter()
+        .any(|n| n.cell == cell && n.code == code)
+}
+
+#[test]
+fn a_workbook_without_settings_is_named_by_its_file() -> TestResult {
+    let survey: &[&[&str]] = &[&["type", "name", "label"], &["text", "a", "A"]];
+    let bytes = workbook(&[("survey", survey)])?;
+    let done = import(&bytes, Some("uploads/Household Survey.xlsx"))?;
+    assert_eq!(done.definition.key, "household_survey");
+    assert_eq!(done.definition.title.zh, "Household Survey");
+    assert!(
+        noticed(&done, "settings", notice::FORM_KEY),
+        "{:#?}",
+        done.notices
+    );
+    let done = import(&bytes, Some("household_survey.xlsx"))?;
+    assert_eq!(done.definition.key, "household_survey");
+    assert!(done.notices.is_empty(), "{:#?}", done.notices);
+    // A settings sheet without form_id falls back on the file name too.
+    let settings: &[&[&str]] = &[&["form_title"], &["调查"]];
+    let bytes = workbook(&[("survey", survey), ("settings", settings)])?;
+    let done = import(&bytes, Some("survey_2024.xlsx"))?;
+    assert_eq!(
+        (
+            done.definition.key.as_str(),
+            done.definition.title.zh.as_str()
+        ),
+        ("survey_2024", "调查")
+    );
+    // With neither, the refusal says what names a form.
+    let errs = import_xlsform(&bytes, &XlsLimits::default(), None)
+        .err()
+        .unwrap_or_default();
+    assert!(has(&errs, "settings", code::MISSING_COLUMN), "{errs:#?}");
+    Ok(())
+}
+
+#[test]
+fn language_columns_map_to_chinese_and_english() -> TestResult {
+    let bytes = survey_with(
+        &[
+            "type",
+            "name",
+            "label:english",
+            "label::中文 (zh)",
+            "hint::Chinese (zh)",
+            "hint::English (en)",
+            "label::Français (fr)",
+            "label::Español (es)",
+        ],
+        &[
+            &[
+                "text",
+                "a",
+                "Name",
+                "姓名",
+                "全名",
+                "Full name",
+                "Nom",
+                "Nombre",
+            ],
+            &["text", "b", "", "", "", "", "Seulement", ""],
+        ],
+    )?;
+    let done = import(&bytes, None)?;
+    let a = done.definition.fields.first().ok_or("no field a")?;
+    assert_eq!((a.label.zh.as_str(), a.label.en.as_str()), ("姓名", "Name"));
+    let hint = a.hint.as_ref().ok_or("no hint")?;
+    assert_eq!((hint.zh.as_str(), hint.en.as_str()), ("全名", "Full name"));
+    // The first other language stands in where a row has neither Chinese nor English.
+    let b = done.definition.fields.get(1).ok_or("no field b")?;
+    assert_eq!(
+        (b.label.zh.as_str(), b.label.en.as_str()),
+        ("Seulement", "Seulement")
+    );
+    assert!(
+        noticed(&done, "survey!G1", notice::DROPPED_LANGUAGE),
+        "{:#?}",
+        done.notices
+    );
+    assert!(
+        noticed(&done, "survey!H1", notice::DROPPED_LANGUAGE),
+        "{:#?}",
+        done.notices
+    );
+    assert!(!done
+        .notices
+        .iter()
+        .any(|n| n.cell == "survey!C1" || n.cell == "survey!D1"));
+    Ok(())
+}
+
+#[test]
+fn settings_for_other_tools_are_left_out_with_a_notice() -> TestResult {
+    let survey: &[&[&str]] = &[&["type", "name", "label"], &["text", "a", "A"]];
+    let settings: &[&[&str]] = &[
+        &[
+            "form_id",
+            "form_title",
+            "default_language",
+            "public_key",
+            "submission_url",
+            "xml_root",
+            "allow_choice_duplicates",
+            "version",
+        ],
+        &[
+            "Spec test",
+            "Spec",
+            "English (en)",
+            "MIIBIjAN",
+            "https://example.org/submission",
+            "data",
+            "yes",
+            "2024.03",
+        ],
+    ];
+    let done = import(
+        &workbook(&[("survey", survey), ("settings", settings)])?,
+        None,
+    )?;
+    assert_eq!(done.definition.key, "spec_test");
+    assert!(
+        noticed(&done, "settings!A2", notice::FORM_KEY),
+        "{:#?}",
+        done.notices
+    );
+    for cell in [
+        "settings!C1",
+        "settings!D1",
+        "settings!E1",
+        "settings!F1",
+        "settings!G1",
+    ] {
+        assert!(
+            noticed(&done, cell, notice::IGNORED_SETTING),
+            "{cell}: {:#?}",
+            done.notices
+        );
+    }
+    assert!(
+        noticed(&done, "settings!H2", notice::IGNORED_SETTING),
+        "{:#?}",
+        done.notices
+    );
+    // add_none_option changes the choices: refused unless it says no.
+    let settings: &[&[&str]] = &[&["form_id", "add_none_option"], &["t", "yes"]];
+    let errs = errors(&workbook(&[("survey", survey), ("settings", settings)])?);
+    assert!(has(&errs, "settings!B2", code::UNSUPPORTED), "{errs:#?}");
+    Ok(())
+}
+
+#[test]
+fn extra_choice_columns_are_left_out_with_a_notice() -> TestResult {
+    let survey: &[&[&str]] = &[&["type", "name", "label"], &["select_one c", "a", "A"]];
+    let choices: &[&[&str]] = &[
+        &["list name", "value", "label::English (en)", "cf", "image"],
+        &["c", "x", "X", "north", "x.png"],
+        &["c", "y", "Y", "south", ""],
+    ];
+    let done = import(
+        &workbook(&[
+            ("survey", survey),
+            ("choices", choices),
+            ("settings", SETTINGS),
+        ])?,
+        None,
+    )?;
+    let a = done.definition.fields.first().ok_or("no field")?;
+    let values: Vec<&str> = a.choices.iter().map(|c| c.value.as_str()).collect();
+    assert_eq!(values, ["x", "y"]);
+    assert!(
+        noticed(&done, "choices!D1", notice::IGNORED_COLUMN),
+        "{:#?}",
+        done.notices
+    );
+    assert!(
+        noticed(&done, "choices!E1", notice::IGNORED_COLUMN),
+        "{:#?}",
+        done.notices
+    );
+    Ok(())
+}
+
+#[test]
+fn display_columns_and_metadata_are_left_out_with_a_notice() -> TestResult {
+    let bytes = survey_with(
+        &[
+            "type",
+            "name",
+            "label",
+            "appearance",
+            "media::image",
+            "tutorial notes",
+            "requiredMsg",
+        ],
+        &[
+            &["start", "start", "", "", "", "", ""],
+            &["deviceid", "deviceid", "", "", "", "", ""],
+            &[
+                "text",
+                "a",
+                "A",
+                "multiline",
+                "a.png",
+                "ask politely",
+                "please",
+            ],
+        ],
+    )?;
+    let done = import(&bytes, None)?;
+    assert_eq!(done.definition.fields.len(), 1);
+    for cell in ["survey!D1", "survey!E1", "survey!F1", "survey!G1"] {
+        assert!(
+            noticed(&done, cell, notice::IGNORED_COLUMN),
+            "{cell}: {:#?}",
+            done.notices
+        );
+    }
+    assert!(
+        noticed(&done, "survey!A2", notice::IGNORED_QUESTION),
+        "{:#?}",
+        done.notices
+    );
+    assert!(
+        noticed(&done, "survey!A3", notice::IGNORED_QUESTION),
+        "{:#?}",
+        done.notices
+    );
+    Ok(())
+}
+
+#[test]
+fn pyxform_spellings_of_types_and_columns_are_read() -> TestResult {
+    let bytes = survey_with(
+        &[
+            "type",
+            "name",
+            "caption",
+            "bind:relevant",
+            "bind::jr:constraintMsg",
+            "bind:constraint",
+        ],
+        &[
+            &["string", "s", "S", "", "", ""],
+            &["int", "i", "I", "", "至少 1", ". >= 1"],
+            &["gps", "g", "G", "${i} > 1", "", ""],
+            &["select one from yn", "o", "O", "", "", ""],
+            &["select all that apply yn", "m", "M", "", "", ""],
+            &["begin looped group", "r", "R", "", "", ""],
+            &["add decimal prompt", "d", "D", "", "", ""],
+            &["end looped group", "", "", "", "", ""],
+        ],
+    )?;
+    let def = import(&bytes, None)?.definition;
+    let kinds: Vec<(&str, FieldKind)> = def
+        .fields
+        .iter()
+        .map(|f| (f.name.as_str(), f.kind))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("s", FieldKind::Text),
+            ("i", FieldKind::Integer),
+            ("g", FieldKind::Geopoint),
+            ("o", FieldKind::SelectOne),
+            ("m", FieldKind::SelectMultiple),
+            ("r", FieldKind::Repeat),
+        ]
+    );
+    let i = def.fields.get(1).ok_or("no i")?;
+    assert_eq!(i.constraint.as_deref(), Some(". >= 1"));
+    assert_eq!(
+        i.constraint_message.as_ref().map(|m| m.zh.as_str()),
+        Some("至少 1")
+    );
+    assert_eq!(
+        def.fields.get(2).and_then(|f| f.relevant.as_deref()),
+        Some("${i} > 1")
+    );
+    Ok(())
+}
+
+#[test]
+fn what_the_engine_cannot_mean_is_refused_at_its_cell() -> TestResult {
+    let bytes = survey_with(
+        &["type", "name", "label", "choice_filter", "calculation"],
+        &[
+            &["text", "a", "A", "", ""],
+            &["select_one yn", "b", "B", "cf = ${a}", ""],
+            &[
+                "calculate",
+                "c",
+                "C",
+                "",
+                "pulldata('hh', 'name', 'id', ${a})",
+            ],
+            &["select_one_external yn", "d", "D", "", ""],
+            &["select_one yn or_other", "e", "E", "", ""],
+            &[
+                "calculate",
+                "f",
+                "F",
+                "",
+                "instance('yn')/root/item[name = 'yes']/label",
+            ],
+        ],
+    )?;
+    let errs = errors(&bytes);
+    for cell in [
+        "survey!D3",
+        "survey!E4",
+        "survey!A5",
+        "survey!A6",
+        "survey!E7",
+    ] {
+        assert!(has(&errs, cell, code::UNSUPPORTED), "{cell}: {errs:#?}");
+    }
+    Ok(())
 }

@@ -63,7 +63,7 @@ export function OutboxScreen() {
       <div class="meta">${t('完成于', 'Finished')} ${fmtDateTime(v.body.finished_at)} · ${t(`${v.body.photo_ids.length} 张照片`, `${v.body.photo_ids.length} photos`)}${v.sent_at ? ` · ${t('发送于', 'sent')} ${fmtRelative(v.sent_at)}` : ''}</div>
       ${v.state === 'sending' ? html`<${Progress} id=${v.id} />` : null}
       ${v.state === 'queued' && v.error ? html`<p class="hint">${t('上次未发出：', 'Last try failed: ')}${errorText(v.error)}${v.next_at > Date.now() ? t(`，${fmtRelative(new Date(v.next_at))}后重试`, `, retry later`) : ''}</p>` : null}
-      ${v.state === 'sent' && v.flags?.length ? html`<p class="hint">${t('需协调员核实：', 'For the coordinator to check: ')}${v.flags.map((f) => label('flag', f.code)).join('、')}</p>` : null}
+      ${v.state === 'sent' && v.flags?.length ? html`<p class="hint">${t('需协调员核实：', 'For the coordinator to check: ')}${[...new Set(v.flags.map((f) => f.code))].map((c) => label('flag', c)).join('、')}</p>` : null}
       ${v.state === 'needs_attention' ? html`<div class="attention" data-testid="attention">
         <p class="error-line">${errorText(v.error)}</p>
         ${v.error?.details?.length ? html`<ul>${v.error.details.map((d) => html`<li>${d.field.replace(/^answers\./, '')}：${half(d.message)}</li>`)}</ul>` : null}

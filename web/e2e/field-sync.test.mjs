@@ -60,4 +60,12 @@ test("a citizen's self-report turns into a verify task after a pull-to-refresh; 
   await page.locator('[data-testid=grid-map] path.boundary').waitFor();
   assert.equal(await page.locator('[data-testid=map-household]').count(), first);
   await shot(page, 'field-map');
+
+  // English on request, kept after a reload.
+  await page.locator('header button.lang').click();
+  await page.locator('[data-testid=tab-tasks]', { hasText: 'Tasks' }).click();
+  await page.locator('h2', { hasText: 'My tasks' }).waitFor();
+  await page.reload();
+  await page.locator('h2', { hasText: 'My tasks' }).waitFor();
+  assert.equal(await page.evaluate(() => document.documentElement.lang), 'en');
 });

@@ -7,7 +7,7 @@
 
 import { signal } from '../shared/html.js';
 import { request, ApiError } from './net.js';
-import { visits, updateVisit, updatePhoto, photo as getPhoto, putPhoto } from './store.js';
+import { visits, updateVisit, updatePhoto, photo as getPhoto, putPhoto, pruneSent } from './store.js';
 import { uploadPhoto } from './upload.js';
 
 /** Bumped whenever an outbox item changes, so screens re-read. */
@@ -43,7 +43,15 @@ let timer = null;
  * Resolves to { sent, replayed, retry_later, needs_attention, unauthorized }.
  */
 export function push({ force = false } = {}) {
-  if (!running) running = pass(force).finally(() => { running = null; sending.value = null; outboxTick.value++; schedule(); });
+  if (!running) {
+    running = pass(force).finally(async () => {
+      await pruneSent().catch(() => {});
+      running = null;
+      sending.value = null;
+      outboxTick.value++;
+      schedule();
+    });
+  }
   return running;
 }
 

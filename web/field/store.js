@@ -208,6 +208,12 @@ export async function deleteVisit(id) {
   await tx.done;
 }
 
+/** Sent visits stay listed for a week (the worker sees what went), then leave the phone with their photo records. */
+export async function pruneSent(keepMs = 7 * 86_400_000) {
+  const before = new Date(Date.now() - keepMs).toISOString();
+  for (const v of await visits()) if (v.state === 'sent' && v.sent_at && v.sent_at < before) await deleteVisit(v.id);
+}
+
 /** Everything of the signed-in worker, on log-out: nothing of one worker stays for the next. */
 export async function wipe() {
   const d = await db();

@@ -1,11 +1,12 @@
-// A photo upload cut by a server restart resumes from the server's offset: after the restart the
+// A photo upload cut by a server restart or an app reload resumes from the server's offset: after the cut the
 // app asks HEAD /uploads/{id} where the server stands and sends only the rest, never the whole file again.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { phone, fieldLogin, makeJpeg, fillHomeVisit, storedPhotos, apiToken, apiCall } from './field.fixtures.mjs';
 
-test('the server restarts in the middle of a photo upload: the upload resumes at the server offset', async (t) => {
+/** Cuts a photo upload after its first chunk by `cut` ('restart' the server, or 'reload' the app), then checks the resumption. */
+async function resumes(t, cut) {
   const world = await phone(t, {
     // The server is killed under a PATCH in flight, and the app may try again while it is down.
     tolerate: [
@@ -51,12 +52,20 @@ test('the server restarts in the middle of a photo upload: the upload resumes at
   const firstChunk = page.waitForResponse((r) => r.request().method() === 'PATCH' && r.status() === 204, { timeout: 60_000 });
   await page.locator('[data-testid=finish]').click();
   await firstChunk;
-  await world.stopServer({ kill: true });
-  phase = 'down'; // the app may try meanwhile: refused connections, no bytes go anywhere
-  await world.startServer();
-  phase = 'after';
-  await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
-  await page.locator('[data-testid=send-now]').click();
+  if (cut === 'restart') {
+    await world.stopServer({ kill: true });
+    phase = 'down'; // the app may try meanwhile: refused connections, no bytes go anywhere
+    await world.startServer();
+    phase = 'after';
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+    await page.locator('[data-testid=send-now]').click();
+  } else {
+    // The worker closes and reopens the app: it sends again on start.
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+    phase = 'after';
+    await page.reload();
+    await page.goto(`${world.url}/field/#/outbox`);
+  }
   await page.locator('[data-testid=outbox-item][data-state=sent]').waitFor({ timeout: 90_000 });
 
   await Promise.all(pending);
@@ -69,11 +78,15 @@ test('the server restarts in the middle of a photo upload: the upload resumes at
   assert.ok(resumedAt > 0, `resumed at the server's offset, not 0: ${JSON.stringify(patches)}`);
   const sentAfter = after.reduce((n, p) => n + p.bytes, 0);
   assert.ok(after.every((p) => Number.isFinite(p.bytes)), JSON.stringify(after));
-  assert.ok(sentAfter > 0 && sentAfter < big.size, `bytes sent after the restart (${sentAfter}) < the file (${big.size})`);
-  t.diagnostic(`photo ${big.size} B; resumed at ${resumedAt}; sent after restart ${sentAfter} B in ${after.length} PATCHes`);
+  assert.ok(sentAfter > 0 && sentAfter < big.size, `bytes sent after the cut (${sentAfter}) < the file (${big.size})`);
+  t.diagnostic(`${cut}: photo ${big.size} B; resumed at ${resumedAt}; sent after the cut ${sentAfter} B in ${after.length} PATCHes`);
 
   const coordinator = await apiToken(world.server, 'coordinator');
   const visits = (await apiCall(world.server, coordinator, 'GET', `/visits?household_id=${task.household_id}&limit=50`)).items;
   const visit = visits.find((v) => v.task_id === task.id && v.review_state === 'pending');
   assert.equal(visit.photo_ids.length, 2);
-});
+}
+
+test('the server restarts in the middle of a photo upload: the upload resumes at the server offset', (t) => resumes(t, 'restart'));
+
+test('the app is reloaded in the middle of a photo upload: the upload resumes at the server offset', (t) => resumes(t, 'reload'));

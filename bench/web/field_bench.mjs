@@ -4,14 +4,20 @@
 //   open    time from opening the installed app to the task list with 30 tasks on screen (warm: the
 //           service worker's cache), and to the log-in form on a first visit (cold: over Slow 3G);
 //   shrink  shrinking a 12 MP camera JPEG to ≤ 1600 px with its EXIF carried over (photo.js);
-//   outbox  sending a day's outbox of 30 visits with 60 photos (resumable uploads, then the visits).
+//   outbox  sending a day's outbox of 30 visits with 60 photos (resumable uploads, then the visits);
+//   sdk     the same day's outbox sent by the Rust SDK (`jiuzhu-field push`, photos PUT whole), with no
+//           network limit: the peer for `--only outbox --network none`.
 //
-//   node bench/web/field_bench.mjs [--only shell,open,shrink,outbox] [--runs 5] [--network slow3g|none]
+//   node bench/web/field_bench.mjs [--only shell,open,shrink,outbox,sdk] [--runs 5] [--network slow3g|none] [--cpu 4]
 //
 // Needs web/node_modules (cd web && npm ci) and a server binary (JIUZHU_BIN, else target/release/jiuzhu,
 // else target/debug/jiuzhu; quote a release build: a debug build serves unversioned "dev" assets).
 
 import { request as httpRequest } from 'node:http';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
 import { phone, fieldLogin, waitForServiceWorker, makeJpeg, apiToken, apiCall } from '../../web/e2e/field.fixtures.mjs';
 import { serverBinary } from '../../web/e2e/harness.mjs';
 
@@ -20,6 +26,7 @@ const opt = (name, dflt) => { const i = args.indexOf(`--${name}`); return i >= 0
 const ONLY = new Set(opt('only', 'shell,open,shrink,outbox').split(','));
 const RUNS = Number(opt('runs', 5));
 const NETWORK = opt('network', 'slow3g');
+const CPU = Number(opt('cpu', 4));
 
 /** DevTools' Slow 3G preset. */
 const SLOW_3G = { offline: false, latency: 2000, downloadThroughput: (500 * 1000) / 8 * 0.8, uploadThroughput: (500 * 1000) / 8 * 0.8 };
@@ -32,7 +39,7 @@ const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
 const cleanups = [];
 const t = { after: (fn) => cleanups.push(fn) };
 
-async function throttle(page, { cpu = 4, network = NETWORK } = {}) {
+async function throttle(page, { cpu = CPU, network = NETWORK } = {}) {
   const cdp = await page.context().newCDPSession(page);
   await cdp.send('Network.enable');
   await cdp.send('Emulation.setCPUThrottlingRate', { rate: cpu });
@@ -80,8 +87,8 @@ function idNumber(seq) {
  * 30 open tasks for worker1: the demo's, and home visits for households added to the grid (the
  * demo grid holds only eight), placed near the middle of the grid's boundary.
  */
-async function thirtyTasks(world) {
-  const worker = await apiToken(world.server, 'worker1');
+async function thirtyTasks(world, username = 'worker1') {
+  const worker = await apiToken(world.server, username);
   const me = await apiCall(world.server, worker, 'GET', '/me');
   const have = await apiCall(world.server, worker, 'GET', '/sync');
   const grid = await apiCall(world.server, worker, 'GET', `/org-units/${me.org_unit_id}`);
@@ -92,9 +99,9 @@ async function thirtyTasks(world) {
   let n = have.tasks.length;
   for (let i = 0; n < 30; i++) {
     const h = await apiCall(world.server, coordinator, 'POST', '/households', {
-      address: `天宁区红梅新村测试${i + 1}幢`, grid_id: me.org_unit_id,
+      address: `天宁区测试${username}-${i + 1}幢`, grid_id: me.org_unit_id,
       location: { lat: mid.lat + ((i % 5) - 2) * 0.00005, lon: mid.lon + (Math.floor(i / 5) - 3) * 0.00005, crs: 'wgs84' },
-      members: [{ name: `测试户主${i + 1}`, relation: 'head', id_number: idNumber(100 + i), health: 'healthy', work_status: 'employed' }],
+      members: [{ name: `测试户主${i + 1}`, relation: 'head', id_number: idNumber((username === 'worker1' ? 100 : 300) + i), health: 'healthy', work_status: 'employed' }],
     });
     await apiCall(world.server, coordinator, 'POST', '/tasks', {
       kind: 'visit', household_id: h.id, form_key: 'home_visit', due_date: due(n % 9), assignee_id: me.id, note: '入户走访 / home visit',
@@ -229,9 +236,74 @@ async function outboxTime(world) {
   const ms = Date.now() - t0;
   await cdp.send('Emulation.setCPUThrottlingRate', { rate: 1 });
   const floor = NETWORK === 'slow3g' ? (queued.bytes / SLOW_3G.uploadThroughput) * 1000 : 0;
-  console.log(`outbox: ${queued.visits} visits, ${queued.visits * 2} photos (${kb(queued.bytes)}), CPU 4×, ${NETWORK}: sent in ${(ms / 1000).toFixed(1)} s`
+  console.log(`outbox: ${queued.visits} visits, ${queued.visits * 2} photos (${kb(queued.bytes)}), CPU ${CPU}×, ${NETWORK}: sent in ${(ms / 1000).toFixed(1)} s`
     + `${floor ? ` (the uplink alone needs ${(floor / 1000).toFixed(1)} s)` : ''}; ${JSON.stringify(report)}`);
   return { ms, ...queued, report };
+}
+
+/** The same day through the Rust SDK: worker2's 30 tasks, 60 photos like the app's, `jiuzhu-field push` timed. */
+async function sdkOutbox(world) {
+  await thirtyTasks(world, 'worker2');
+  const repo = join(dirname(new URL(import.meta.url).pathname), '..', '..');
+  const bin = process.env.JIUZHU_FIELD_BIN || ['target/release/jiuzhu-field', 'target/debug/jiuzhu-field'].map((p) => join(repo, p)).find(existsSync);
+  const dir = mkdtempSync(join(tmpdir(), 'jiuzhu-sdk-bench-'));
+  const env = { ...process.env, JIUZHU_SERVER: world.url, JIUZHU_FIELD_HOME: join(dir, 'home'), JIUZHU_PASSWORD: 'jiuzhu-demo-2026' };
+  const run = (...a) => execFileSync(bin, a, { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    run('login', 'worker2');
+    run('sync');
+    const token = await apiToken(world.server, 'worker2');
+    const synced = await apiCall(world.server, token, 'GET', '/sync');
+    const houses = new Map(synced.households.map((h) => [h.id, h]));
+    const tasks = synced.tasks.filter((x) => x.form_version && houses.get(x.household_id)?.location).slice(0, 30);
+    const pictures = await world.page.evaluate(async (n) => {
+      let seed = 7;
+      const rnd = () => { seed = (seed * 9301 + 49297) % 233280; return seed / 233280; };
+      const out = [];
+      for (let k = 0; k < n; k++) {
+        const c = new OffscreenCanvas(1600, 1200);
+        const g = c.getContext('2d');
+        for (let i = 0; i < 80; i++) {
+          g.fillStyle = `hsl(${Math.floor(rnd() * 360)},55%,${25 + Math.floor(rnd() * 50)}%)`;
+          g.fillRect(rnd() * 1600, rnd() * 1200, 40 + rnd() * 500, 40 + rnd() * 400);
+        }
+        const img = g.getImageData(0, 0, 1600, 1200);
+        for (let i = 0; i < img.data.length; i += 4) { const v = (rnd() - 0.5) * 24; img.data[i] += v; img.data[i + 1] += v; img.data[i + 2] += v; }
+        g.putImageData(img, 0, 0);
+        const bytes = new Uint8Array(await (await c.convertToBlob({ type: 'image/jpeg', quality: 0.85 })).arrayBuffer());
+        let bin = '';
+        for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+        out.push(btoa(bin));
+      }
+      return out;
+    }, tasks.length * 2);
+    let bytes = 0;
+    const today = new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10);
+    tasks.forEach((task, i) => {
+      const h = houses.get(task.household_id);
+      const files = [0, 1].map((k) => {
+        const f = join(dir, `p${i}-${k}.jpg`);
+        const buf = Buffer.from(pictures[i * 2 + k], 'base64');
+        bytes += buf.length;
+        writeFileSync(f, buf);
+        return f;
+      });
+      const answers = join(dir, `a${i}.json`);
+      writeFileSync(answers, JSON.stringify({
+        visit_date: today, dibao_investigation: 'no', staff_present: ['staff_01'], location: { lat: h.location.lat, lon: h.location.lon },
+        members: [{ member_name: '户主', relation: 'head', id_number: '430524197211171708', birth_date: '1972-11-17', health: 'healthy', disability_level: 'none', work_status: 'employed', income_wages: 36000 }],
+        housing_type: 'owned', housing_area: 56.5, safety_grade: 'a', vehicles: 0, savings: 0, medical_oop_12m: 0, school_oop_12m: 0,
+        hardship_causes: ['schooling'], family_signature: crypto.randomUUID(),
+      }));
+      run('visit', '--task', task.id, '--answers', answers, '--photo', `house_photo=${files[0]}`, '--photo', `staff_signature=${files[1]}`);
+    });
+    const t0 = Date.now();
+    const out = run('push');
+    const ms = Date.now() - t0;
+    console.log(`sdk outbox (jiuzhu-field push, photos PUT whole, no network limit): ${tasks.length} visits, ${tasks.length * 2} photos (${kb(bytes)}) in ${(ms / 1000).toFixed(1)} s; ${out.trim().split('\n').pop()}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 async function main() {
@@ -250,6 +322,7 @@ async function main() {
     }
     if (ONLY.has('shrink')) await shrinkTime(world);
     if (ONLY.has('outbox')) await outboxTime(world);
+    if (ONLY.has('sdk')) await sdkOutbox(world);
   } finally {
     for (const fn of cleanups.reverse()) {
       try { await fn(); } catch (e) { console.error(`cleanup: ${e.message.split('\n').slice(0, 4).join(' | ')}`); }

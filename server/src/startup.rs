@@ -224,12 +224,32 @@ impl Application {
                     let method = req.method().to_string();
                     let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
                     let metrics = metrics.clone();
-                    srv.call(req).map(move |res| {
+                    let api = req.path().starts_with("/api/");
+                    srv.call(req).map(move |mut res| {
                         let status = match &res {
                             Ok(r) => r.status().as_u16(),
                             Err(e) => e.as_response_error().status_code().as_u16(),
                         };
                         metrics.observe(&method, &route, status, started.elapsed().as_secs_f64());
+                        // API answers carry personal data: never stored by a browser or proxy,
+                        // and never a document of their own.
+                        if let (true, Ok(r)) = (api, &mut res) {
+                            let headers = r.headers_mut();
+                            if !headers.contains_key(header::CACHE_CONTROL) {
+                                headers.insert(
+                                    header::CACHE_CONTROL,
+                                    header::HeaderValue::from_static("no-store"),
+                                );
+                            }
+                            if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+                                headers.insert(
+                                    header::CONTENT_SECURITY_POLICY,
+                                    header::HeaderValue::from_static(
+                                        "default-src 'none'; frame-ancestors 'none'",
+                                    ),
+                                );
+                            }
+                        }
                         res
                     })
                 })

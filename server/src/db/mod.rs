@@ -115,6 +115,7 @@ pub fn connect(url: &str, max_size: u32) -> Result<(Backend, DbPool), DbSetupErr
                 std::fs::create_dir_all(parent)?;
             }
         }
+        create_private(std::path::Path::new(&target))?;
     }
     if backend == Backend::Sqlite {
         // WAL is a property of the file: set it once, from one connection, before the pool
@@ -140,6 +141,24 @@ pub fn connect(url: &str, max_size: u32) -> Result<(Backend, DbPool), DbSetupErr
         .connection_customizer(Box::new(ConnectionSetup { backend }))
         .build(manager)?;
     Ok((backend, pool))
+}
+
+/// Creates the SQLite file readable by its owner only, before SQLite opens it: names, addresses,
+/// health and income are in it, and SQLite gives its `-wal` and `-shm` files the database file's
+/// permissions. An existing file is left as it is (its owner chose).
+fn create_private(path: &std::path::Path) -> std::io::Result<()> {
+    if path.as_os_str() == ":memory:" || path.exists() {
+        return Ok(());
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 /// Applies every pending migration of the connection's backend.
@@ -339,3 +358,29 @@ macro_rules! each_backend {
 
 /// Rows per multi-row INSERT: well under SQLite's bound-parameter limit for a 32-column table.
 pub const INSERT_CHUNK: usize = 500;
+
+#[cfg(all(test, unix))]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod private_file_tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn a_new_database_and_its_journal_are_the_owners_alone() {
+        let dir = std::env::temp_dir().join(format!("jiuzhu-perm-{}", uuid::Uuid::new_v4()));
+        let path = dir.join("jiuzhu.db");
+        let (_, pool) = super::connect(path.to_str().unwrap_or_default(), 2).unwrap();
+        let mut conn = pool.get().unwrap();
+        super::migrate(&mut conn).unwrap();
+        for name in ["jiuzhu.db", "jiuzhu.db-wal", "jiuzhu.db-shm"] {
+            let mode = std::fs::metadata(dir.join(name))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777;
+            assert_eq!(mode, 0o600, "{name}: {mode:o}");
+        }
+        drop(conn);
+        drop(pool);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -267,3 +267,68 @@ async fn filter_users_and_assignees(backend: Backend) {
     assert_eq!(status, reqwest::StatusCode::BAD_REQUEST);
 }
 both_backends!(user_filters, filter_users_and_assignees);
+
+/// An admin cannot demote, move or disable themselves (the city would be left without its
+/// administration); another admin can.
+async fn no_self_demotion(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    app.load_demo().await;
+    let admin = app.login("admin").await;
+    let me = admin.me().await.unwrap();
+    for change in [
+        UpdateUser {
+            role: Some(Role::Citizen),
+            ..Default::default()
+        },
+        UpdateUser {
+            disabled: Some(true),
+            ..Default::default()
+        },
+    ] {
+        let err = admin.update_user(me.id, &change).await.unwrap_err();
+        assert_eq!(err.code(), Some(ErrorCode::Forbidden), "{change:?}");
+    }
+    // A new name or password of one's own is fine.
+    admin
+        .update_user(
+            me.id,
+            &UpdateUser {
+                display_name: Some("管理员".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let city = first_unit(&app, OrgKind::City).await;
+    let second = admin
+        .create_user(&CreateUser {
+            username: "admin2".into(),
+            password: "a-good-password".into(),
+            display_name: "第二管理员".into(),
+            role: Role::Admin,
+            org_unit_id: city.id,
+        })
+        .await
+        .unwrap();
+    let mut admin2 = app.client();
+    admin2
+        .login("admin2", "a-good-password", None)
+        .await
+        .unwrap();
+    let demoted = admin2
+        .update_user(
+            me.id,
+            &UpdateUser {
+                role: Some(Role::DistrictOfficer),
+                org_unit_id: Some(first_unit(&app, OrgKind::District).await.id),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(demoted.role, Role::DistrictOfficer);
+    let _ = second;
+}
+both_backends!(self_demotion, no_self_demotion);

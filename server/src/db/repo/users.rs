@@ -160,3 +160,12 @@ pub fn find_with_code(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<
         .first_row(conn)
         .optional()
 }
+
+/// How many admins can still log in.
+pub fn active_admins(conn: &mut AnyConnection) -> QueryResult<i64> {
+    users::table
+        .filter(users::role.eq("admin"))
+        .filter(users::disabled.eq(false))
+        .count()
+        .get_result(conn)
+}

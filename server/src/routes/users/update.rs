@@ -24,6 +24,7 @@ use crate::state::AppState;
         (status = 400, description = "Bad input", body = ErrorBody),
         (status = 403, description = "Role may not change this user", body = ErrorBody),
         (status = 404, description = "No such user in scope", body = ErrorBody),
+        (status = 409, description = "It would leave no active admin", body = ErrorBody),
     )
 )]
 #[patch("/users/{id}")]
@@ -52,6 +53,19 @@ pub async fn update_user(
     let new_role = input.role.unwrap_or(current_role);
     if !may_manage(caller.role, current_role) || !may_manage(caller.role, new_role) {
         return Err(ApiError::forbidden());
+    }
+    // Nobody changes their own role or unit, or disables themselves: another manager must, so
+    // that one account can never lock the city out of its own administration.
+    let own = target.id == caller.user_id.to_string();
+    if own
+        && (new_role != current_role || input.org_unit_id.is_some() || input.disabled == Some(true))
+    {
+        return Err(ApiError::new(
+            actix_web::http::StatusCode::FORBIDDEN,
+            jiuzhu_proto::ErrorCode::Forbidden,
+            "不能更改自己的角色、单位或停用自己，请由另一名管理员操作",
+            "you cannot change your own role or unit or disable yourself: another manager must",
+        ));
     }
     let display_name = input
         .display_name
@@ -101,6 +115,14 @@ pub async fn update_user(
                 updated_at: Some(now),
             };
             repo::users::update(conn, &target.id, &changes)?;
+            // No change may leave the system without an active admin (the write rolls back).
+            if current_role == Role::Admin && repo::users::active_admins(conn)? == 0 {
+                return Err(ApiError::conflict(
+                    jiuzhu_proto::ErrorCode::Conflict,
+                    "系统须至少保留一名在用的管理员",
+                    "the system must keep at least one active admin",
+                ));
+            }
             if revoke {
                 repo::tokens::revoke_user(conn, &target.id, now)?;
             }

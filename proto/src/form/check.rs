@@ -9,8 +9,8 @@ use std::collections::{HashMap, HashSet};
 
 use regex::{Regex, RegexBuilder};
 
+use super::date::parse_date;
 use super::definition::{Bound, Field, FieldKind, FormDefinition, Label};
-use super::eval::parse_date;
 use super::expr::{self, CmpOp, Expr, Func, Literal, NodeId, Reference};
 use super::{
     code, field_error, too_many_errors, MAX_CHOICES, MAX_ERRORS, MAX_FIELDS, MAX_INSTANCES,

@@ -6,12 +6,15 @@
 use std::cell::Cell;
 use std::cmp::Ordering;
 
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 
 use super::check::CompiledForm;
 use super::code;
+use super::date::full_years;
 use super::definition::FieldKind;
 use super::expr::{ArithOp, CmpOp, Expr, Func, Literal, NodeId, Reference};
+// `validate` reads dates through here too.
+pub(crate) use super::date::parse_date;
 
 /// Steps one answer set may spend on expressions: far above any real form (the home-visit form
 /// with 20 members uses a few thousand), far below a stall.
@@ -128,32 +131,6 @@ fn number(v: &Value) -> Result<f64, EvalError> {
         Value::Dec(d) => Ok(*d),
         other => Err(type_error("expected a number", other)),
     }
-}
-
-/// Strict `YYYY-MM-DD`.
-pub(crate) fn parse_date(s: &str) -> Option<NaiveDate> {
-    let b = s.as_bytes();
-    let shape = b.len() == 10
-        && b.iter().enumerate().all(|(i, c)| {
-            if i == 4 || i == 7 {
-                *c == b'-'
-            } else {
-                c.is_ascii_digit()
-            }
-        });
-    if !shape {
-        return None;
-    }
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
-}
-
-/// Whole years from `born` to `on`.
-pub(crate) fn full_years(born: NaiveDate, on: NaiveDate) -> i64 {
-    let mut years = i64::from(on.year()) - i64::from(born.year());
-    if (on.month(), on.day()) < (born.month(), born.day()) {
-        years -= 1;
-    }
-    years
 }
 
 /// Where an expression is evaluated: the instance chain (one index per enclosing repeat,

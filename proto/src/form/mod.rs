@@ -12,6 +12,7 @@
 //! holds), and listed in [`ValidationOutcome::dropped`] so the server stores the cleaned set.
 
 mod check;
+mod date;
 mod definition;
 mod eval;
 pub mod expr;

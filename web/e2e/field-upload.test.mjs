@@ -62,9 +62,10 @@ async function resumes(t, cut) {
   } else {
     // The worker closes and reopens the app: it sends again on start.
     await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
-    phase = 'after';
+    // Requests of the old page (one may be cut in flight) count before; the new page's after.
+    page.once('framenavigated', () => { phase = 'after'; });
     await page.reload();
-    await page.goto(`${world.url}/field/#/outbox`);
+    await page.locator('[data-testid=tab-outbox]').click();
   }
   await page.locator('[data-testid=outbox-item][data-state=sent]').waitFor({ timeout: 90_000 });
 

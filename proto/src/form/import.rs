@@ -15,7 +15,7 @@ pub struct ImportNotice {
     #[cfg_attr(feature = "openapi", schema(example = "survey!F1"))]
     pub cell: String,
     /// Stable code: `ignored_column`, `dropped_language`, `ignored_setting`,
-    /// `ignored_question`, `form_key`, `ignored_row`.
+    /// `ignored_question`, `form_key`, `ignored_row`, `label_from_name`.
     #[cfg_attr(feature = "openapi", schema(example = "ignored_column"))]
     pub code: String,
     /// 中文 / English.

@@ -156,10 +156,9 @@ pub(super) fn parse_header(sheet: &str, header: &str) -> Header {
         ("survey", "required") => plain(Col::Required),
         ("survey", "relevant" | "relevance") => plain(Col::Relevant),
         ("survey", "constraint") => plain(Col::Constraint),
-        (
-            "survey",
-            "constraint_message" | "constraining_message" | "constraintmsg" | "constraint_msg",
-        ) => with_lang(Col::ConstraintMessage),
+        ("survey", "constraint_message" | "constraining_message" | "constraintmsg") => {
+            with_lang(Col::ConstraintMessage)
+        }
         ("survey", "calculation" | "calculate") => plain(Col::Calculation),
         ("survey", "min") => plain(Col::Min),
         ("survey", "max") => plain(Col::Max),

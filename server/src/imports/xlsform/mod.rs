@@ -62,6 +62,8 @@ pub mod notice {
     pub const FORM_KEY: &str = "form_key";
     /// A row of the `settings` sheet past the first.
     pub const IGNORED_ROW: &str = "ignored_row";
+    /// A choice with no label (a picture-only choice in ODK): its name is shown instead.
+    pub const LABEL_FROM_NAME: &str = "label_from_name";
 }
 
 /// A form read from a workbook, not yet published, with what was left out of it.

@@ -92,8 +92,8 @@ impl Import {
                 self.error(
                     cell,
                     code::MISSING_COLUMN,
-                    "缺少 form_id / name the form: a 'settings' sheet with form_id (the form key), \
-                     or upload the workbook with its file name",
+                    "缺少 form_id / name the form: add a 'settings' sheet with form_id (the form \
+                     key)",
                 );
                 return (String::new(), String::new());
             }

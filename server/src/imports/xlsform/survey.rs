@@ -23,6 +23,8 @@ enum RowType<'a> {
         repeat: bool,
     },
     Question(FieldKind, Option<&'a str>),
+    /// pyxform's `phone number`: text of digits only.
+    PhoneNumber,
     /// A metadata question the client fills in itself (`start`, `deviceid`…).
     Metadata,
 }
@@ -63,6 +65,17 @@ fn row_type(raw: &str) -> Result<RowType<'_>, String> {
         };
         return Ok(RowType::Question(kind, None));
     }
+    if lower.join(" ") == "phone number" {
+        return Ok(RowType::PhoneNumber);
+    }
+    if lower.last().is_some_and(|w| w == "or_other")
+        || lower.join(" ").ends_with(" or specify other")
+    {
+        return Err(format!(
+            "'{raw}': or_other (add an 'other' choice and a text question relevant when it is \
+             chosen)"
+        ));
+    }
     if let Some(kind) = match lower.join(" ").as_str() {
         "add text prompt" => Some(FieldKind::Text),
         "add integer prompt" => Some(FieldKind::Integer),
@@ -91,12 +104,6 @@ fn row_type(raw: &str) -> Result<RowType<'_>, String> {
         | "select all that apply"
         | "select all that apply from"
         | "add select multiple prompt using" => FieldKind::SelectMultiple,
-        _ if list.eq_ignore_ascii_case("or_other") => {
-            return Err(format!(
-                "'{raw}': or_other (add an 'other' choice and a text question relevant when \
-                 it is chosen)"
-            ))
-        }
         _ => return Err(format!("type '{raw}'")),
     };
     Ok(RowType::Question(kind, Some(list)))
@@ -144,6 +151,15 @@ impl Import {
                 Ok(RowType::Begin { repeat: true }) => {
                     let pending = self.question(sheet, row, type_col, FieldKind::Repeat, &open);
                     open.push(Open::Repeat(Box::new(pending)));
+                }
+                Ok(RowType::PhoneNumber) => {
+                    let mut pending = self.question(sheet, row, type_col, FieldKind::Text, &open);
+                    // pyxform's constraint regex(., '^\d*$'), as the engine's pattern.
+                    pending
+                        .field
+                        .pattern
+                        .get_or_insert_with(|| "[0-9]*".to_owned());
+                    push_field(&mut open, &mut roots, pending);
                 }
                 Ok(RowType::Question(kind, list)) => {
                     let mut pending = self.question(sheet, row, type_col, kind, &open);

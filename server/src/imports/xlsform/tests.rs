@@ -379,6 +379,9 @@ fn unsupported_types_are_refused_at_their_cell() -> TestResult {
         "hidden",
         "select_one_from_file x.csv",
         "select_one yn or_other",
+        "select one from yn or specify other",
+        "begin loop over yn",
+        "select_one_external yn",
     ] {
         let bytes = survey_with(
             HEADER,
@@ -895,6 +898,7 @@ fn extra_choice_columns_are_left_out_with_a_notice() -> TestResult {
         &["list name", "value", "label::English (en)", "cf", "image"],
         &["c", "x", "X", "north", "x.png"],
         &["c", "y", "Y", "south", ""],
+        &["c", "z", "", "", "z.png"],
     ];
     let done = import(
         &workbook(&[
@@ -906,7 +910,14 @@ fn extra_choice_columns_are_left_out_with_a_notice() -> TestResult {
     )?;
     let a = done.definition.fields.first().ok_or("no field")?;
     let values: Vec<&str> = a.choices.iter().map(|c| c.value.as_str()).collect();
-    assert_eq!(values, ["x", "y"]);
+    assert_eq!(values, ["x", "y", "z"]);
+    // A picture-only choice shows its name.
+    assert_eq!(a.choices.get(2).map(|c| c.label.en.as_str()), Some("z"));
+    assert!(
+        noticed(&done, "choices!B4", notice::LABEL_FROM_NAME),
+        "{:#?}",
+        done.notices
+    );
     assert!(
         noticed(&done, "choices!D1", notice::IGNORED_COLUMN),
         "{:#?}",
@@ -1055,5 +1066,88 @@ fn what_the_engine_cannot_mean_is_refused_at_its_cell() -> TestResult {
     ] {
         assert!(has(&errs, cell, code::UNSUPPORTED), "{cell}: {errs:#?}");
     }
+    Ok(())
+}
+
+/// A form written the way pyxform's tutorial writes one (old spellings, a repeat, skip logic and
+/// constraints) imports and answers as its XForm would: irrelevant answers dropped, `.` checked.
+#[test]
+fn a_pyxform_style_form_behaves_as_its_xform() -> TestResult {
+    let survey: &[&[&str]] = &[
+        &[
+            "notes",
+            "type",
+            "name",
+            "label:English",
+            "bind:relevant",
+            "bind:constraint",
+        ],
+        &["a note", "begin repeat", "member", "Member", "", ""],
+        &["", "text", "member_name", "Name", "", ""],
+        &[
+            "",
+            "select one from yes_no",
+            "older",
+            "Older than five?",
+            "",
+            "",
+        ],
+        &[
+            "",
+            "integer",
+            "months",
+            "Age in months",
+            "${older}='no'",
+            ". <= 72",
+        ],
+        &[
+            "",
+            "integer",
+            "years",
+            "Age in years",
+            "${older}='yes'",
+            ". >= 5",
+        ],
+        &["", "phone number", "phone", "Phone", "", ""],
+        &["", "end repeat", "", "", "", ""],
+    ];
+    let choices: &[&[&str]] = &[
+        &["list name", "name", "label:English"],
+        &["yes_no", "yes", "Yes"],
+        &["yes_no", "no", "No"],
+    ];
+    let bytes = workbook(&[("survey", survey), ("choices", choices)])?;
+    let done = import(&bytes, Some("tutorial.xlsx"))?;
+    assert_eq!(done.definition.key, "tutorial");
+    assert!(
+        noticed(&done, "survey!A1", notice::IGNORED_COLUMN),
+        "{:#?}",
+        done.notices
+    );
+    let form = done.definition.check().map_err(|e| format!("{e:#?}"))?;
+    let answers = json!({"member": [
+        {"member_name": "A", "older": "yes", "years": 30, "months": 5, "phone": "13800000000"},
+        {"member_name": "B", "older": "no", "months": 80, "phone": "138-0000"},
+    ]});
+    let outcome = form.validate_at(&answers, day("2026-11-28")?);
+    let codes: Vec<(&str, &str)> = outcome
+        .errors
+        .iter()
+        .map(|e| (e.field.as_str(), e.code.as_str()))
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            ("member[1].months", "constraint_failed"),
+            ("member[1].phone", "pattern_mismatch"),
+        ],
+        "{:#?}",
+        outcome.errors
+    );
+    assert!(
+        outcome.dropped.iter().any(|d| d == "member[0].months"),
+        "{:?}",
+        outcome.dropped
+    );
     Ok(())
 }

@@ -260,6 +260,10 @@ impl Application {
                         .add((header::X_FRAME_OPTIONS, "DENY"))
                         .add((header::REFERRER_POLICY, "no-referrer")),
                 )
+                // Browsers ask for gzip (a map's households, a phone's sync on a weak network);
+                // the phone SDK and the benchmark clients do not, and get plain bodies. Answers
+                // compressed already (the web assets) are left alone.
+                .wrap(actix_web::middleware::Compress::default())
                 .wrap(TracingLogger::<PrivacyRootSpan>::new())
         })
         .shutdown_timeout(settings.shutdown_timeout_secs);

@@ -44,6 +44,34 @@ async fn demo_city_is_complete_and_idempotent(backend: Backend) {
     let grids = count(OrgKind::Grid).await;
     assert!(grids.len() >= 150, "{} grids", grids.len());
     assert!(grids.iter().all(|g| g.code.len() == 15 && g.bbox.is_some()));
+    assert!(
+        grids.iter().all(|g| g.boundary.is_none()),
+        "no boundaries unless asked"
+    );
+    // A map asks for a page of grids with their boundaries in one answer, gzipped for a browser.
+    let res = admin
+        .request(reqwest::Method::GET, "/org-units")
+        .query(&[("kind", "grid"), ("limit", "500"), ("boundary", "true")])
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), reqwest::StatusCode::OK);
+    assert_eq!(
+        res.headers()
+            .get("content-encoding")
+            .map(|v| v.to_str().unwrap()),
+        Some("gzip")
+    );
+    let gz = res.bytes().await.unwrap();
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&gz[..]), &mut text).unwrap();
+    let page: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let items = page["items"].as_array().unwrap();
+    assert_eq!(items.len(), grids.len());
+    assert!(items.iter().all(|g| g["boundary"]["type"]
+        .as_str()
+        .is_some_and(|t| t.ends_with("Polygon"))));
     let districts = count(OrgKind::District).await;
     assert!(districts
         .iter()
@@ -56,6 +84,10 @@ async fn demo_city_is_complete_and_idempotent(backend: Backend) {
         "coordinator",
         "worker1",
         "worker2",
+        "worker3",
+        "worker4",
+        "street2",
+        "coordinator2",
         "citizen",
     ] {
         app.login(user).await;

@@ -45,12 +45,12 @@ async function loadGrids() {
   const grids = [];
   let after = null;
   for (let i = 0; i < 100; i++) {
-    const page = await get('/org-units', { kind: 'grid', limit: 500, after });
+    const page = await get('/org-units', { kind: 'grid', limit: 500, after, boundary: true });
     grids.push(...page.items);
     if (!page.next) break;
     after = page.next;
   }
-  // The list leaves boundaries out; fetch each missing one, a few at a time.
+  // The list brings the boundaries; a unit without one in the answer is fetched on its own.
   const missing = grids.filter((g) => !g.boundary);
   let next = 0;
   const worker = async () => {

@@ -21,6 +21,9 @@ pub struct ListOrgUnitsQuery {
     /// The `next` of the previous page.
     pub after: Option<String>,
     pub limit: Option<i64>,
+    /// Include each unit's boundary (GeoJSON, WGS-84): a map draws a page of grids from one
+    /// answer instead of one request per grid.
+    pub boundary: Option<bool>,
 }
 
 /// Org units in scope.
@@ -29,7 +32,7 @@ pub struct ListOrgUnitsQuery {
     security(("bearer" = [])),
     params(ListOrgUnitsQuery),
     responses(
-        (status = 200, description = "A page of units (without boundaries)", body = Page<OrgUnit>),
+        (status = 200, description = "A page of units (with boundaries when asked for)", body = Page<OrgUnit>),
         (status = 401, description = "Not logged in", body = ErrorBody),
     )
 )]
@@ -41,6 +44,7 @@ pub async fn list_org_units(
 ) -> ApiResult<web::Json<Page<OrgUnit>>> {
     let scope = caller.scope();
     let query = query.into_inner();
+    let with_boundary = query.boundary.unwrap_or(false);
     let filter = OrgUnitFilter {
         parent_id: query.parent_id.map(|p| p.to_string()),
         kind: query.kind.map(|k| k.as_str().to_owned()),
@@ -57,7 +61,7 @@ pub async fn list_org_units(
         .flatten();
     let items = rows
         .into_iter()
-        .map(|r| r.into_api(false))
+        .map(|r| r.into_api(with_boundary))
         .collect::<ApiResult<Vec<_>>>()?;
     Ok(web::Json(Page { items, next }))
 }

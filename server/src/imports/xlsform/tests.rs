@@ -6,6 +6,7 @@ use chrono::NaiveDate;
 use jiuzhu_proto::form::FieldKind;
 use serde_json::{json, Value as Json};
 
+use super::expr::translate;
 use super::*;
 
 type TestResult = Result<(), Box<dyn Error>>;

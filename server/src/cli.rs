@@ -399,17 +399,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Import(ImportCommand::Xlsform { file }) => {
             let settings = settings(&cli, None)?;
             let bytes = std::fs::read(file)?;
-            let published = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-                let definition =
-                    crate::imports::xlsform::parse_xlsform(&bytes, &Default::default()).map_err(
-                        |errors| {
-                            let lines: Vec<String> = errors
-                                .iter()
-                                .map(|e| format!("  {}: {} ({})", e.field, e.message, e.code))
-                                .collect();
-                            anyhow::anyhow!("the workbook was refused:\n{}", lines.join("\n"))
-                        },
-                    )?;
+            // Without a settings sheet the file's name names the form, as pyxform does.
+            let file_name = file.file_name().and_then(|n| n.to_str()).map(str::to_owned);
+            let (published, notices) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+                let imported = crate::imports::xlsform::import_xlsform(
+                    &bytes,
+                    &Default::default(),
+                    file_name.as_deref(),
+                )
+                .map_err(|errors| {
+                    let lines: Vec<String> = errors
+                        .iter()
+                        .map(|e| format!("  {}: {} ({})", e.field, e.message, e.code))
+                        .collect();
+                    anyhow::anyhow!("the workbook was refused:\n{}", lines.join("\n"))
+                })?;
+                let (definition, notices) = (imported.definition, imported.notices);
                 let mut conn = open(&settings)?;
                 db::write_transaction(&mut conn, |conn| {
                     let exists =
@@ -418,9 +423,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     crate::forms::publish(conn, definition, !exists, None)
                 })
                 .map_err(|e| anyhow::anyhow!("{e}: {:?}", e.body().details))
+                .map(|published| (published, notices))
             })
             .await??;
             println!("published {} version {}", published.key, published.version);
+            for n in notices {
+                println!("  {}: {} ({})", n.cell, n.message, n.code);
+            }
         }
         Command::Audit(AuditCommand::Verify) => {
             let settings = settings(&cli, None)?;

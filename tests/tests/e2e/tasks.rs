@@ -398,6 +398,8 @@ async fn xlsform_import(backend: Backend) {
         (body["key"].as_str(), body["version"].as_i64()),
         (Some("home_visit"), Some(2))
     );
+    // What the importer left out is listed (the standard form leaves nothing out).
+    assert_eq!(body["notices"], serde_json::json!([]), "{body}");
     // Not a workbook: refused with a clear code; nothing published.
     let res = post(b"name,age\nx,1\n".to_vec()).await.unwrap();
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);

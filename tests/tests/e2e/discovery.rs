@@ -742,7 +742,7 @@ async fn scope_and_deadlines(backend: Backend) {
     let other = streets.iter().find(|s| s.id != mine.org_unit_id).unwrap();
     c.admin
         .create_user(&jiuzhu_proto::user::CreateUser {
-            username: "street2".into(),
+            username: "street.other".into(),
             display_name: "另一街道".into(),
             role: jiuzhu_proto::user::Role::StreetOfficer,
             org_unit_id: other.id,
@@ -752,7 +752,7 @@ async fn scope_and_deadlines(backend: Backend) {
         .unwrap();
     let mut stranger = c.app.client();
     stranger
-        .login("street2", "Street-two-2026!", None)
+        .login("street.other", "Street-two-2026!", None)
         .await
         .unwrap();
     let (status, _) = get_json(&stranger, &format!("/applications/{}", app.id)).await;

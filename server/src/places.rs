@@ -42,19 +42,21 @@ fn contains(boundary: &str, p: LatLon) -> bool {
     }
 }
 
+/// The codes of a unit and its ancestors, from its materialised path.
+fn codes_of(path: &str) -> Vec<String> {
+    path.split('/')
+        .filter(|c| !c.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
 /// The chain around `p`, given the grid the lookup found (by id), if any. Units named by the
 /// grid's path come first; where no grid was found, the units whose own boundary holds the point.
 pub fn around(conn: &mut AnyConnection, p: LatLon, grid_id: Option<&str>) -> ApiResult<Place> {
     let mut chain: Vec<OrgUnitRow> = Vec::new();
     if let Some(id) = grid_id {
         if let Some(grid) = org_units::find_by_id(conn, id)? {
-            let codes: Vec<String> = grid
-                .path
-                .split('/')
-                .filter(|c| !c.is_empty())
-                .map(str::to_owned)
-                .collect();
-            chain = org_units::find_by_codes(conn, &codes)?;
+            chain = org_units::find_by_codes(conn, &codes_of(&grid.path))?;
         }
     }
     if chain.is_empty() {
@@ -64,13 +66,7 @@ pub fn around(conn: &mut AnyConnection, p: LatLon, grid_id: Option<&str>) -> Api
             .collect();
         // The city above the deepest unit found, which may have no boundary of its own.
         if let Some(deepest) = chain.iter().max_by_key(|u| u.path.len()) {
-            let codes: Vec<String> = deepest
-                .path
-                .split('/')
-                .filter(|c| !c.is_empty())
-                .map(str::to_owned)
-                .collect();
-            chain = org_units::find_by_codes(conn, &codes)?;
+            chain = org_units::find_by_codes(conn, &codes_of(&deepest.path))?;
         }
     }
     let mut place = Place {

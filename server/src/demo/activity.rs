@@ -533,106 +533,55 @@ async fn task_and_visit(
     Ok(Some(visit_id.to_string()))
 }
 
-/// Where each seeded application should be left.
+/// The usual path of a dibao application up to its public notice.
+const PATH: [Action; 5] = [
+    Action::Accept,
+    Action::Investigate,
+    Action::RecordDataCheck,
+    Action::FinishInvestigation,
+    Action::StartNotice,
+];
+
+/// Where each seeded application should be left: the first `along` steps of [`PATH`], then `then`.
 #[derive(Debug, Clone, Copy)]
 struct Stage {
-    target: &'static [Action],
+    along: usize,
+    then: &'static [Action],
     /// Days before today the application was filed; its steps follow a day or two apart.
     filed_days_ago: i64,
 }
 
+impl Stage {
+    const fn new(along: usize, then: &'static [Action], filed_days_ago: i64) -> Self {
+        Self {
+            along,
+            then,
+            filed_days_ago,
+        }
+    }
+
+    fn steps(&self) -> Vec<Action> {
+        PATH.iter()
+            .take(self.along)
+            .chain(self.then)
+            .copied()
+            .collect()
+    }
+}
+
 const STAGES: [Stage; 11] = [
-    Stage {
-        target: &[],
-        filed_days_ago: 1,
-    },
-    Stage {
-        target: &[Action::Accept],
-        filed_days_ago: 12,
-    },
-    Stage {
-        target: &[Action::Accept, Action::Investigate, Action::RecordDataCheck],
-        filed_days_ago: 6,
-    },
-    Stage {
-        target: &[
-            Action::Accept,
-            Action::Investigate,
-            Action::RecordDataCheck,
-            Action::FinishInvestigation,
-        ],
-        filed_days_ago: 8,
-    },
-    Stage {
-        target: &[
-            Action::Accept,
-            Action::Investigate,
-            Action::RecordDataCheck,
-            Action::FinishInvestigation,
-            Action::StartNotice,
-        ],
-        filed_days_ago: 9,
-    },
+    Stage::new(0, &[], 1),
+    Stage::new(1, &[], 12),
+    Stage::new(3, &[], 6),
+    Stage::new(4, &[], 8),
+    Stage::new(5, &[], 9),
     // The notice has run its course: the district can decide today.
-    Stage {
-        target: &[
-            Action::Accept,
-            Action::Investigate,
-            Action::RecordDataCheck,
-            Action::FinishInvestigation,
-            Action::StartNotice,
-        ],
-        filed_days_ago: 20,
-    },
-    Stage {
-        target: &[
-            Action::Accept,
-            Action::Investigate,
-            Action::RecordDataCheck,
-            Action::FinishInvestigation,
-            Action::StartNotice,
-            Action::RecordObjection,
-            Action::DemocraticReview,
-        ],
-        filed_days_ago: 24,
-    },
-    Stage {
-        target: &[
-            Action::Accept,
-            Action::Investigate,
-            Action::RecordDataCheck,
-            Action::FinishInvestigation,
-            Action::StartNotice,
-            Action::Approve,
-        ],
-        filed_days_ago: 30,
-    },
-    Stage {
-        target: &[
-            Action::Accept,
-            Action::Investigate,
-            Action::RecordDataCheck,
-            Action::FinishInvestigation,
-            Action::StartNotice,
-            Action::Approve,
-            Action::Activate,
-        ],
-        filed_days_ago: 36,
-    },
-    Stage {
-        target: &[
-            Action::Accept,
-            Action::Investigate,
-            Action::RecordDataCheck,
-            Action::FinishInvestigation,
-            Action::Refuse,
-        ],
-        filed_days_ago: 18,
-    },
-    Stage {
-        target: &[Action::Return],
-        filed_days_ago: 5,
-    },
+    Stage::new(5, &[], 20),
+    Stage::new(5, &[Action::RecordObjection, Action::DemocraticReview], 24),
+    Stage::new(5, &[Action::Approve], 30),
+    Stage::new(5, &[Action::Approve, Action::Activate], 36),
+    Stage::new(4, &[Action::Refuse], 18),
+    Stage::new(0, &[Action::Return], 5),
 ];
 
 async fn applications_at_every_step(
@@ -660,7 +609,7 @@ async fn applications_at_every_step(
             ),
             household.clone(),
             visit_id.clone(),
-            stage.target,
+            stage.steps(),
         );
         let (converted, dismissed) = state
             .tx(move |conn| {

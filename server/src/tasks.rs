@@ -219,6 +219,37 @@ pub fn not_open() -> ApiError {
     )
 }
 
+/// Moves a task found in scope from one of `from` to `to` with its event, and tells its worker's
+/// phone (`op`: the task changed, or left the phone). Shared by the steps a person takes on a task.
+#[allow(clippy::too_many_arguments)]
+fn step(
+    conn: &mut AnyConnection,
+    task: TaskRow,
+    from: &[&str],
+    to: &str,
+    actor: &str,
+    note: &str,
+    op: &str,
+    now: NaiveDateTime,
+) -> ApiResult<TaskRow> {
+    if !repo::transition(conn, &task.id, from, to, None, None, now)? {
+        return Err(not_open());
+    }
+    repo::record_event(
+        conn,
+        &task.id,
+        Some(&task.state),
+        to,
+        Some(actor),
+        note,
+        now,
+    )?;
+    if let Some(worker) = &task.assignee_id {
+        changes::record(conn, "task", &task.id, Some(worker), op)?;
+    }
+    repo::find(conn, &task.id)?.ok_or_else(ApiError::not_found)
+}
+
 /// A worker takes on a task assigned to them (in their scope); another worker's task is not found.
 pub fn accept(
     conn: &mut AnyConnection,
@@ -230,20 +261,16 @@ pub fn accept(
     let task = repo::find_in_scope(conn, scope, id)?
         .filter(|t| t.assignee_id.as_deref() == Some(worker))
         .ok_or_else(ApiError::not_found)?;
-    if !repo::transition(conn, &task.id, &["assigned"], "accepted", None, None, now)? {
-        return Err(not_open());
-    }
-    repo::record_event(
+    step(
         conn,
-        &task.id,
-        Some(&task.state),
+        task,
+        &["assigned"],
         "accepted",
-        Some(worker),
+        worker,
         "",
+        UPSERT,
         now,
-    )?;
-    changes::record(conn, "task", &task.id, Some(worker), UPSERT)?;
-    repo::find(conn, &task.id)?.ok_or_else(ApiError::not_found)
+    )
 }
 
 /// Cancels an open task with its reason; the task leaves its worker's phone at the next sync.
@@ -256,28 +283,6 @@ pub fn cancel(
     now: NaiveDateTime,
 ) -> ApiResult<TaskRow> {
     let task = repo::find_in_scope(conn, scope, id)?.ok_or_else(ApiError::not_found)?;
-    if !repo::transition(
-        conn,
-        &task.id,
-        &["pending", "assigned", "accepted"],
-        "cancelled",
-        None,
-        None,
-        now,
-    )? {
-        return Err(not_open());
-    }
-    repo::record_event(
-        conn,
-        &task.id,
-        Some(&task.state),
-        "cancelled",
-        Some(actor),
-        reason,
-        now,
-    )?;
-    if let Some(worker) = &task.assignee_id {
-        changes::record(conn, "task", &task.id, Some(worker), DELETE)?;
-    }
-    repo::find(conn, &task.id)?.ok_or_else(ApiError::not_found)
+    let open = ["pending", "assigned", "accepted"];
+    step(conn, task, &open, "cancelled", actor, reason, DELETE, now)
 }

@@ -4,7 +4,8 @@ pub mod accounts;
 pub mod applications;
 pub mod audit;
 pub mod auth;
-pub mod bench_seed;
+#[cfg(feature = "bench")]
+pub mod bench;
 pub mod calendar;
 pub mod changes;
 pub mod citizens;

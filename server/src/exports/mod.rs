@@ -7,7 +7,6 @@
 //! leave only in the masked form the registry stored at write time: nothing here decrypts.
 
 pub mod applications;
-pub mod bench_seed;
 pub mod cli;
 pub mod findings;
 pub mod households;

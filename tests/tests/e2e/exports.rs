@@ -8,7 +8,7 @@ use jiuzhu_proto::household::Relation;
 use jiuzhu_proto::org::OrgKind;
 use jiuzhu_proto::user::{CreateUser, Role};
 use jiuzhu_proto::{ErrorBody, ErrorCode};
-use jiuzhu_server::exports::bench_seed::{seed, BenchSeedVisitsArgs};
+use jiuzhu_server::bench::visits::{seed, BenchSeedVisitsArgs};
 use jiuzhu_tests::{both_backends, spawn_app, Backend, TestApp};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;

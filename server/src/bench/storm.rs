@@ -1,6 +1,6 @@
-//! BENCHMARK HARNESS, not a production path: `jiuzhu bench-seed` (hidden) fills a database with
-//! the sync storm's workload — N grid workers with M assigned tasks each, and an access token per
-//! worker written to a file for `jiuzhu-field storm --tokens`.
+//! `jiuzhu bench-seed` (benchmark harness, `bench` feature only) fills a database with the sync
+//! storm's workload — N grid workers with M assigned tasks each, and an access token per worker
+//! written to a file for `jiuzhu-field storm --tokens`.
 //!
 //! Everything that the sync under test reads is made by the server's own code: accounts through
 //! `accounts::create`, tasks through `tasks::create` (so every task has its event and its

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The morning sync storm (BENCHMARKS.md "Sync storm"): `jiuzhu-field storm` with WORKERS simulated
+# The morning sync storm (BENCHMARKS.md "Sync storm"): `jiuzhu-bench storm` with WORKERS simulated
 # grid workers holding TASKS tasks each, against `jiuzhu serve` on SQLite, against a bare actix-web
 # route serving the same bytes (bench/bare-actix: the machine's ceiling), and against `jiuzhu serve`
 # on PostgreSQL, one after the other in one run. Each target gets the same two storms:
@@ -43,7 +43,7 @@ export RUST_BACKTRACE=0
 export RUST_LOG="${RUST_LOG:-warn}"
 
 if [ -z "${BIN_DIR:-}" ]; then
-    cargo build --release -p jiuzhu-server --features jiuzhu-server/bench -p jiuzhu-mobile-api -p bare-actix
+    cargo build --release -p jiuzhu-server --features jiuzhu-server/bench -p jiuzhu-bench -p bare-actix
 fi
 BIN="${BIN_DIR:-$PWD/target/release}"
 MODES="${MODES:-closed open}"
@@ -120,7 +120,7 @@ storms() {
             extra+=(--rate "$RATE")
         fi
         echo "== $name, $mode loop (load $(loadavg))"
-        "$BIN/jiuzhu-field" --server "$url" storm --tokens "$RUN/$TOKENS" --workers "$WORKERS" \
+        "$BIN/jiuzhu-bench" --server "$url" storm --tokens "$RUN/$TOKENS" --workers "$WORKERS" \
             --tasks-per-worker "$TASKS" --warmup "$WARMUP" --duration "$DURATION" \
             --watch-pid "$pid" --label "$name $mode" --decode "$DECODE" "${extra[@]}" --json >"$RUN/$name-$mode.json"
         python3 bench/storm_table.py --one "$RUN/$name-$mode.json"

@@ -36,7 +36,7 @@ export RUST_BACKTRACE=0
 export RUST_LOG="${RUST_LOG:-warn}"
 
 if [ -z "${BIN_DIR:-}" ]; then
-    cargo build --release -p jiuzhu-server --features jiuzhu-server/bench -p jiuzhu-mobile-api
+    cargo build --release -p jiuzhu-server --features jiuzhu-server/bench -p jiuzhu-bench
 fi
 BIN="${BIN_DIR:-$PWD/target/release}"
 RUN="$PWD/target/bench-vstorm/$(date -u +%Y%m%dT%H%M%SZ)"
@@ -111,7 +111,7 @@ storm() {
         extra+=(--rate "$RATE")
     fi
     echo "== $name, $mode loop (load $(loadavg))"
-    "$BIN/jiuzhu-field" --server "http://127.0.0.1:$PORT" storm --visits \
+    "$BIN/jiuzhu-bench" --server "http://127.0.0.1:$PORT" storm --visits \
         --tokens "$RUN/$name-$prefix-tokens.json" --watch-pid "$SERVER_PID" \
         --label "$name $mode" "${extra[@]}" --json >"$RUN/$name-$mode.json" || true
     python3 bench/visit_storm_table.py --one "$RUN/$name-$mode.json"

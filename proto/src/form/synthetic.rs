@@ -1,5 +1,5 @@
 //! A synthetic form of any size and valid answer sets for it, deterministic from a seed: the
-//! visit-submission benchmark (`jiuzhu bench-seed --visit-form-fields`, `jiuzhu-field storm
+//! visit-submission benchmark (`jiuzhu bench-seed --visit-form-fields`, `jiuzhu-bench storm
 //! --visits`) publishes the form on the server and answers it on the simulated phones, so both
 //! ends must build exactly the same thing from the same two numbers. Not used by production paths.
 //!

@@ -4,7 +4,7 @@
 //! the server's own code, which needs the crate's private database access:
 //!
 //! - `jiuzhu bench-seed` (`storm`): grid workers, their tasks and access tokens for
-//!   `jiuzhu-field storm` (the sync storm, and with `--visit-form-fields` the visit storm);
+//!   `jiuzhu-bench storm` (the sync storm, and with `--visit-form-fields` the visit storm);
 //! - `jiuzhu bench-seed-visits` (`visits`): visit rows for the export benchmark.
 
 pub mod storm;

@@ -50,13 +50,14 @@ impl ApiError {
         }
     }
 
-    /// A 400 (or 422-like) problem with the request itself.
+    /// A problem with what the client sent. The status follows the code (`input_status`): 400
+    /// when the request cannot be read at all, 422 when it can but its content is invalid.
     pub fn bad_request(
         code: ErrorCode,
         zh: impl Into<Cow<'static, str>>,
         en: impl Into<Cow<'static, str>>,
     ) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, code, zh, en)
+        Self::new(input_status(code), code, zh, en)
     }
 
     pub fn validation(details: Vec<FieldError>) -> Self {
@@ -220,6 +221,21 @@ impl From<r2d2::Error> for ApiError {
 impl From<actix_web::error::BlockingError> for ApiError {
     fn from(e: actix_web::error::BlockingError) -> Self {
         Self::internal(anyhow::anyhow!("blocking task failed: {e}"))
+    }
+}
+
+/// The one status of a problem with the client's input, across the API:
+/// - 400: the request is malformed: a body that is not JSON (or not UTF-8, or cut short), a
+///   header or an opaque token (cursor, page key) that cannot be read (`invalid_json`,
+///   `bad_request`);
+/// - 422: the request is well-formed but its content is invalid: a JSON body of the wrong shape
+///   (a wrong type, a missing or unknown field), a query value that does not fit, a value out of
+///   range, a bad ID number, a rule of the domain broken (`validation_failed`, `unknown_field`
+///   and the specific codes).
+pub fn input_status(code: ErrorCode) -> StatusCode {
+    match code {
+        ErrorCode::BadRequest | ErrorCode::InvalidJson => StatusCode::BAD_REQUEST,
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
     }
 }
 

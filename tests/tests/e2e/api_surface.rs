@@ -17,12 +17,12 @@ async fn errors_are_stable_and_bilingual(backend: Backend) {
         ),
         (
             admin.request(reqwest::Method::POST, "/org-units").json(&serde_json::json!({"kind": "grid", "code": 5, "name": "y"})),
-            StatusCode::BAD_REQUEST,
+            StatusCode::UNPROCESSABLE_ENTITY,
             "validation_failed",
         ),
         (
             admin.request(reqwest::Method::POST, "/org-units").json(&serde_json::json!({"kind": "grid", "code": "x", "name": "y", "parent_id": null, "colour": "red"})),
-            StatusCode::BAD_REQUEST,
+            StatusCode::UNPROCESSABLE_ENTITY,
             "unknown_field",
         ),
         (
@@ -39,8 +39,8 @@ async fn errors_are_stable_and_bilingual(backend: Backend) {
         (admin.request(reqwest::Method::GET, "/org-units/not-a-uuid"), StatusCode::NOT_FOUND, "not_found"),
         (
             admin.request(reqwest::Method::GET, "/org-units").query(&[("kind", "planet")]),
-            StatusCode::BAD_REQUEST,
-            "bad_request",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
         ),
     ];
     for (req, status, code) in cases {

@@ -246,3 +246,33 @@ pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
         diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One status per kind of problem: only a request that cannot be read is a 400.
+    #[test]
+    fn input_problems_take_their_status_from_the_code() {
+        for code in [ErrorCode::BadRequest, ErrorCode::InvalidJson] {
+            assert_eq!(
+                ApiError::bad_request(code, "读", "read").status,
+                StatusCode::BAD_REQUEST
+            );
+        }
+        for code in [
+            ErrorCode::UnknownField,
+            ErrorCode::ValidationFailed,
+            ErrorCode::InvalidCoordinate,
+            ErrorCode::InvalidUsername,
+            ErrorCode::InvalidPassword,
+            ErrorCode::VerificationFailed,
+        ] {
+            assert_eq!(
+                ApiError::bad_request(code, "值", "value").status,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "{code}"
+            );
+        }
+    }
+}

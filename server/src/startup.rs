@@ -167,6 +167,65 @@ fn query_error(err: QueryPayloadError, _: &actix_web::HttpRequest) -> actix_web:
     ApiError::bad_request(code, "查询参数有误", text).into()
 }
 
+/// Every JSON body the API takes is an object, but serde also reads a struct from an array of
+/// its fields in order (`[null, null]` would be a PATCH that changes nothing, `["why"]` a reveal
+/// with a reason). So a JSON body that starts as an array is refused before any handler: 422,
+/// well-formed JSON of the wrong shape. The bytes read to see it are put back for the extractor.
+async fn json_bodies_are_objects(
+    mut req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<actix_web::dev::ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
+    use actix_web::HttpMessage;
+    use futures_util::StreamExt;
+    let json = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .is_some_and(|m| {
+            m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
+        });
+    if json {
+        let mut payload = req.take_payload();
+        let mut seen = bytes::BytesMut::new();
+        let mut first = None;
+        while first.is_none() {
+            match payload.next().await {
+                Some(Ok(chunk)) => {
+                    first = chunk.iter().copied().find(|b| !b.is_ascii_whitespace());
+                    seen.extend_from_slice(&chunk);
+                }
+                Some(Err(e)) => return Err(e.into()),
+                None => break,
+            }
+        }
+        if first == Some(b'[') {
+            return Err(ApiError::bad_request(
+                ErrorCode::ValidationFailed,
+                "请求体须为 JSON 对象",
+                "the body must be a JSON object",
+            )
+            .into());
+        }
+        let seen = seen.freeze();
+        let body: std::pin::Pin<
+            Box<
+                dyn futures_util::Stream<
+                    Item = Result<bytes::Bytes, actix_web::error::PayloadError>,
+                >,
+            >,
+        > = Box::pin(futures_util::stream::once(async move { Ok(seen) }).chain(payload));
+        req.set_payload(actix_web::dev::Payload::from(body));
+    }
+    Ok(next.call(req).await?.map_into_boxed_body())
+}
+
 /// A request no route took: 405 with `Allow` when the path is the API's but the method is not
 /// one it takes, else 404.
 fn not_routed(
@@ -285,6 +344,7 @@ impl Application {
                         res
                     })
                 })
+                .wrap(actix_web::middleware::from_fn(json_bodies_are_objects))
                 .wrap(
                     // Every answer, API and pages alike: no type sniffing, no framing, no referrer.
                     DefaultHeaders::new()

@@ -57,6 +57,59 @@ async fn errors_are_stable_and_bilingual(backend: Backend) {
         );
         assert!(!en.is_empty());
     }
+
+    // A known path with a method it does not take: 405, and `Allow` says which it takes.
+    let res = admin
+        .request(reqwest::Method::TRACE, "/me")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(res.headers()["allow"], "GET");
+    let res = admin
+        .request(reqwest::Method::DELETE, "/households/conflicts")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(res.headers()["allow"], "GET");
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["error"], "method_not_allowed");
+
+    // A JSON body is an object: serde would read a struct from an array of its fields, and an
+    // all-optional PATCH from `[null, null]` (once answered 200, changing nothing).
+    let me: serde_json::Value = admin
+        .request(reqwest::Method::GET, "/me")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let res = admin
+        .request(
+            reqwest::Method::PATCH,
+            &format!("/users/{}", me["id"].as_str().unwrap()),
+        )
+        .header("content-type", "application/json")
+        .body("  [null, null]")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["error"], "validation_failed");
+    // An object still goes through (the bytes read to look are given back).
+    let res = admin
+        .request(
+            reqwest::Method::PATCH,
+            &format!("/users/{}", me["id"].as_str().unwrap()),
+        )
+        .json(&serde_json::json!({"display_name": "系统管理员"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
 }
 both_backends!(error_envelope, errors_are_stable_and_bilingual);
 

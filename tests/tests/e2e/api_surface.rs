@@ -58,58 +58,44 @@ async fn errors_are_stable_and_bilingual(backend: Backend) {
         assert!(!en.is_empty());
     }
 
+    // Sends, and gives back the status, the `Allow` header and the JSON body.
+    async fn answer(req: reqwest::RequestBuilder) -> (StatusCode, String, serde_json::Value) {
+        let res = req.send().await.unwrap();
+        let allow = res
+            .headers()
+            .get("allow")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        (res.status(), allow, res.json().await.unwrap_or_default())
+    }
+
     // A known path with a method it does not take: 405, and `Allow` says which it takes.
-    let res = admin
-        .request(reqwest::Method::TRACE, "/me")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
-    assert_eq!(res.headers()["allow"], "GET");
-    let res = admin
-        .request(reqwest::Method::DELETE, "/households/conflicts")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
-    assert_eq!(res.headers()["allow"], "GET");
-    let body: serde_json::Value = res.json().await.unwrap();
-    assert_eq!(body["error"], "method_not_allowed");
+    for (method, path) in [
+        (reqwest::Method::TRACE, "/me"),
+        (reqwest::Method::DELETE, "/households/conflicts"),
+    ] {
+        let (status, allow, body) = answer(admin.request(method, path)).await;
+        assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{path}");
+        assert_eq!(allow, "GET", "{path}");
+        assert_eq!(body["error"], "method_not_allowed", "{path}");
+    }
 
     // A JSON body is an object: serde would read a struct from an array of its fields, and an
     // all-optional PATCH from `[null, null]` (once answered 200, changing nothing).
-    let me: serde_json::Value = admin
-        .request(reqwest::Method::GET, "/me")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let res = admin
-        .request(
-            reqwest::Method::PATCH,
-            &format!("/users/{}", me["id"].as_str().unwrap()),
-        )
+    let (_, _, me) = answer(admin.request(reqwest::Method::GET, "/me")).await;
+    let own = format!("/users/{}", me["id"].as_str().unwrap());
+    let array = admin
+        .request(reqwest::Method::PATCH, &own)
         .header("content-type", "application/json")
-        .body("  [null, null]")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let body: serde_json::Value = res.json().await.unwrap();
+        .body("  [null, null]");
+    let (status, _, body) = answer(array).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body["error"], "validation_failed");
     // An object still goes through (the bytes read to look are given back).
-    let res = admin
-        .request(
-            reqwest::Method::PATCH,
-            &format!("/users/{}", me["id"].as_str().unwrap()),
-        )
-        .json(&serde_json::json!({"display_name": "系统管理员"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
+    let object = admin
+        .request(reqwest::Method::PATCH, &own)
+        .json(&serde_json::json!({"display_name": "系统管理员"}));
+    assert_eq!(answer(object).await.0, StatusCode::OK);
 }
 both_backends!(error_envelope, errors_are_stable_and_bilingual);
 

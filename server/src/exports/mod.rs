@@ -192,11 +192,14 @@ impl Filters {
 #[into_params(parameter_in = Query)]
 pub struct ExportQuery {
     /// `csv` (default) or `geojson` (points in WGS-84).
+    #[param(inline)]
     pub format: Option<Format>,
     /// CSV only: `utf8` (default, with a BOM) or `gbk`.
+    #[param(inline)]
     pub encoding: Option<Encoding>,
     /// CSV only: the header row's language, `zh` or `en`. Default: Chinese for GBK (Excel in a
     /// Chinese office), the English wire names for UTF-8.
+    #[param(inline)]
     pub header: Option<HeaderLanguage>,
     /// Code of an org unit inside the caller's scope (street, community, grid) to export only
     /// its part; outside the scope it answers 404 like any unit the caller cannot see.
@@ -235,7 +238,7 @@ pub struct Outcome {
 }
 
 fn refuse(zh: String, en: String) -> ApiError {
-    ApiError::bad_request(ErrorCode::BadRequest, zh, en)
+    ApiError::bad_request(ErrorCode::ValidationFailed, zh, en)
 }
 
 impl Export {

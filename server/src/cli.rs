@@ -227,6 +227,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 })?;
                 print_demo(&report, &activity);
             }
+            // Photo files a crash left behind go before anything new can arrive.
+            let grace = std::time::Duration::from_secs(state.settings.photos.orphan_grace_secs);
+            if let Err(e) = crate::photos::sweep::run(&state, grace).await {
+                tracing::warn!(error = %e, "sweeping photo files left by a crash failed");
+            }
             let listener = std::net::TcpListener::bind(&bind)?;
             let app = Application::on_listener(state, listener)?;
             tracing::info!(port = app.port(), "listening");

@@ -85,6 +85,10 @@ pub fn spawn(state: Weak<AppState>) {
             if let Err(e) = expire_uploads(&state).await {
                 tracing::warn!(error = %e, "expiring uploads failed");
             }
+            let grace = Duration::from_secs(state.settings.photos.orphan_grace_secs);
+            if let Err(e) = crate::photos::sweep::run(&state, grace).await {
+                tracing::warn!(error = %e, "sweeping photo files left by a crash failed");
+            }
         }
     });
     let (every, poll) = match state.upgrade() {

@@ -3,6 +3,7 @@
 //! number in flight, stored content-addressed, and recorded under the phone's UUID.
 
 pub mod checks;
+pub mod sweep;
 pub mod uploads;
 
 use std::path::{Path, PathBuf};
@@ -115,10 +116,13 @@ impl PhotoService {
     }
 
     /// Decodes, strips and renders the file at `path` (off the async workers, a bounded number
-    /// at once, within the time limit), then stores the three objects.
+    /// at once, within the time limit), then stores the three objects, after a note of their
+    /// keys under `photo_id` that the caller removes once the photo's row is committed (see
+    /// [`sweep`]).
     pub async fn process_and_store(
         &self,
         path: &Path,
+        photo_id: &str,
     ) -> ApiResult<(ProcessedPhoto, jiuzhu_photos::store::StoredPhoto)> {
         let processed = {
             let _permit = self.permits.acquire().await.map_err(ApiError::internal)?;
@@ -126,6 +130,12 @@ impl PhotoService {
                 .await
                 .map_err(photo_error)?
         };
+        let keys = jiuzhu_photos::store::keys_for(&processed);
+        let (spool, id) = (self.spool.clone(), photo_id.to_owned());
+        tokio::task::spawn_blocking(move || sweep::write_note(&spool, &id, &keys))
+            .await
+            .map_err(ApiError::internal)?
+            .map_err(ApiError::internal)?;
         let stored = jiuzhu_photos::store::save(&self.store, &processed)
             .await
             .map_err(photo_error)?;
@@ -336,7 +346,7 @@ async fn ingest_inner(
             Err(id_clash())
         };
     }
-    let (processed, stored) = state.photos.process_and_store(path).await?;
+    let (processed, stored) = state.photos.process_and_store(path, &key).await?;
     let row = row(
         &key,
         owner,
@@ -346,7 +356,7 @@ async fn ingest_inner(
         crate::db::now(),
     );
     let owner = owner.to_owned();
-    state
+    let result = state
         .tx(move |conn| {
             // A concurrent upload of the same id may have won the race.
             if let Some(existing) = crate::db::repo::photos::find(conn, &row.id)? {
@@ -359,5 +369,11 @@ async fn ingest_inner(
             crate::db::repo::photos::insert(conn, &row)?;
             Ok((to_api(&row)?, true))
         })
-        .await
+        .await;
+    // Committed (or refused as a clash, whose objects the sweep checks): the note has done its
+    // job only when a row now names the objects.
+    if result.is_ok() {
+        let _ = tokio::fs::remove_file(sweep::note_path(&state.photos.spool, &key)).await;
+    }
+    result
 }

@@ -12,10 +12,8 @@ use std::sync::Weak;
 use std::time::Duration;
 
 use chrono::NaiveDateTime;
-use diesel::prelude::*;
+use diesel::QueryResult;
 
-use crate::db::limit::FirstRow;
-use crate::db::schema::job_leases;
 use crate::db::AnyConnection;
 use crate::state::AppState;
 
@@ -26,21 +24,7 @@ pub fn claim(
     every: chrono::Duration,
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
-    let last: Option<Option<NaiveDateTime>> = match conn {
-        AnyConnection::Postgresql(pg) => job_leases::table
-            .find(name)
-            .select(job_leases::last_run_at)
-            .for_update()
-            .skip_locked()
-            .first(pg)
-            .optional()?,
-        AnyConnection::Sqlite(lite) => job_leases::table
-            .find(name)
-            .select(job_leases::last_run_at)
-            .first_row(lite)
-            .optional()?,
-    };
-    match last {
+    match crate::db::repo::jobs::take_lease(conn, name)? {
         // Held by another instance (PostgreSQL), or unknown.
         None => Ok(false),
         Some(Some(at)) if at + every > now => Ok(false),
@@ -50,10 +34,7 @@ pub fn claim(
 
 /// Records that `name` completed at `now`.
 pub fn completed(conn: &mut AnyConnection, name: &str, now: NaiveDateTime) -> QueryResult<()> {
-    diesel::update(job_leases::table.find(name))
-        .set(job_leases::last_run_at.eq(now))
-        .execute(conn)?;
-    Ok(())
+    crate::db::repo::jobs::lease_completed(conn, name, now)
 }
 
 /// Deletes expired resumable uploads and their partial files; returns how many.

@@ -2,6 +2,7 @@
 //! that runs blocking database work off the async workers.
 
 pub mod bulk;
+pub mod database;
 pub mod group_commit;
 pub mod limit;
 pub mod one_of;
@@ -27,6 +28,8 @@ pub enum AnyConnection {
 }
 
 pub type DbPool = Pool<ConnectionManager<AnyConnection>>;
+pub use database::Database;
+
 pub type DbConn = PooledConnection<ConnectionManager<AnyConnection>>;
 
 /// Which backend a database URL names.

@@ -11,9 +11,9 @@ use crate::audit::{self, AuditEntry};
 use crate::db::limit::FirstRow;
 use crate::db::schema::{households, org_units};
 use crate::db::{self, AnyConnection};
+use crate::domain::geo::GridKey;
 use crate::domain::geo::{GridLookup, LatLon};
 use crate::error::ApiResult;
-use crate::state::GridKey;
 
 const PAGE: i64 = 2_000;
 

@@ -22,11 +22,11 @@ use crate::crypto::FieldCipher;
 use crate::db::limit::FirstRow;
 use crate::db::schema::import_jobs;
 use crate::db::{self, AnyConnection};
+use crate::domain::geo::GridKey;
 use crate::domain::geo::GridLookup;
 use crate::error::{ApiError, ApiResult};
 use crate::in_scope;
 use crate::scope::Scope;
-use crate::state::GridKey;
 
 mod columns;
 mod encoding;

@@ -17,8 +17,9 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::PasswordHasher;
 use crate::config::{Secrets, Settings};
+use crate::domain::geo::GridIndex;
 use crate::error::ApiError;
-use crate::state::{AppState, GridIndex};
+use crate::state::AppState;
 use crate::telemetry::{Metrics, PrivacyRootSpan};
 use crate::{db, grid_index, routes};
 
@@ -73,7 +74,7 @@ pub fn build_state(settings: Settings, secrets: Secrets) -> anyhow::Result<Arc<A
     };
     let cursors = crate::changes::CursorSigner::new(&secrets.token_pepper);
     Ok(Arc::new(AppState {
-        pool,
+        database: db::Database { pool, group_commit },
         backend,
         settings,
         secrets,
@@ -84,7 +85,6 @@ pub fn build_state(settings: Settings, secrets: Secrets) -> anyhow::Result<Arc<A
         grids: GridIndex::new(lookup, fingerprint),
         forms: crate::forms::FormCache::default(),
         photos,
-        group_commit,
         rules: Default::default(),
         calendar,
         sms,
@@ -369,7 +369,7 @@ impl Application {
             server = server.workers(workers);
         }
         let server = server.run();
-        grid_index::spawn_watcher(Arc::downgrade(&state), Duration::from_secs(5));
+        crate::jobs::spawn_grid_watcher(Arc::downgrade(&state), Duration::from_secs(5));
         crate::jobs::spawn(Arc::downgrade(&state));
         Ok(Self {
             addr,

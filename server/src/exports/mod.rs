@@ -124,8 +124,7 @@ impl Filters {
 
     /// `[from, to]` as Asia/Shanghai days, in UTC: `[from 00:00 +08, to+1 00:00 +08)`.
     pub fn utc_range(&self) -> (Option<chrono::NaiveDateTime>, Option<chrono::NaiveDateTime>) {
-        let shift = chrono::Duration::hours(8);
-        let start = |d: NaiveDate| d.and_hms_opt(0, 0, 0).map(|t| t - shift);
+        let start = |d: NaiveDate| Some(crate::domain::time::start_of(d));
         (
             self.from.and_then(start),
             self.to.and_then(|d| d.succ_opt()).and_then(start),
@@ -261,7 +260,7 @@ impl Export {
 
     /// `visits-20261128.csv`: the kind and the day (Asia/Shanghai).
     pub fn file_name(&self) -> String {
-        let day = (chrono::Utc::now() + chrono::Duration::hours(8)).format("%Y%m%d");
+        let day = crate::domain::time::today().format("%Y%m%d");
         let ext = match self.format {
             Format::Csv => "csv",
             Format::Geojson => "geojson",

@@ -95,7 +95,7 @@ async fn idle_mmap_sizes(app: &TestApp) -> Vec<i64> {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
         mmap_size: i64,
     }
-    let pool = app.state.pool.clone();
+    let pool = app.state.database.pool.clone();
     tokio::task::spawn_blocking(move || {
         let mut held = Vec::new();
         for _ in 0..pool.state().idle_connections {

@@ -40,7 +40,7 @@ pub async fn register(
     let st = state.clone();
     let m = mobile.clone();
     state
-        .tx(move |conn| citizens::register(conn, &st, &m, hash, db::now()))
+        .tx(move |conn| citizens::register(conn, &st.citizen_codes(), &m, hash, db::now()))
         .await?;
     Ok(web::Json(CodeSent {
         phone_masked: mask_phone(&mobile),
@@ -67,7 +67,16 @@ pub async fn verify(
     let state = state.into_inner();
     let st = state.clone();
     let pair = state
-        .tx(move |conn| citizens::verify(conn, &st, &mobile, &input.code, db::now()))
+        .tx(move |conn| {
+            citizens::verify(
+                conn,
+                &st.citizen_codes(),
+                &st.tokens(),
+                &mobile,
+                &input.code,
+                db::now(),
+            )
+        })
         .await?;
     Ok(web::Json(pair))
 }

@@ -10,9 +10,9 @@ use serde_json::json;
 
 use crate::audit::{self, AuditEntry};
 use crate::auth::Caller;
+use crate::domain::roles::COORDINATORS;
 use crate::error::ApiResult;
 use crate::exports::{self, Export, ExportQuery, CHANNEL_CHUNKS};
-use crate::routes::households::COORDINATORS;
 use crate::state::AppState;
 
 /// Export households or visits in scope (coordinators and above), masked, as CSV (UTF-8 with a
@@ -79,7 +79,7 @@ pub async fn export(
     let content_type = export.content_type();
     let file_name = export.file_name();
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(CHANNEL_CHUNKS);
-    let pool = state.pool.clone();
+    let pool = state.database.pool.clone();
     let span = tracing::Span::current();
     tokio::task::spawn_blocking(move || {
         let _entered = span.enter();

@@ -11,9 +11,9 @@ use utoipa::IntoParams;
 use crate::auth::Caller;
 use crate::db::repo::households::{self as repo, HouseholdFilter};
 use crate::domain::id_number::IdNumber;
+use crate::domain::roles::STAFF;
 use crate::error::{ApiError, ApiResult};
 use crate::registry::{read, ID_INDEX};
-use crate::routes::households::STAFF;
 use crate::routes::page_limit;
 use crate::state::AppState;
 

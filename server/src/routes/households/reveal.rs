@@ -8,9 +8,9 @@ use serde_json::json;
 use crate::audit::{self, AuditEntry};
 use crate::auth::Caller;
 use crate::db::repo::households as repo;
+use crate::domain::roles::COORDINATORS;
 use crate::error::{ApiError, ApiResult};
 use crate::registry::ID_CONTEXT;
-use crate::routes::households::COORDINATORS;
 use crate::routes::parse_id;
 use crate::state::AppState;
 

@@ -8,11 +8,11 @@ use jiuzhu_proto::ErrorBody;
 use crate::auth::Caller;
 use crate::db::repo::org_units;
 use crate::domain::geo::BoundaryLimits;
+use crate::domain::roles::EDITORS;
 use crate::error::{ApiError, ApiResult};
 use crate::grid_index;
 use crate::imports::boundaries::{self, OnExisting};
 use crate::routes::geo::domain_crs;
-use crate::routes::org_units::EDITORS;
 use crate::state::AppState;
 
 /// Create an org unit. Its code must extend its parent's (docs/domain.md); a grid needs a boundary.
@@ -92,7 +92,12 @@ pub async fn create_org_unit(
         })
         .await?;
     if is_grid {
-        grid_index::boundaries_changed(&state, Some(caller.user_id.to_string())).await?;
+        grid_index::boundaries_changed(
+            &state.database,
+            &state.grids,
+            Some(caller.user_id.to_string()),
+        )
+        .await?;
     }
     Ok(HttpResponse::Created().json(created))
 }

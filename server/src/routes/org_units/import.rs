@@ -9,11 +9,11 @@ use utoipa::IntoParams;
 
 use crate::auth::Caller;
 use crate::domain::geo::BoundaryLimits;
+use crate::domain::roles::EDITORS;
 use crate::error::{ApiError, ApiResult};
 use crate::grid_index;
 use crate::imports::boundaries::{self, OnExisting};
 use crate::routes::geo::domain_crs;
-use crate::routes::org_units::EDITORS;
 use crate::routes::read_body;
 use crate::state::AppState;
 
@@ -82,7 +82,12 @@ pub async fn import_org_units(
         .tx(move |conn| Ok(boundaries::apply(conn, &scope, &specs, OnExisting::Update)?.0))
         .await?;
     if touches_grids {
-        grid_index::boundaries_changed(&state, Some(caller.user_id.to_string())).await?;
+        grid_index::boundaries_changed(
+            &state.database,
+            &state.grids,
+            Some(caller.user_id.to_string()),
+        )
+        .await?;
     }
     Ok(web::Json(report))
 }

@@ -6,8 +6,8 @@ use jiuzhu_proto::{ErrorBody, ErrorCode};
 
 use crate::auth::Caller;
 use crate::db;
+use crate::domain::roles::COORDINATORS;
 use crate::error::{ApiError, ApiResult};
-use crate::routes::households::COORDINATORS;
 use crate::routes::parse_id;
 use crate::state::AppState;
 use crate::tasks;
@@ -48,7 +48,7 @@ pub async fn cancel_task(
         .into_inner()
         .tx(move |conn| {
             let row = tasks::cancel(conn, &scope, &id.to_string(), &actor, &reason, db::now())?;
-            tasks::to_api(row, crate::registry::today())
+            tasks::to_api(row, crate::domain::time::today())
         })
         .await?;
     Ok(web::Json(task))

@@ -8,8 +8,8 @@ use secrecy::SecretString;
 use crate::accounts::{self, invalid_username, NewAccount, UnitRef};
 use crate::auth::{password, Caller};
 use crate::domain::account::Username;
+use crate::domain::roles::{may_manage, MANAGERS};
 use crate::error::{ApiError, ApiResult};
-use crate::routes::users::{may_manage, MANAGERS};
 use crate::state::AppState;
 
 /// Create an account.

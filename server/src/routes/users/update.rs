@@ -5,11 +5,12 @@ use jiuzhu_proto::user::{Role, UpdateUser, User};
 use jiuzhu_proto::{ErrorBody, UserId};
 use secrecy::SecretString;
 
+use crate::accounts::check_binding;
 use crate::auth::{password, Caller};
 use crate::db::{self, repo};
+use crate::domain::roles::{may_manage, MANAGERS};
 use crate::error::{ApiError, ApiResult};
 use crate::routes::parse_id;
-use crate::routes::users::{check_binding, may_manage, MANAGERS};
 use crate::state::AppState;
 
 /// Change an account in scope. A new password, a new role or unit, or disabling revokes every

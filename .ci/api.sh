@@ -32,6 +32,7 @@ command -v node >/dev/null && command -v npm >/dev/null || {
   apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null
 }
 command -v python3 >/dev/null || { apt-get update -qq && apt-get install -y -qq python3 >/dev/null; }
+command -v curl >/dev/null || { apt-get update -qq && apt-get install -y -qq curl >/dev/null; }
 python3 -m venv --help >/dev/null 2>&1 && python3 -c 'import ensurepip' 2>/dev/null || {
   apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null
 }

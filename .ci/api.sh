@@ -32,6 +32,7 @@ command -v node >/dev/null && command -v npm >/dev/null || {
   apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null
 }
 command -v python3 >/dev/null || { apt-get update -qq && apt-get install -y -qq python3 >/dev/null; }
+command -v curl >/dev/null || { apt-get update -qq && apt-get install -y -qq curl >/dev/null; }
 python3 -m venv --help >/dev/null 2>&1 && python3 -c 'import ensurepip' 2>/dev/null || {
   apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null
 }
@@ -132,13 +133,15 @@ for role in $ROLES; do
   password=$([ "$role" = citizen ] && echo citizen-pass-2026 || echo jiuzhu-demo-2026)
   phases=examples,fuzzing,stateful
   case " $COVERAGE_ROLES " in *" $role "*) phases=examples,coverage,fuzzing,stateful ;; esac
+  # One worker: with two, hypothesis 6.170 sometimes fails inside its own threads ("AST
+  # constructor recursion depth mismatch"), an error of the tool and not of the API.
   echo "api: schemathesis as $role ($user) on $base: $phases"
   t0=$(date +%s)
   set +e
   SCHEMATHESIS_HOOKS="$ROOT/$TOOLS/hooks.py" API_USER="$user" API_PASSWORD="$password" \
     "$VENV/bin/schemathesis" \
     --config-file "$ROOT/$TOOLS/schemathesis.toml" run "$base/api/v1/openapi.json" \
-    --checks all --phases "$phases" --max-examples "$EXAMPLES" --seed 2026 --workers 2 \
+    --checks all --phases "$phases" --max-examples "$EXAMPLES" --seed 2026 --workers 1 \
     >"$WORK/st-$role.txt" 2>&1
   rc=$?
   set -e

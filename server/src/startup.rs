@@ -201,17 +201,23 @@ async fn json_bodies_are_objects(
                     first = chunk.iter().copied().find(|b| !b.is_ascii_whitespace());
                     seen.extend_from_slice(&chunk);
                 }
-                Some(Err(e)) => return Err(e.into()),
+                Some(Err(e)) => {
+                    return Ok(req.error_response(ApiError::bad_request(
+                        ErrorCode::BadRequest,
+                        "无法读取请求体",
+                        e.to_string(),
+                    )))
+                }
                 None => break,
             }
         }
         if first == Some(b'[') {
-            return Err(ApiError::bad_request(
+            // Answered here (not as an `Err`), so the layers outside add the API's headers.
+            return Ok(req.error_response(ApiError::bad_request(
                 ErrorCode::ValidationFailed,
                 "请求体须为 JSON 对象",
                 "the body must be a JSON object",
-            )
-            .into());
+            )));
         }
         let seen = seen.freeze();
         let body: std::pin::Pin<
@@ -310,6 +316,8 @@ impl Application {
                     let routes = routes.clone();
                     async move { not_routed(&routes, &req) }
                 }))
+                // Inside the metrics and the API headers below, so its refusals get both.
+                .wrap(actix_web::middleware::from_fn(json_bodies_are_objects))
                 .wrap_fn(move |req, srv| {
                     let started = Instant::now();
                     let method = req.method().to_string();
@@ -344,7 +352,6 @@ impl Application {
                         res
                     })
                 })
-                .wrap(actix_web::middleware::from_fn(json_bodies_are_objects))
                 .wrap(
                     // Every answer, API and pages alike: no type sniffing, no framing, no referrer.
                     DefaultHeaders::new()

@@ -213,7 +213,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     .db(move |conn| demo::load(conn, &st.cipher, demo::DemoSize::FULL))
                     .await
                     .map_err(|e| anyhow::anyhow!("demo: {e}"))?;
-                grid_index::refresh(&state)
+                grid_index::refresh(&state.database, &state.grids)
                     .await
                     .map_err(|e| anyhow::anyhow!("grids: {e}"))?;
                 let activity = demo::activity::seed(&state).await.map_err(|e| {
@@ -226,6 +226,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     anyhow::anyhow!("demo activity: {e} {}", fields.join(", "))
                 })?;
                 print_demo(&report, &activity);
+            }
+            // Photo files a crash left behind go before anything new can arrive.
+            let grace = std::time::Duration::from_secs(state.settings.photos.orphan_grace_secs);
+            if let Err(e) = crate::photos::sweep::run(&state, grace).await {
+                tracing::warn!(error = %e, "sweeping photo files left by a crash failed");
             }
             let listener = std::net::TcpListener::bind(&bind)?;
             let app = Application::on_listener(state, listener)?;
@@ -479,7 +484,7 @@ fn import_department(
     use crate::imports::departments::{self, Format, Importer};
     let secrets = crate::config::Secrets::resolve(&settings)?;
     let state = crate::startup::build_state(settings, secrets)?;
-    let mut conn = state.pool.get()?;
+    let mut conn = state.database.pool.get()?;
     let input = std::fs::File::open(&args.file)
         .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", args.file.display()))?;
     let encoding = match args.encoding {
@@ -490,7 +495,8 @@ fn import_department(
     let format = if args.json { Format::Json } else { Format::Csv };
     let scope = Scope::everything();
     let who = Importer {
-        state: &state,
+        rules: state.rule_engine(),
+        verify_form: &state.settings.recheck.form_key,
         scope: &scope,
         actor: None,
         runner: Runner::CommandLine,

@@ -1,6 +1,7 @@
 //! Jiuzhu (救助): the server. See ARCHITECTURE.md for how the modules fit together.
 
 pub mod accounts;
+pub mod answers;
 pub mod applications;
 pub mod audit;
 pub mod auth;
@@ -33,6 +34,7 @@ pub mod self_reports;
 pub mod startup;
 pub mod state;
 pub mod stats;
+pub mod sync;
 pub mod tasks;
 pub mod telemetry;
 pub mod visits;

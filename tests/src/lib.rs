@@ -239,7 +239,9 @@ impl TestApp {
             Ok(r) => r,
             Err(e) => panic!("demo load failed: {e}"),
         };
-        if let Err(e) = jiuzhu_server::grid_index::refresh(&self.state).await {
+        if let Err(e) =
+            jiuzhu_server::grid_index::refresh(&self.state.database, &self.state.grids).await
+        {
             panic!("grid refresh failed: {e}");
         }
         report

@@ -168,7 +168,7 @@ pub fn run(mut settings: Settings, args: &BenchSeedArgs) -> anyhow::Result<SeedR
     settings.access_token_ttl_secs = args.token_ttl_secs;
     let secrets = Secrets::resolve(&settings)?;
     let state = startup::build_state(settings, secrets)?;
-    let mut conn = state.pool.get()?;
+    let mut conn = state.database.pool.get()?;
     let conn: &mut AnyConnection = &mut conn;
     let api = |e: ApiError| anyhow::anyhow!("{e}: {:?}", e.body().details);
     let mut report = SeedReport::default();
@@ -198,7 +198,7 @@ pub fn run(mut settings: Settings, args: &BenchSeedArgs) -> anyhow::Result<SeedR
     // One argon2 hash for every storm worker: see the module comment.
     let shared_hash =
         password::hash_now(&format!("{}-{}", args.prefix, uuid::Uuid::new_v4())).map_err(api)?;
-    let due = crate::registry::today() + chrono::Duration::days(30);
+    let due = crate::domain::time::today() + chrono::Duration::days(30);
     let mut out = Vec::with_capacity(args.workers);
     let indices: Vec<usize> = (0..args.workers).collect();
     for chunk in indices.chunks(WORKERS_PER_TX) {
@@ -278,8 +278,14 @@ pub fn run(mut settings: Settings, args: &BenchSeedArgs) -> anyhow::Result<SeedR
                     Vec::new()
                 };
                 let family = uuid::Uuid::now_v7().to_string();
-                let pair =
-                    session::issue_pair(conn, &state, &user_id, &family, Some("storm"), now)?;
+                let pair = session::issue_pair(
+                    conn,
+                    &state.tokens(),
+                    &user_id,
+                    &family,
+                    Some("storm"),
+                    now,
+                )?;
                 done.push(SeededWorker {
                     username,
                     user_id,

@@ -15,8 +15,8 @@ use super::income::{fit_income, income, occupation, stratum, yuan, Stratum};
 use super::names::{name, surnames};
 use super::rng::{hash_str, mix, Rng};
 use super::status::{status, tags};
+use crate::domain::geo::GridKey;
 use crate::domain::geo::{GridLookup, LatLon};
-use crate::state::GridKey;
 
 const SEED: u64 = 0x6A69_757A_6875_2026;
 const NOTE: &str = "演示数据：合成家庭，非真实人员 / synthetic demo household";

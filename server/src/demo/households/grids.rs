@@ -3,7 +3,7 @@
 
 use super::rng::Rng;
 use crate::domain::geo::GridEntry;
-use crate::state::GridKey;
+use crate::domain::geo::GridKey;
 
 /// A grid households can be put in, with what its addresses look like.
 #[derive(Debug, Clone)]

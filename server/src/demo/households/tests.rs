@@ -9,9 +9,9 @@ use geo::{polygon, MultiPolygon};
 use jiuzhu_proto::household::{Health, Relation, StudentStatus, WorkStatus};
 
 use super::{age_on, external_id, DemoHousehold, Generator, ASSUMED_DIBAO_LINE_FEN, FULL_COUNT};
+use crate::domain::geo::GridKey;
 use crate::domain::geo::{GridEntry, GridLookup, LatLon};
 use crate::registry::validate;
-use crate::state::GridKey;
 
 /// A 12 × 12 lattice of square grids with demo-style codes and names.
 fn lookup() -> GridLookup<GridKey> {

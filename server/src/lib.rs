@@ -15,7 +15,6 @@ pub mod config;
 pub mod crypto;
 pub mod db;
 pub mod demo;
-pub mod demo_households;
 pub mod domain;
 pub mod error;
 pub mod exports;

@@ -1,8 +1,9 @@
 //! The demo city: the real 天宁区 boundary of 常州 subdivided into synthetic streets, communities
-//! and grids, an account for every role, and synthetic households (see `demo_households`). Loaded
+//! and grids, an account for every role, and synthetic households (see `households`). Loaded
 //! through the same import and registry paths as real data; loading it again changes nothing.
 
 pub mod activity;
+pub mod households;
 pub mod photo;
 
 use jiuzhu_proto::user::Role;
@@ -11,7 +12,6 @@ use crate::accounts::{self, NewAccount, UnitRef};
 use crate::auth::password;
 use crate::crypto::FieldCipher;
 use crate::db::{self, repo, AnyConnection};
-use crate::demo_households;
 use crate::domain::account::Username;
 use crate::domain::geo::{self, BoundaryLimits, Crs};
 use crate::error::{ApiError, ApiResult};
@@ -60,7 +60,7 @@ pub struct DemoSize {
 impl DemoSize {
     /// What `jiuzhu serve --demo` loads: 20,000 households.
     pub const FULL: DemoSize = DemoSize {
-        households: demo_households::FULL_COUNT,
+        households: households::FULL_COUNT,
     };
 
     /// The units and accounts and the first `n` households.
@@ -309,7 +309,7 @@ pub fn load(
     })?;
     // After the units are committed: households are placed with the lookup built from the
     // stored grid boundaries.
-    let households = demo_households::load(conn, cipher, DISTRICT_CODE, size.households)?;
+    let households = households::load(conn, cipher, DISTRICT_CODE, size.households)?;
     report.households_created = households.created;
     if households.created > 0 {
         db::refresh_statistics(conn, db::HOUSEHOLD_TABLES)?;

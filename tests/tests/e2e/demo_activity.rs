@@ -26,7 +26,7 @@ async fn living_demo(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
     };
-    app.load_demo_with_households(jiuzhu_server::demo_households::FULL_COUNT)
+    app.load_demo_with_households(jiuzhu_server::demo::households::FULL_COUNT)
         .await;
     let report = jiuzhu_server::demo::activity::seed(&app.state)
         .await

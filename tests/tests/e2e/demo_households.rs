@@ -10,7 +10,9 @@ use jiuzhu_proto::geo::Crs;
 use jiuzhu_proto::household::{AssistanceStatus, Household, HouseholdSummary};
 use jiuzhu_proto::page::Page;
 use jiuzhu_server::db::repo::households as repo;
-use jiuzhu_server::demo_households::{self, age_on, external_id, reference_date};
+use jiuzhu_server::demo::households::{
+    self as demo_households, age_on, external_id, reference_date,
+};
 use jiuzhu_server::error::ApiError;
 use jiuzhu_tests::{both_backends, spawn_app, Backend, TestApp};
 use reqwest::{Method, StatusCode};

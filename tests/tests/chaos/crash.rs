@@ -131,7 +131,14 @@ async fn crash(backend: Backend) {
                 phone
             }));
         }
-        tokio::time::sleep(Duration::from_millis(driver.random_range(300..2500))).await;
+        // A random moment after this round's first acknowledged write (so each round makes
+        // progress however slow the machine), while the other phones are mid-request.
+        let before = lock(&ledger).acks;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while lock(&ledger).acks == before && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(driver.random_range(0..1500))).await;
         let fault = match backend {
             Backend::Sqlite => Fault::Kill,
             Backend::Postgres => match driver.random_range(0..3) {

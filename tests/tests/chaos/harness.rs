@@ -491,7 +491,9 @@ impl World {
             })
             .await
             .unwrap();
-        jiuzhu_server::grid_index::refresh(&state).await.unwrap();
+        jiuzhu_server::grid_index::refresh(&state.database, &state.grids)
+            .await
+            .unwrap();
         let login = |name: String| {
             let base = base.clone();
             async move {

@@ -190,3 +190,18 @@ pub fn expire_uploads(conn: &mut AnyConnection, now: NaiveDateTime) -> QueryResu
     diesel::delete(uploads::table.filter(uploads::id.eq_any(&ids))).execute(conn)?;
     Ok(ids)
 }
+
+/// Files these photos under a unit and a household (or none).
+pub fn file_under(
+    conn: &mut AnyConnection,
+    ids: &[String],
+    org_path: &str,
+    household_id: Option<&str>,
+) -> QueryResult<usize> {
+    diesel::update(photos::table.filter(photos::id.eq_any(ids)))
+        .set((
+            photos::org_path.eq(org_path),
+            photos::household_id.eq(household_id),
+        ))
+        .execute(conn)
+}

@@ -11,6 +11,7 @@ use jiuzhu_proto::{ErrorBody, ErrorCode};
 
 use crate::auth::Caller;
 use crate::db::repo::photos::{self as repo, UploadRow};
+use crate::domain::roles;
 use crate::error::{ApiError, ApiResult};
 use crate::photos::{self, uploads::open_at};
 use crate::routes::parse_id;
@@ -77,7 +78,7 @@ pub async fn create_upload(
     caller: Caller,
     body: web::Json<CreateUpload>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(super::PHOTO_TAKERS)?;
+    caller.require(roles::PHOTO_TAKERS)?;
     let input = body.into_inner();
     let state = state.into_inner();
     if input.length == 0 {
@@ -207,7 +208,7 @@ pub async fn append_upload(
     req: HttpRequest,
     mut payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
-    caller.require(super::PHOTO_TAKERS)?;
+    caller.require(roles::PHOTO_TAKERS)?;
     let id: uuid::Uuid = parse_id(&path)?;
     let offset: i64 = req
         .headers()
@@ -315,15 +316,23 @@ pub async fn append_upload(
     tokio::fs::hard_link(&part, &spooled)
         .await
         .map_err(ApiError::internal)?;
-    let (photo, created) =
-        match photos::ingest(&state, &owner, &caller.org_path, photo_id, &spooled).await {
-            Err(e) if e.status.is_server_error() => return Err(e),
-            done => {
-                forget(state.clone(), key.clone()).await?;
-                let _ = tokio::fs::remove_file(&part).await;
-                done?
-            }
-        };
+    let ingested = photos::ingest(
+        &state.database,
+        &state.photos,
+        &owner,
+        &caller.org_path,
+        photo_id,
+        &spooled,
+    )
+    .await;
+    let (photo, created) = match ingested {
+        Err(e) if e.status.is_server_error() => return Err(e),
+        done => {
+            forget(state.clone(), key.clone()).await?;
+            let _ = tokio::fs::remove_file(&part).await;
+            done?
+        }
+    };
     Ok(if created {
         HttpResponse::Created().json(photo)
     } else {

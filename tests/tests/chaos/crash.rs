@@ -131,7 +131,14 @@ async fn crash(backend: Backend) {
                 phone
             }));
         }
-        tokio::time::sleep(Duration::from_millis(driver.random_range(300..2500))).await;
+        // A random moment after this round's first acknowledged write (so each round makes
+        // progress however slow the machine), while the other phones are mid-request.
+        let before = lock(&ledger).acks;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while lock(&ledger).acks == before && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(driver.random_range(0..1500))).await;
         let fault = match backend {
             Backend::Sqlite => Fault::Kill,
             Backend::Postgres => match driver.random_range(0..3) {
@@ -169,12 +176,13 @@ async fn crash(backend: Backend) {
         for r in running {
             phones.push(r.await.unwrap());
         }
+        // The database recovers on its own (PostgreSQL replays its WAL at start).
+        if world.pg.as_ref().is_some_and(|pg| !pg.is_up()) {
+            world.pg.as_mut().unwrap().start();
+        }
         if !world.server.is_running() {
             look(&world, &ledger, Moment::AfterCrash, round);
             looks += 1;
-        }
-        if world.pg.as_ref().is_some_and(|pg| !pg.is_up()) {
-            world.pg.as_mut().unwrap().start();
         }
         if !world.server.is_running() {
             world.server.start().await;

@@ -118,14 +118,36 @@ fn running_as_root() -> bool {
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
 
+/// Where a PostgreSQL server tool is: on PATH, else in Debian's versioned folder (newest).
+fn pg_bin(tool: &str) -> Option<PathBuf> {
+    if Command::new(tool).arg("--version").output().is_ok() {
+        return Some(PathBuf::from(tool));
+    }
+    let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .flatten()
+        .map(|v| v.path().join("bin").join(tool))
+        .filter(|p| p.exists())
+        .collect();
+    found.sort_by_key(|p| {
+        p.iter()
+            .rev()
+            .nth(2)
+            .and_then(|v| v.to_str()?.parse::<u32>().ok())
+            .unwrap_or(0)
+    });
+    found.pop()
+}
+
 /// A PostgreSQL tool, run as the `postgres` user when this process is root (initdb refuses root).
 fn pg_tool(tool: &str) -> Command {
+    let bin = pg_bin(tool).unwrap_or_else(|| PathBuf::from(tool));
     if running_as_root() {
         let mut c = Command::new("runuser");
-        c.args(["-u", "postgres", "--", tool]);
+        c.arg("-u").arg("postgres").arg("--").arg(bin);
         c
     } else {
-        Command::new(tool)
+        Command::new(bin)
     }
 }
 
@@ -157,9 +179,12 @@ pub struct PgCluster {
 impl PgCluster {
     /// `None` (after saying so) when `initdb` is not on PATH outside CI.
     pub fn create(parent: &Path) -> Option<Self> {
-        if Command::new("initdb").arg("--version").output().is_err() {
-            assert!(!in_ci(), "CI is set but initdb is not on PATH");
-            eprintln!("PostgreSQL chaos SKIPPED: initdb is not on PATH");
+        if pg_bin("initdb").is_none() || pg_bin("pg_ctl").is_none() {
+            assert!(
+                !in_ci(),
+                "CI is set but initdb and pg_ctl are not to be found"
+            );
+            eprintln!("PostgreSQL chaos SKIPPED: no initdb and pg_ctl (PATH, /usr/lib/postgresql)");
             return None;
         }
         let root = parent.join("pg");

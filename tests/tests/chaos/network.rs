@@ -163,7 +163,7 @@ async fn network(backend: Backend) {
     proxy.calm();
     quiet.store(true, Ordering::SeqCst);
     let mut tally = Tally::new();
-    let settle = tokio::time::timeout(Duration::from_secs(180), async {
+    let settle = tokio::time::timeout(Duration::from_secs(300), async {
         for p in phones {
             for (k, v) in p.await.unwrap() {
                 *tally.entry(k).or_default() += v;
@@ -171,10 +171,22 @@ async fn network(backend: Backend) {
         }
     })
     .await;
-    assert!(
-        settle.is_ok(),
-        "the outboxes were not quiet within 180 s of the network calming down"
-    );
+    if settle.is_err() {
+        let mut left = Vec::new();
+        for (i, outbox) in outboxes.iter().enumerate() {
+            for item in outbox.items().unwrap() {
+                if item.state != ItemState::Sent {
+                    left.push(format!("phone {i}: {item:?}"));
+                }
+            }
+        }
+        panic!(
+            "the outboxes were not quiet within 300 s of the network calming down:\n{}\n\
+             --- server log ---\n{}",
+            left.join("\n"),
+            world.server.log_tail()
+        );
+    }
 
     // Nothing parked that a person would have to look at: every item was valid.
     let mut parked = Vec::new();

@@ -272,8 +272,8 @@ pub async fn append_upload(
             .finish());
     }
     // Complete: check the whole, then it becomes a photo, and only then is the upload gone, so
-    // a crash while the photo is processed leaves the upload (with every byte acknowledged) to
-    // be finished by the next PATCH.
+    // a crash or a server-side failure while the photo is processed leaves the upload (with every
+    // byte acknowledged) to be finished by the next PATCH.
     let photo_id: uuid::Uuid = up
         .photo_id
         .parse()
@@ -309,18 +309,30 @@ pub async fn append_upload(
             "the bytes do not match the declared SHA-256; upload again",
         ));
     }
-    // `ingest` removes the part file whatever happens, so the upload goes with it.
+    // `ingest` removes the file it is given whatever happens: give it a second name, so that
+    // when it fails for a reason of the server's (a timeout, the database) the upload stays
+    // whole, and the next PATCH at the end finishes it.
+    let spooled = state.photos.temp_path();
+    tokio::fs::hard_link(&part, &spooled)
+        .await
+        .map_err(ApiError::internal)?;
     let ingested = photos::ingest(
         &state.database,
         &state.photos,
         &owner,
         &caller.org_path,
         photo_id,
-        &part,
+        &spooled,
     )
     .await;
-    forget(state.clone(), key.clone()).await?;
-    let (photo, created) = ingested?;
+    let (photo, created) = match ingested {
+        Err(e) if e.status.is_server_error() => return Err(e),
+        done => {
+            forget(state.clone(), key.clone()).await?;
+            let _ = tokio::fs::remove_file(&part).await;
+            done?
+        }
+    };
     Ok(if created {
         HttpResponse::Created().json(photo)
     } else {

@@ -68,7 +68,7 @@ pub async fn update_household(
     let notes = input
         .notes
         .as_deref()
-        .map(|n| validate::check_text(&mut errors, "notes", n, validate::MAX_NOTES, false));
+        .map(|n| validate::check_free_text(&mut errors, "notes", n, validate::MAX_NOTES, false));
     let location = input
         .location
         .as_ref()
@@ -80,7 +80,7 @@ pub async fn update_household(
     let status_note = input
         .status_note
         .as_deref()
-        .map(|n| validate::check_text(&mut errors, "status_note", n, 500, false))
+        .map(|n| validate::check_free_text(&mut errors, "status_note", n, 500, false))
         .unwrap_or_default();
     let added: Vec<_> = input
         .add_members

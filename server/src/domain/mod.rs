@@ -5,3 +5,6 @@ pub mod free_text;
 pub mod geo;
 pub mod id_number;
 pub mod org;
+pub mod roles;
+pub mod stored;
+pub mod time;

@@ -16,6 +16,11 @@ pub struct LoginRequest {
     /// A stable id of the phone; the refresh token is bound to it.
     #[serde(default)]
     pub device_id: Option<String>,
+    /// The device token an earlier log-in of this user on this device returned (browsers send it
+    /// as the `jiuzhu_device` cookie instead). With it, failed log-ins count against this device
+    /// only, so the account's lockout, which anyone can trigger, does not keep its owner out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_token: Option<String>,
 }
 
 /// `POST /api/v1/auth/refresh`.
@@ -40,4 +45,8 @@ pub struct TokenPair {
     #[cfg_attr(feature = "openapi", schema(example = "Bearer"))]
     pub token_type: String,
     pub user: User,
+    /// After a password log-in: the device token to send with this user's next log-ins from this
+    /// device (also set as an HttpOnly cookie for browsers). Keep it like a password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_token: Option<String>,
 }

@@ -11,6 +11,7 @@ use crate::audit::{self, AuditEntry};
 use crate::db::repo::findings::{self as repo, FindingRow};
 use crate::db::repo::households::HouseholdRow;
 use crate::db::AnyConnection;
+use crate::domain::free_text;
 use crate::error::{ApiError, ApiResult};
 use crate::scope::Scope;
 
@@ -27,6 +28,13 @@ fn unit_of(conn: &mut AnyConnection, row: &FindingRow) -> ApiResult<Option<Strin
     Ok(crate::db::repo::org_units::id_at_path(conn, &row.org_path)?)
 }
 
+/// Stored evidence as JSON, with any ID or mobile number in its strings masked.
+fn masked_json(text: &str) -> Option<serde_json::Value> {
+    let mut value = serde_json::from_str(text).ok()?;
+    free_text::mask_json(&mut value);
+    Some(value)
+}
+
 pub fn to_api(conn: &mut AnyConnection, row: FindingRow) -> ApiResult<Finding> {
     let bad = || ApiError::internal(anyhow::anyhow!("unreadable finding"));
     let unit = unit_of(conn, &row)?;
@@ -41,14 +49,14 @@ pub fn to_api(conn: &mut AnyConnection, row: FindingRow) -> ApiResult<Finding> {
         rule_version: row.rule_version.and_then(|v| u32::try_from(v).ok()),
         source: FindingSource::parse(&row.source).ok_or_else(bad)?,
         source_id: row.source_id,
-        inputs: serde_json::from_str(&row.inputs).map_err(|_| bad())?,
-        computed: serde_json::from_str(&row.computed).map_err(|_| bad())?,
+        inputs: masked_json(&row.inputs).ok_or_else(bad)?,
+        computed: masked_json(&row.computed).ok_or_else(bad)?,
         categories: categories
             .iter()
             .filter_map(|c| Category::parse(c))
             .collect(),
         state: FindingState::parse(&row.state).ok_or_else(bad)?,
-        reason: row.reason,
+        reason: row.reason.map(|r| free_text::mask_text(&r).into_owned()),
         application_id: row.application_id.as_deref().and_then(|a| a.parse().ok()),
         created_at: row.created_at.and_utc(),
         updated_at: row.updated_at.and_utc(),

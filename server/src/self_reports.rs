@@ -19,7 +19,7 @@ use crate::db::AnyConnection;
 use crate::domain::geo::{GridKey, GridLookup};
 use crate::domain::id_number::mask_phone;
 use crate::error::{ApiError, ApiResult};
-use crate::registry::validate::{check_location, check_text};
+use crate::registry::validate::{check_free_text, check_location, check_text};
 use crate::registry::write::{self, GridChoice};
 use crate::registry::ValidHousehold;
 use crate::tasks::{self, NewTask};
@@ -62,7 +62,7 @@ pub fn create(
     now: NaiveDateTime,
 ) -> ApiResult<SelfReportRow> {
     let mut errors = Vec::new();
-    let description = check_text(&mut errors, "description", &input.description, 2000, true);
+    let description = check_free_text(&mut errors, "description", &input.description, 2000, true);
     let address = check_text(&mut errors, "address", &input.address, 200, false);
     let mut location = input.location;
     location.crs = Some(location.crs.unwrap_or(jiuzhu_proto::geo::Crs::Gcj02));

@@ -32,7 +32,7 @@ pub fn to_api(row: TaskRow, today: NaiveDate) -> ApiResult<Task> {
         overdue: state.is_open() && row.due_date < today,
         due_date: row.due_date,
         priority: row.priority,
-        note: row.note,
+        note: crate::domain::free_text::mask_text(&row.note).into_owned(),
         created_at: row.created_at.and_utc(),
         updated_at: row.updated_at.and_utc(),
     })

@@ -9,12 +9,16 @@ use tracing::Span;
 use tracing_actix_web::RootSpanBuilder;
 use tracing_subscriber::EnvFilter;
 
-/// Installs the global subscriber: `RUST_LOG` (default `info`), text or JSON lines.
+/// Installs the global subscriber: `RUST_LOG` (default `info`), text or JSON lines, on stderr
+/// (stdout is for what commands print, such as `serve`'s "listening on" line). Colours only
+/// when stderr is a terminal: a log file or a pipe gets plain text.
 pub fn init(json: bool) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_target(false);
+        .with_target(false)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     // A second init (tests start several servers in one process) is harmless.
     let _ = if json {
         builder.json().try_init()

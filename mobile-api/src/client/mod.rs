@@ -78,6 +78,8 @@ pub struct Client {
     http: reqwest::Client,
     base: String,
     token: Option<String>,
+    /// The device token the last log-in returned (see [`Client::login`]).
+    device_token: Option<String>,
 }
 
 impl Client {
@@ -87,6 +89,7 @@ impl Client {
             http: reqwest::Client::new(),
             base: base.into().trim_end_matches('/').to_owned(),
             token: None,
+            device_token: None,
         }
     }
 
@@ -101,6 +104,17 @@ impl Client {
 
     pub fn set_token(&mut self, token: Option<String>) {
         self.token = token;
+    }
+
+    /// The device token of this device's last successful log-in: keep it (with the care a
+    /// password needs) and give it back with [`Client::set_device_token`] after a restart, so that
+    /// strangers' failed log-ins, which lock the account, do not lock out this device.
+    pub fn device_token(&self) -> Option<&str> {
+        self.device_token.as_deref()
+    }
+
+    pub fn set_device_token(&mut self, token: Option<String>) {
+        self.device_token = token;
     }
 
     pub fn base(&self) -> &str {
@@ -153,7 +167,8 @@ impl Client {
         Self::decode(req.send().await?).await
     }
 
-    /// Logs in and keeps the access token for later calls.
+    /// Logs in and keeps the access token for later calls. Sends the device token of an earlier
+    /// log-in, if any, and keeps the new one the server returns.
     pub async fn login(
         &mut self,
         username: &str,
@@ -164,11 +179,15 @@ impl Client {
             username: username.into(),
             password: password.into(),
             device_id: device_id.map(str::to_owned),
+            device_token: self.device_token.clone(),
         };
         let pair: TokenPair = self
             .send(self.request(Method::POST, "/auth/login").json(&body))
             .await?;
         self.token = Some(pair.access_token.clone());
+        if pair.device_token.is_some() {
+            self.device_token = pair.device_token.clone();
+        }
         Ok(pair)
     }
 

@@ -21,6 +21,7 @@ use crate::db::repo::applications::{self as repo, ApplicationRow, CategoryRow, E
 use crate::db::repo::households::HouseholdRow;
 use crate::db::repo::{standards as standard_repo, visits as visit_repo};
 use crate::db::{self, AnyConnection};
+use crate::domain::free_text;
 use crate::error::{ApiError, ApiResult};
 use crate::rules::facts::district_code;
 use crate::scope::Scope;
@@ -130,7 +131,7 @@ pub fn create(
             to_state: ApplicationState::Submitted.as_str().into(),
             actor_id: Some(actor.id.clone()),
             actor_role: Some(actor.role.as_str().into()),
-            note: note.to_owned(),
+            note: free_text::mask_text(note).into_owned(),
             public_note: "申请已提交 / application submitted".into(),
             at: now,
         },
@@ -201,7 +202,9 @@ pub fn transition(
     }
     let from = state_of(&current.state)?;
     let today = china_date(now);
-    let note = input.note.trim();
+    // Notes are stored unsealed: any ID or mobile number in them is masked first.
+    let note = free_text::mask_text(input.note.trim());
+    let note = note.as_ref();
     let facts = Facts {
         delegated: current.delegated,
         objections: current.objections,
@@ -370,7 +373,7 @@ pub fn transition(
     }
     let public_note = match input.public_note.trim() {
         "" if input.action == Action::Refuse => note.to_owned(),
-        p => p.to_owned(),
+        p => free_text::mask_text(p).into_owned(),
     };
     if public_note.chars().count() > 2000 || note.chars().count() > 2000 {
         return Err(ApiError::invalid(
@@ -429,7 +432,7 @@ pub fn to_api(conn: &mut AnyConnection, rows: Vec<ApplicationRow>) -> ApiResult<
                 category,
                 department,
                 status,
-                note: c.note,
+                note: c.note.map(|n| free_text::mask_text(&n).into_owned()),
             });
     }
     let mut timelines: HashMap<String, Vec<TimelineEntry>> = HashMap::new();
@@ -444,8 +447,8 @@ pub fn to_api(conn: &mut AnyConnection, rows: Vec<ApplicationRow>) -> ApiResult<
                 to: ApplicationState::parse(&e.to_state).unwrap_or(ApplicationState::Submitted),
                 actor_id: e.actor_id,
                 actor_role: e.actor_role.as_deref().and_then(Role::parse),
-                note: e.note,
-                public_note: e.public_note,
+                note: free_text::mask_text(&e.note).into_owned(),
+                public_note: free_text::mask_text(&e.public_note).into_owned(),
                 at: utc(e.at),
             });
     }

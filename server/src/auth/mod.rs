@@ -1,6 +1,7 @@
 //! Passwords, tokens, the `Caller` extractor, and the log-in limits.
 
 pub mod caller;
+pub mod device;
 pub mod limits;
 pub mod password;
 pub mod session;

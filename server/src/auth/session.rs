@@ -89,5 +89,6 @@ pub fn token_pair(
         refresh_expires_at: pair.refresh_expires_at.and_utc(),
         token_type: "Bearer".into(),
         user: row.into_api(code)?,
+        device_token: None,
     })
 }

@@ -239,7 +239,13 @@ fn reject_misplaced_x(digits: &str) -> Result<(), IdNumberError> {
 }
 
 /// The check character for 17 ASCII digits.
-fn check_char(first17: &str) -> u8 {
+/// Whether a two-digit code is a province-level one an ID number may start with.
+pub(crate) fn is_province(code: &str) -> bool {
+    PROVINCES.contains(&code)
+}
+
+/// The check character of an ID number's first 17 digits (ASCII).
+pub(crate) fn check_char(first17: &str) -> u8 {
     let sum: u32 = first17
         .bytes()
         .zip(WEIGHTS)

@@ -1,6 +1,7 @@
 //! Domain types and rules that know nothing of HTTP or SQL.
 
 pub mod account;
+pub mod free_text;
 pub mod geo;
 pub mod id_number;
 pub mod org;

@@ -67,7 +67,7 @@ impl ExportKind for Findings {
             out.opt_text(rule.as_deref());
             out.opt_text(version.map(|v| v.to_string()).as_deref());
             out.text(&categories.join(";"));
-            out.text(&computed);
+            out.text(&crate::domain::free_text::mask_json_text(&computed));
             out.opt_text(application.as_deref());
             out.time(Some(created));
             out.time(Some(updated));

@@ -9,6 +9,7 @@ use jiuzhu_proto::household::{
 
 use crate::db::repo::households::{self as repo, HouseholdRow, MemberView, StatusRow};
 use crate::db::AnyConnection;
+use crate::domain::free_text;
 use crate::error::{ApiError, ApiResult};
 use crate::registry::stored;
 use crate::scope::Scope;
@@ -49,7 +50,7 @@ fn period(row: StatusRow) -> ApiResult<StatusPeriod> {
         status: AssistanceStatus::parse(&row.status).ok_or_else(|| bad("status"))?,
         from: row.from_date,
         to: row.to_date,
-        note: row.note,
+        note: free_text::mask_text(&row.note).into_owned(),
     })
 }
 
@@ -157,7 +158,7 @@ fn assemble(
         status: AssistanceStatus::parse(&row.status).ok_or_else(|| bad("status"))?,
         status_history,
         tags,
-        notes: row.notes,
+        notes: free_text::mask_text(&row.notes).into_owned(),
         head_member_id: row.head_member_id.map(|h| uuid(&h)).transpose()?,
         members,
         version: row.version,

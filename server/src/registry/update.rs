@@ -48,7 +48,7 @@ pub fn check(mut input: UpdateHousehold) -> ApiResult<CheckedUpdate> {
     let notes = input
         .notes
         .as_deref()
-        .map(|n| validate::check_text(&mut errors, "notes", n, validate::MAX_NOTES, false));
+        .map(|n| validate::check_free_text(&mut errors, "notes", n, validate::MAX_NOTES, false));
     let location = input
         .location
         .as_ref()
@@ -60,7 +60,7 @@ pub fn check(mut input: UpdateHousehold) -> ApiResult<CheckedUpdate> {
     let status_note = input
         .status_note
         .as_deref()
-        .map(|n| validate::check_text(&mut errors, "status_note", n, 500, false))
+        .map(|n| validate::check_free_text(&mut errors, "status_note", n, 500, false))
         .unwrap_or_default();
     let added: Vec<_> = input
         .add_members

@@ -52,6 +52,21 @@ fn err(errors: &mut Vec<FieldError>, field: String, code: &str, message: impl In
     });
 }
 
+/// [`check_text`] for free text (notes, reasons, descriptions): the same checks, and any ID or
+/// mobile number in it masked (`domain::free_text`), since free text is stored unsealed: the
+/// full number belongs in the sealed, structured fields.
+pub fn check_free_text(
+    errors: &mut Vec<FieldError>,
+    field: &str,
+    value: &str,
+    max: usize,
+    required: bool,
+) -> String {
+    let mut text = check_text(errors, field, value, max, required);
+    crate::domain::free_text::mask_string(&mut text);
+    text
+}
+
 /// Text that is stored exactly as given (emoji, 4-byte CJK and bidirectional marks included),
 /// but not empty, not too long, and without control characters.
 pub fn check_text(
@@ -262,7 +277,7 @@ pub fn household(input: CreateHousehold) -> Result<ValidHousehold, Vec<FieldErro
     let mut errors = Vec::new();
     let mut warnings = Vec::new();
     let address = check_text(&mut errors, "address", &input.address, MAX_ADDRESS, true);
-    let notes = check_text(&mut errors, "notes", &input.notes, MAX_NOTES, false);
+    let notes = check_free_text(&mut errors, "notes", &input.notes, MAX_NOTES, false);
     let external_id = input
         .external_id
         .as_deref()

@@ -27,6 +27,7 @@ use jiuzhu_proto::wire_time;
 use crate::db::repo::households::{self as households_repo, WireRows};
 use crate::db::sqltime::{SqlDate, SqlTimestamp};
 use crate::db::AnyConnection;
+use crate::domain::free_text;
 use crate::error::{ApiError, ApiResult};
 use crate::registry::stored;
 use crate::scope::Scope;
@@ -364,7 +365,7 @@ where
     }
     c.text::<DB, _>(4, "status note", |note| {
         o.raw(b",\"note\":");
-        o.str(note)
+        o.str(&free_text::mask_text(note))
     })??;
     o.raw(b"}");
     pieces.done(&household);
@@ -445,7 +446,7 @@ where
     parts.tags.write_array(&id, &mut o);
     c.text::<DB, _>(8, "notes", |n| {
         o.raw(b",\"notes\":");
-        o.str(n)
+        o.str(&free_text::mask_text(n))
     })??;
     o.raw(b",\"head_member_id\":");
     c.opt_text::<DB, _>(9, "head of household", |h| o.uuid(h))?

@@ -190,8 +190,12 @@ pub fn households(
                     }
                     RuleRun::Fired { inputs, computed } => {
                         let (source, source_id) = subject.trigger.source();
-                        let inputs = Json::Object(inputs).to_string();
-                        let computed = Json::Object(computed).to_string();
+                        // Evidence is stored unsealed: numbers from answers are masked in it.
+                        let mut inputs = Json::Object(inputs);
+                        let mut computed = Json::Object(computed);
+                        crate::domain::free_text::mask_json(&mut inputs);
+                        crate::domain::free_text::mask_json(&mut computed);
+                        let (inputs, computed) = (inputs.to_string(), computed.to_string());
                         let key = (subject.household_id.to_owned(), rule_id.to_owned());
                         let id = match open.get(&key) {
                             Some(open_id) => {

@@ -6,7 +6,6 @@
 //! phone's UUID is the visit id; the same id with the same body is a replay and answers with what
 //! was stored, the same id with another body is refused.
 
-pub mod mask;
 pub mod verify;
 
 use std::collections::BTreeSet;
@@ -25,6 +24,7 @@ use crate::crypto::FieldCipher;
 use crate::db::repo::tasks as task_repo;
 use crate::db::repo::visits::{self as repo, VisitRow};
 use crate::db::{repo as repos, AnyConnection};
+use crate::domain::free_text;
 use crate::domain::geo::GridKey;
 use crate::domain::geo::LatLon;
 use crate::error::{field_error, ApiError, ApiResult};
@@ -562,7 +562,7 @@ pub fn to_api(row: VisitRow, cipher: &FieldCipher) -> ApiResult<Visit> {
 /// `row.answers_sealed` holds); ID and phone numbers are masked here.
 pub fn to_api_with(row: VisitRow, mut answers: serde_json::Value) -> ApiResult<Visit> {
     let bad = |what: &str| ApiError::internal(anyhow::anyhow!("unreadable visit {what}"));
-    mask::mask_answers(&mut answers);
+    free_text::mask_json(&mut answers);
     let location: LocationFix = serde_json::from_str(&row.fix_as_sent).map_err(|_| bad("fix"))?;
     let flags: Vec<VisitFlag> = serde_json::from_str(&row.flags).map_err(|_| bad("flags"))?;
     Ok(Visit {
@@ -587,7 +587,9 @@ pub fn to_api_with(row: VisitRow, mut answers: serde_json::Value) -> ApiResult<V
             .map_err(|_| bad("supersedes"))?,
         flags,
         review_state: ReviewState::parse(&row.review_state).ok_or_else(|| bad("review"))?,
-        review_note: row.review_note,
+        review_note: row
+            .review_note
+            .map(|n| free_text::mask_text(&n).into_owned()),
         reviewed_by: row
             .reviewed_by
             .map(|s| s.parse())
@@ -645,7 +647,9 @@ pub fn review(
         ));
     }
     let state = ReviewState::from(decision);
-    let note = Some(note).filter(|n| !n.is_empty());
+    // Stored masked: a note is plain text at rest (see `domain::free_text`).
+    let note = free_text::mask_text(note);
+    let note = Some(note.as_ref()).filter(|n| !n.is_empty());
     repo::set_review(conn, &visit.id, state.as_str(), note, Some(reviewer), now)?;
     let task = task_repo::find(conn, &visit.task_id)?.ok_or_else(ApiError::not_found)?;
     if task.state == TaskState::Submitted.as_str() {

@@ -11,6 +11,7 @@ mod exports;
 mod household_import;
 mod households;
 mod jobs;
+mod lockout;
 mod migrations;
 mod org_units;
 mod photos;

@@ -597,3 +597,99 @@ async fn account_id(app: &TestApp, username: &str) -> jiuzhu_proto::UserId {
         .unwrap()
         .id
 }
+
+/// The body of an answer as text, after checking its status.
+async fn body_text(req: reqwest::RequestBuilder, expected: StatusCode) -> String {
+    let res = req.send().await.unwrap();
+    let status = res.status();
+    let text = res.text().await.unwrap();
+    assert_eq!(status, expected, "{text}");
+    text
+}
+
+/// ID and phone numbers written inside free-text answers and notes are masked on every way out
+/// (`POST /visits`, `GET /visits/{id}`, the list, the review), and the plaintext is in no body.
+async fn numbers_inside_text(backend: Backend) {
+    let Some((city, store)) = synced_city(backend).await else {
+        return;
+    };
+    let City {
+        app,
+        coordinator,
+        worker1,
+        lat,
+        lon,
+        ..
+    } = city;
+    let tasks = store.tasks().unwrap();
+    let mut visit = visit_for(&tasks[0], lat, lon, 100);
+    visit.answers["head_id"] = json!("ID:320402195808083016;");
+    visit.answers["has_notes"] = json!(true);
+    visit.answers["notes"] =
+        json!("身份证 11010519491231002X，电话 139 7321 1260，女儿 +8613812345678");
+    let plaintext = [
+        "320402195808083016",
+        "11010519491231002X",
+        "7321 1260",
+        "13973211260",
+        "13812345678",
+    ];
+    let no_plaintext = |text: &str| {
+        for p in plaintext {
+            assert!(!text.contains(p), "{p} in {text}");
+        }
+    };
+
+    let submitted = body_text(
+        worker1.request(Method::POST, "/visits").json(&visit),
+        StatusCode::CREATED,
+    )
+    .await;
+    no_plaintext(&submitted);
+    let v: Value = serde_json::from_str(&submitted).unwrap();
+    let answers = &v["answers"];
+    assert_eq!(answers["head_id"], "ID:320402********3016;");
+    assert_eq!(
+        answers["notes"],
+        "身份证 110105********002X，电话 139 **** 1260，女儿 +86138****5678"
+    );
+
+    let path = format!("/visits/{}", visit.id);
+    let got = body_text(coordinator.request(Method::GET, &path), StatusCode::OK).await;
+    no_plaintext(&got);
+    let got: Value = serde_json::from_str(&got).unwrap();
+    assert_eq!(&got["answers"], answers);
+    no_plaintext(&body_text(coordinator.request(Method::GET, "/visits"), StatusCode::OK).await);
+    // The phone sending the same visit again gets the replay, masked too.
+    no_plaintext(
+        &body_text(
+            worker1.request(Method::POST, "/visits").json(&visit),
+            StatusCode::OK,
+        )
+        .await,
+    );
+
+    // A reviewer's note is plain text at rest: it is stored masked.
+    let reviewed = body_text(
+        coordinator
+            .request(Method::POST, &format!("{path}/review"))
+            .json(&json!({"decision": "approved", "note": "已电话 13973211260 核实"})),
+        StatusCode::OK,
+    )
+    .await;
+    no_plaintext(&reviewed);
+    assert!(reviewed.contains("已电话 139****1260 核实"), "{reviewed}");
+    let id = visit.id.to_string();
+    let stored = app
+        .state
+        .db(move |conn| {
+            Ok(jiuzhu_server::db::repo::visits::find(conn, &id)?
+                .and_then(|r| r.review_note)
+                .unwrap_or_default())
+        })
+        .await
+        .unwrap();
+    assert_eq!(stored, "已电话 139****1260 核实");
+}
+
+both_backends!(numbers_inside_free_text_are_masked, numbers_inside_text);

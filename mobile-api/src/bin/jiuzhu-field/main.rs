@@ -79,6 +79,9 @@ struct Session {
     access_token: String,
     refresh_token: String,
     device_id: String,
+    /// The device token of the last log-in, sent with the next one (kept when logging out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    device_token: Option<String>,
 }
 
 fn session_path(home: &Path) -> PathBuf {
@@ -119,6 +122,7 @@ async fn refresh(client: &mut Client, home: &Path) -> anyhow::Result<()> {
             access_token: pair.access_token,
             refresh_token: pair.refresh_token,
             device_id: session.device_id,
+            device_token: session.device_token,
         },
     )
 }
@@ -146,6 +150,7 @@ async fn main() -> anyhow::Result<()> {
                 }
             };
             let mut client = Client::new(&cli.server);
+            client.set_device_token(load_session(home).ok().and_then(|s| s.device_token));
             let pair = client.login(&username, &password, Some(&device_id)).await?;
             save_session(
                 home,
@@ -153,6 +158,7 @@ async fn main() -> anyhow::Result<()> {
                     access_token: pair.access_token,
                     refresh_token: pair.refresh_token,
                     device_id,
+                    device_token: pair.device_token,
                 },
             )?;
             println!(

@@ -9,7 +9,7 @@ use crate::auth::Caller;
 use crate::db::{self, repo};
 use crate::domain::roles::COORDINATORS;
 use crate::error::{ApiError, ApiResult};
-use crate::registry::validate::check_text;
+use crate::registry::validate::check_free_text;
 use crate::state::AppState;
 
 /// Files an application on a family's behalf (coordinators and above, household in scope).
@@ -32,7 +32,7 @@ pub async fn create_application(
     caller.require(COORDINATORS)?;
     let input = body.into_inner();
     let mut errors = Vec::new();
-    let note = check_text(&mut errors, "note", &input.note, 2000, false);
+    let note = check_free_text(&mut errors, "note", &input.note, 2000, false);
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }

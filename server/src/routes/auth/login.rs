@@ -1,10 +1,11 @@
 //! `POST /auth/login`: password log-in, rate-limited and locked out before any hashing.
 
-use actix_web::{post, web, HttpRequest};
+use actix_web::{post, web, HttpRequest, HttpResponse};
 use jiuzhu_proto::auth::{LoginRequest, TokenPair};
 use jiuzhu_proto::{ErrorBody, ErrorCode};
 use secrecy::SecretString;
 
+use crate::auth::device::{self, DeviceSigner};
 use crate::auth::{limits, session};
 use crate::db::{self, repo};
 use crate::domain::account::Username;
@@ -29,6 +30,10 @@ pub fn client_ip(req: &HttpRequest) -> String {
 }
 
 /// Log in with a username and password.
+///
+/// Failed log-ins lock the account for a while, except for a device that presents the device
+/// token an earlier log-in of the same user returned (`device_token`, or the `jiuzhu_device`
+/// cookie browsers keep): its failures count against that device alone.
 #[utoipa::path(
     tag = "auth",
     request_body = LoginRequest,
@@ -45,12 +50,13 @@ pub async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
     body: web::Json<LoginRequest>,
-) -> ApiResult<web::Json<TokenPair>> {
+) -> ApiResult<HttpResponse> {
     let state = state.into_inner();
     let LoginRequest {
         username,
         password,
         device_id,
+        device_token,
     } = body.into_inner();
     let device_id = device_id.filter(|d| !d.trim().is_empty());
     if device_id.as_ref().is_some_and(|d| d.len() > 200) {
@@ -70,14 +76,21 @@ pub async fn login(
             .unwrap_or_else(|_| username.trim().to_lowercase().chars().take(64).collect()),
     };
     let ip = client_ip(&req);
+    // A trusted device is counted under its own key, apart from the account's lockout.
+    let devices = DeviceSigner::new(&state.secrets.token_pepper);
+    let presented =
+        device_token.or_else(|| req.cookie(device::COOKIE).map(|c| c.value().to_owned()));
+    let limit_key = presented
+        .and_then(|t| devices.verify(&name, &t, db::now()))
+        .map_or_else(|| name.clone(), |d| d.limit_key());
 
     let user = {
-        let (state2, name, ip) = (state.clone(), name.clone(), ip.clone());
+        let (state2, name, key, ip) = (state.clone(), name.clone(), limit_key.clone(), ip.clone());
         state
             .db(move |conn| {
                 let now = db::now();
-                limits::check(conn, &state2.settings, &ip, &name, now)?;
-                limits::record_attempt(conn, &ip, &name, now)?;
+                limits::check(conn, &state2.settings, &ip, &key, now)?;
+                limits::record_attempt(conn, &ip, &key, now)?;
                 Ok(repo::users::find_by_username(conn, &name)?)
             })
             .await?
@@ -93,9 +106,9 @@ pub async fn login(
         .await?;
 
     let Some(user) = user.filter(|_| verified.matches && !oversized) else {
-        let (state2, name2) = (state.clone(), name.clone());
+        let (state2, key) = (state.clone(), limit_key.clone());
         state
-            .db(move |conn| limits::record_failure(conn, &state2.settings, &name2, db::now()))
+            .db(move |conn| limits::record_failure(conn, &state2.settings, &key, db::now()))
             .await?;
         return Err(invalid_credentials());
     };
@@ -109,10 +122,12 @@ pub async fn login(
     }
 
     let state2 = state.clone();
-    let pair = state
+    let token = devices.issue(&name, db::now());
+    let mut pair = state
         .tx(move |conn| {
             let now = db::now();
-            limits::record_success(conn, &name)?;
+            // Clears the failures of what was counted: the device's, or (untrusted) the account's.
+            limits::record_success(conn, &limit_key)?;
             if let Some(new_hash) = verified.rehashed {
                 repo::users::update(
                     conn,
@@ -128,5 +143,6 @@ pub async fn login(
         })
         .await?;
     tracing::info!(user_id = %pair.user.id, "logged in");
-    Ok(web::Json(pair))
+    pair.device_token = Some(token.clone());
+    Ok(HttpResponse::Ok().cookie(device::cookie(&token)).json(pair))
 }

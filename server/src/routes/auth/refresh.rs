@@ -113,6 +113,7 @@ pub async fn refresh(
                 refresh_expires_at: pair.refresh_expires_at.and_utc(),
                 token_type: "Bearer".into(),
                 user,
+                device_token: None,
             }))
         }
     }

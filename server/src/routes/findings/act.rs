@@ -9,7 +9,7 @@ use crate::auth::Caller;
 use crate::db;
 use crate::domain::roles::COORDINATORS;
 use crate::error::{ApiError, ApiResult};
-use crate::registry::validate::check_text;
+use crate::registry::validate::check_free_text;
 use crate::routes::parse_id;
 use crate::state::AppState;
 use crate::{applications, findings};
@@ -38,7 +38,7 @@ pub async fn convert_finding(
     let id: uuid::Uuid = parse_id(&path)?;
     let input = body.into_inner();
     let mut errors = Vec::new();
-    let note = check_text(&mut errors, "note", &input.note, 2000, false);
+    let note = check_free_text(&mut errors, "note", &input.note, 2000, false);
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
@@ -85,7 +85,7 @@ pub async fn dismiss_finding(
     caller.require(COORDINATORS)?;
     let id: uuid::Uuid = parse_id(&path)?;
     let mut errors = Vec::new();
-    let reason = check_text(&mut errors, "reason", &body.reason, 2000, true);
+    let reason = check_free_text(&mut errors, "reason", &body.reason, 2000, true);
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }

@@ -39,7 +39,7 @@ pub async fn reveal_ids(
     let state = state.into_inner();
     let id: uuid::Uuid = parse_id(&path)?;
     let RevealRequest { reason, member_id } = body.into_inner();
-    let reason = reason.trim().to_owned();
+    let reason = crate::domain::free_text::mask_text(reason.trim()).into_owned();
     if reason.chars().count() < 2
         || reason.chars().count() > 500
         || reason.chars().any(char::is_control)

@@ -34,7 +34,7 @@ pub async fn cancel_task(
 ) -> ApiResult<web::Json<Task>> {
     caller.require(COORDINATORS)?;
     let id: uuid::Uuid = parse_id(&path)?;
-    let reason = body.into_inner().reason.trim().to_owned();
+    let reason = crate::domain::free_text::mask_text(body.into_inner().reason.trim()).into_owned();
     if reason.is_empty() || reason.chars().count() > 500 {
         return Err(ApiError::bad_request(
             ErrorCode::ValidationFailed,

@@ -27,7 +27,7 @@ pub fn check_due(due: NaiveDate) -> ApiResult<()> {
 
 pub fn check_note(note: &str) -> ApiResult<String> {
     let mut errors = Vec::new();
-    let note = crate::registry::validate::check_text(&mut errors, "note", note, 1000, false);
+    let note = crate::registry::validate::check_free_text(&mut errors, "note", note, 1000, false);
     if errors.is_empty() {
         Ok(note)
     } else {

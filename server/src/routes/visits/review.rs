@@ -37,7 +37,8 @@ pub async fn review_visit(
     let id: uuid::Uuid = parse_id(&path)?;
     let input = body.into_inner();
     let mut errors = Vec::new();
-    let note = crate::registry::validate::check_text(&mut errors, "note", &input.note, 1000, false);
+    let note =
+        crate::registry::validate::check_free_text(&mut errors, "note", &input.note, 1000, false);
     if note.is_empty() && input.decision != ReviewDecision::Approved {
         errors.push(jiuzhu_proto::error::FieldError {
             field: "note".into(),

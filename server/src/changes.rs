@@ -128,6 +128,8 @@ fn bump_head(conn: &mut AnyConnection, count: i64) -> QueryResult<i64> {
 }
 
 /// A household changed: tell every worker with an open task on it.
+// disallowed_methods: a constant list of states: one statement text whatever the data.
+#[allow(clippy::disallowed_methods)]
 pub fn household_touched(conn: &mut AnyConnection, household_id: &str) -> ApiResult<()> {
     let workers: Vec<String> = tasks::table
         .filter(tasks::household_id.eq(household_id))

@@ -7,6 +7,7 @@ use diesel::prelude::*;
 use jiuzhu_mobile_api::Client;
 use jiuzhu_proto::household::Relation;
 use jiuzhu_proto::task::TaskKind;
+use jiuzhu_server::db::limit::FirstRow;
 use jiuzhu_server::db::schema::{department_imports, department_records, members};
 use jiuzhu_tests::fixtures::{coordinator_grid, household, id_number, member};
 use jiuzhu_tests::{both_backends, spawn_app, Backend};
@@ -259,7 +260,7 @@ async fn an_interrupted_import_is_completed_by_the_next(backend: Backend) {
             let member: String = members::table
                 .filter(members::household_id.eq(&household_id))
                 .select(members::id)
-                .first(conn)?;
+                .first_row(conn)?;
             let now = jiuzhu_server::db::now();
             diesel::insert_into(department_imports::table)
                 .values((
@@ -327,7 +328,7 @@ async fn an_interrupted_import_is_completed_by_the_next(backend: Backend) {
             Ok(department_imports::table
                 .find(dead)
                 .select(department_imports::finished_at)
-                .first(conn)?)
+                .first_row(conn)?)
         })
         .await
         .unwrap();

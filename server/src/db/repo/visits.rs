@@ -81,6 +81,8 @@ pub fn latest_approved(
 
 /// The latest accepted visit of each of these households that has one: the candidates' keys
 /// first (household, time, id), then only the winning rows with their sealed answers.
+// disallowed_methods: a list of ids of any length: to become db::one_of (issue 20).
+#[allow(clippy::disallowed_methods)]
 pub fn latest_approved_of_many(
     conn: &mut AnyConnection,
     household_ids: &[String],
@@ -166,6 +168,8 @@ pub struct VisitFilter {
     pub limit: i64,
 }
 
+// disallowed_methods: the row count is the request's page size, not a constant limit_rows::<N>() can write.
+#[allow(clippy::disallowed_methods)]
 pub fn list_in_scope(
     conn: &mut AnyConnection,
     scope: &Scope,

@@ -16,10 +16,8 @@ use rand::Rng;
 use crate::auth::session::TokenIssuer;
 use crate::config::DiscoverySettings;
 use crate::crypto::FieldCipher;
-use crate::db::limit::FirstRow;
 use crate::db::repo::self_reports::{self as repo, CodeRow};
 use crate::db::repo::users::{self as users, NewUser, UserChanges};
-use crate::db::schema::org_units;
 use crate::db::AnyConnection;
 use crate::domain::id_number::mask_phone;
 use crate::error::{ApiError, ApiResult};
@@ -162,14 +160,8 @@ pub fn register(
             user.id
         }
         None => {
-            use diesel::prelude::*;
-            let (city_id, city_path): (String, String) = org_units::table
-                .filter(org_units::kind.eq("city"))
-                .order(org_units::path.asc())
-                .select((org_units::id, org_units::path))
-                .first_row(conn)
-                .optional()?
-                .ok_or_else(|| {
+            let (city_id, city_path) =
+                crate::db::repo::org_units::first_city(conn)?.ok_or_else(|| {
                     ApiError::unavailable(anyhow::anyhow!("no city is set up for citizens"))
                 })?;
             let id = uuid::Uuid::now_v7().to_string();

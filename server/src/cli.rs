@@ -57,12 +57,11 @@ pub enum Command {
     /// Check the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
-    /// Benchmark harness: seed storm workers, tasks and tokens (see `bench_seed`).
-    #[command(hide = true)]
-    BenchSeed(crate::bench_seed::BenchSeedArgs),
-    /// Benchmark harness: seed visit rows for the export benchmark (see `exports::bench_seed`).
-    #[command(hide = true)]
-    BenchSeedVisits(crate::exports::bench_seed::BenchSeedVisitsArgs),
+    /// The benchmark harness's hidden commands (`bench-seed`, `bench-seed-visits`): only in a
+    /// build with the `bench` feature.
+    #[cfg(feature = "bench")]
+    #[command(flatten)]
+    Bench(crate::bench::BenchCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -229,6 +228,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     anyhow::anyhow!("demo activity: {e} {}", fields.join(", "))
                 })?;
                 print_demo(&report, &activity);
+            }
+            // Photo files a crash left behind go before anything new can arrive.
+            let grace = std::time::Duration::from_secs(state.settings.photos.orphan_grace_secs);
+            if let Err(e) = crate::photos::sweep::run(&state, grace).await {
+                tracing::warn!(error = %e, "sweeping photo files left by a crash failed");
             }
             let listener = std::net::TcpListener::bind(&bind)?;
             let app = Application::on_listener(state, listener)?;
@@ -448,16 +452,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 ),
             }
         }
-        Command::BenchSeed(args) => {
-            let settings = settings(&cli, None)?;
-            let args = args.clone();
-            let r = tokio::task::spawn_blocking(move || crate::bench_seed::run(settings, &args))
-                .await??;
-            println!(
-                "bench-seed: demo loaded {}, {} grids, workers {} created / {} reused, {} tasks created, {:.1} s",
-                r.demo_loaded, r.grids, r.workers_created, r.workers_reused, r.tasks_created, r.seconds
-            );
-        }
         Command::Export(args) => {
             let settings = settings(&cli, None)?;
             let args = args.clone();
@@ -471,17 +465,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 started.elapsed().as_secs_f64()
             );
         }
-        Command::BenchSeedVisits(args) => {
-            let settings = settings(&cli, None)?;
-            let args = args.clone();
-            let r = tokio::task::spawn_blocking(move || {
-                crate::exports::bench_seed::run(settings, &args)
-            })
-            .await??;
-            println!(
-                "bench-seed-visits: {} households, {} tasks created, {} visits, {:.1} s",
-                r.households, r.tasks_created, r.visits, r.seconds
-            );
+        #[cfg(feature = "bench")]
+        Command::Bench(command) => {
+            crate::bench::run(settings(&cli, None)?, command.clone()).await?
         }
         Command::Openapi => {
             let mut out = std::io::stdout().lock();

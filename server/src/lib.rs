@@ -5,7 +5,8 @@ pub mod answers;
 pub mod applications;
 pub mod audit;
 pub mod auth;
-pub mod bench_seed;
+#[cfg(feature = "bench")]
+pub mod bench;
 pub mod calendar;
 pub mod changes;
 pub mod citizens;

@@ -4,7 +4,6 @@
 //! finding without a household: accepted, never lost.
 
 use chrono::{Duration, NaiveDateTime};
-use diesel::prelude::*;
 use jiuzhu_proto::citizen::{CreateSelfReport, MySelfReport, SelfReportStatus};
 use jiuzhu_proto::finding::FindingState;
 use jiuzhu_proto::household::AssistanceStatus;
@@ -16,7 +15,6 @@ use crate::crypto::FieldCipher;
 use crate::db::repo::findings::{self as finding_repo, FindingRow};
 use crate::db::repo::self_reports::{self as repo, SelfReportRow};
 use crate::db::repo::{org_units, tasks as task_repo};
-use crate::db::schema::photos;
 use crate::db::AnyConnection;
 use crate::domain::geo::{GridKey, GridLookup};
 use crate::domain::id_number::mask_phone;
@@ -216,12 +214,12 @@ pub fn create(
     }
     repo::insert(conn, &row)?;
     if !photo_ids.is_empty() {
-        diesel::update(photos::table.filter(photos::id.eq_any(&photo_ids)))
-            .set((
-                photos::org_path.eq(&row.org_path),
-                photos::household_id.eq(row.household_id.clone()),
-            ))
-            .execute(conn)?;
+        crate::db::repo::photos::file_under(
+            conn,
+            &photo_ids,
+            &row.org_path,
+            row.household_id.as_deref(),
+        )?;
     }
     let categories: Vec<&str> = input.category_hint.iter().map(|c| c.as_str()).collect();
     let finding = FindingRow {

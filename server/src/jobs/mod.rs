@@ -12,11 +12,9 @@ use std::sync::Weak;
 use std::time::Duration;
 
 use chrono::NaiveDateTime;
-use diesel::prelude::*;
+use diesel::QueryResult;
 
-use crate::db::limit::FirstRow;
 use crate::db::repo::org_units;
-use crate::db::schema::job_leases;
 use crate::db::AnyConnection;
 use crate::grid_index;
 use crate::state::AppState;
@@ -30,21 +28,7 @@ pub fn claim(
     every: chrono::Duration,
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
-    let last: Option<Option<NaiveDateTime>> = match conn {
-        AnyConnection::Postgresql(pg) => job_leases::table
-            .find(name)
-            .select(job_leases::last_run_at)
-            .for_update()
-            .skip_locked()
-            .first(pg)
-            .optional()?,
-        AnyConnection::Sqlite(lite) => job_leases::table
-            .find(name)
-            .select(job_leases::last_run_at)
-            .first_row(lite)
-            .optional()?,
-    };
-    match last {
+    match crate::db::repo::jobs::take_lease(conn, name)? {
         // Held by another instance (PostgreSQL), or unknown.
         None => Ok(false),
         Some(Some(at)) if at + every > now => Ok(false),
@@ -54,10 +38,7 @@ pub fn claim(
 
 /// Records that `name` completed at `now`.
 pub fn completed(conn: &mut AnyConnection, name: &str, now: NaiveDateTime) -> QueryResult<()> {
-    diesel::update(job_leases::table.find(name))
-        .set(job_leases::last_run_at.eq(now))
-        .execute(conn)?;
-    Ok(())
+    crate::db::repo::jobs::lease_completed(conn, name, now)
 }
 
 /// Deletes expired resumable uploads and their partial files; returns how many.
@@ -88,6 +69,10 @@ pub fn spawn(state: Weak<AppState>) {
             };
             if let Err(e) = expire_uploads(&state).await {
                 tracing::warn!(error = %e, "expiring uploads failed");
+            }
+            let grace = Duration::from_secs(state.settings.photos.orphan_grace_secs);
+            if let Err(e) = crate::photos::sweep::run(&state, grace).await {
+                tracing::warn!(error = %e, "sweeping photo files left by a crash failed");
             }
         }
     });

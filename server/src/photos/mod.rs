@@ -3,6 +3,7 @@
 //! number in flight, stored content-addressed, and recorded under the phone's UUID.
 
 pub mod checks;
+pub mod sweep;
 pub mod uploads;
 
 use std::path::{Path, PathBuf};
@@ -116,10 +117,13 @@ impl PhotoService {
     }
 
     /// Decodes, strips and renders the file at `path` (off the async workers, a bounded number
-    /// at once, within the time limit), then stores the three objects.
+    /// at once, within the time limit), then stores the three objects, after a note of their
+    /// keys under `photo_id` that the caller removes once the photo's row is committed (see
+    /// [`sweep`]).
     pub async fn process_and_store(
         &self,
         path: &Path,
+        photo_id: &str,
     ) -> ApiResult<(ProcessedPhoto, jiuzhu_photos::store::StoredPhoto)> {
         let processed = {
             let _permit = self.permits.acquire().await.map_err(ApiError::internal)?;
@@ -127,6 +131,12 @@ impl PhotoService {
                 .await
                 .map_err(photo_error)?
         };
+        let keys = jiuzhu_photos::store::keys_for(&processed);
+        let (spool, id) = (self.spool.clone(), photo_id.to_owned());
+        tokio::task::spawn_blocking(move || sweep::write_note(&spool, &id, &keys))
+            .await
+            .map_err(ApiError::internal)?
+            .map_err(ApiError::internal)?;
         let stored = jiuzhu_photos::store::save(&self.store, &processed)
             .await
             .map_err(photo_error)?;
@@ -339,7 +349,7 @@ async fn ingest_inner(
             Err(id_clash())
         };
     }
-    let (processed, stored) = service.process_and_store(path).await?;
+    let (processed, stored) = service.process_and_store(path, &key).await?;
     let row = row(
         &key,
         owner,
@@ -349,17 +359,24 @@ async fn ingest_inner(
         crate::db::now(),
     );
     let owner = owner.to_owned();
-    db.tx(move |conn| {
-        // A concurrent upload of the same id may have won the race.
-        if let Some(existing) = crate::db::repo::photos::find(conn, &row.id)? {
-            return if existing.owner_id == owner && existing.sha256 == row.sha256 {
-                Ok((to_api(&existing)?, false))
-            } else {
-                Err(id_clash())
-            };
-        }
-        crate::db::repo::photos::insert(conn, &row)?;
-        Ok((to_api(&row)?, true))
-    })
-    .await
+    let result = db
+        .tx(move |conn| {
+            // A concurrent upload of the same id may have won the race.
+            if let Some(existing) = crate::db::repo::photos::find(conn, &row.id)? {
+                return if existing.owner_id == owner && existing.sha256 == row.sha256 {
+                    Ok((to_api(&existing)?, false))
+                } else {
+                    Err(id_clash())
+                };
+            }
+            crate::db::repo::photos::insert(conn, &row)?;
+            Ok((to_api(&row)?, true))
+        })
+        .await;
+    // Committed (or refused as a clash, whose objects the sweep checks): the note has done its
+    // job only when a row now names the objects.
+    if result.is_ok() {
+        let _ = tokio::fs::remove_file(sweep::note_path(&service.spool, &key)).await;
+    }
+    result
 }

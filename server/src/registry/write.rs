@@ -150,11 +150,7 @@ pub fn seal_member(
 /// "already held by another household" check and the insert cannot interleave. SQLite's
 /// `BEGIN IMMEDIATE` already holds the write lock; PostgreSQL under READ COMMITTED needs this.
 pub fn lock_id_numbers(conn: &mut AnyConnection) -> ApiResult<()> {
-    if let AnyConnection::Postgresql(pg) = conn {
-        use diesel::RunQueryDsl;
-        diesel::sql_query("SELECT pg_advisory_xact_lock(7415203311)").execute(pg)?;
-    }
-    Ok(())
+    Ok(crate::db::locks::id_numbers(conn)?)
 }
 
 /// A number that another household already holds.

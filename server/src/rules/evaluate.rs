@@ -6,7 +6,6 @@
 use std::collections::{BTreeSet, HashMap};
 
 use chrono::NaiveDateTime;
-use diesel::prelude::*;
 use jiuzhu_proto::finding::{FindingSource, FindingState};
 use jiuzhu_proto::rule::RuleOutcome;
 use serde_json::{Map, Value as Json};
@@ -18,7 +17,6 @@ use crate::db::repo::standards::StandardRow;
 use crate::db::repo::{
     households as household_repo, standards as standard_repo, visits as visit_repo,
 };
-use crate::db::schema::households;
 use crate::db::AnyConnection;
 use crate::error::{ApiError, ApiResult};
 
@@ -118,13 +116,11 @@ pub fn households(
         ids.sort_unstable();
         ids.dedup();
         lock(conn, &ids)?;
-        let rows: HashMap<String, household_repo::HouseholdRow> = households::table
-            .filter(households::id.eq_any(&ids))
-            .select(household_repo::HouseholdRow::as_select())
-            .load(conn)?
-            .into_iter()
-            .map(|h| (h.id.clone(), h))
-            .collect();
+        let rows: HashMap<String, household_repo::HouseholdRow> =
+            household_repo::find_many(conn, &ids)?
+                .into_iter()
+                .map(|h| (h.id.clone(), h))
+                .collect();
         let mut members: HashMap<String, Vec<household_repo::MemberRow>> = HashMap::new();
         for m in household_repo::members_of_many(conn, &ids)? {
             members.entry(m.household_id.clone()).or_default().push(m);
@@ -268,21 +264,9 @@ pub fn households(
 }
 
 /// Holds the households' rows until the transaction ends, so two evaluations of one household
-/// cannot both open "the" finding of a type. PostgreSQL takes the row locks in id order (two
-/// evaluations of overlapping sets cannot deadlock); SQLite's write transaction already holds
-/// the whole database.
-// disallowed_methods: a list of ids of any length: to become db::one_of (issue 20).
-#[allow(clippy::disallowed_methods)]
+/// cannot both open "the" finding of a type ([`household_repo::lock_rows`]).
 fn lock(conn: &mut AnyConnection, ids: &[String]) -> ApiResult<()> {
-    if let AnyConnection::Postgresql(pg) = conn {
-        households::table
-            .filter(households::id.eq_any(ids))
-            .order(households::id)
-            .select(households::id)
-            .for_update()
-            .load::<String>(pg)?;
-    }
-    Ok(())
+    Ok(household_repo::lock_rows(conn, ids)?)
 }
 
 /// Stores the default rule table as version 1 of each rule, unless there are rules already.

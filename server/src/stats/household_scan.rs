@@ -2,18 +2,14 @@
 
 use std::collections::HashMap;
 
-use diesel::prelude::*;
 use serde_json::Value as Json;
 
 use crate::crypto::FieldCipher;
-use crate::db::limit::LimitRowsDsl;
 use crate::db::repo::households::{self as household_repo, HouseholdRow};
 use crate::db::repo::standards::{self as standard_repo, StandardRow};
 use crate::db::repo::visits::VisitRow;
-use crate::db::schema::{households, visits};
 use crate::db::AnyConnection;
 use crate::error::ApiResult;
-use crate::in_scope;
 use crate::rules::facts::{self, Sources};
 use crate::scope::Scope;
 
@@ -33,12 +29,7 @@ pub fn scan(
     let no_signals = serde_json::Map::new();
     let mut after = String::new();
     loop {
-        let page: Vec<HouseholdRow> = in_scope!(households::table, households::org_path, scope)
-            .filter(households::id.gt(&after))
-            .order(households::id.asc())
-            .select(HouseholdRow::as_select())
-            .limit_rows::<PAGE>()
-            .load(conn)?;
+        let page = household_repo::page_in_scope::<PAGE>(conn, scope, &after)?;
         let Some(last) = page.last() else {
             return Ok(());
         };
@@ -50,11 +41,7 @@ pub fn scan(
         }
         // The latest accepted visit of each household on the page.
         let mut latest: HashMap<String, VisitRow> = HashMap::new();
-        let approved: Vec<VisitRow> = visits::table
-            .filter(visits::household_id.eq_any(&ids))
-            .filter(visits::review_state.eq("approved"))
-            .select(VisitRow::as_select())
-            .load(conn)?;
+        let approved = crate::db::repo::visits::approved_of_many(conn, &ids)?;
         for v in approved {
             let newer = latest
                 .get(&v.household_id)

@@ -483,13 +483,7 @@ pub fn submit(
 
 /// A transaction-scoped lock on a key (PostgreSQL; SQLite writers are serial anyway).
 fn lock(conn: &mut AnyConnection, key: &str) -> ApiResult<()> {
-    if let AnyConnection::Postgresql(pg) = conn {
-        use diesel::RunQueryDsl;
-        diesel::sql_query("SELECT pg_advisory_xact_lock(74152, hashtext($1))")
-            .bind::<diesel::sql_types::Text, _>(key)
-            .execute(pg)?;
-    }
-    Ok(())
+    Ok(crate::db::locks::key(conn, key)?)
 }
 
 /// The Asia/Shanghai calendar day of `t`, as a UTC range.

@@ -54,7 +54,7 @@ pub async fn register(
     request_body = VerifyCitizen,
     responses(
         (status = 200, description = "Verified and logged in", body = TokenPair),
-        (status = 400, description = "Wrong or expired code", body = ErrorBody),
+        (status = 422, description = "Wrong or expired code (`verification_failed`)", body = ErrorBody),
     )
 )]
 #[post("/citizen/verify")]

@@ -28,7 +28,7 @@ use crate::state::AppState;
     ),
     responses(
         (status = 200, description = "The export, streamed", content_type = "text/csv", body = String),
-        (status = 400, description = "A filter the kind does not have, or GeoJSON in GBK", body = ErrorBody),
+        (status = 422, description = "A filter the kind does not have, or GeoJSON in GBK", body = ErrorBody),
         (status = 403, description = "Role may not export", body = ErrorBody),
         (status = 404, description = "Unknown or unavailable kind (`unknown_export_kind`), or `org` outside the scope", body = ErrorBody),
     )

@@ -44,6 +44,7 @@ pub enum FileEncoding {
 #[serde(deny_unknown_fields)]
 pub struct ImportQuery {
     /// The file's encoding; `auto` by default.
+    #[param(inline)]
     pub encoding: Option<FileEncoding>,
 }
 

@@ -54,7 +54,8 @@ fn decode_key(key: &str) -> ApiResult<(String, String)> {
     params(ListHouseholdsQuery),
     responses(
         (status = 200, description = "A page of households", body = Page<HouseholdSummary>),
-        (status = 400, description = "Bad filter", body = ErrorBody),
+        (status = 400, description = "An `after` key that cannot be read", body = ErrorBody),
+        (status = 422, description = "Bad filter (an ID number that cannot be one)", body = ErrorBody),
     )
 )]
 #[get("/households")]

@@ -23,7 +23,7 @@ use crate::state::AppState;
     request_body = RevealRequest,
     responses(
         (status = 200, description = "The full numbers", body = RevealResponse),
-        (status = 400, description = "No reason given", body = ErrorBody),
+        (status = 422, description = "No reason given", body = ErrorBody),
         (status = 403, description = "Role may not reveal", body = ErrorBody),
         (status = 404, description = "No such household or member in scope", body = ErrorBody),
     )

@@ -22,10 +22,9 @@ use crate::state::AppState;
     request_body = CreateOrgUnit,
     responses(
         (status = 201, description = "Created", body = OrgUnit),
-        (status = 400, description = "Bad code, parent kind or boundary", body = ErrorBody),
         (status = 404, description = "Parent not found in scope", body = ErrorBody),
         (status = 409, description = "Code taken", body = ErrorBody),
-        (status = 422, description = "Invalid fields", body = ErrorBody),
+        (status = 422, description = "Invalid fields: a bad code, parent kind or boundary", body = ErrorBody),
     )
 )]
 #[post("/org-units")]

@@ -33,9 +33,9 @@ pub struct ImportQuery {
     request_body(content = Object, content_type = "application/geo+json", description = "A GeoJSON FeatureCollection"),
     responses(
         (status = 200, description = "What changed", body = ImportReport),
-        (status = 400, description = "Not GeoJSON, or a parent missing", body = ErrorBody),
+        (status = 400, description = "Not UTF-8", body = ErrorBody),
         (status = 413, description = "Too large", body = ErrorBody),
-        (status = 422, description = "Invalid features (every one listed)", body = ErrorBody),
+        (status = 422, description = "Not GeoJSON, a parent missing, or invalid features (every one listed)", body = ErrorBody),
     )
 )]
 #[post("/org-units/import")]

@@ -271,16 +271,36 @@ pub async fn append_upload(
             .insert_header((LENGTH, up.length.to_string()))
             .finish());
     }
-    // Complete: check the whole, then it becomes a photo and the upload is gone.
+    // Complete: check the whole, then it becomes a photo, and only then is the upload gone, so
+    // a crash while the photo is processed leaves the upload (with every byte acknowledged) to
+    // be finished by the next PATCH.
+    let photo_id: uuid::Uuid = up
+        .photo_id
+        .parse()
+        .map_err(|_| ApiError::internal(anyhow::anyhow!("unreadable upload row")))?;
+    let owner = caller.user_id.to_string();
+    let forget = |state: std::sync::Arc<AppState>, k: String| async move {
+        state
+            .tx(move |conn| {
+                repo::delete_upload(conn, &k)?;
+                Ok(())
+            })
+            .await
+    };
+    // Finished before: the photo's row was committed, and then the server stopped.
+    let pid = up.photo_id.clone();
+    let stored = state
+        .db(move |conn| Ok(repo::find(conn, &pid)?))
+        .await?
+        .filter(|p| p.owner_id == owner && p.sha256 == up.sha256);
+    if let Some(stored) = stored {
+        forget(state.clone(), key.clone()).await?;
+        let _ = tokio::fs::remove_file(&part).await;
+        return Ok(HttpResponse::Ok().json(photos::to_api(&stored)?));
+    }
     let sha = photos::file_sha256(&part).await?;
-    let k = key.clone();
-    state
-        .tx(move |conn| {
-            repo::delete_upload(conn, &k)?;
-            Ok(())
-        })
-        .await?;
     if sha != up.sha256 {
+        forget(state.clone(), key.clone()).await?;
         let _ = tokio::fs::remove_file(&part).await;
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -289,12 +309,8 @@ pub async fn append_upload(
             "the bytes do not match the declared SHA-256; upload again",
         ));
     }
-    let photo_id: uuid::Uuid = up
-        .photo_id
-        .parse()
-        .map_err(|_| ApiError::internal(anyhow::anyhow!("unreadable upload row")))?;
-    let owner = caller.user_id.to_string();
-    let (photo, created) = photos::ingest(
+    // `ingest` removes the part file whatever happens, so the upload goes with it.
+    let ingested = photos::ingest(
         &state.database,
         &state.photos,
         &owner,
@@ -302,7 +318,9 @@ pub async fn append_upload(
         photo_id,
         &part,
     )
-    .await?;
+    .await;
+    forget(state.clone(), key.clone()).await?;
+    let (photo, created) = ingested?;
     Ok(if created {
         HttpResponse::Created().json(photo)
     } else {

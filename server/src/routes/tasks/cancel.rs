@@ -20,7 +20,7 @@ use crate::tasks;
     request_body = CancelTask,
     responses(
         (status = 200, description = "Cancelled", body = Task),
-        (status = 400, description = "No reason", body = ErrorBody),
+        (status = 422, description = "No reason", body = ErrorBody),
         (status = 404, description = "No such task in scope", body = ErrorBody),
         (status = 409, description = "Already closed", body = ErrorBody),
     )

@@ -19,7 +19,7 @@ use crate::state::AppState;
     request_body = CreateUser,
     responses(
         (status = 201, description = "Created", body = User),
-        (status = 400, description = "Bad username, password or role binding", body = ErrorBody),
+        (status = 422, description = "Bad username, display name, password or role binding", body = ErrorBody),
         (status = 403, description = "Role may not create this role", body = ErrorBody),
         (status = 404, description = "Org unit not found in scope", body = ErrorBody),
         (status = 409, description = "Username taken", body = ErrorBody),

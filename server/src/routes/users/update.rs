@@ -22,7 +22,7 @@ use crate::state::AppState;
     request_body = UpdateUser,
     responses(
         (status = 200, description = "Updated", body = User),
-        (status = 400, description = "Bad input", body = ErrorBody),
+        (status = 422, description = "Bad display name, password or role binding", body = ErrorBody),
         (status = 403, description = "Role may not change this user", body = ErrorBody),
         (status = 404, description = "No such user in scope", body = ErrorBody),
         (status = 409, description = "It would leave no active admin", body = ErrorBody),

@@ -1,6 +1,6 @@
-//! BENCHMARK HARNESS, not a production path: `jiuzhu bench-seed-visits` (hidden) fills a database
-//! with N valid visit rows for the export benchmark, far faster than N submissions through the API
-//! (which verify, seal and commit one visit at a time).
+//! `jiuzhu bench-seed-visits` (benchmark harness, `bench` feature only) fills a database with N
+//! valid visit rows for the export benchmark, far faster than N submissions through the API (which
+//! verify, seal and commit one visit at a time).
 //!
 //! The demo city and its households are loaded by the demo's own code; each household gets one
 //! visit task through `tasks::create`. The visits are then inserted directly: every foreign key

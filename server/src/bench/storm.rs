@@ -1,6 +1,6 @@
-//! BENCHMARK HARNESS, not a production path: `jiuzhu bench-seed` (hidden) fills a database with
-//! the sync storm's workload — N grid workers with M assigned tasks each, and an access token per
-//! worker written to a file for `jiuzhu-field storm --tokens`.
+//! `jiuzhu bench-seed` (benchmark harness, `bench` feature only) fills a database with the sync
+//! storm's workload — N grid workers with M assigned tasks each, and an access token per worker
+//! written to a file for `jiuzhu-bench storm --tokens`.
 //!
 //! Everything that the sync under test reads is made by the server's own code: accounts through
 //! `accounts::create`, tasks through `tasks::create` (so every task has its event and its
@@ -14,7 +14,7 @@
 //! With `--visit-form-fields N` it seeds the visit-submission storm instead: a synthetic form of
 //! N fields (`jiuzhu_proto::form::synthetic`) published through `forms::publish`, the tasks pinned
 //! to it, and each worker's task ids and household positions in the tokens file, so that
-//! `jiuzhu-field storm --visits` can answer every task once.
+//! `jiuzhu-bench storm --visits` can answer every task once.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -84,7 +84,7 @@ pub struct SeededTask {
     pub lon: Option<f64>,
 }
 
-/// One worker's credentials, as `jiuzhu-field storm --tokens` reads them.
+/// One worker's credentials, as `jiuzhu-bench storm --tokens` reads them.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SeededWorker {
     pub username: String,

@@ -190,6 +190,8 @@ fn open(settings: &Settings) -> anyhow::Result<db::DbConn> {
     Ok(conn)
 }
 
+// disallowed_methods: the whole tree: command line, demo or background work, not a request.
+#[allow(clippy::disallowed_methods)]
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match &cli.command {
         Command::Serve(args) => {
@@ -476,6 +478,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 /// Runs a household import with a progress bar over the file's bytes.
+// disallowed_methods: the whole tree: command line, demo or background work, not a request.
+#[allow(clippy::disallowed_methods)]
 fn import_department(
     settings: Settings,
     source: jiuzhu_proto::department::DepartmentSource,
@@ -534,6 +538,8 @@ fn import_department(
     report
 }
 
+// disallowed_methods: the whole tree: command line, demo or background work, not a request.
+#[allow(clippy::disallowed_methods)]
 fn import_households(
     settings: &Settings,
     file: &std::path::Path,

@@ -175,61 +175,53 @@ fn module_graph(src: &Path) -> Graph {
     graph
 }
 
-/// One cycle of the graph, if there is one, as the modules along it (the first repeated last).
-fn find_cycle(graph: &Graph) -> Option<Vec<String>> {
-    #[derive(Clone, Copy, PartialEq)]
-    enum Mark {
-        Open,
-        Done,
-    }
-    fn visit(
-        node: &str,
-        graph: &Graph,
-        marks: &mut BTreeMap<String, Mark>,
-        stack: &mut Vec<String>,
-    ) -> Option<Vec<String>> {
-        match marks.get(node) {
-            Some(Mark::Done) => return None,
-            Some(Mark::Open) => {
-                let from = stack.iter().position(|n| n == node).unwrap_or(0);
-                let mut cycle = stack[from..].to_vec();
-                cycle.push(node.to_owned());
-                return Some(cycle);
-            }
-            None => {}
-        }
-        marks.insert(node.to_owned(), Mark::Open);
-        stack.push(node.to_owned());
-        for next in graph.get(node).into_iter().flat_map(|m| m.keys()) {
-            if let Some(cycle) = visit(next, graph, marks, stack) {
-                return Some(cycle);
+fn reachable(graph: &Graph, from: &str) -> BTreeSet<String> {
+    let mut seen = BTreeSet::new();
+    let mut todo = vec![from.to_owned()];
+    while let Some(node) = todo.pop() {
+        for next in graph.get(&node).into_iter().flat_map(|m| m.keys()) {
+            if seen.insert(next.clone()) {
+                todo.push(next.clone());
             }
         }
-        stack.pop();
-        marks.insert(node.to_owned(), Mark::Done);
-        None
     }
-    let mut marks = BTreeMap::new();
-    for node in graph.keys() {
-        if let Some(cycle) = visit(node, graph, &mut marks, &mut Vec::new()) {
-            return Some(cycle);
+    seen
+}
+
+/// The groups of modules that import each other, directly or through others (the strongly
+/// connected components with more than one module).
+fn cycles(graph: &Graph) -> Vec<BTreeSet<String>> {
+    let reach: BTreeMap<&String, BTreeSet<String>> =
+        graph.keys().map(|n| (n, reachable(graph, n))).collect();
+    let mut groups: Vec<BTreeSet<String>> = Vec::new();
+    for (node, from_node) in &reach {
+        if groups.iter().any(|g| g.contains(*node)) || !from_node.contains(*node) {
+            continue;
+        }
+        let group: BTreeSet<String> = from_node
+            .iter()
+            .filter(|m| reach.get(m).is_some_and(|r| r.contains(*node)))
+            .cloned()
+            .collect();
+        groups.push(group);
+    }
+    groups
+}
+
+/// The imports inside one group, with the files that make them.
+fn describe(graph: &Graph, group: &BTreeSet<String>) -> String {
+    let mut lines = Vec::new();
+    for from in group {
+        for (to, files) in graph.get(from).into_iter().flatten() {
+            if group.contains(to) {
+                let files: Vec<&str> = files.iter().map(String::as_str).collect();
+                lines.push(format!("{from} -> {to}  ({})", files.join(", ")));
+            }
         }
     }
-    None
+    lines.join("\n    ")
 }
 
-fn describe(graph: &Graph, cycle: &[String]) -> String {
-    cycle
-        .windows(2)
-        .map(|w| {
-            let files: Vec<&str> = graph[&w[0]][&w[1]].iter().map(String::as_str).collect();
-            format!("{} -> {}  ({})", w[0], w[1], files.join(", "))
-        })
-        .collect::<Vec<_>>()
-        .join("\n  ")
-}
-
-/// `server/src`, or the folder `JIUZHU_LAYERS_SRC` names (to read another checkout's tree).
 fn server_src() -> PathBuf {
     match std::env::var_os("JIUZHU_LAYERS_SRC") {
         Some(dir) => PathBuf::from(dir),
@@ -244,12 +236,19 @@ fn no_import_cycle_between_the_servers_modules() {
         graph.len() > 20,
         "the reader found too few modules: {graph:?}"
     );
-    if let Some(cycle) = find_cycle(&graph) {
-        panic!(
-            "import cycle between the server's modules:\n  {}",
-            describe(&graph, &cycle)
-        );
-    }
+    let groups = cycles(&graph);
+    let report: Vec<String> = groups
+        .iter()
+        .map(|g| {
+            let names: Vec<&str> = g.iter().map(String::as_str).collect();
+            format!("{}:\n    {}", names.join(", "), describe(&graph, g))
+        })
+        .collect();
+    assert!(
+        groups.is_empty(),
+        "import cycles between the server's modules:\n  {}",
+        report.join("\n  ")
+    );
 }
 
 #[test]
@@ -311,9 +310,13 @@ fn the_reader_sees_every_form_of_import() {
             .or_default()
             .insert(format!("{a}.rs"));
     }
-    let cycle = find_cycle(&graph).unwrap_or_default();
-    assert_eq!(cycle.first(), cycle.last());
-    assert_eq!(cycle.len(), 4, "{cycle:?}");
-    graph.get_mut("auth").map(|m| m.remove("state"));
-    assert_eq!(find_cycle(&graph), None);
+    let expected: BTreeSet<String> = ["auth", "citizens", "state"]
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(cycles(&graph), vec![expected]);
+    if let Some(auth) = graph.get_mut("auth") {
+        auth.remove("state");
+    }
+    assert_eq!(cycles(&graph), Vec::<BTreeSet<String>>::new());
 }

@@ -163,6 +163,8 @@ fn visit_form(conn: &mut AnyConnection, fields: usize) -> ApiResult<VisitFormRef
 
 /// Seeds the database named by `settings` (the server may be running on it) and writes the
 /// tokens file.
+// disallowed_methods: the whole tree: command line, demo or background work, not a request.
+#[allow(clippy::disallowed_methods)]
 pub fn run(mut settings: Settings, args: &BenchSeedArgs) -> anyhow::Result<SeedReport> {
     let started = Instant::now();
     settings.access_token_ttl_secs = args.token_ttl_secs;

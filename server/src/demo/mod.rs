@@ -261,6 +261,8 @@ fn record_demo_standards(conn: &mut AnyConnection) -> ApiResult<()> {
     Ok(())
 }
 
+// disallowed_methods: the whole tree: command line, demo or background work, not a request.
+#[allow(clippy::disallowed_methods)]
 pub fn load(
     conn: &mut AnyConnection,
     cipher: &FieldCipher,

@@ -61,6 +61,8 @@ fn parse_review_state(s: &str) -> Result<ReviewState, String> {
 }
 
 /// Runs the export (blocking); returns what it wrote.
+// disallowed_methods: the whole tree: command line, demo or background work, not a request.
+#[allow(clippy::disallowed_methods)]
 pub fn run(settings: &Settings, args: &ExportArgs) -> anyhow::Result<Outcome> {
     let err = |e: crate::error::ApiError| anyhow::anyhow!("{}", e.body().message);
     let kind = kind(&args.kind).map_err(err)?;

@@ -39,6 +39,8 @@ impl ExportKind for Findings {
         &[]
     }
 
+    // disallowed_methods: the row count is the request's page size, not a constant limit_rows::<N>() can write.
+    #[allow(clippy::disallowed_methods)]
     fn page(
         &self,
         conn: &mut AnyConnection,

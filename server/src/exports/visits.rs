@@ -67,6 +67,8 @@ impl ExportKind for Visits {
         &["from", "to", "flagged", "review_state"]
     }
 
+    // disallowed_methods: the row count is the request's page size, not a constant limit_rows::<N>() can write.
+    #[allow(clippy::disallowed_methods)]
     fn page(
         &self,
         conn: &mut AnyConnection,

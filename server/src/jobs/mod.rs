@@ -20,6 +20,8 @@ use crate::grid_index;
 use crate::state::AppState;
 
 /// Claims `name` for this transaction if it is free and due; false otherwise.
+// disallowed_methods: PostgreSQL only, with FOR UPDATE, which must follow the limit (see db::limit).
+#[allow(clippy::disallowed_methods)]
 pub fn claim(
     conn: &mut AnyConnection,
     name: &str,

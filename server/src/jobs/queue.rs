@@ -95,6 +95,8 @@ pub fn enqueue(
 }
 
 /// Takes the oldest job that is queued or whose lease ran out; call inside a write transaction.
+// disallowed_methods: PostgreSQL only, with FOR UPDATE, which must follow the limit (see db::limit).
+#[allow(clippy::disallowed_methods)]
 pub fn claim(
     conn: &mut AnyConnection,
     owner: &str,

@@ -259,6 +259,8 @@ pub fn org_path_in_scope(
 }
 
 /// Households among `ids` that are in scope, each with its grid's code; in no particular order.
+// disallowed_methods: a list of ids of any length: to become db::one_of (issue 20).
+#[allow(clippy::disallowed_methods)]
 pub fn find_many_in_scope(
     conn: &mut AnyConnection,
     scope: &Scope,
@@ -276,6 +278,8 @@ pub fn find_many_in_scope(
 }
 
 /// The members of these households as the API shows them, by household then position.
+// disallowed_methods: a list of ids of any length: to become db::one_of (issue 20).
+#[allow(clippy::disallowed_methods)]
 pub fn member_views_of_many(
     conn: &mut AnyConnection,
     ids: &[String],
@@ -288,6 +292,8 @@ pub fn member_views_of_many(
 }
 
 /// The members of these households, by household then position.
+// disallowed_methods: a list of ids of any length: to become db::one_of (issue 20).
+#[allow(clippy::disallowed_methods)]
 pub fn members_of_many(conn: &mut AnyConnection, ids: &[String]) -> QueryResult<Vec<MemberRow>> {
     members::table
         .filter(members::household_id.eq_any(ids))
@@ -297,6 +303,8 @@ pub fn members_of_many(conn: &mut AnyConnection, ids: &[String]) -> QueryResult<
 }
 
 /// The status history of these households, by household, then oldest period first.
+// disallowed_methods: a list of ids of any length: to become db::one_of (issue 20).
+#[allow(clippy::disallowed_methods)]
 pub fn history_of_many(conn: &mut AnyConnection, ids: &[String]) -> QueryResult<Vec<StatusRow>> {
     household_status_history::table
         .filter(household_status_history::household_id.eq_any(ids))
@@ -332,6 +340,8 @@ pub fn close_open_status(
     .execute(conn)
 }
 
+// disallowed_methods: a list of ids of any length: to become db::one_of (issue 20).
+#[allow(clippy::disallowed_methods)]
 pub fn delete_members(
     conn: &mut AnyConnection,
     household_id: &str,
@@ -366,6 +376,8 @@ pub fn update_member(conn: &mut AnyConnection, row: &MemberRow) -> QueryResult<u
 }
 
 /// Households (other than `except`) holding any of these blind indexes: (blind, household id, org path).
+// disallowed_methods: binary blind indexes, which db::one_of (text ids) does not take.
+#[allow(clippy::disallowed_methods)]
 pub fn holders_of(
     conn: &mut AnyConnection,
     blinds: &[Vec<u8>],
@@ -394,6 +406,8 @@ pub fn find_by_external_id(
 }
 
 /// Which of these external ids exist already.
+// disallowed_methods: a list of ids of any length: to become db::one_of (issue 20).
+#[allow(clippy::disallowed_methods)]
 pub fn existing_external_ids(conn: &mut AnyConnection, ids: &[String]) -> QueryResult<Vec<String>> {
     households::table
         .filter(households::external_id.eq_any(ids))
@@ -407,6 +421,8 @@ pub fn insert_conflict(conn: &mut AnyConnection, row: &ConflictRow) -> QueryResu
         .execute(conn)
 }
 
+// disallowed_methods: the row count is the request's page size, not a constant limit_rows::<N>() can write.
+#[allow(clippy::disallowed_methods)]
 pub fn conflicts_in_scope(
     conn: &mut AnyConnection,
     scope: &Scope,
@@ -446,6 +462,9 @@ fn escape_like(s: &str) -> String {
     out
 }
 
+// disallowed_methods: a list of ids of any length: to become db::one_of (issue 20).
+// disallowed_methods: the row count is the request's page size, not a constant limit_rows::<N>() can write.
+#[allow(clippy::disallowed_methods)]
 pub fn list_in_scope(
     conn: &mut AnyConnection,
     scope: &Scope,
@@ -505,6 +524,8 @@ pub fn list_in_scope(
     q.load(conn)
 }
 
+// disallowed_methods: a list of ids of any length: to become db::one_of (issue 20).
+#[allow(clippy::disallowed_methods)]
 pub fn tags_for(conn: &mut AnyConnection, ids: &[String]) -> QueryResult<Vec<(String, String)>> {
     household_tags::table
         .filter(household_tags::household_id.eq_any(ids))
@@ -517,6 +538,8 @@ pub fn tags_for(conn: &mut AnyConnection, ids: &[String]) -> QueryResult<Vec<(St
 }
 
 /// Households (external id → org path) among these external ids.
+// disallowed_methods: a list of ids of any length: to become db::one_of (issue 20).
+#[allow(clippy::disallowed_methods)]
 pub fn paths_of_external_ids(
     conn: &mut AnyConnection,
     ids: &[String],
@@ -532,6 +555,8 @@ pub fn paths_of_external_ids(
 
 /// Open conflicts of an attempted write for any of these blind indexes: (blind, existing
 /// household id).
+// disallowed_methods: a list of ids of any length: to become db::one_of (issue 20).
+#[allow(clippy::disallowed_methods)]
 pub fn open_conflicts_of(
     conn: &mut AnyConnection,
     attempted: &str,
@@ -546,6 +571,8 @@ pub fn open_conflicts_of(
 }
 
 /// Members in scope holding any of these blind indexes: (blind, member id, household id).
+// disallowed_methods: a list of ids of any length: to become db::one_of (issue 20).
+#[allow(clippy::disallowed_methods)]
 pub fn members_by_blind_in_scope(
     conn: &mut AnyConnection,
     scope: &Scope,
@@ -574,6 +601,8 @@ pub fn main_earner(conn: &mut AnyConnection, household_id: &str) -> QueryResult<
 }
 
 /// The org paths of these households: (id, org path).
+// disallowed_methods: a list of ids of any length: to become db::one_of (issue 20).
+#[allow(clippy::disallowed_methods)]
 pub fn paths_of(conn: &mut AnyConnection, ids: &[&str]) -> QueryResult<Vec<(String, String)>> {
     households::table
         .filter(households::id.eq_any(ids))
@@ -591,6 +620,8 @@ pub fn get(conn: &mut AnyConnection, id: &str) -> QueryResult<HouseholdRow> {
 
 /// The next `limit` households after `after` (by id) whose grid follows their location and that
 /// have one: (id, lat, lon, grid id).
+// disallowed_methods: the row count is the request's page size, not a constant limit_rows::<N>() can write.
+#[allow(clippy::disallowed_methods)]
 pub fn placed_by_location_after(
     conn: &mut AnyConnection,
     after: &str,
@@ -631,6 +662,9 @@ pub fn move_to_grid(
 }
 
 /// The first `limit` households in scope (by id) that a bulk target names: (id, org path).
+// disallowed_methods: a list of ids of any length: to become db::one_of (issue 20).
+// disallowed_methods: the row count is the request's page size, not a constant limit_rows::<N>() can write.
+#[allow(clippy::disallowed_methods)]
 pub fn targets_in_scope(
     conn: &mut AnyConnection,
     scope: &Scope,
@@ -654,6 +688,8 @@ pub fn targets_in_scope(
 }
 
 /// These households (those that exist), in no particular order.
+// disallowed_methods: a list of ids of any length: to become db::one_of (issue 20).
+#[allow(clippy::disallowed_methods)]
 pub fn find_many(conn: &mut AnyConnection, ids: &[String]) -> QueryResult<Vec<HouseholdRow>> {
     households::table
         .filter(households::id.eq_any(ids))
@@ -664,6 +700,8 @@ pub fn find_many(conn: &mut AnyConnection, ids: &[String]) -> QueryResult<Vec<Ho
 /// Holds these households' rows until the transaction ends. PostgreSQL takes the row locks in id
 /// order (two callers with overlapping sets cannot deadlock); SQLite's write transaction already
 /// holds the whole database.
+// disallowed_methods: a list of ids of any length: to become db::one_of (issue 20).
+#[allow(clippy::disallowed_methods)]
 pub fn lock_rows(conn: &mut AnyConnection, ids: &[String]) -> QueryResult<()> {
     if let AnyConnection::Postgresql(pg) = conn {
         households::table
@@ -697,6 +735,9 @@ pub type ExportRow = (
 
 /// A page of the households export in (org_path, id) order from `bound`, with a status and a tag
 /// when given.
+// disallowed_methods: a list of ids of any length: to become db::one_of (issue 20).
+// disallowed_methods: the row count is the request's page size, not a constant limit_rows::<N>() can write.
+#[allow(clippy::disallowed_methods)]
 pub fn export_page(
     conn: &mut AnyConnection,
     scope: &Scope,

@@ -62,6 +62,8 @@ pub fn insert(conn: &mut AnyConnection, job: NewJob<'_>) -> QueryResult<usize> {
 /// Takes the lease of the oldest job that is queued or whose lease ran out, until `lease_until`;
 /// call inside a write transaction. PostgreSQL chooses the row `FOR UPDATE SKIP LOCKED`, so two
 /// instances never take the same job; SQLite has one writer.
+// disallowed_methods: PostgreSQL only, with FOR UPDATE, which must follow the limit (see db::limit).
+#[allow(clippy::disallowed_methods)]
 pub fn claim_next(
     conn: &mut AnyConnection,
     owner: &str,
@@ -179,6 +181,8 @@ pub fn find_in_scope(
 /// When the periodic job `name` last completed, read so that this transaction holds its lease:
 /// `None` when another instance holds it (PostgreSQL, `FOR UPDATE SKIP LOCKED`) or the job is
 /// unknown; `Some(None)` when it never completed.
+// disallowed_methods: PostgreSQL only, with FOR UPDATE, which must follow the limit (see db::limit).
+#[allow(clippy::disallowed_methods)]
 pub fn take_lease(
     conn: &mut AnyConnection,
     name: &str,

@@ -61,6 +61,8 @@ pub fn link(
         .execute(conn)
 }
 
+// disallowed_methods: the row count is the request's page size, not a constant limit_rows::<N>() can write.
+#[allow(clippy::disallowed_methods)]
 pub fn of_citizen(
     conn: &mut AnyConnection,
     citizen_id: &str,

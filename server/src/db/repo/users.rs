@@ -104,6 +104,8 @@ pub struct UserFilter {
     pub limit: i64,
 }
 
+// disallowed_methods: the row count is the request's page size, not a constant limit_rows::<N>() can write.
+#[allow(clippy::disallowed_methods)]
 pub fn list_in_scope(
     conn: &mut AnyConnection,
     scope: &Scope,

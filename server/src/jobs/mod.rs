@@ -71,7 +71,7 @@ pub fn spawn(state: Weak<AppState>) {
                 tracing::warn!(error = %e, "expiring uploads failed");
             }
             let grace = Duration::from_secs(state.settings.photos.orphan_grace_secs);
-            if let Err(e) = crate::photos::sweep::run(&state, grace).await {
+            if let Err(e) = crate::photos::sweep::run(&state.database, &state.photos, grace).await {
                 tracing::warn!(error = %e, "sweeping photo files left by a crash failed");
             }
         }

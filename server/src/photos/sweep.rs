@@ -8,14 +8,13 @@
 //! shared by content).
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use jiuzhu_photos::store::{ObjectKey, PhotoStore, Store, StoredPhoto};
 
 use crate::db::repo::photos as repo;
+use crate::db::Database;
 use crate::error::{ApiError, ApiResult};
-use crate::state::AppState;
 
 /// What one sweep removed.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -51,8 +50,8 @@ fn older_than(meta: &std::fs::Metadata, grace: Duration, now: SystemTime) -> boo
 }
 
 /// Removes what crashes left behind, older than `grace`.
-pub async fn run(state: &Arc<AppState>, grace: Duration) -> ApiResult<Swept> {
-    let spool = state.photos.spool.clone();
+pub async fn run(db: &Database, photos: &super::PhotoService, grace: Duration) -> ApiResult<Swept> {
+    let spool = photos.spool.clone();
     let now = SystemTime::now();
     let mut swept = Swept::default();
     let mut notes = Vec::new();
@@ -77,8 +76,8 @@ pub async fn run(state: &Arc<AppState>, grace: Duration) -> ApiResult<Swept> {
         }
     }
     for (id, path) in parts {
-        let exists = state
-            .db(move |conn| Ok(repo::upload_exists(conn, &id)?))
+        let exists = db
+            .run(move |conn| Ok(repo::upload_exists(conn, &id)?))
             .await?;
         if !exists && std::fs::remove_file(&path).is_ok() {
             swept.parts += 1;
@@ -88,12 +87,9 @@ pub async fn run(state: &Arc<AppState>, grace: Duration) -> ApiResult<Swept> {
         let text = std::fs::read_to_string(&note).unwrap_or_default();
         for key in text.lines().filter_map(|k| ObjectKey::parse(k.trim()).ok()) {
             let k = key.as_str().to_owned();
-            let used = state
-                .db(move |conn| Ok(repo::key_in_use(conn, &k)?))
-                .await?;
+            let used = db.run(move |conn| Ok(repo::key_in_use(conn, &k)?)).await?;
             if !used {
-                state
-                    .photos
+                photos
                     .store
                     .delete(&key)
                     .await
@@ -103,7 +99,7 @@ pub async fn run(state: &Arc<AppState>, grace: Duration) -> ApiResult<Swept> {
         }
         let _ = std::fs::remove_file(&note);
     }
-    if let Store::Filesystem(fs) = &state.photos.store {
+    if let Store::Filesystem(fs) = &photos.store {
         swept.temp = fs.sweep_temp(grace).map_err(super::photo_error)?;
     }
     if swept != Swept::default() {

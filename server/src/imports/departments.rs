@@ -1116,12 +1116,15 @@ pub fn unmatched_csv(
     source: DepartmentSource,
     import_id: &str,
 ) -> ApiResult<Vec<u8>> {
-    let exists: i64 = department_imports::table
-        .filter(department_imports::id.eq(import_id))
-        .filter(department_imports::source.eq(source.as_str()))
-        .filter(department_imports::org_path.eq(scope.path()))
-        .count()
-        .get_result(conn)?;
+    let exists: i64 = crate::in_scope!(
+        department_imports::table
+            .filter(department_imports::id.eq(import_id))
+            .filter(department_imports::source.eq(source.as_str())),
+        department_imports::org_path,
+        scope
+    )
+    .count()
+    .get_result(conn)?;
     if exists == 0 {
         return Err(ApiError::not_found());
     }

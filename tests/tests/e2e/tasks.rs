@@ -157,6 +157,18 @@ async fn tasks_reach_the_right_phones(backend: Backend) {
     let (status, body) = call(&coordinator, Method::POST, "/users", Some(json!({"username": "worker1.b", "password": "a-good-password", "display_name": "网格员一（二）", "role": "grid_worker", "org_unit_id": grid.id}))).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let w2 = user_id(&app, "worker1.b").await;
+    // A worker of another grid of the same community cannot take it: their scope is their grid,
+    // so the task would answer them 404 on accept.
+    let sibling = user_id(&app, "worker2").await;
+    let (status, body) = call(
+        &coordinator,
+        Method::POST,
+        &format!("/tasks/{}/assign", task.id),
+        Some(json!({"assignee_id": sibling})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["details"][0]["code"], "assignee_outside_grid");
     let mut worker2 = app.client();
     worker2
         .login("worker1.b", "a-good-password", None)

@@ -1,8 +1,12 @@
 //! One module per table: row types, insert and update forms, and the queries on them.
 
 pub mod applications;
+pub mod changes;
+pub mod departments;
 pub mod findings;
 pub mod households;
+pub mod import_jobs;
+pub mod jobs;
 pub mod login;
 pub mod org_units;
 pub mod photos;

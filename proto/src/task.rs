@@ -73,7 +73,7 @@ pub struct CreateTask {
     pub kind: TaskKind,
     pub household_id: uuid::Uuid,
     pub form_key: String,
-    /// A grid worker of the household's community; without one the task waits as `pending`.
+    /// A grid worker of the household's grid; without one the task waits as `pending`.
     #[serde(default)]
     pub assignee_id: Option<UserId>,
     pub due_date: NaiveDate,

@@ -38,32 +38,25 @@ pub fn to_api(row: TaskRow, today: NaiveDate) -> ApiResult<Task> {
     })
 }
 
-/// The community path a grid path belongs to (`/c/d/s/m/g/` → `/c/d/s/m/`).
-pub fn community_path(grid_path: &str) -> &str {
-    let trimmed = grid_path.trim_end_matches('/');
-    match trimmed.rfind('/') {
-        Some(i) => &grid_path[..=i],
-        None => grid_path,
-    }
-}
-
-/// An assignee must be an active grid worker of the household's community.
+/// An assignee must be an active grid worker of the household's grid: a worker's scope is their
+/// grid, so a task for a household of another grid would be out of their reach (404 on accept,
+/// missing from their sync). The same rule as `GET /users?assignable_for=`.
 pub fn check_assignee(
     conn: &mut AnyConnection,
     assignee: &str,
     household_path: &str,
 ) -> ApiResult<()> {
     let ok = repo::user_binding(conn, assignee)?.is_some_and(|(role, path, disabled)| {
-        role == "grid_worker" && !disabled && path.starts_with(community_path(household_path))
+        role == "grid_worker" && !disabled && Scope::subtree(&path).contains(household_path)
     });
     if ok {
         Ok(())
     } else {
         Err(ApiError::invalid(
             "assignee_id",
-            "assignee_outside_community",
-            "只能指派给该户所在社区的网格员",
-            "the assignee must be an active grid worker of the household's community",
+            "assignee_outside_grid",
+            "只能指派给该户所在网格的网格员",
+            "the assignee must be an active grid worker of the household's grid",
         ))
     }
 }
@@ -115,7 +108,7 @@ pub fn create_many(
             }
         };
         if let Some(a) = t.assignee {
-            if checked.insert((a, community_path(t.household_path))) {
+            if checked.insert((a, t.household_path)) {
                 check_assignee(conn, a, t.household_path)?;
             }
         }

@@ -36,9 +36,13 @@ test("a citizen's self-report turns into a verify task after a pull-to-refresh; 
   });
   assert.equal(report.status, 'verifying');
 
-  // The coordinator gives one of worker1's tasks to worker2.
+  // The coordinator gives one of worker1's tasks to another worker of worker1's grid (a task goes
+  // only to a worker whose grid holds the household).
   const coordinator = await apiToken(world.server, 'coordinator');
-  const worker2 = await apiCall(world.server, await apiToken(world.server, 'worker2'), 'GET', '/me');
+  const grid = (await apiCall(world.server, worker, 'GET', '/me')).org_unit_id;
+  const worker2 = await apiCall(world.server, coordinator, 'POST', '/users', {
+    username: 'worker1.b', password: 'a-good-password', display_name: '网格员一（二）', role: 'grid_worker', org_unit_id: grid,
+  });
   const moved = synced.tasks.find((x) => x.kind === 'verify');
   await apiCall(world.server, coordinator, 'POST', `/tasks/${moved.id}/assign`, { assignee_id: worker2.id });
 

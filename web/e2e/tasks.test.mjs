@@ -31,6 +31,11 @@ test('a coordinator bulk-creates and bulk-assigns the tasks of a grid', async (t
   // Preferably a grid whose households will wait as pending (no worker of its own, or more than one).
   const perGrid = (g) => workers.filter((w) => w.org_unit_id === g.id).length;
   const grid = grids.find((g) => perGrid(g) !== 1) ?? grids[grids.length - 1];
+  // A task goes only to a worker whose grid holds the household: give the grid two workers, so
+  // its tasks wait as pending and the picker has a choice.
+  for (let i = perGrid(grid); i < 2; i++) {
+    workers.push(await apiCall(server, tk.coordinator, 'POST', '/users', { username: `grid.helper${i}`, password: 'a-good-password', display_name: `网格员（帮手${i}）`, role: 'grid_worker', org_unit_id: grid.id }));
+  }
   const households = await all(server, tk.coordinator, '/households', { grid_id: grid.id });
   assert.ok(households.length > 0, `grid ${grid.code} has households`);
   const before = new Map();

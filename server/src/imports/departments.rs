@@ -941,7 +941,7 @@ pub fn unmatched_csv(
     source: DepartmentSource,
     import_id: &str,
 ) -> ApiResult<Vec<u8>> {
-    if !repo::import_exists(conn, import_id, source.as_str(), scope.path())? {
+    if !repo::import_exists(conn, import_id, source.as_str(), scope)? {
         return Err(ApiError::not_found());
     }
     let rows = repo::unmatched_of(conn, import_id)?;

@@ -10,6 +10,7 @@ use crate::db::repo::photos::{self as repo, PhotoRow};
 use crate::db::AnyConnection;
 use crate::domain::geo::{distance_m, LatLon};
 use crate::error::ApiResult;
+use crate::scope::Scope;
 
 /// What the photos are compared with.
 pub struct Against<'a> {
@@ -26,6 +27,48 @@ fn flag(code: FlagCode, message: String, evidence: serde_json::Value) -> VisitFl
         code,
         message,
         evidence,
+    }
+}
+
+/// Where the other photos a flag names belong (their org paths), kept with the flag so that
+/// each reader is shown only those in their scope; never sent.
+const OTHER_PATHS: &str = "other_paths";
+const PATH: &str = "path";
+
+/// Takes out of a flag's evidence the other photos outside the reader's scope, and the paths
+/// kept to decide it. The checks compare with every household, so that a picture reused across
+/// streets is caught; the flag and its count stay, the ids out of scope go (they answer 404).
+pub fn scope_evidence(flag: &mut VisitFlag, reader: &Scope) {
+    let Some(ev) = flag.evidence.as_object_mut() else {
+        return;
+    };
+    let paths = ev.remove(OTHER_PATHS);
+    if let Some(serde_json::Value::Array(ids)) = ev.get_mut("other_photo_ids") {
+        let paths = paths.as_ref().and_then(|p| p.as_array());
+        let kept = std::mem::take(ids)
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| {
+                paths
+                    .and_then(|p| p.get(*i))
+                    .and_then(|p| p.as_str())
+                    .is_some_and(|p| reader.contains(p))
+            })
+            .map(|(_, id)| id)
+            .collect();
+        *ids = kept;
+    }
+    if let Some(serde_json::Value::Array(similar)) = ev.get_mut("similar") {
+        similar.retain_mut(|s| {
+            let inside = s
+                .get(PATH)
+                .and_then(|p| p.as_str())
+                .is_some_and(|p| reader.contains(p));
+            if let Some(o) = s.as_object_mut() {
+                o.remove(PATH);
+            }
+            inside
+        });
     }
 }
 
@@ -76,28 +119,29 @@ pub fn check(
                     "同一照片已用于其他 {} 户的走访 / the same photo is attached to another household's visit",
                     same.len()
                 ),
-                json!({"photo_id": p.id, "other_photo_ids": same.iter().map(|(id, _)| id).collect::<Vec<_>>()}),
+                json!({"photo_id": p.id, "other_photo_ids": same.iter().map(|(id, _)| id).collect::<Vec<_>>(),
+                       OTHER_PATHS: same.iter().map(|(_, path)| path).collect::<Vec<_>>()}),
             ));
             continue;
         }
         let hash = jiuzhu_photos::PerceptualHash::from_i64(p.phash);
-        let near: Vec<(String, u32)> = repo::near_hash_candidates(
+        let near: Vec<(String, String, u32)> = repo::near_hash_candidates(
             conn,
             [p.phash_b0, p.phash_b1, p.phash_b2, p.phash_b3],
             v.household_id,
         )?
         .into_iter()
-        .map(|(id, _, other)| {
+        .map(|(id, path, other)| {
             let d = hash.distance(jiuzhu_photos::PerceptualHash::from_i64(other));
-            (id, d)
+            (id, path, d)
         })
-        .filter(|(_, d)| *d <= s.similar_max_distance)
+        .filter(|(_, _, d)| *d <= s.similar_max_distance)
         .collect();
         if !near.is_empty() {
             flags.push(flag(
                 FlagCode::SimilarPhoto,
                 "与其他户走访照片几乎相同 / nearly the same picture as another household's visit photo".into(),
-                json!({"photo_id": p.id, "similar": near.iter().map(|(id, d)| json!({"photo_id": id, "distance": d})).collect::<Vec<_>>()}),
+                json!({"photo_id": p.id, "similar": near.iter().map(|(id, path, d)| json!({"photo_id": id, "distance": d, PATH: path})).collect::<Vec<_>>()}),
             ));
         }
     }

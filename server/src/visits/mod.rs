@@ -244,6 +244,7 @@ pub async fn receive(
     // Sealed now: freed here rather than on the committing thread.
     drop(std::mem::take(&mut input.answers));
     let st = state.clone();
+    let reader = scope.clone();
     let (row, replay) = state
         .tx_grouped(move |conn| {
             let grids = st.grids.get();
@@ -263,8 +264,8 @@ pub async fn receive(
         .await?;
     // A new visit's answers are the ones just checked; a replay's are what was stored then.
     let visit = match cleaned {
-        Some(answers) if !replay => to_api_with(row, answers)?,
-        _ => to_api(row, &state.cipher)?,
+        Some(answers) if !replay => to_api_with(row, answers, &reader)?,
+        _ => to_api(row, &state.cipher, &reader)?,
     };
     Ok((visit, replay))
 }
@@ -552,19 +553,27 @@ fn check_staff(conn: &mut AnyConnection, staff: &[UserId]) -> ApiResult<()> {
     }
 }
 
-/// The visit as the API shows it: answers opened, then ID and phone numbers masked.
-pub fn to_api(row: VisitRow, cipher: &FieldCipher) -> ApiResult<Visit> {
+/// The visit as `reader` sees it: answers opened, then ID and phone numbers masked; evidence
+/// naming other photos only where the reader may open them.
+pub fn to_api(row: VisitRow, cipher: &FieldCipher, reader: &Scope) -> ApiResult<Visit> {
     let answers = open_answers(&row, cipher)?;
-    to_api_with(row, answers)
+    to_api_with(row, answers, reader)
 }
 
 /// The visit as the API shows it, with its answers already opened (`answers` are what
 /// `row.answers_sealed` holds); ID and phone numbers are masked here.
-pub fn to_api_with(row: VisitRow, mut answers: serde_json::Value) -> ApiResult<Visit> {
+pub fn to_api_with(
+    row: VisitRow,
+    mut answers: serde_json::Value,
+    reader: &Scope,
+) -> ApiResult<Visit> {
     let bad = |what: &str| ApiError::internal(anyhow::anyhow!("unreadable visit {what}"));
     free_text::mask_json(&mut answers);
     let location: LocationFix = serde_json::from_str(&row.fix_as_sent).map_err(|_| bad("fix"))?;
-    let flags: Vec<VisitFlag> = serde_json::from_str(&row.flags).map_err(|_| bad("flags"))?;
+    let mut flags: Vec<VisitFlag> = serde_json::from_str(&row.flags).map_err(|_| bad("flags"))?;
+    for f in &mut flags {
+        crate::photos::checks::scope_evidence(f, reader);
+    }
     Ok(Visit {
         id: row.id.parse().map_err(|_| bad("id"))?,
         task_id: row.task_id.parse().map_err(|_| bad("task"))?,

@@ -3,6 +3,7 @@
 
 mod api_surface;
 mod auth;
+mod authz;
 mod demo_activity;
 mod demo_households;
 mod departments;

@@ -151,8 +151,29 @@ async fn tasks_reach_the_right_phones(backend: Backend) {
     .await;
     assert_eq!(status, StatusCode::CONFLICT);
 
-    // Reassignment: a tombstone on worker1's next sync, the task on worker2's.
-    let w2 = user_id(&app, "worker2").await;
+    // Reassignment, to a second worker of the same grid (a task goes only to a worker whose grid
+    // holds the household): a tombstone on worker1's next sync, the task and its household on
+    // the colleague's.
+    let (status, body) = call(&coordinator, Method::POST, "/users", Some(json!({"username": "worker1.b", "password": "a-good-password", "display_name": "网格员一（二）", "role": "grid_worker", "org_unit_id": grid.id}))).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let w2 = user_id(&app, "worker1.b").await;
+    // A worker of another grid of the same community cannot take it: their scope is their grid,
+    // so the task would answer them 404 on accept.
+    let sibling = user_id(&app, "worker2").await;
+    let (status, body) = call(
+        &coordinator,
+        Method::POST,
+        &format!("/tasks/{}/assign", task.id),
+        Some(json!({"assignee_id": sibling})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["details"][0]["code"], "assignee_outside_grid");
+    let mut worker2 = app.client();
+    worker2
+        .login("worker1.b", "a-good-password", None)
+        .await
+        .unwrap();
     let (_, w2_first) = sync(&worker2, None).await;
     let w2_cursor = w2_first["cursor"].as_str().unwrap().to_owned();
     let (status, body) = call(
@@ -173,6 +194,10 @@ async fn tasks_reach_the_right_phones(backend: Backend) {
     assert_eq!(
         theirs.tasks.iter().map(|t| t.id).collect::<Vec<_>>(),
         vec![task.id]
+    );
+    assert_eq!(
+        theirs.households.iter().map(|h| h.id).collect::<Vec<_>>(),
+        vec![task.household_id]
     );
 
     // A household change reaches the phone that holds a task on it.
@@ -269,7 +294,7 @@ async fn bad_task_input(backend: Backend) {
         .unwrap();
     let (status, body) = call(&coordinator, Method::POST, "/tasks", Some(json!({"kind": "visit", "household_id": household, "form_key": "home_visit", "due_date": due, "assignee_id": outsider.id}))).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-    assert_eq!(body["details"][0]["code"], "assignee_outside_community");
+    assert_eq!(body["details"][0]["code"], "assignee_outside_grid");
     // Grid workers create nothing.
     let worker = app.login("worker1").await;
     let (status, _) = call(&worker, Method::POST, "/tasks", Some(json!({"kind": "visit", "household_id": household, "form_key": "home_visit", "due_date": due}))).await;

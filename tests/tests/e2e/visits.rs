@@ -55,6 +55,7 @@ struct City {
     app: TestApp,
     coordinator: Client,
     worker1: Client,
+    /// A second grid worker of worker1's grid (`worker1.b`).
     worker2: Client,
     lat: f64,
     lon: f64,
@@ -98,7 +99,21 @@ async fn city(backend: Backend, n: usize) -> Option<City> {
         .unwrap();
     assert_eq!(created.assigned as usize, n);
     let worker1 = app.login("worker1").await;
-    let worker2 = app.login("worker2").await;
+    // A second worker of the same grid: tasks are reassigned to them (only a worker whose grid
+    // holds the household may take its task).
+    let (status, body) = post_json(
+        &coordinator,
+        "/users",
+        json!({"username": "worker1.b", "password": "a-good-password", "display_name": "网格员一（二）",
+               "role": "grid_worker", "org_unit_id": grid.id}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let mut worker2 = app.client();
+    worker2
+        .login("worker1.b", "a-good-password", None)
+        .await
+        .unwrap();
     Some(City {
         app,
         coordinator,

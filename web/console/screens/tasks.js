@@ -1,6 +1,6 @@
 // Tasks: a board by state (overdue marked), filters, bulk creation for a grid or a list of
 // households, assignment and reassignment to a worker the task may go to (the API's
-// `assignable_for`: active grid workers of the household's community), cancellation with a reason.
+// `assignable_for`: active grid workers of the household's grid), cancellation with a reason.
 
 import { html, useState, useEffect, useMemo, useCallback } from '../../shared/html.js';
 import { get, post, getAll } from '../../shared/api.js';

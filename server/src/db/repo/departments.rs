@@ -10,6 +10,7 @@ use jiuzhu_proto::department::DepartmentImport;
 
 use crate::db::schema::{department_imports, department_records};
 use crate::db::{bulk, pg_copy, AnyConnection};
+use crate::scope::Scope;
 
 /// An import's row as first written, with every count at zero.
 #[derive(Debug, Clone, Copy)]
@@ -87,19 +88,22 @@ pub fn unfinished_of(conn: &mut AnyConnection, ids: &[String]) -> QueryResult<Ve
         .load(conn)
 }
 
-/// Whether an import of this source exists for exactly this unit.
+/// Whether an import of this source exists in the scope.
 pub fn import_exists(
     conn: &mut AnyConnection,
     id: &str,
     source: &str,
-    org_path: &str,
+    scope: &Scope,
 ) -> QueryResult<bool> {
-    let n: i64 = department_imports::table
-        .filter(department_imports::id.eq(id))
-        .filter(department_imports::source.eq(source))
-        .filter(department_imports::org_path.eq(org_path))
-        .count()
-        .get_result(conn)?;
+    let n: i64 = crate::in_scope!(
+        department_imports::table
+            .filter(department_imports::id.eq(id))
+            .filter(department_imports::source.eq(source)),
+        department_imports::org_path,
+        scope
+    )
+    .count()
+    .get_result(conn)?;
     Ok(n > 0)
 }
 

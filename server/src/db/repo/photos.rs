@@ -76,29 +76,29 @@ pub fn attach(
         .execute(conn)
 }
 
-/// Photos attached to visits of other households with the same bytes: (photo, household).
+/// Photos attached to visits of other households with the same bytes: (photo, org path).
 pub fn same_bytes_elsewhere(
     conn: &mut AnyConnection,
     sha256: &str,
     household_id: &str,
-) -> QueryResult<Vec<(String, Option<String>)>> {
+) -> QueryResult<Vec<(String, String)>> {
     photos::table
         .filter(photos::sha256.eq(sha256))
         .filter(photos::household_id.is_not_null())
         .filter(photos::household_id.ne(household_id))
-        .select((photos::id, photos::household_id))
+        .select((photos::id, photos::org_path))
         .load(conn)
 }
 
 /// Photos of other households' visits sharing a 16-bit band of the perceptual hash:
-/// (photo, household, hash). The caller computes the real distance.
+/// (photo, org path, hash). The caller computes the real distance.
 // disallowed_methods: a constant limit still bound by diesel: to become limit_rows::<N>() (issue 20).
 #[allow(clippy::disallowed_methods)]
 pub fn near_hash_candidates(
     conn: &mut AnyConnection,
     bands: [i32; 4],
     household_id: &str,
-) -> QueryResult<Vec<(String, Option<String>, i64)>> {
+) -> QueryResult<Vec<(String, String, i64)>> {
     photos::table
         .filter(
             photos::phash_b0
@@ -109,7 +109,7 @@ pub fn near_hash_candidates(
         )
         .filter(photos::household_id.is_not_null())
         .filter(photos::household_id.ne(household_id))
-        .select((photos::id, photos::household_id, photos::phash))
+        .select((photos::id, photos::org_path, photos::phash))
         .limit(1000)
         .load(conn)
 }

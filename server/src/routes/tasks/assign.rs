@@ -12,7 +12,7 @@ use crate::routes::parse_id;
 use crate::state::AppState;
 use crate::tasks;
 
-/// Assign a task to a grid worker of the household's community.
+/// Assign a task to a grid worker of the household's grid.
 #[utoipa::path(
     tag = "tasks",
     security(("bearer" = [])),
@@ -22,7 +22,7 @@ use crate::tasks;
         (status = 200, description = "Assigned", body = Task),
         (status = 404, description = "No such task in scope", body = ErrorBody),
         (status = 409, description = "The task is closed", body = ErrorBody),
-        (status = 422, description = "Assignee outside the household's community", body = ErrorBody),
+        (status = 422, description = "Assignee outside the household's grid", body = ErrorBody),
     )
 )]
 #[post("/tasks/{id}/assign")]

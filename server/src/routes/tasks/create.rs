@@ -20,7 +20,7 @@ use crate::tasks::{self, NewTask};
     responses(
         (status = 201, description = "Created", body = Task),
         (status = 404, description = "No such household in scope", body = ErrorBody),
-        (status = 422, description = "Past due date, unknown form, or an assignee outside the household's community", body = ErrorBody),
+        (status = 422, description = "Past due date, unknown form, or an assignee outside the household's grid", body = ErrorBody),
     )
 )]
 #[post("/tasks")]

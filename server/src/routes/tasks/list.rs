@@ -45,6 +45,13 @@ pub async fn list_tasks(
     caller.require(STAFF)?;
     let q = query.into_inner();
     let own = caller.role == Role::GridWorker;
+    // A grid worker lists their own tasks: asking for another worker's finds none.
+    if own && q.assignee_id.is_some_and(|a| a != caller.user_id) {
+        return Ok(web::Json(Page {
+            items: Vec::new(),
+            next: None,
+        }));
+    }
     let filter = TaskFilter {
         assignee_id: if own {
             Some(caller.user_id.to_string())

@@ -26,7 +26,7 @@ pub struct ListUsersQuery {
     /// Only accounts of this unit and the units under it (404 when the unit is out of scope).
     pub org_unit_id: Option<String>,
     /// Only the accounts a task of this household may be assigned to: active grid workers of
-    /// its community (404 when the household is out of scope).
+    /// its grid (404 when the household is out of scope).
     pub assignable_for: Option<String>,
 }
 
@@ -73,7 +73,7 @@ pub async fn list_users(
                 let path =
                     repo::households::org_path_in_scope(conn, &scope, &household.to_string())?
                         .ok_or_else(ApiError::not_found)?;
-                scope = Scope::subtree(crate::tasks::community_path(&path));
+                scope = Scope::subtree(&path);
                 filter.role = Some(Role::GridWorker.as_str().to_owned());
                 filter.active_only = true;
             }

@@ -33,6 +33,7 @@ pub async fn get_visit(
     caller.require(STAFF)?;
     let id: uuid::Uuid = parse_id(&path)?;
     let scope = caller.scope();
+    let reader = scope.clone();
     let own = (caller.role == Role::GridWorker).then(|| caller.user_id.to_string());
     let state = state.into_inner();
     let st = state.clone();
@@ -41,7 +42,7 @@ pub async fn get_visit(
             let row = repo::visits::find_in_scope(conn, &scope, &id.to_string())?
                 .filter(|v| own.as_ref().is_none_or(|me| &v.worker_id == me))
                 .ok_or_else(ApiError::not_found)?;
-            visits::to_api(row, &st.cipher)
+            visits::to_api(row, &st.cipher, &reader)
         })
         .await?;
     Ok(web::Json(visit))

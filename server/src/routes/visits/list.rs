@@ -47,6 +47,13 @@ pub async fn list_visits(
 ) -> ApiResult<web::Json<Page<Visit>>> {
     caller.require(STAFF)?;
     let q = query.into_inner();
+    // A grid worker lists their own visits: asking for another worker's finds none.
+    if caller.role == Role::GridWorker && q.worker_id.is_some_and(|w| w != caller.user_id) {
+        return Ok(web::Json(Page {
+            items: Vec::new(),
+            next: None,
+        }));
+    }
     let filter = VisitFilter {
         household_id: q.household_id.map(|h| h.to_string()),
         worker_id: if caller.role == Role::GridWorker {
@@ -60,6 +67,7 @@ pub async fn list_visits(
         limit: page_limit(q.limit),
     };
     let scope = caller.scope();
+    let reader = scope.clone();
     let limit = filter.limit;
     let state = state.into_inner();
     let st = state.clone();
@@ -69,7 +77,7 @@ pub async fn list_visits(
     let next = crate::routes::next_after(&rows, limit, |r| &r.id);
     let items = rows
         .into_iter()
-        .map(|r| visits::to_api(r, &st.cipher))
+        .map(|r| visits::to_api(r, &st.cipher, &reader))
         .collect::<ApiResult<Vec<_>>>()?;
     Ok(web::Json(Page { items, next }))
 }

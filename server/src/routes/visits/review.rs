@@ -50,6 +50,7 @@ pub async fn review_visit(
         return Err(ApiError::validation(errors));
     }
     let scope = caller.scope();
+    let reader = scope.clone();
     let reviewer = caller.user_id.to_string();
     let state = state.into_inner();
     let st = state.clone();
@@ -65,7 +66,7 @@ pub async fn review_visit(
                 &reviewer,
                 db::now(),
             )?;
-            visits::to_api(row, &st.cipher)
+            visits::to_api(row, &st.cipher, &reader)
         })
         .await?;
     Ok(web::Json(visit))

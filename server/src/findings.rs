@@ -106,7 +106,7 @@ pub fn convert(
     if repo::close(
         conn,
         id,
-        "converted",
+        FindingState::Converted.as_str(),
         None,
         Some(&application),
         &actor.id,
@@ -139,7 +139,16 @@ pub fn dismiss(
     now: NaiveDateTime,
 ) -> ApiResult<FindingRow> {
     let finding = repo::find_in_scope(conn, scope, id)?.ok_or_else(ApiError::not_found)?;
-    if repo::close(conn, id, "dismissed", Some(reason), None, &actor.id, now)? == 0 {
+    if repo::close(
+        conn,
+        id,
+        FindingState::Dismissed.as_str(),
+        Some(reason),
+        None,
+        &actor.id,
+        now,
+    )? == 0
+    {
         return Err(not_open());
     }
     audit::record(

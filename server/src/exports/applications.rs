@@ -62,7 +62,7 @@ impl ExportKind for Applications {
                 .or_default()
                 .push(format!("{}:{}", c.category, c.status));
         }
-        let today = crate::registry::today();
+        let today = crate::domain::time::today();
         let n = rows.len() as i64;
         let mut last = None;
         for ((id, org_path, household, state, delegated), times, (code, name)) in rows {

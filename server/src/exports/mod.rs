@@ -7,7 +7,6 @@
 //! leave only in the masked form the registry stored at write time: nothing here decrypts.
 
 pub mod applications;
-pub mod bench_seed;
 pub mod cli;
 pub mod findings;
 pub mod households;
@@ -125,8 +124,7 @@ impl Filters {
 
     /// `[from, to]` as Asia/Shanghai days, in UTC: `[from 00:00 +08, to+1 00:00 +08)`.
     pub fn utc_range(&self) -> (Option<chrono::NaiveDateTime>, Option<chrono::NaiveDateTime>) {
-        let shift = chrono::Duration::hours(8);
-        let start = |d: NaiveDate| d.and_hms_opt(0, 0, 0).map(|t| t - shift);
+        let start = |d: NaiveDate| Some(crate::domain::time::start_of(d));
         (
             self.from.and_then(start),
             self.to.and_then(|d| d.succ_opt()).and_then(start),
@@ -140,11 +138,14 @@ impl Filters {
 #[into_params(parameter_in = Query)]
 pub struct ExportQuery {
     /// `csv` (default) or `geojson` (points in WGS-84).
+    #[param(inline)]
     pub format: Option<Format>,
     /// CSV only: `utf8` (default, with a BOM) or `gbk`.
+    #[param(inline)]
     pub encoding: Option<Encoding>,
     /// CSV only: the header row's language, `zh` or `en`. Default: Chinese for GBK (Excel in a
     /// Chinese office), the English wire names for UTF-8.
+    #[param(inline)]
     pub header: Option<HeaderLanguage>,
     /// Code of an org unit inside the caller's scope (street, community, grid) to export only
     /// its part; outside the scope it answers 404 like any unit the caller cannot see.
@@ -183,7 +184,7 @@ pub struct Outcome {
 }
 
 fn refuse(zh: String, en: String) -> ApiError {
-    ApiError::bad_request(ErrorCode::BadRequest, zh, en)
+    ApiError::bad_request(ErrorCode::ValidationFailed, zh, en)
 }
 
 impl Export {
@@ -259,7 +260,7 @@ impl Export {
 
     /// `visits-20261128.csv`: the kind and the day (Asia/Shanghai).
     pub fn file_name(&self) -> String {
-        let day = (chrono::Utc::now() + chrono::Duration::hours(8)).format("%Y%m%d");
+        let day = crate::domain::time::today().format("%Y%m%d");
         let ext = match self.format {
             Format::Csv => "csv",
             Format::Geojson => "geojson",

@@ -22,8 +22,8 @@ use crate::domain::id_number::IdNumber;
 use crate::error::{ApiError, ApiResult};
 use crate::registry::ID_INDEX;
 use crate::rules::evaluate::{self, Subject, Trigger};
+use crate::rules::Engine;
 use crate::scope::Scope;
-use crate::state::AppState;
 
 /// Rows per write transaction of the first pass.
 const MAX_KEPT_ERRORS: usize = 1000;
@@ -394,7 +394,11 @@ pub type OnProgress<'a> = &'a mut dyn FnMut(&mut AnyConnection, &Progress) -> Ap
 
 /// Who imports, over which area.
 pub struct Importer<'a> {
-    pub state: &'a AppState,
+    /// The rules the matched households are evaluated with (its cipher computes the blind index
+    /// records are matched by).
+    pub rules: Engine<'a>,
+    /// The form of the verify tasks opened where a finding opened.
+    pub verify_form: &'a str,
     pub scope: &'a Scope,
     pub actor: Option<&'a str>,
     /// Decides the size of the first pass's transactions and the connection's settings.
@@ -465,7 +469,7 @@ pub fn import(
 ) -> Result<DepartmentImport, ImportError> {
     let id = uuid::Uuid::now_v7().to_string();
     let started = db::now();
-    let today = crate::registry::today();
+    let today = crate::domain::time::today();
     let mut rows = Rows::open(source, input, format, encoding)?;
     db::write_transaction(conn, |conn| -> ApiResult<()> {
         repo::insert_import(
@@ -629,7 +633,7 @@ fn write_batch(
     let blinds: Vec<Vec<u8>> = fresh
         .iter()
         .map(|r| {
-            who.state
+            who.rules
                 .cipher
                 .blind_index(ID_INDEX, r.id.as_str())
                 .to_vec()
@@ -784,7 +788,7 @@ fn evaluate_chunk(
             signals: signals.get(h).unwrap_or(&none),
         })
         .collect();
-    let evaluations = evaluate::households(conn, who.state, &subjects, now)?;
+    let evaluations = evaluate::households(conn, &who.rules, &subjects, now)?;
     let opened: Vec<&str> = households_ids
         .iter()
         .zip(&evaluations)
@@ -891,7 +895,7 @@ fn verify_tasks(
             workers.insert(path, w);
         }
     }
-    let due = crate::registry::today() + Duration::days(7);
+    let due = crate::domain::time::today() + Duration::days(7);
     let new: Vec<crate::tasks::NewTask<'_>> = idle
         .iter()
         .filter_map(|household_id| {
@@ -900,7 +904,7 @@ fn verify_tasks(
                 kind: TaskKind::Verify,
                 household_id,
                 household_path: path,
-                form_key: &who.state.settings.recheck.form_key,
+                form_key: who.verify_form,
                 assignee: workers.get(path.as_str()).and_then(|w| w.as_deref()),
                 due_date: due,
                 priority: 1,

@@ -159,7 +159,8 @@ fn execute(
                 _ => EncodingChoice::Auto,
             };
             let who = Importer {
-                state,
+                rules: state.rule_engine(),
+                verify_form: &state.settings.recheck.form_key,
                 scope: &scope,
                 actor: actor.as_deref(),
                 runner: Runner::Job,
@@ -197,8 +198,9 @@ fn execute(
         }
         Work::StatsOverview { unit_id } => {
             let (id, sub) = unit(conn, &unit_id)?;
-            let out = crate::stats::overview::overview(conn, state, id, &sub, 365, db::now())
-                .map_err(|e| e.to_string())?;
+            let out =
+                crate::stats::overview::overview(conn, &state.calendar, id, &sub, 365, db::now())
+                    .map_err(|e| e.to_string())?;
             to_json(serde_json::to_value(out))
         }
         Work::StatsMpi { unit_id } => {
@@ -208,7 +210,7 @@ fn execute(
                     .map_err(|e| e.to_string())?;
             let out = crate::stats::poverty::mpi(
                 conn,
-                state,
+                &state.cipher,
                 id,
                 &sub,
                 state.settings.discovery.mpi_k,
@@ -219,9 +221,14 @@ fn execute(
         }
         Work::StatsRelativePoverty { unit_id } => {
             let (id, sub) = unit(conn, &unit_id)?;
-            let out =
-                crate::stats::poverty::relative_poverty(conn, state, id, &sub, &[0.4, 0.5, 0.6])
-                    .map_err(|e| e.to_string())?;
+            let out = crate::stats::poverty::relative_poverty(
+                conn,
+                &state.cipher,
+                id,
+                &sub,
+                &[0.4, 0.5, 0.6],
+            )
+            .map_err(|e| e.to_string())?;
             to_json(serde_json::to_value(out))
         }
     }

@@ -35,7 +35,7 @@ fn is_due(c: &Candidate, s: &RecheckSettings, today: NaiveDate) -> bool {
     }
     let anchor = c
         .last_recheck
-        .map(|t| (t + Duration::hours(8)).date())
+        .map(crate::domain::time::date_of)
         .map_or(c.since, |last| last.max(c.since));
     anchor + Duration::days(interval_days(c, s)) <= today
 }
@@ -101,6 +101,14 @@ pub async fn run(state: &Arc<AppState>) -> ApiResult<usize> {
     let settings = state.settings.recheck.clone();
     let every = Duration::seconds(settings.every_secs as i64);
     state
-        .tx(move |conn| run_in(conn, &settings, every, db::now(), crate::registry::today()))
+        .tx(move |conn| {
+            run_in(
+                conn,
+                &settings,
+                every,
+                db::now(),
+                crate::domain::time::today(),
+            )
+        })
         .await
 }

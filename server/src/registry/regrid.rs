@@ -9,9 +9,9 @@ use serde_json::json;
 use crate::audit::{self, AuditEntry};
 use crate::db::repo::households as repo;
 use crate::db::{self, AnyConnection};
+use crate::domain::geo::GridKey;
 use crate::domain::geo::{GridLookup, LatLon};
 use crate::error::ApiResult;
-use crate::state::GridKey;
 
 const PAGE: u32 = 2_000;
 

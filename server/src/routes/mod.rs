@@ -6,6 +6,7 @@ pub mod applications;
 pub mod auth;
 pub mod citizen;
 pub mod exports;
+mod extract;
 pub mod findings;
 pub mod forms;
 pub mod geo;

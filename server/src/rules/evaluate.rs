@@ -6,12 +6,12 @@
 use std::collections::{BTreeSet, HashMap};
 
 use chrono::NaiveDateTime;
-use jiuzhu_proto::finding::FindingSource;
+use jiuzhu_proto::finding::{FindingSource, FindingState};
 use jiuzhu_proto::rule::RuleOutcome;
 use serde_json::{Map, Value as Json};
 
 use super::facts::{self, Sources};
-use super::RuleRun;
+use super::{Engine, RuleRun};
 use crate::db::repo::findings::{self as finding_repo, FindingRow};
 use crate::db::repo::standards::StandardRow;
 use crate::db::repo::{
@@ -19,7 +19,6 @@ use crate::db::repo::{
 };
 use crate::db::AnyConnection;
 use crate::error::{ApiError, ApiResult};
-use crate::state::AppState;
 
 /// Why the rules run.
 #[derive(Debug, Clone, Copy)]
@@ -76,7 +75,7 @@ const CHUNK: usize = 500;
 /// Evaluates every enabled rule on a household, inside the caller's transaction.
 pub fn household(
     conn: &mut AnyConnection,
-    state: &AppState,
+    engine: &Engine<'_>,
     household_id: &str,
     trigger: Trigger<'_>,
     signals: &Map<String, Json>,
@@ -87,7 +86,7 @@ pub fn household(
         trigger,
         signals,
     };
-    households(conn, state, &[subject], now)?
+    households(conn, engine, &[subject], now)?
         .pop()
         .flatten()
         .ok_or_else(ApiError::not_found)
@@ -100,12 +99,12 @@ pub fn household(
 /// household that does not exist gives `None`.
 pub fn households(
     conn: &mut AnyConnection,
-    state: &AppState,
+    engine: &Engine<'_>,
     subjects: &[Subject<'_>],
     now: NaiveDateTime,
 ) -> ApiResult<Vec<Option<Evaluation>>> {
-    let today = crate::registry::today();
-    let rules = state.rules.set(&standard_repo::latest_rules(conn)?);
+    let today = crate::domain::time::today();
+    let rules = engine.book.set(&standard_repo::latest_rules(conn)?);
     let mut standards: HashMap<String, Option<StandardRow>> = HashMap::new();
     // A missing standard is counted once per (rule, district) and call.
     let mut gaps: BTreeSet<(String, i32, String, String)> = BTreeSet::new();
@@ -126,7 +125,7 @@ pub fn households(
         }
         let mut visits: HashMap<String, Json> = HashMap::new();
         for row in visit_repo::latest_approved_of_many(conn, &ids)? {
-            let answers = crate::visits::open_answers(&row, &state.cipher)?;
+            let answers = crate::answers::open_answers(&row, engine.cipher)?;
             visits.insert(row.household_id.clone(), answers);
         }
         let mut open: HashMap<(String, String), String> = HashMap::new();
@@ -228,7 +227,7 @@ pub fn households(
                                     computed,
                                     categories: serde_json::to_string(&categories)
                                         .map_err(ApiError::internal)?,
-                                    state: "open".into(),
+                                    state: FindingState::Open.as_str().into(),
                                     reason: None,
                                     application_id: None,
                                     closed_by: None,

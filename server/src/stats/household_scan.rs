@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use serde_json::Value as Json;
 
+use crate::crypto::FieldCipher;
 use crate::db::repo::households::{self as household_repo, HouseholdRow};
 use crate::db::repo::standards::{self as standard_repo, StandardRow};
 use crate::db::repo::visits::VisitRow;
@@ -11,18 +12,17 @@ use crate::db::AnyConnection;
 use crate::error::ApiResult;
 use crate::rules::facts::{self, Sources};
 use crate::scope::Scope;
-use crate::state::AppState;
 
 const PAGE: u32 = 1000;
 
 /// Calls `each(household, facts, has_accepted_visit)` for every household in `scope`.
 pub fn scan(
     conn: &mut AnyConnection,
-    state: &AppState,
+    cipher: &FieldCipher,
     scope: &Scope,
     mut each: impl FnMut(&HouseholdRow, &Json, bool),
 ) -> ApiResult<()> {
-    let today = crate::registry::today();
+    let today = crate::domain::time::today();
     let mut standards: HashMap<String, Option<StandardRow>> = HashMap::new();
     let no_signals = serde_json::Map::new();
     let mut after = String::new();
@@ -55,7 +55,7 @@ pub fn scan(
                 standards.insert(district.clone(), found);
             }
             let visit = match latest.get(&h.id) {
-                Some(v) => Some(crate::visits::open_answers(v, &state.cipher)?),
+                Some(v) => Some(crate::answers::open_answers(v, cipher)?),
                 None => None,
             };
             let facts = facts::gather(&Sources {

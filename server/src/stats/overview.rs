@@ -7,13 +7,13 @@ use jiuzhu_proto::application::ApplicationState;
 use jiuzhu_proto::stats::{Count, Overview, StepTime};
 use jiuzhu_proto::OrgUnitId;
 
-use crate::applications::china_date;
 use crate::applications::workflow::{self, Limits};
 use crate::db::repo;
+use crate::calendar::Calendar;
 use crate::db::AnyConnection;
+use crate::domain::time::date_of as china_date;
 use crate::error::ApiResult;
 use crate::scope::Scope;
-use crate::state::AppState;
 
 fn counts(rows: Vec<(String, i64)>) -> Vec<Count> {
     rows.into_iter()
@@ -23,7 +23,7 @@ fn counts(rows: Vec<(String, i64)>) -> Vec<Count> {
 
 pub fn overview(
     conn: &mut AnyConnection,
-    state: &AppState,
+    calendar: &Calendar,
     unit: OrgUnitId,
     scope: &Scope,
     coverage_days: i64,
@@ -62,9 +62,7 @@ pub fn overview(
         if app != next_app {
             continue;
         }
-        let days = state
-            .calendar
-            .working_days_between(china_date(*entered), china_date(*left));
+        let days = calendar.working_days_between(china_date(*entered), china_date(*left));
         let e = spent.entry(state_in.clone()).or_default();
         e.0 += 1;
         e.1 += days;

@@ -20,10 +20,10 @@ use super::tuning::{ImportTuning, Runner};
 use crate::crypto::FieldCipher;
 use crate::db::repo::import_jobs;
 use crate::db::{self, AnyConnection};
+use crate::domain::geo::GridKey;
 use crate::domain::geo::GridLookup;
 use crate::error::{ApiError, ApiResult};
 use crate::scope::Scope;
-use crate::state::GridKey;
 
 mod columns;
 mod encoding;

@@ -18,8 +18,8 @@ use super::write::Writer;
 use super::{ImportContext, ImportError, ImportReport, Progress, Refusal};
 use crate::db::{self, AnyConnection};
 use crate::error::{ApiError, ApiResult};
+use crate::registry::validate;
 use crate::registry::write::{self, GridChoice, NewHousehold};
-use crate::registry::{self, validate};
 
 /// Batches the parser may run ahead of the writer (each in memory while it waits).
 const PIPELINE_DEPTH: usize = 1;
@@ -608,7 +608,7 @@ pub(super) fn run_pipeline(
                     ctx: parse_ctx,
                     grids,
                     header,
-                    today: registry::today(),
+                    today: crate::domain::time::today(),
                     seen: HashSet::new(),
                     hasher: Default::default(),
                 };

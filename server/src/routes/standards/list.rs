@@ -6,8 +6,8 @@ use jiuzhu_proto::ErrorBody;
 
 use crate::auth::Caller;
 use crate::db::repo::standards as repo;
+use crate::domain::roles::STAFF;
 use crate::error::ApiResult;
-use crate::routes::households::STAFF;
 use crate::state::AppState;
 
 pub fn to_api(r: repo::StandardRow) -> StoredStandard {

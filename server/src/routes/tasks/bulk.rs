@@ -6,8 +6,8 @@ use jiuzhu_proto::ErrorBody;
 
 use crate::auth::Caller;
 use crate::db::{self, repo};
+use crate::domain::roles::COORDINATORS;
 use crate::error::{ApiError, ApiResult};
-use crate::routes::households::COORDINATORS;
 use crate::routes::tasks::{check_due, check_note};
 use crate::state::AppState;
 use crate::tasks::{self, NewTask};

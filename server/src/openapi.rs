@@ -137,6 +137,7 @@ pub fn document_json() -> Result<String, serde_json::Error> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use serde_json::Value;
 
@@ -170,7 +171,7 @@ mod tests {
             .into_iter()
             .filter(|r| {
                 r.strip_prefix('#')
-                    .map_or(true, |pointer| doc.pointer(pointer).is_none())
+                    .is_none_or(|pointer| doc.pointer(pointer).is_none())
             })
             .collect();
         assert!(dangling.is_empty(), "dangling: {dangling:?}");

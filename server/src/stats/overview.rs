@@ -8,8 +8,8 @@ use jiuzhu_proto::stats::{Count, Overview, StepTime};
 use jiuzhu_proto::OrgUnitId;
 
 use crate::applications::workflow::{self, Limits};
-use crate::db::repo;
 use crate::calendar::Calendar;
+use crate::db::repo;
 use crate::db::AnyConnection;
 use crate::domain::time::date_of as china_date;
 use crate::error::ApiResult;

@@ -689,7 +689,7 @@ fn write_batch(
 /// Rows per `IN (…)` list.
 const QUERY_CHUNK: usize = 1000;
 /// Households per evaluation transaction.
-const EVALUATION_CHUNK: usize = 1000;
+const EVALUATION_CHUNK: u32 = 1000;
 
 /// The second pass: every household the imports matched, evaluated once, in chunks (keyset on
 /// the household id, served by `department_records_import`).
@@ -708,7 +708,7 @@ fn evaluate_matched(
     // Evaluation reads the open findings and verify tasks of each chunk, tables it grows.
     let mut written = db::GrowingTables::new(&["findings", "tasks"]);
     loop {
-        let chunk = repo::matched_households_after(conn, imports, &after, EVALUATION_CHUNK as i64)?;
+        let chunk = repo::matched_households_after::<EVALUATION_CHUNK>(conn, imports, &after)?;
         let Some(last) = chunk.last() else {
             return Ok(());
         };

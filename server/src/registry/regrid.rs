@@ -13,7 +13,7 @@ use crate::domain::geo::GridKey;
 use crate::domain::geo::{GridLookup, LatLon};
 use crate::error::ApiResult;
 
-const PAGE: i64 = 2_000;
+const PAGE: u32 = 2_000;
 
 /// Moves every non-overridden household to the grid its location is in now; returns how many moved.
 // disallowed_methods: a constant limit still bound by diesel: to become limit_rows::<N>() (issue 20).
@@ -27,7 +27,7 @@ pub fn regrid_all(
     let mut after = String::new();
     let mut paths: HashMap<String, String> = HashMap::new();
     loop {
-        let page = repo::placed_by_location_after(conn, &after, PAGE)?;
+        let page = repo::placed_by_location_after::<PAGE>(conn, &after)?;
         let Some(last) = page.last() else {
             break;
         };

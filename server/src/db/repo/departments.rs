@@ -8,6 +8,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Binary, Nullable, Text};
 use jiuzhu_proto::department::DepartmentImport;
 
+use crate::db::limit::LimitRowsDsl;
 use crate::db::schema::{department_imports, department_records};
 use crate::db::{bulk, pg_copy, AnyConnection};
 use crate::scope::Scope;
@@ -228,15 +229,13 @@ pub fn insert_records(conn: &mut AnyConnection, rows: &[RecordRow<'_>]) -> Query
     Ok(())
 }
 
-/// The next `limit` households after `after` (by id) that these imports matched.
+/// The next `LIMIT` households after `after` (by id) that these imports matched.
 // disallowed_methods: a list of ids of any length: to become db::one_of (issue 20).
-// disallowed_methods: the row count is the request's page size, not a constant limit_rows::<N>() can write.
 #[allow(clippy::disallowed_methods)]
-pub fn matched_households_after(
+pub fn matched_households_after<const LIMIT: u32>(
     conn: &mut AnyConnection,
     imports: &[String],
     after: &str,
-    limit: i64,
 ) -> QueryResult<Vec<String>> {
     department_records::table
         .filter(department_records::import_id.eq_any(imports))
@@ -244,7 +243,7 @@ pub fn matched_households_after(
         .select(department_records::household_id.assume_not_null())
         .distinct()
         .order(department_records::household_id)
-        .limit(limit)
+        .limit_rows::<LIMIT>()
         .load(conn)
 }
 

@@ -618,14 +618,11 @@ pub fn get(conn: &mut AnyConnection, id: &str) -> QueryResult<HouseholdRow> {
         .first_row(conn)
 }
 
-/// The next `limit` households after `after` (by id) whose grid follows their location and that
+/// The next `PAGE` households after `after` (by id) whose grid follows their location and that
 /// have one: (id, lat, lon, grid id).
-// disallowed_methods: the row count is the request's page size, not a constant limit_rows::<N>() can write.
-#[allow(clippy::disallowed_methods)]
-pub fn placed_by_location_after(
+pub fn placed_by_location_after<const PAGE: u32>(
     conn: &mut AnyConnection,
     after: &str,
-    limit: i64,
 ) -> QueryResult<Vec<(String, f64, f64, String)>> {
     households::table
         .filter(households::grid_overridden.eq(false))
@@ -633,13 +630,13 @@ pub fn placed_by_location_after(
         .filter(households::lat.is_not_null())
         .filter(households::lon.is_not_null())
         .order(households::id.asc())
-        .limit(limit)
         .select((
             households::id,
             households::lat.assume_not_null(),
             households::lon.assume_not_null(),
             households::grid_id,
         ))
+        .limit_rows::<PAGE>()
         .load(conn)
 }
 

@@ -76,6 +76,8 @@ pub struct AppState {
     pub calendar: crate::calendar::Calendar,
     /// How citizens' verification codes are sent.
     pub sms: crate::citizens::SmsSender,
+    /// The audit chain's key and its checkpoint file.
+    pub audit: crate::audit::Auditor,
     pub metrics: Metrics,
 }
 
@@ -88,10 +90,11 @@ impl AppState {
     {
         let pool = self.pool.clone();
         let span = tracing::Span::current();
+        let audit = self.audit.context();
         actix_web::web::block(move || {
             let _entered = span.enter();
             let mut conn = pool.get().map_err(ApiError::from)?;
-            work(&mut conn)
+            audit.enter(|| work(&mut conn))
         })
         .await?
     }
@@ -114,7 +117,10 @@ impl AppState {
         T: Send + 'static,
     {
         match &self.group_commit {
-            Some(group) => group.run(work).await,
+            Some(group) => {
+                let audit = self.audit.context();
+                group.run(move |conn| audit.enter(|| work(conn))).await
+            }
             None => self.tx(work).await,
         }
     }

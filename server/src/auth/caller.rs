@@ -91,7 +91,10 @@ pub fn lookup(conn: &mut db::AnyConnection, hash: &str) -> ApiResult<Caller> {
 
 async fn authenticate(state: Arc<AppState>, presented: Option<String>) -> ApiResult<Caller> {
     let hash = presented_hash(&state, presented.as_deref())?;
-    state.db(move |conn| lookup(conn, &hash)).await
+    let caller = state.db(move |conn| lookup(conn, &hash)).await?;
+    // The request's audit records name this caller.
+    crate::telemetry::set_request_actor(caller.user_id.to_string());
+    Ok(caller)
 }
 
 impl FromRequest for Caller {

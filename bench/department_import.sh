@@ -27,7 +27,8 @@ export RUST_BACKTRACE=0
 if [ -n "${JIUZHU_BENCH_BIN:-}" ]; then
     BIN="$JIUZHU_BENCH_BIN"
 else
-    cargo build --release -p jiuzhu-server
+    # The one build every script under bench/ makes: with the harness (`bench` feature).
+    cargo build --release -p jiuzhu-server --features bench
     BIN="$PWD/target/release/jiuzhu"
 fi
 WORK="$PWD/target/bench-department"

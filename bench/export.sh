@@ -8,13 +8,15 @@
 #   bench/export.sh
 #
 # Env: VISITS (1000000), SMALL (100000), HOUSEHOLDS (20000), SKIP_PG=1, SKIP_SQLITE=1, BIN_DIR
-# (use these binaries, no build), JIUZHU_BENCH_PG_URL (postgres://postgres@127.0.0.1:5432/postgres:
-# the script creates and drops its own database beside it), PORT (18480), KEEP=1 (keep the data
-# and the exported files under target/bench-export/<time>/; by default they are deleted).
+# (use these binaries, no build: its `jiuzhu` built with the `bench` feature), JIUZHU_BENCH_PG_URL
+# (postgres://postgres@127.0.0.1:5432/postgres: the script creates and drops its own database
+# beside it), PORT (18480), KEEP=1 (keep the data and the exported files under
+# target/bench-export/<time>/; by default they are deleted).
 #
-# Seeding is `jiuzhu bench-seed-visits` (a hidden benchmark harness,
-# server/src/exports/bench_seed.rs): the demo city with HOUSEHOLDS households, one task each, and
-# visit rows inserted directly, since a million submissions through the API would take hours.
+# Seeding is `jiuzhu bench-seed-visits` (the benchmark harness, server/src/bench/visits.rs, in a
+# `jiuzhu` built with the `bench` feature, as this script builds it): the demo city with
+# HOUSEHOLDS households, one task each, and visit rows inserted directly, since a million
+# submissions through the API would take hours.
 # Peak RSS: `/usr/bin/time -f %M` for processes that run one export (CLI, sqlite3, psql); for the
 # server, VmHWM from /proc (its peak since start: start-up, log-in and the export). Beside it, the
 # peaks of RssAnon (heap, stacks: what the process itself holds) and RssFile (file pages mapped in,
@@ -34,7 +36,7 @@ export RUST_BACKTRACE=0
 export RUST_LOG="${RUST_LOG:-warn}"
 
 if [ -z "${BIN_DIR:-}" ]; then
-    cargo build --release -p jiuzhu-server
+    cargo build --release -p jiuzhu-server --features bench
 fi
 BIN="${BIN_DIR:-$PWD/target/release}"
 RUN="$PWD/target/bench-export/$(date -u +%Y%m%dT%H%M%SZ)"

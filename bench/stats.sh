@@ -16,7 +16,8 @@ BIN="${BIN:-target/release/jiuzhu}"
 PORT="${PORT:-18093}"
 OUT="target/bench-stats/$(date -u +%Y%m%dT%H%M%S)"
 mkdir -p "$OUT"
-[ -x "$BIN" ] || cargo build --release -p jiuzhu-server
+# The one build every script under bench/ makes: with the harness (`bench` feature).
+[ -x "$BIN" ] || cargo build --release -p jiuzhu-server --features bench
 
 start() { # $1 data dir, $2 database url, $3 extra flags
   "$BIN" serve --bind "127.0.0.1:$PORT" --data-dir "$1" --database-url "$2" $3 >"$OUT/server.log" 2>&1 &

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The morning sync storm (BENCHMARKS.md "Sync storm"): `jiuzhu-field storm` with WORKERS simulated
+# The morning sync storm (BENCHMARKS.md "Sync storm"): `jiuzhu-bench storm` with WORKERS simulated
 # grid workers holding TASKS tasks each, against `jiuzhu serve` on SQLite, against a bare actix-web
 # route serving the same bytes (bench/bare-actix: the machine's ceiling), and against `jiuzhu serve`
 # on PostgreSQL, one after the other in one run. Each target gets the same two storms:
@@ -20,7 +20,8 @@
 # SKIP_SQLITE=1 (PostgreSQL only; the bare peer needs the bodies the SQLite part captures, so it
 # is skipped too).
 #
-# Setup is `jiuzhu bench-seed` (a hidden benchmark harness, server/src/bench_seed.rs): workers
+# Setup is `jiuzhu bench-seed` (the benchmark harness, server/src/bench/storm.rs, in a `jiuzhu`
+# built with the `bench` feature, as this script builds it; a BIN_DIR must hold one): workers
 # share one argon2 hash and get their access tokens from the server's own token code, instead of
 # 10,000 API calls and log-ins at ~50 ms of argon2 each. Server, peer and load generator share
 # the machine's cores: each report gives the CPU used by the load generator and by the target.
@@ -42,7 +43,7 @@ export RUST_BACKTRACE=0
 export RUST_LOG="${RUST_LOG:-warn}"
 
 if [ -z "${BIN_DIR:-}" ]; then
-    cargo build --release -p jiuzhu-server -p jiuzhu-mobile-api -p bare-actix
+    cargo build --release -p jiuzhu-server --features jiuzhu-server/bench -p jiuzhu-bench -p bare-actix
 fi
 BIN="${BIN_DIR:-$PWD/target/release}"
 MODES="${MODES:-closed open}"
@@ -119,7 +120,7 @@ storms() {
             extra+=(--rate "$RATE")
         fi
         echo "== $name, $mode loop (load $(loadavg))"
-        "$BIN/jiuzhu-field" --server "$url" storm --tokens "$RUN/$TOKENS" --workers "$WORKERS" \
+        "$BIN/jiuzhu-bench" --server "$url" storm --tokens "$RUN/$TOKENS" --workers "$WORKERS" \
             --tasks-per-worker "$TASKS" --warmup "$WARMUP" --duration "$DURATION" \
             --watch-pid "$pid" --label "$name $mode" --decode "$DECODE" "${extra[@]}" --json >"$RUN/$name-$mode.json"
         python3 bench/storm_table.py --one "$RUN/$name-$mode.json"

@@ -14,7 +14,8 @@
 # itself (sqlite3 / psql): acknowledged visits must all be there.
 #
 # Env: WORKERS (1000), TASKS (30), FIELDS (250), CONCURRENCY (64), RATE (1000; 0 = no open
-# loop), BATCH (64), PEER_SECONDS (10), SKIP_PG=1, BIN_DIR (use these binaries, no build),
+# loop), BATCH (64), PEER_SECONDS (10), SKIP_PG=1, BIN_DIR (use these binaries, no build:
+# its `jiuzhu` built with the `bench` feature),
 # JIUZHU_BENCH_PG_URL (postgres://postgres@127.0.0.1:5432/postgres: a database is created beside
 # it and dropped afterwards), PORT (18480).
 set -euo pipefail
@@ -35,7 +36,7 @@ export RUST_BACKTRACE=0
 export RUST_LOG="${RUST_LOG:-warn}"
 
 if [ -z "${BIN_DIR:-}" ]; then
-    cargo build --release -p jiuzhu-server -p jiuzhu-mobile-api
+    cargo build --release -p jiuzhu-server --features jiuzhu-server/bench -p jiuzhu-bench
 fi
 BIN="${BIN_DIR:-$PWD/target/release}"
 RUN="$PWD/target/bench-vstorm/$(date -u +%Y%m%dT%H%M%SZ)"
@@ -110,7 +111,7 @@ storm() {
         extra+=(--rate "$RATE")
     fi
     echo "== $name, $mode loop (load $(loadavg))"
-    "$BIN/jiuzhu-field" --server "http://127.0.0.1:$PORT" storm --visits \
+    "$BIN/jiuzhu-bench" --server "http://127.0.0.1:$PORT" storm --visits \
         --tokens "$RUN/$name-$prefix-tokens.json" --watch-pid "$SERVER_PID" \
         --label "$name $mode" "${extra[@]}" --json >"$RUN/$name-$mode.json" || true
     python3 bench/visit_storm_table.py --one "$RUN/$name-$mode.json"

@@ -56,6 +56,8 @@ pub enum ErrorCode {
     VerificationFailed,
     /// `GET /exports/{kind}` for a kind that does not exist or is not available yet.
     UnknownExportKind,
+    /// The path exists but does not take this method (the `Allow` header lists the ones it does).
+    MethodNotAllowed,
     Internal,
     Unavailable,
     /// A code this client version does not know yet.
@@ -105,6 +107,7 @@ impl ErrorCode {
             Self::InvalidTransition => "invalid_transition",
             Self::VerificationFailed => "verification_failed",
             Self::UnknownExportKind => "unknown_export_kind",
+            Self::MethodNotAllowed => "method_not_allowed",
             Self::Internal => "internal",
             Self::Unavailable => "unavailable",
             Self::Unknown => "unknown",

@@ -27,6 +27,11 @@ wire_enum!(
 );
 
 impl TaskState {
+    /// The states of a task still to do.
+    pub const OPEN: [TaskState; 3] = [TaskState::Pending, TaskState::Assigned, TaskState::Accepted];
+    /// The states of a task on its worker's phone.
+    pub const ON_PHONE: [TaskState; 2] = [TaskState::Assigned, TaskState::Accepted];
+
     /// Still work to do.
     pub fn is_open(self) -> bool {
         matches!(

@@ -1,12 +1,13 @@
 //! Creating accounts: one path for the API, the command line and the demo city.
 
+use jiuzhu_proto::org::OrgKind;
 use jiuzhu_proto::user::{Role, User};
 use jiuzhu_proto::ErrorCode;
 
+use crate::db::repo::org_units::OrgUnitRow;
 use crate::db::{self, repo, AnyConnection};
 use crate::domain::account::{Username, UsernameError};
 use crate::error::{is_unique_violation, ApiError, ApiResult};
-use crate::routes::users::check_binding;
 use crate::scope::Scope;
 
 /// An account whose fields have been checked and whose password is already hashed (hashing
@@ -76,4 +77,26 @@ pub fn create(conn: &mut AnyConnection, scope: &Scope, account: NewAccount) -> A
     let (row, code) =
         repo::users::find_with_code(conn, &new.id)?.ok_or_else(ApiError::not_found)?;
     row.into_api(code)
+}
+
+/// A role may only be bound to units of the kinds it works at.
+pub fn check_binding(role: Role, unit: &OrgUnitRow) -> ApiResult<()> {
+    let kind = OrgKind::parse(&unit.kind);
+    if kind.is_some_and(|k| role.allowed_org_kinds().contains(&k)) {
+        return Ok(());
+    }
+    let kinds: Vec<&str> = role
+        .allowed_org_kinds()
+        .iter()
+        .map(|k| k.as_str())
+        .collect();
+    Err(ApiError::bad_request(
+        ErrorCode::RoleNotAllowed,
+        format!("角色 {} 只能绑定到 {}", role.as_str(), kinds.join("/")),
+        format!(
+            "a {} must be bound to a {}",
+            role.as_str(),
+            kinds.join(" or ")
+        ),
+    ))
 }

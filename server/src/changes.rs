@@ -4,28 +4,15 @@
 //! bump the single `change_head` row first, inside their transaction, so sequence numbers are
 //! committed in order on both backends and a reader holding cursor N has seen every row ≤ N.
 
-use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretBox};
 use sha2::Sha256;
 
-use crate::db::bulk;
-use crate::db::limit::{FirstRow, LimitRowsDsl};
-use crate::db::schema::{change_head, changes, tasks};
+use crate::db::repo::changes::{self as repo, ChangeInsert};
 use crate::db::AnyConnection;
 use crate::error::ApiResult;
 
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = changes)]
-pub struct ChangeRow {
-    pub seq: i64,
-    pub entity: String,
-    pub entity_id: String,
-    pub worker_id: Option<String>,
-    pub op: String,
-    pub at: chrono::NaiveDateTime,
-}
+pub use crate::db::repo::changes::ChangeRow;
 
 pub const UPSERT: &str = "upsert";
 pub const DELETE: &str = "delete";
@@ -58,32 +45,6 @@ pub struct NewChange<'a> {
     pub op: &'a str,
 }
 
-#[derive(Insertable)]
-#[diesel(table_name = changes)]
-struct ChangeInsert<'a> {
-    seq: i64,
-    entity: &'a str,
-    entity_id: &'a str,
-    worker_id: Option<&'a str>,
-    op: &'a str,
-    at: chrono::NaiveDateTime,
-}
-
-impl bulk::SqliteRow for ChangeInsert<'_> {
-    type Key = changes::table;
-    const INSERT: &'static str =
-        "INSERT INTO changes (seq, entity, entity_id, worker_id, op, at) VALUES ";
-
-    fn bind<'b>(&'b self, out: &mut bulk::Binds<'_, '_, 'b>) -> QueryResult<()> {
-        out.value::<BigInt, _>(&self.seq)?;
-        out.value::<Text, _>(self.entity)?;
-        out.value::<Text, _>(self.entity_id)?;
-        out.value::<Nullable<Text>, _>(&self.worker_id)?;
-        out.value::<Text, _>(self.op)?;
-        out.value::<Timestamp, _>(&self.at)
-    }
-}
-
 /// Appends changes in order, numbered as the same calls of [`record`] one after the other would
 /// number them (the head moves once, by their count); returns the last sequence number, or the
 /// head when there are none. Call inside the write transaction of the changes themselves.
@@ -92,7 +53,7 @@ pub fn record_many(conn: &mut AnyConnection, new: &[NewChange<'_>]) -> ApiResult
         return head(conn);
     }
     let count = i64::try_from(new.len()).unwrap_or(i64::MAX);
-    let last = bump_head(conn, count)?;
+    let last = repo::bump_head(conn, count)?;
     let at = crate::db::now();
     let rows: Vec<ChangeInsert<'_>> = new
         .iter()
@@ -106,37 +67,13 @@ pub fn record_many(conn: &mut AnyConnection, new: &[NewChange<'_>]) -> ApiResult
             at,
         })
         .collect();
-    bulk::insert_any(conn, &rows, |c, chunk| {
-        diesel::insert_into(changes::table).values(chunk).execute(c)
-    })?;
+    repo::insert_many(conn, &rows)?;
     Ok(last)
-}
-
-/// The head moved on by `count` and read back in one statement (both SQLite and PostgreSQL have
-/// `RETURNING`).
-fn bump_head(conn: &mut AnyConnection, count: i64) -> QueryResult<i64> {
-    #[derive(QueryableByName)]
-    struct Head {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        seq: i64,
-    }
-    let head: Head =
-        diesel::sql_query("UPDATE change_head SET seq = seq + $1 WHERE id = 1 RETURNING seq")
-            .bind::<BigInt, _>(count)
-            .get_result(conn)?;
-    Ok(head.seq)
 }
 
 /// A household changed: tell every worker with an open task on it.
 pub fn household_touched(conn: &mut AnyConnection, household_id: &str) -> ApiResult<()> {
-    let workers: Vec<String> = tasks::table
-        .filter(tasks::household_id.eq(household_id))
-        .filter(tasks::state.eq_any(["assigned", "accepted"]))
-        .filter(tasks::assignee_id.is_not_null())
-        .select(tasks::assignee_id.assume_not_null())
-        .distinct()
-        .load(conn)?;
-    for w in workers {
+    for w in crate::db::repo::tasks::workers_on_open_tasks(conn, household_id)? {
         record(conn, "household", household_id, Some(&w), UPSERT)?;
     }
     Ok(())
@@ -144,10 +81,7 @@ pub fn household_touched(conn: &mut AnyConnection, household_id: &str) -> ApiRes
 
 /// The newest sequence number.
 pub fn head(conn: &mut AnyConnection) -> ApiResult<i64> {
-    Ok(change_head::table
-        .find(1)
-        .select(change_head::seq)
-        .first_row(conn)?)
+    Ok(repo::head(conn)?)
 }
 
 /// A worker's changes after `after`, oldest first, at most `LIMIT` of them.
@@ -156,13 +90,7 @@ pub fn since<const LIMIT: u32>(
     worker_id: &str,
     after: i64,
 ) -> ApiResult<Vec<ChangeRow>> {
-    Ok(changes::table
-        .filter(changes::worker_id.eq(worker_id))
-        .filter(changes::seq.gt(after))
-        .order(changes::seq.asc())
-        .select(ChangeRow::as_select())
-        .limit_rows::<LIMIT>()
-        .load(conn)?)
+    Ok(repo::since::<LIMIT>(conn, worker_id, after)?)
 }
 
 /// Signs and checks sync cursors: `v1.<seq>.<mac>`, the MAC over the user id and the sequence, so

@@ -13,16 +13,14 @@ use jiuzhu_proto::user::Role;
 use jiuzhu_proto::ErrorCode;
 use rand::Rng;
 
+use crate::auth::session::TokenIssuer;
 use crate::config::DiscoverySettings;
 use crate::crypto::FieldCipher;
-use crate::db::limit::FirstRow;
 use crate::db::repo::self_reports::{self as repo, CodeRow};
 use crate::db::repo::users::{self as users, NewUser, UserChanges};
-use crate::db::schema::org_units;
 use crate::db::AnyConnection;
 use crate::domain::id_number::mask_phone;
 use crate::error::{ApiError, ApiResult};
-use crate::state::AppState;
 
 /// Wrong codes allowed before the code is spent.
 const MAX_ATTEMPTS: i32 = 5;
@@ -122,15 +120,24 @@ fn code_hash(cipher: &FieldCipher, user_id: &str, code: &str) -> String {
     )
 }
 
+/// What sending and checking verification codes needs: the cipher that derives usernames and code
+/// hashes, how long a code lives, and the sender (`AppState::citizen_codes` lends one).
+#[derive(Clone, Copy)]
+pub struct Codes<'a> {
+    pub cipher: &'a FieldCipher,
+    pub ttl_secs: i64,
+    pub sms: &'a SmsSender,
+}
+
 /// Registers (or re-registers, while unverified) a citizen and sends a code.
 pub fn register(
     conn: &mut AnyConnection,
-    state: &AppState,
+    codes: &Codes<'_>,
     mobile: &str,
     password_hash: String,
     now: NaiveDateTime,
 ) -> ApiResult<()> {
-    let username = username_for(&state.cipher, mobile);
+    let username = username_for(codes.cipher, mobile);
     let user_id = match users::find_by_username(conn, &username)? {
         Some(user) => {
             let verified = repo::code_of(conn, &user.id)?.is_some_and(|c| c.verified_at.is_some());
@@ -153,14 +160,8 @@ pub fn register(
             user.id
         }
         None => {
-            use diesel::prelude::*;
-            let (city_id, city_path): (String, String) = org_units::table
-                .filter(org_units::kind.eq("city"))
-                .order(org_units::path.asc())
-                .select((org_units::id, org_units::path))
-                .first_row(conn)
-                .optional()?
-                .ok_or_else(|| {
+            let (city_id, city_path) =
+                crate::db::repo::org_units::first_city(conn)?.ok_or_else(|| {
                     ApiError::unavailable(anyhow::anyhow!("no city is set up for citizens"))
                 })?;
             let id = uuid::Uuid::now_v7().to_string();
@@ -187,13 +188,13 @@ pub fn register(
         conn,
         &CodeRow {
             user_id: user_id.clone(),
-            code_hash: code_hash(&state.cipher, &user_id, &code),
-            expires_at: now + Duration::seconds(state.settings.discovery.sms_code_ttl_secs),
+            code_hash: code_hash(codes.cipher, &user_id, &code),
+            expires_at: now + Duration::seconds(codes.ttl_secs),
             attempts: 0,
             verified_at: None,
         },
     )?;
-    state.sms.send(mobile, &code)
+    codes.sms.send(mobile, &code)
 }
 
 fn wrong_code() -> ApiError {
@@ -207,12 +208,13 @@ fn wrong_code() -> ApiError {
 /// Checks a code; on success the account is enabled and logged in.
 pub fn verify(
     conn: &mut AnyConnection,
-    state: &AppState,
+    codes: &Codes<'_>,
+    tokens: &TokenIssuer<'_>,
     mobile: &str,
     code: &str,
     now: NaiveDateTime,
 ) -> ApiResult<TokenPair> {
-    let username = username_for(&state.cipher, mobile);
+    let username = username_for(codes.cipher, mobile);
     let user = users::find_by_username(conn, &username)?
         .filter(|u| u.role == Role::Citizen.as_str())
         .ok_or_else(wrong_code)?;
@@ -220,7 +222,7 @@ pub fn verify(
     if row.verified_at.is_some() || row.expires_at < now || row.attempts >= MAX_ATTEMPTS {
         return Err(wrong_code());
     }
-    if row.code_hash != code_hash(&state.cipher, &user.id, code.trim()) {
+    if row.code_hash != code_hash(codes.cipher, &user.id, code.trim()) {
         repo::count_attempt(conn, &user.id)?;
         return Err(wrong_code());
     }
@@ -234,7 +236,7 @@ pub fn verify(
             ..Default::default()
         },
     )?;
-    crate::auth::session::token_pair(conn, state, &user.id, None, now)
+    crate::auth::session::token_pair(conn, tokens, &user.id, None, now)
 }
 
 #[cfg(test)]

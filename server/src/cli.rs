@@ -57,12 +57,11 @@ pub enum Command {
     /// Check the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
-    /// Benchmark harness: seed storm workers, tasks and tokens (see `bench_seed`).
-    #[command(hide = true)]
-    BenchSeed(crate::bench_seed::BenchSeedArgs),
-    /// Benchmark harness: seed visit rows for the export benchmark (see `exports::bench_seed`).
-    #[command(hide = true)]
-    BenchSeedVisits(crate::exports::bench_seed::BenchSeedVisitsArgs),
+    /// The benchmark harness's hidden commands (`bench-seed`, `bench-seed-visits`): only in a
+    /// build with the `bench` feature.
+    #[cfg(feature = "bench")]
+    #[command(flatten)]
+    Bench(crate::bench::BenchCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -259,7 +258,7 @@ async fn run_command(cli: Cli) -> anyhow::Result<()> {
                     .db(move |conn| demo::load(conn, &st.cipher, demo::DemoSize::FULL))
                     .await
                     .map_err(|e| anyhow::anyhow!("demo: {e}"))?;
-                grid_index::refresh(&state)
+                grid_index::refresh(&state.database, &state.grids)
                     .await
                     .map_err(|e| anyhow::anyhow!("grids: {e}"))?;
                 let activity = demo::activity::seed(&state).await.map_err(|e| {
@@ -272,6 +271,11 @@ async fn run_command(cli: Cli) -> anyhow::Result<()> {
                     anyhow::anyhow!("demo activity: {e} {}", fields.join(", "))
                 })?;
                 print_demo(&report, &activity);
+            }
+            // Photo files a crash left behind go before anything new can arrive.
+            let grace = std::time::Duration::from_secs(state.settings.photos.orphan_grace_secs);
+            if let Err(e) = crate::photos::sweep::run(&state, grace).await {
+                tracing::warn!(error = %e, "sweeping photo files left by a crash failed");
             }
             let listener = std::net::TcpListener::bind(&bind)?;
             let app = Application::on_listener(state, listener)?;
@@ -491,16 +495,6 @@ async fn run_command(cli: Cli) -> anyhow::Result<()> {
                 anyhow::bail!("the audit log does not verify");
             }
         }
-        Command::BenchSeed(args) => {
-            let settings = settings(&cli, None)?;
-            let args = args.clone();
-            let r = tokio::task::spawn_blocking(move || crate::bench_seed::run(settings, &args))
-                .await??;
-            println!(
-                "bench-seed: demo loaded {}, {} grids, workers {} created / {} reused, {} tasks created, {:.1} s",
-                r.demo_loaded, r.grids, r.workers_created, r.workers_reused, r.tasks_created, r.seconds
-            );
-        }
         Command::Export(args) => {
             let settings = settings(&cli, None)?;
             let args = args.clone();
@@ -514,17 +508,9 @@ async fn run_command(cli: Cli) -> anyhow::Result<()> {
                 started.elapsed().as_secs_f64()
             );
         }
-        Command::BenchSeedVisits(args) => {
-            let settings = settings(&cli, None)?;
-            let args = args.clone();
-            let r = tokio::task::spawn_blocking(move || {
-                crate::exports::bench_seed::run(settings, &args)
-            })
-            .await??;
-            println!(
-                "bench-seed-visits: {} households, {} tasks created, {} visits, {:.1} s",
-                r.households, r.tasks_created, r.visits, r.seconds
-            );
+        #[cfg(feature = "bench")]
+        Command::Bench(command) => {
+            crate::bench::run(settings(&cli, None)?, command.clone()).await?
         }
         Command::Openapi => {
             let mut out = std::io::stdout().lock();
@@ -570,7 +556,7 @@ fn import_department(
     use crate::imports::departments::{self, Format, Importer};
     let secrets = crate::config::Secrets::resolve(&settings)?;
     let state = crate::startup::build_state(settings, secrets)?;
-    let mut conn = state.pool.get()?;
+    let mut conn = state.database.pool.get()?;
     let input = std::fs::File::open(&args.file)
         .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", args.file.display()))?;
     let encoding = match args.encoding {
@@ -581,7 +567,8 @@ fn import_department(
     let format = if args.json { Format::Json } else { Format::Csv };
     let scope = Scope::everything();
     let who = Importer {
-        state: &state,
+        rules: state.rule_engine(),
+        verify_form: &state.settings.recheck.form_key,
         scope: &scope,
         actor: None,
         runner: Runner::CommandLine,

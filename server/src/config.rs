@@ -194,6 +194,9 @@ pub struct PhotoSettings {
     pub exif_time_slack_secs: i64,
     /// Perceptual-hash distance (of 64 bits) at or under which two photos count as near-identical.
     pub similar_max_distance: u32,
+    /// Files a crash left behind (spooled bodies, partial uploads without a row, stored objects
+    /// without a photo row) are removed at start-up and every ten minutes once this old.
+    pub orphan_grace_secs: u64,
 }
 
 impl Default for PhotoSettings {
@@ -208,6 +211,7 @@ impl Default for PhotoSettings {
             max_exif_distance_m: 500.0,
             exif_time_slack_secs: 2 * 3600,
             similar_max_distance: 3,
+            orphan_grace_secs: 3600,
         }
     }
 }

@@ -27,10 +27,10 @@ use crate::crypto::FieldCipher;
 use crate::db::repo::households as repo;
 use crate::db::repo::org_units;
 use crate::db::{self, AnyConnection};
+use crate::domain::geo::GridKey;
 use crate::domain::geo::{GridEntry, GridLookup, LatLon};
 use crate::error::{ApiError, ApiResult};
-use crate::registry::{self, validate, write};
-use crate::state::GridKey;
+use crate::registry::{validate, write};
 
 /// How many households `--demo` registers.
 pub const FULL_COUNT: usize = 20_000;
@@ -90,7 +90,7 @@ pub fn load(
     // The lookup the server itself uses, built from the stored boundaries: a point placed in a
     // grid here is placed back in that grid by every later lookup.
     let (lookup, _) = crate::grid_index::load(conn)?;
-    let today = registry::today();
+    let today = crate::domain::time::today();
     let mut city = Generator::new(&lookup, district_code, reference_date(today));
     if city.grids.is_empty() {
         return Err(ApiError::internal(anyhow::anyhow!(

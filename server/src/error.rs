@@ -50,13 +50,14 @@ impl ApiError {
         }
     }
 
-    /// A 400 (or 422-like) problem with the request itself.
+    /// A problem with what the client sent. The status follows the code (`input_status`): 400
+    /// when the request cannot be read at all, 422 when it can but its content is invalid.
     pub fn bad_request(
         code: ErrorCode,
         zh: impl Into<Cow<'static, str>>,
         en: impl Into<Cow<'static, str>>,
     ) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, code, zh, en)
+        Self::new(input_status(code), code, zh, en)
     }
 
     pub fn validation(details: Vec<FieldError>) -> Self {
@@ -223,10 +224,55 @@ impl From<actix_web::error::BlockingError> for ApiError {
     }
 }
 
+/// The one status of a problem with the client's input, across the API:
+/// - 400: the request is malformed: a body that is not JSON (or not UTF-8, or cut short), a
+///   header or an opaque token (cursor, page key) that cannot be read (`invalid_json`,
+///   `bad_request`);
+/// - 422: the request is well-formed but its content is invalid: a JSON body of the wrong shape
+///   (a wrong type, a missing or unknown field), a query value that does not fit, a value out of
+///   range, a bad ID number, a rule of the domain broken (`validation_failed`, `unknown_field`
+///   and the specific codes).
+pub fn input_status(code: ErrorCode) -> StatusCode {
+    match code {
+        ErrorCode::BadRequest | ErrorCode::InvalidJson => StatusCode::BAD_REQUEST,
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
+    }
+}
+
 /// True when a database error is a unique-constraint violation (on either backend).
 pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
     matches!(
         e,
         diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One status per kind of problem: only a request that cannot be read is a 400.
+    #[test]
+    fn input_problems_take_their_status_from_the_code() {
+        for code in [ErrorCode::BadRequest, ErrorCode::InvalidJson] {
+            assert_eq!(
+                ApiError::bad_request(code, "读", "read").status,
+                StatusCode::BAD_REQUEST
+            );
+        }
+        for code in [
+            ErrorCode::UnknownField,
+            ErrorCode::ValidationFailed,
+            ErrorCode::InvalidCoordinate,
+            ErrorCode::InvalidUsername,
+            ErrorCode::InvalidPassword,
+            ErrorCode::VerificationFailed,
+        ] {
+            assert_eq!(
+                ApiError::bad_request(code, "值", "value").status,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "{code}"
+            );
+        }
+    }
 }

@@ -2,17 +2,14 @@
 //! application or dismisses it with a reason (both audited).
 
 use chrono::NaiveDateTime;
-use diesel::prelude::*;
 use jiuzhu_proto::application::Category;
 use jiuzhu_proto::finding::{Finding, FindingSource, FindingState};
 use jiuzhu_proto::ErrorCode;
 
 use crate::applications::{self, Actor};
 use crate::audit::{self, AuditEntry};
-use crate::db::limit::FirstRow;
 use crate::db::repo::findings::{self as repo, FindingRow};
 use crate::db::repo::households::HouseholdRow;
-use crate::db::schema::{households, org_units};
 use crate::db::AnyConnection;
 use crate::error::{ApiError, ApiResult};
 use crate::scope::Scope;
@@ -27,11 +24,7 @@ fn not_open() -> ApiError {
 
 /// The org unit a finding belongs to: its household's grid, or the unit at its path.
 fn unit_of(conn: &mut AnyConnection, row: &FindingRow) -> ApiResult<Option<String>> {
-    Ok(org_units::table
-        .filter(org_units::path.eq(&row.org_path))
-        .select(org_units::id)
-        .first_row::<String>(conn)
-        .optional()?)
+    Ok(crate::db::repo::org_units::id_at_path(conn, &row.org_path)?)
 }
 
 pub fn to_api(conn: &mut AnyConnection, row: FindingRow) -> ApiResult<Finding> {
@@ -84,10 +77,7 @@ pub fn convert(
             "this finding has no household yet: verify and register it first",
         )
     })?;
-    let household: HouseholdRow = households::table
-        .find(&household_id)
-        .select(HouseholdRow::as_select())
-        .first_row(conn)?;
+    let household: HouseholdRow = crate::db::repo::households::get(conn, &household_id)?;
     let categories = match categories {
         Some(c) => c,
         None => serde_json::from_str::<Vec<String>>(&finding.categories)
@@ -116,7 +106,7 @@ pub fn convert(
     if repo::close(
         conn,
         id,
-        "converted",
+        FindingState::Converted.as_str(),
         None,
         Some(&application),
         &actor.id,
@@ -149,7 +139,16 @@ pub fn dismiss(
     now: NaiveDateTime,
 ) -> ApiResult<FindingRow> {
     let finding = repo::find_in_scope(conn, scope, id)?.ok_or_else(ApiError::not_found)?;
-    if repo::close(conn, id, "dismissed", Some(reason), None, &actor.id, now)? == 0 {
+    if repo::close(
+        conn,
+        id,
+        FindingState::Dismissed.as_str(),
+        Some(reason),
+        None,
+        &actor.id,
+        now,
+    )? == 0
+    {
         return Err(not_open());
     }
     audit::record(

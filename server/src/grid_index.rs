@@ -1,14 +1,13 @@
 //! Builds the point → grid lookup from the stored grid boundaries, and keeps it fresh: rebuilt at
-//! once after a local change, and by a watcher that notices changes made by other instances.
-
-use std::sync::{Arc, Weak};
-use std::time::Duration;
+//! once after a local change, and by a watcher (`jobs::spawn_grid_watcher`) that notices changes
+//! made by other instances.
 
 use crate::db::repo::org_units;
 use crate::db::AnyConnection;
+use crate::db::Database;
 use crate::domain::geo::{GridEntry, GridLookup};
+use crate::domain::geo::{GridIndex, GridKey};
 use crate::error::{ApiError, ApiResult};
-use crate::state::{AppState, GridKey};
 
 /// Reads every grid boundary and builds a lookup, with the fingerprint it reflects.
 pub fn load(conn: &mut AnyConnection) -> ApiResult<(GridLookup<GridKey>, String)> {
@@ -36,44 +35,21 @@ pub fn load(conn: &mut AnyConnection) -> ApiResult<(GridLookup<GridKey>, String)
 }
 
 /// Rebuilds the lookup now (after this instance changed boundaries).
-pub async fn refresh(state: &Arc<AppState>) -> ApiResult<()> {
-    let (lookup, fingerprint) = state.db(load).await?;
-    state.grids.replace(lookup, fingerprint);
+pub async fn refresh(db: &Database, grids: &GridIndex) -> ApiResult<()> {
+    let (lookup, fingerprint) = db.run(load).await?;
+    grids.replace(lookup, fingerprint);
     Ok(())
 }
 
 /// After this instance changed grid boundaries: rebuild the lookup, then move the households whose
 /// grid follows their location. Returns how many moved.
-pub async fn boundaries_changed(state: &Arc<AppState>, actor: Option<String>) -> ApiResult<u64> {
-    refresh(state).await?;
-    let lookup = state.grids.get();
-    state
-        .db(move |conn| crate::registry::regrid::regrid_all(conn, &lookup, actor.as_deref()))
+pub async fn boundaries_changed(
+    db: &Database,
+    grids: &GridIndex,
+    actor: Option<String>,
+) -> ApiResult<u64> {
+    refresh(db, grids).await?;
+    let lookup = grids.get();
+    db.run(move |conn| crate::registry::regrid::regrid_all(conn, &lookup, actor.as_deref()))
         .await
-}
-
-/// Polls the fingerprint and rebuilds when another instance changed the boundaries.
-/// It holds the state weakly and ends when the server that owns the state has stopped.
-pub fn spawn_watcher(state: Weak<AppState>, every: Duration) {
-    tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(every);
-        loop {
-            ticker.tick().await;
-            let Some(state) = state.upgrade() else {
-                return;
-            };
-            let current = state
-                .db(|conn| Ok(org_units::grid_fingerprint(conn)?))
-                .await;
-            match current {
-                Ok(fp) if fp != state.grids.fingerprint() => {
-                    if let Err(e) = refresh(&state).await {
-                        tracing::warn!(error = %e, "grid lookup refresh failed");
-                    }
-                }
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "grid fingerprint check failed"),
-            }
-        }
-    });
 }

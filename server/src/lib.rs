@@ -1,10 +1,12 @@
 //! Jiuzhu (救助): the server. See ARCHITECTURE.md for how the modules fit together.
 
 pub mod accounts;
+pub mod answers;
 pub mod applications;
 pub mod audit;
 pub mod auth;
-pub mod bench_seed;
+#[cfg(feature = "bench")]
+pub mod bench;
 pub mod calendar;
 pub mod changes;
 pub mod citizens;
@@ -33,6 +35,7 @@ pub mod self_reports;
 pub mod startup;
 pub mod state;
 pub mod stats;
+pub mod sync;
 pub mod tasks;
 pub mod telemetry;
 pub mod visits;

@@ -4,24 +4,24 @@
 //! finding without a household: accepted, never lost.
 
 use chrono::{Duration, NaiveDateTime};
-use diesel::prelude::*;
 use jiuzhu_proto::citizen::{CreateSelfReport, MySelfReport, SelfReportStatus};
+use jiuzhu_proto::finding::FindingState;
 use jiuzhu_proto::household::AssistanceStatus;
 use jiuzhu_proto::task::TaskKind;
 use jiuzhu_proto::ErrorCode;
 
 use crate::citizens::{invalid_mobile, parse_mobile};
+use crate::crypto::FieldCipher;
 use crate::db::repo::findings::{self as finding_repo, FindingRow};
 use crate::db::repo::self_reports::{self as repo, SelfReportRow};
 use crate::db::repo::{org_units, tasks as task_repo};
-use crate::db::schema::photos;
 use crate::db::AnyConnection;
+use crate::domain::geo::{GridKey, GridLookup};
 use crate::domain::id_number::mask_phone;
 use crate::error::{ApiError, ApiResult};
 use crate::registry::validate::{check_location, check_text};
 use crate::registry::write::{self, GridChoice};
 use crate::registry::ValidHousehold;
-use crate::state::AppState;
 use crate::tasks::{self, NewTask};
 
 const PHONE_CONTEXT: &str = "self_report.phone";
@@ -43,10 +43,19 @@ pub fn to_mine(row: &SelfReportRow) -> ApiResult<MySelfReport> {
     })
 }
 
+/// What routing a self-report needs: the cipher that seals the number, the grid lookup, and the
+/// form of the verify task it opens.
+#[derive(Clone, Copy)]
+pub struct Intake<'a> {
+    pub cipher: &'a FieldCipher,
+    pub grids: &'a GridLookup<GridKey>,
+    pub verify_form: &'a str,
+}
+
 /// Stores a self-report and routes it. Sending the same id again returns the stored report.
 pub fn create(
     conn: &mut AnyConnection,
-    state: &AppState,
+    intake: &Intake<'_>,
     citizen_id: &str,
     citizen_path: &str,
     input: &CreateSelfReport,
@@ -110,16 +119,12 @@ pub fn create(
         ));
     }
 
-    let grid = state
-        .grids
-        .get()
-        .locate(point)
-        .map(|entry| entry.key.id.clone());
+    let grid = intake.grids.locate(point).map(|entry| entry.key.id.clone());
     let grid = match grid {
         Some(grid_id) => org_units::find_by_id(conn, &grid_id)?,
         None => None,
     };
-    let sealed = state
+    let sealed = intake
         .cipher
         .encrypt(&mobile, PHONE_CONTEXT)
         .map_err(ApiError::internal)?;
@@ -174,12 +179,12 @@ pub fn create(
             overridden: false,
         };
         let built = write::build(
-            &state.cipher,
+            intake.cipher,
             &household,
             &choice,
             Some(citizen_id),
             now,
-            crate::registry::today(),
+            crate::domain::time::today(),
         )?;
         write::insert_all(conn, std::slice::from_ref(&built))?;
         row.household_id = Some(built.row.id.clone());
@@ -192,9 +197,9 @@ pub fn create(
                 kind: TaskKind::Verify,
                 household_id: &built.row.id,
                 household_path: &grid.path,
-                form_key: &state.settings.recheck.form_key,
+                form_key: intake.verify_form,
                 assignee: worker.as_deref(),
-                due_date: crate::registry::today() + Duration::days(VERIFY_DUE_DAYS),
+                due_date: crate::domain::time::today() + Duration::days(VERIFY_DUE_DAYS),
                 priority: 1,
                 note: "居民自报，请入户核实 / a citizen's self-report: visit and verify",
                 actor: None,
@@ -207,12 +212,12 @@ pub fn create(
     }
     repo::insert(conn, &row)?;
     if !photo_ids.is_empty() {
-        diesel::update(photos::table.filter(photos::id.eq_any(&photo_ids)))
-            .set((
-                photos::org_path.eq(&row.org_path),
-                photos::household_id.eq(row.household_id.clone()),
-            ))
-            .execute(conn)?;
+        crate::db::repo::photos::file_under(
+            conn,
+            &photo_ids,
+            &row.org_path,
+            row.household_id.as_deref(),
+        )?;
     }
     let categories: Vec<&str> = input.category_hint.iter().map(|c| c.as_str()).collect();
     let finding = FindingRow {
@@ -233,7 +238,7 @@ pub fn create(
         .to_string(),
         computed: "{}".into(),
         categories: serde_json::to_string(&categories).map_err(ApiError::internal)?,
-        state: "open".into(),
+        state: FindingState::Open.as_str().into(),
         reason: None,
         application_id: None,
         closed_by: None,

@@ -17,8 +17,9 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::PasswordHasher;
 use crate::config::{Secrets, Settings};
+use crate::domain::geo::GridIndex;
 use crate::error::ApiError;
-use crate::state::{AppState, GridIndex};
+use crate::state::AppState;
 use crate::telemetry::{Metrics, PrivacyRootSpan};
 use crate::{db, grid_index, routes};
 
@@ -79,7 +80,11 @@ pub fn build_state(settings: Settings, secrets: Secrets) -> anyhow::Result<Arc<A
     };
     let cursors = crate::changes::CursorSigner::new(&secrets.token_pepper);
     Ok(Arc::new(AppState {
-        pool,
+        database: db::Database {
+            pool,
+            group_commit,
+            audit_key: audit.key().clone(),
+        },
         backend,
         settings,
         secrets,
@@ -90,7 +95,6 @@ pub fn build_state(settings: Settings, secrets: Secrets) -> anyhow::Result<Arc<A
         grids: GridIndex::new(lookup, fingerprint),
         forms: crate::forms::FormCache::default(),
         photos,
-        group_commit,
         rules: Default::default(),
         calendar,
         sms,
@@ -160,6 +164,8 @@ fn json_error(err: JsonPayloadError, _: &actix_web::HttpRequest) -> actix_web::E
             "需要 application/json",
             "expected Content-Type: application/json",
         ),
+        // Well-formed JSON of the wrong shape is invalid content (422, from the code); JSON that
+        // does not parse is a malformed request (400).
         JsonPayloadError::Deserialize(de) if de.is_data() => {
             let text = de.to_string();
             if text.starts_with("unknown field") {
@@ -178,12 +184,98 @@ fn json_error(err: JsonPayloadError, _: &actix_web::HttpRequest) -> actix_web::E
 
 fn query_error(err: QueryPayloadError, _: &actix_web::HttpRequest) -> actix_web::Error {
     let text = err.to_string();
+    // A query string is always readable: what fails is its content (422).
     let code = if text.contains("unknown field") {
         ErrorCode::UnknownField
     } else {
-        ErrorCode::BadRequest
+        ErrorCode::ValidationFailed
     };
     ApiError::bad_request(code, "查询参数有误", text).into()
+}
+
+/// Every JSON body the API takes is an object, but serde also reads a struct from an array of
+/// its fields in order (`[null, null]` would be a PATCH that changes nothing, `["why"]` a reveal
+/// with a reason). So a JSON body that starts as an array is refused before any handler: 422,
+/// well-formed JSON of the wrong shape. The bytes read to see it are put back for the extractor.
+async fn json_bodies_are_objects(
+    mut req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<actix_web::dev::ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
+    use actix_web::HttpMessage;
+    use futures_util::StreamExt;
+    let json = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .is_some_and(|m| {
+            m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
+        });
+    if json {
+        let mut payload = req.take_payload();
+        let mut seen = bytes::BytesMut::new();
+        let mut first = None;
+        while first.is_none() {
+            match payload.next().await {
+                Some(Ok(chunk)) => {
+                    first = chunk.iter().copied().find(|b| !b.is_ascii_whitespace());
+                    seen.extend_from_slice(&chunk);
+                }
+                Some(Err(e)) => return Err(e.into()),
+                None => break,
+            }
+        }
+        if first == Some(b'[') {
+            return Err(ApiError::bad_request(
+                ErrorCode::ValidationFailed,
+                "请求体须为 JSON 对象",
+                "the body must be a JSON object",
+            )
+            .into());
+        }
+        let seen = seen.freeze();
+        let body: std::pin::Pin<
+            Box<
+                dyn futures_util::Stream<
+                    Item = Result<bytes::Bytes, actix_web::error::PayloadError>,
+                >,
+            >,
+        > = Box::pin(futures_util::stream::once(async move { Ok(seen) }).chain(payload));
+        req.set_payload(actix_web::dev::Payload::from(body));
+    }
+    Ok(next.call(req).await?.map_into_boxed_body())
+}
+
+/// A request no route took: 405 with `Allow` when the path is the API's but the method is not
+/// one it takes, else 404.
+fn not_routed(
+    routes: &crate::openapi::Routes,
+    req: &actix_web::HttpRequest,
+) -> actix_web::HttpResponse {
+    use actix_web::ResponseError;
+    let method = req.method().as_str();
+    match routes.allowed(req.path()) {
+        Some(methods) if !methods.split(", ").any(|m| m == method) => {
+            let mut res = ApiError::new(
+                actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
+                ErrorCode::MethodNotAllowed,
+                "不支持此请求方法",
+                format!("this path takes {methods}"),
+            )
+            .error_response();
+            if let Ok(value) = header::HeaderValue::from_str(methods) {
+                res.headers_mut().insert(header::ALLOW, value);
+            }
+            res
+        }
+        _ => ApiError::not_found().error_response(),
+    }
 }
 
 impl Application {
@@ -214,8 +306,10 @@ impl Application {
         let settings = &state.settings;
         let json_limit = settings.json_limit_bytes;
         let spec = crate::openapi::document();
+        let routes = Arc::new(crate::openapi::Routes::from_document(&spec));
         let server = HttpServer::new(move || {
             let metrics = data.metrics.clone();
+            let routes = routes.clone();
             // The document is mounted before the `/api/v1` scope, which answers 404 for every
             // path under it that it does not know.
             App::new()
@@ -238,8 +332,9 @@ impl Application {
                 .service(routes::ops::metrics)
                 .service(actix_web::web::redirect("/docs", "/docs/"))
                 .configure(crate::web::configure)
-                .default_service(web::to(|| async {
-                    Err::<actix_web::HttpResponse, _>(ApiError::not_found())
+                .default_service(web::to(move |req: actix_web::HttpRequest| {
+                    let routes = routes.clone();
+                    async move { not_routed(&routes, &req) }
                 }))
                 .wrap_fn(move |req, srv| {
                     let started = Instant::now();
@@ -286,6 +381,7 @@ impl Application {
                         },
                     )
                 })
+                .wrap(actix_web::middleware::from_fn(json_bodies_are_objects))
                 .wrap(
                     // Every answer, API and pages alike: no type sniffing, no framing, no referrer.
                     DefaultHeaders::new()
@@ -310,7 +406,7 @@ impl Application {
             server = server.workers(workers);
         }
         let server = server.run();
-        grid_index::spawn_watcher(Arc::downgrade(&state), Duration::from_secs(5));
+        crate::jobs::spawn_grid_watcher(Arc::downgrade(&state), Duration::from_secs(5));
         crate::jobs::spawn(Arc::downgrade(&state));
         spawn_audit_checkpoints(Arc::downgrade(&state), Duration::from_secs(2));
         Ok(Self {

@@ -1,58 +1,23 @@
-//! What every request handler shares: the pool, settings, secrets, the grid index and the hasher.
+//! What every request handler shares: the database, settings, secrets and the services built from
+//! them. It sits above the services: a service takes the one or two of these it uses (a
+//! connection, the cipher, [`AppState::tokens`], [`AppState::rule_engine`]), never the whole.
 
-use std::sync::{Arc, RwLock};
-
+use crate::auth::session::TokenIssuer;
 use crate::auth::PasswordHasher;
+use crate::citizens::{Codes, SmsSender};
 use crate::config::{Secrets, Settings};
-use crate::db::{AnyConnection, Backend, DbPool};
-use crate::domain::geo::GridLookup;
-use crate::error::{ApiError, ApiResult};
+use crate::db::{AnyConnection, Backend, Database};
+use crate::domain::geo::{GridIndex, GridKey, GridLookup};
+use crate::error::ApiResult;
+use crate::registry::Registrar;
+use crate::rules::Engine;
+use crate::self_reports::Intake;
+use crate::sync::Sources;
 use crate::telemetry::Metrics;
 
-/// What the lookup answers about a grid.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GridKey {
-    pub id: String,
-    pub name: String,
-}
-
-/// The grid lookup and the fingerprint of the boundaries it was built from.
-pub struct GridIndex {
-    current: RwLock<(Arc<GridLookup<GridKey>>, String)>,
-}
-
-impl GridIndex {
-    pub fn new(lookup: GridLookup<GridKey>, fingerprint: String) -> Self {
-        Self {
-            current: RwLock::new((Arc::new(lookup), fingerprint)),
-        }
-    }
-
-    pub fn get(&self) -> Arc<GridLookup<GridKey>> {
-        match self.current.read() {
-            Ok(guard) => guard.0.clone(),
-            Err(poisoned) => poisoned.into_inner().0.clone(),
-        }
-    }
-
-    pub fn fingerprint(&self) -> String {
-        match self.current.read() {
-            Ok(guard) => guard.1.clone(),
-            Err(poisoned) => poisoned.into_inner().1.clone(),
-        }
-    }
-
-    pub fn replace(&self, lookup: GridLookup<GridKey>, fingerprint: String) {
-        let value = (Arc::new(lookup), fingerprint);
-        match self.current.write() {
-            Ok(mut guard) => *guard = value,
-            Err(poisoned) => *poisoned.into_inner() = value,
-        }
-    }
-}
-
 pub struct AppState {
-    pub pool: DbPool,
+    /// The pool and, on SQLite, the group commit.
+    pub database: Database,
     pub backend: Backend,
     pub settings: Settings,
     pub secrets: Secrets,
@@ -68,14 +33,12 @@ pub struct AppState {
     pub forms: crate::forms::FormCache,
     /// Photo processing and storage.
     pub photos: crate::photos::PhotoService,
-    /// SQLite only: folds concurrent small writes (visit submissions) into one durable commit.
-    pub group_commit: Option<crate::db::group_commit::GroupCommit>,
     /// Compiled rule versions (immutable once stored).
     pub rules: crate::rules::RuleBook,
     /// Working days, for the application deadlines.
     pub calendar: crate::calendar::Calendar,
     /// How citizens' verification codes are sent.
-    pub sms: crate::citizens::SmsSender,
+    pub sms: SmsSender,
     /// The audit chain's key and its checkpoint file.
     pub audit: crate::audit::Auditor,
     pub metrics: Metrics,
@@ -83,45 +46,82 @@ pub struct AppState {
 
 impl AppState {
     /// Runs blocking database work on the blocking pool, inside the caller's tracing span.
-    pub async fn db<T, F>(self: &Arc<Self>, work: F) -> ApiResult<T>
+    pub async fn db<T, F>(&self, work: F) -> ApiResult<T>
     where
         F: FnOnce(&mut AnyConnection) -> ApiResult<T> + Send + 'static,
         T: Send + 'static,
     {
-        let pool = self.pool.clone();
-        let span = tracing::Span::current();
-        let audit = self.audit.context();
-        actix_web::web::block(move || {
-            let _entered = span.enter();
-            let mut conn = pool.get().map_err(ApiError::from)?;
-            audit.enter(|| work(&mut conn))
-        })
-        .await?
+        self.database.run(work).await
     }
 
     /// Like [`AppState::db`], inside one transaction: all of it is written, or none.
-    pub async fn tx<T, F>(self: &Arc<Self>, work: F) -> ApiResult<T>
+    pub async fn tx<T, F>(&self, work: F) -> ApiResult<T>
     where
         F: FnOnce(&mut AnyConnection) -> ApiResult<T> + Send + 'static,
         T: Send + 'static,
     {
-        self.db(move |conn| crate::db::write_transaction(conn, work))
-            .await
+        self.database.tx(work).await
     }
 
     /// Like [`AppState::tx`], but on SQLite the transaction may share its commit (and its fsync)
     /// with other writes queued at the same moment. For short, independent writes.
-    pub async fn tx_grouped<T, F>(self: &Arc<Self>, work: F) -> ApiResult<T>
+    pub async fn tx_grouped<T, F>(&self, work: F) -> ApiResult<T>
     where
         F: FnOnce(&mut AnyConnection) -> ApiResult<T> + Send + 'static,
         T: Send + 'static,
     {
-        match &self.group_commit {
-            Some(group) => {
-                let audit = self.audit.context();
-                group.run(move |conn| audit.enter(|| work(conn))).await
-            }
-            None => self.tx(work).await,
+        self.database.tx_grouped(work).await
+    }
+
+    /// The token issuer: the pepper and the lifetimes of a pair.
+    pub fn tokens(&self) -> TokenIssuer<'_> {
+        TokenIssuer {
+            pepper: &self.secrets.token_pepper,
+            access_ttl_secs: self.settings.access_token_ttl_secs,
+            refresh_ttl_secs: self.settings.refresh_token_ttl_secs,
+        }
+    }
+
+    /// What writing households needs, with the grid lookup of the moment.
+    pub fn registrar<'a>(&'a self, grids: &'a GridLookup<GridKey>) -> Registrar<'a> {
+        Registrar {
+            cipher: &self.cipher,
+            grids,
+            rules: self.rule_engine(),
+        }
+    }
+
+    /// What sending and checking citizens' verification codes needs.
+    pub fn citizen_codes(&self) -> Codes<'_> {
+        Codes {
+            cipher: &self.cipher,
+            ttl_secs: self.settings.discovery.sms_code_ttl_secs,
+            sms: &self.sms,
+        }
+    }
+
+    /// What a sync page is made with.
+    pub fn sync_sources(&self) -> Sources<'_> {
+        Sources {
+            cursors: &self.cursors,
+            definitions: &self.definitions,
+        }
+    }
+
+    /// What routing a citizen's self-report needs, with the grid lookup of the moment.
+    pub fn self_report_intake<'a>(&'a self, grids: &'a GridLookup<GridKey>) -> Intake<'a> {
+        Intake {
+            cipher: &self.cipher,
+            grids,
+            verify_form: &self.settings.recheck.form_key,
+        }
+    }
+
+    /// The rule book with the cipher that opens the visits the rules read.
+    pub fn rule_engine(&self) -> Engine<'_> {
+        Engine {
+            book: &self.rules,
+            cipher: &self.cipher,
         }
     }
 }

@@ -216,12 +216,12 @@ pub fn assign(
 ) -> ApiResult<()> {
     check_assignee(conn, assignee, &task.org_path)?;
     let version = pin_form(conn, &task.form_key)?;
-    let open = ["pending", "assigned", "accepted"];
+    let open = TaskState::OPEN.map(TaskState::as_str);
     if !repo::transition(
         conn,
         &task.id,
         &open,
-        "assigned",
+        TaskState::Assigned.as_str(),
         Some(Some(assignee)),
         Some(version),
         now,
@@ -232,7 +232,7 @@ pub fn assign(
         conn,
         &task.id,
         Some(&task.state),
-        "assigned",
+        TaskState::Assigned.as_str(),
         actor,
         "",
         now,
@@ -259,14 +259,16 @@ pub fn not_open() -> ApiError {
 fn step(
     conn: &mut AnyConnection,
     task: TaskRow,
-    from: &[&str],
-    to: &str,
+    from: &[TaskState],
+    to: TaskState,
     actor: &str,
     note: &str,
     op: &str,
     now: NaiveDateTime,
 ) -> ApiResult<TaskRow> {
-    if !repo::transition(conn, &task.id, from, to, None, None, now)? {
+    let from: Vec<&str> = from.iter().map(|s| s.as_str()).collect();
+    let to = to.as_str();
+    if !repo::transition(conn, &task.id, &from, to, None, None, now)? {
         return Err(not_open());
     }
     repo::record_event(
@@ -299,8 +301,8 @@ pub fn accept(
     step(
         conn,
         task,
-        &["assigned"],
-        "accepted",
+        &[TaskState::Assigned],
+        TaskState::Accepted,
         worker,
         "",
         UPSERT,
@@ -318,6 +320,14 @@ pub fn cancel(
     now: NaiveDateTime,
 ) -> ApiResult<TaskRow> {
     let task = repo::find_in_scope(conn, scope, id)?.ok_or_else(ApiError::not_found)?;
-    let open = ["pending", "assigned", "accepted"];
-    step(conn, task, &open, "cancelled", actor, reason, DELETE, now)
+    step(
+        conn,
+        task,
+        &TaskState::OPEN,
+        TaskState::Cancelled,
+        actor,
+        reason,
+        DELETE,
+        now,
+    )
 }

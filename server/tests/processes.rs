@@ -1071,3 +1071,36 @@ async fn command_line_imports_postgres() {
     };
     command_line_imports(Some(&db)).await;
 }
+
+/// The benchmark harness's commands are in the binary only when it is built with the `bench`
+/// feature (the scripts under `bench/` and the end-to-end tests turn it on); the shipped build
+/// refuses them as unknown, and no build lists them in its help.
+#[test]
+fn benchmark_commands_only_with_the_bench_feature() {
+    let help = Command::new(JIUZHU).arg("--help").output().unwrap();
+    assert!(help.status.success());
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(help.contains("serve"), "{help}");
+    assert!(!help.contains("bench"), "{help}");
+    for command in ["bench-seed", "bench-seed-visits"] {
+        let out = Command::new(JIUZHU)
+            .args([command, "--help"])
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.success(),
+            cfg!(feature = "bench"),
+            "`jiuzhu {command} --help` in a build {} the bench feature: {}",
+            if cfg!(feature = "bench") {
+                "with"
+            } else {
+                "without"
+            },
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if !cfg!(feature = "bench") {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(stderr.contains("unrecognized subcommand"), "{stderr}");
+        }
+    }
+}

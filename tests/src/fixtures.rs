@@ -41,9 +41,13 @@ pub fn member(name: &str, relation: Relation, id: &str) -> MemberInput {
 }
 
 /// The first grid in the coordinator's community, and a point inside it (WGS-84).
-#[allow(clippy::unwrap_used)]
 pub async fn coordinator_grid(app: &TestApp) -> (OrgUnit, f64, f64) {
-    let coordinator = app.login("coordinator").await;
+    grid_and_point(&app.login("coordinator").await).await
+}
+
+/// The first grid `coordinator` sees (worker1's), and a point the lookup puts inside it.
+#[allow(clippy::unwrap_used)]
+pub async fn grid_and_point(coordinator: &jiuzhu_mobile_api::Client) -> (OrgUnit, f64, f64) {
     let grids = coordinator
         .org_units(&OrgUnitQuery {
             kind: Some(OrgKind::Grid),
@@ -52,7 +56,6 @@ pub async fn coordinator_grid(app: &TestApp) -> (OrgUnit, f64, f64) {
         .await
         .unwrap()
         .items;
-    // worker1's grid is the first one; find a point the lookup puts in it.
     let grid = coordinator.org_unit(grids[0].id).await.unwrap();
     let b = grid.bbox.unwrap();
     for i in 1..20 {

@@ -240,7 +240,9 @@ impl TestApp {
             Ok(r) => r,
             Err(e) => panic!("demo load failed: {e}"),
         };
-        if let Err(e) = jiuzhu_server::grid_index::refresh(&self.state).await {
+        if let Err(e) =
+            jiuzhu_server::grid_index::refresh(&self.state.database, &self.state.grids).await
+        {
             panic!("grid refresh failed: {e}");
         }
         report
@@ -255,14 +257,14 @@ impl TestApp {
         tasks_per_worker: usize,
         visit_form_fields: Option<usize>,
         out: &std::path::Path,
-    ) -> jiuzhu_server::bench_seed::SeedReport {
+    ) -> jiuzhu_server::bench::storm::SeedReport {
         let mut settings = self.settings.clone();
         // The harness opens its own state: give it this server's keys, so the tokens it mints
         // are the ones the server accepts.
         settings.data_key = Some(hex::encode(self.keys.0).into());
         settings.token_pepper = Some(hex::encode(self.keys.1).into());
         settings.audit_key = Some(hex::encode(self.keys.2).into());
-        let args = jiuzhu_server::bench_seed::BenchSeedArgs {
+        let args = jiuzhu_server::bench::storm::BenchSeedArgs {
             workers,
             tasks_per_worker,
             out: out.to_path_buf(),
@@ -270,7 +272,7 @@ impl TestApp {
             token_ttl_secs: 3600,
             visit_form_fields,
         };
-        match tokio::task::spawn_blocking(move || jiuzhu_server::bench_seed::run(settings, &args))
+        match tokio::task::spawn_blocking(move || jiuzhu_server::bench::storm::run(settings, &args))
             .await
         {
             Ok(Ok(report)) => report,

@@ -107,26 +107,31 @@ pub struct StoredPhoto {
     pub thumbnail: ObjectKey,
 }
 
+/// The content-addressed keys [`save`] stores a photo's three objects under.
+pub fn keys_for(photo: &ProcessedPhoto) -> StoredPhoto {
+    StoredPhoto {
+        original: ObjectKey::for_content(
+            ObjectKind::Original,
+            &photo.original,
+            photo.media_type.extension(),
+        ),
+        display: ObjectKey::for_content(ObjectKind::Display, &photo.display.jpeg, "jpg"),
+        thumbnail: ObjectKey::for_content(ObjectKind::Thumbnail, &photo.thumbnail.jpeg, "jpg"),
+    }
+}
+
 /// Stores the stripped original and both renditions under content-addressed keys.
 pub async fn save(
     store: &impl PhotoStore,
     photo: &ProcessedPhoto,
 ) -> Result<StoredPhoto, PhotoError> {
-    let original = ObjectKey::for_content(
-        ObjectKind::Original,
-        &photo.original,
-        photo.media_type.extension(),
-    );
-    let display = ObjectKey::for_content(ObjectKind::Display, &photo.display.jpeg, "jpg");
-    let thumbnail = ObjectKey::for_content(ObjectKind::Thumbnail, &photo.thumbnail.jpeg, "jpg");
-    store.put(&original, photo.original.clone()).await?;
-    store.put(&display, photo.display.jpeg.clone()).await?;
-    store.put(&thumbnail, photo.thumbnail.jpeg.clone()).await?;
-    Ok(StoredPhoto {
-        original,
-        display,
-        thumbnail,
-    })
+    let keys = keys_for(photo);
+    store.put(&keys.original, photo.original.clone()).await?;
+    store.put(&keys.display, photo.display.jpeg.clone()).await?;
+    store
+        .put(&keys.thumbnail, photo.thumbnail.jpeg.clone())
+        .await?;
+    Ok(keys)
 }
 
 #[cfg(test)]

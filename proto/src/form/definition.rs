@@ -132,13 +132,40 @@ impl FieldKind {
 
 /// A lower or upper bound; which variant fits depends on the field kind (see [`FieldKind`]).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(untagged)]
 pub enum Bound {
     Integer(i64),
     Decimal(f64),
     Date(NaiveDate),
 }
+
+/// Written by hand: derived, an integer would match both the integer and the number of a
+/// `oneOf`, which then fits neither. A number (integer or decimal) or a date.
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Bound {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, SchemaFormat, Type};
+        use utoipa::openapi::KnownFormat;
+        OneOfBuilder::new()
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::Number)
+                    .description(Some("A number: an integer for `integer` fields, any for `decimal`")),
+            )
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::Date))),
+            )
+            .description(Some(
+                "A lower or upper bound; which variant fits depends on the field kind (see `FieldKind`).",
+            ))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Bound {}
 
 /// One choice of a `select_one` or `select_multiple` field.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

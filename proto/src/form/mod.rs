@@ -17,6 +17,7 @@ mod definition;
 mod eval;
 pub mod expr;
 mod import;
+#[cfg(feature = "synthetic")]
 pub mod synthetic;
 mod validate;
 

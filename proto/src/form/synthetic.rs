@@ -1,7 +1,9 @@
 //! A synthetic form of any size and valid answer sets for it, deterministic from a seed: the
-//! visit-submission benchmark (`jiuzhu bench-seed --visit-form-fields`, `jiuzhu-field storm
+//! visit-submission benchmark (`jiuzhu bench-seed --visit-form-fields`, `jiuzhu-bench storm
 //! --visits`) publishes the form on the server and answers it on the simulated phones, so both
-//! ends must build exactly the same thing from the same two numbers. Not used by production paths.
+//! ends must build exactly the same thing from the same two numbers. Not used by production paths:
+//! compiled only with the crate's `synthetic` feature (the server's `bench` feature and
+//! `jiuzhu-bench` turn it on).
 //!
 //! Fields come in blocks of ten, a mix like a long social-assistance questionnaire: free text,
 //! amounts (integer and decimal), a single and a multiple choice, a date, a yes/no question, a

@@ -11,9 +11,12 @@ use jiuzhu_proto::application::{
     DataCheck, Department, MyApplication, MyCategory, PublicStep, TimelineEntry, Transition,
 };
 use jiuzhu_proto::user::Role;
+use jiuzhu_proto::visit::ReviewState;
 use jiuzhu_proto::ErrorCode;
 
 use crate::audit::{self, AuditEntry};
+use crate::auth::Caller;
+use crate::calendar::Calendar;
 use crate::db::repo::applications::{self as repo, ApplicationRow, CategoryRow, EventRow};
 use crate::db::repo::households::HouseholdRow;
 use crate::db::repo::{standards as standard_repo, visits as visit_repo};
@@ -21,7 +24,6 @@ use crate::db::{self, AnyConnection};
 use crate::error::{ApiError, ApiResult};
 use crate::rules::facts::district_code;
 use crate::scope::Scope;
-use crate::state::AppState;
 use workflow::{Facts, Limits, Refusal};
 
 /// Who takes a step.
@@ -31,14 +33,21 @@ pub struct Actor {
     pub role: Role,
 }
 
+impl Actor {
+    /// The caller as the author of a workflow step.
+    pub fn of(caller: &Caller) -> Self {
+        Self {
+            id: caller.user_id.to_string(),
+            role: caller.role,
+        }
+    }
+}
+
 fn utc(t: NaiveDateTime) -> chrono::DateTime<chrono::Utc> {
     t.and_utc()
 }
 
-/// The China Standard Time date of a stored UTC time.
-pub fn china_date(t: NaiveDateTime) -> chrono::NaiveDate {
-    (t + Duration::hours(8)).date()
-}
+use crate::domain::time::date_of as china_date;
 
 fn state_of(s: &str) -> ApiResult<ApplicationState> {
     ApplicationState::parse(s)
@@ -175,7 +184,7 @@ fn refusal_error(r: Refusal, from: ApplicationState, action: Action) -> ApiError
 /// exactly one is written: the other finds the version moved and answers 409.
 pub fn transition(
     conn: &mut AnyConnection,
-    state: &AppState,
+    calendar: &Calendar,
     scope: &Scope,
     id: &str,
     actor: &Actor,
@@ -209,11 +218,7 @@ pub fn transition(
     match input.action {
         Action::Accept => {
             next.accepted_at = Some(now);
-            next.total_due = Some(workflow::total_due(
-                &state.calendar,
-                today,
-                current.delegated,
-            ));
+            next.total_due = Some(workflow::total_due(calendar, today, current.delegated));
         }
         Action::RecordDataCheck => {
             let check = input.data_check.as_ref().ok_or_else(|| {
@@ -250,7 +255,12 @@ pub fn transition(
             })?;
             let visit = visit_repo::find(conn, &visit_id.to_string())?
                 .filter(|v| v.household_id == current.household_id)
-                .filter(|v| !matches!(v.review_state.as_str(), "rejected" | "superseded"))
+                .filter(|v| {
+                    !matches!(
+                        ReviewState::parse(&v.review_state),
+                        Some(ReviewState::Rejected | ReviewState::Superseded)
+                    )
+                })
                 .ok_or_else(|| {
                     ApiError::invalid(
                         "visit_id",
@@ -339,7 +349,7 @@ pub fn transition(
     }
     next.state = to.as_str().into();
     next.step_due = workflow::step_due(
-        &state.calendar,
+        calendar,
         to,
         next.accepted_at.map(china_date),
         next.notice_ends_on,

@@ -76,4 +76,19 @@ mod tests {
         assert_eq!(hash(&pepper, &a).len(), 64);
         assert_ne!(hash(&pepper, &a), hash(&pepper, &b));
     }
+
+    /// (Here rather than in `crypto`, which sits below `auth`.)
+    #[test]
+    fn blind_index_differs_from_a_token_hash_under_the_same_pepper() {
+        use crate::crypto::{FieldCipher, BLIND_INDEX_LEN};
+        let key = |byte: u8| SecretBox::new(Box::new([byte; 32]));
+        let pepper = key(2);
+        let c = FieldCipher::new(&key(1), &pepper, "k1");
+        let value = "11010519491231002X";
+        let token_hash = hash(&pepper, value);
+        assert_ne!(
+            hex::encode(c.blind_index("id_number", value).as_bytes()),
+            token_hash[..2 * BLIND_INDEX_LEN]
+        );
+    }
 }

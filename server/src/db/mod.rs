@@ -2,11 +2,18 @@
 //! that runs blocking database work off the async workers.
 
 pub mod bulk;
+pub mod bulk_load;
+#[cfg(test)]
+mod column_lists;
+pub mod database;
 pub mod group_commit;
+pub mod keyset;
 pub mod limit;
+pub mod locks;
 pub mod one_of;
+pub mod pg_copy;
 pub mod repo;
-pub mod schema;
+pub(crate) mod schema;
 pub mod sqltime;
 
 use std::time::Duration;
@@ -27,6 +34,8 @@ pub enum AnyConnection {
 }
 
 pub type DbPool = Pool<ConnectionManager<AnyConnection>>;
+pub use database::Database;
+
 pub type DbConn = PooledConnection<ConnectionManager<AnyConnection>>;
 
 /// Which backend a database URL names.
@@ -314,6 +323,29 @@ impl GrowingTables {
         }
         Ok(())
     }
+}
+
+/// Runs `read` on a SQLite connection with its memory map off, and turns the map back on
+/// ([`SQLITE_MMAP_PRAGMA`]) before the connection goes back to the pool. An export reads the
+/// whole table once: through the map, every page of the file it touched would stay mapped in the
+/// process and count in its resident memory (RssFile), which then grows with the rows up to the
+/// map's 1 GiB (measured: 1,012 MiB at a million visits, while the heap stayed at 9 MiB); without
+/// it a page is read into SQLite's own small page cache and memory stays flat. Turning the map off
+/// drops the connection's mapping; the next reader maps the file again on its first read.
+/// PostgreSQL: just `read`.
+pub fn without_mmap<T>(
+    conn: &mut AnyConnection,
+    read: impl FnOnce(&mut AnyConnection) -> QueryResult<T>,
+) -> QueryResult<T> {
+    if !matches!(conn, AnyConnection::Sqlite(_)) {
+        return read(conn);
+    }
+    conn.batch_execute("PRAGMA mmap_size = 0;")?;
+    let result = read(conn);
+    let restored = conn.batch_execute(SQLITE_MMAP_PRAGMA);
+    let value = result?;
+    restored?;
+    Ok(value)
 }
 
 /// Runs `work` in a write transaction. On SQLite it begins `IMMEDIATE`, taking the write lock up

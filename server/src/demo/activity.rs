@@ -24,6 +24,7 @@ use serde_json::{json, Value};
 use super::photo::{self, Shot, SplitMix};
 use crate::applications::{self, Actor};
 use crate::db::repo::{self, households::HouseholdFilter, households::HouseholdRow};
+use crate::domain::time;
 use crate::error::{ApiError, ApiResult};
 use crate::scope::Scope;
 use crate::state::AppState;
@@ -145,7 +146,7 @@ fn at(today: NaiveDate, days_ago: i64, hour: u32, minute: u32) -> NaiveDateTime 
     let local = (today - Duration::days(days_ago))
         .and_hms_opt(hour, minute, 0)
         .unwrap_or_default();
-    local - Duration::hours(8)
+    time::utc(local)
 }
 
 fn find_person(conn: &mut crate::db::AnyConnection, username: &str) -> ApiResult<Option<Person>> {
@@ -238,7 +239,15 @@ async fn store_photo(
     let bytes = photo::jpeg(shot).map_err(internal)?;
     let path = state.photos.temp_path();
     tokio::fs::write(&path, &bytes).await.map_err(internal)?;
-    crate::photos::ingest(state, &owner.id, &owner.path, id, &path).await?;
+    crate::photos::ingest(
+        &state.database,
+        &state.photos,
+        &owner.id,
+        &owner.path,
+        id,
+        &path,
+    )
+    .await?;
     Ok(())
 }
 
@@ -254,7 +263,7 @@ pub async fn seed(state: &Arc<AppState>) -> ApiResult<ActivityReport> {
             ..ActivityReport::default()
         });
     }
-    let today = crate::registry::today();
+    let today = crate::domain::time::today();
     let crews = state.db(crews).await?;
     let mut report = ActivityReport::default();
     let mut visited: Vec<(HouseholdRow, String, usize)> = Vec::new();
@@ -349,7 +358,7 @@ async fn task_and_visit(
     let due = match plan {
         Plan::Overdue => today - Duration::days(3),
         Plan::Unassigned | Plan::Accepted | Plan::Cancelled => today + Duration::days(5),
-        _ => (created + Duration::hours(8)).date() + Duration::days(7),
+        _ => time::date_of(created) + Duration::days(7),
     };
     let assignee = (plan != Plan::Unassigned).then(|| crew.worker.id.clone());
     let (h_id, h_path) = (household.id.clone(), household.org_path.clone());
@@ -427,11 +436,11 @@ async fn task_and_visit(
     } else {
         (fix_lat, fix_lon)
     };
-    let taken = if plan == Plan::PhotoMismatch {
+    let taken = time::local(if plan == Plan::PhotoMismatch {
         started - Duration::days(2)
     } else {
         started + Duration::minutes(5)
-    } + Duration::hours(8);
+    });
     let photo_ids = [demo_id(PHOTO, 2 * n), demo_id(PHOTO, 2 * n + 1)];
     for (k, id) in photo_ids.iter().enumerate() {
         let shot = Shot {
@@ -457,7 +466,7 @@ async fn task_and_visit(
         report.photos += 1;
     }
     let visit_id = demo_id(VISIT, n);
-    let day = (started + Duration::hours(8)).date();
+    let day = time::date_of(started);
     let submit = SubmitVisit {
         id: visit_id,
         task_id: task.id.parse().map_err(internal)?,
@@ -519,7 +528,7 @@ async fn task_and_visit(
             .tx(move |conn| {
                 crate::visits::decide(
                     conn,
-                    &st,
+                    &st.rule_engine(),
                     &who.scope(),
                     &id,
                     decision,
@@ -701,7 +710,7 @@ async fn applications_at_every_step(
                     } else {
                         when
                     };
-                    applications::transition(conn, &st, &who.scope(), &app_id, &who.actor(), &t, when)?;
+                    applications::transition(conn, &st.calendar, &who.scope(), &app_id, &who.actor(), &t, when)?;
                 }
                 Ok((converted, dismissed))
             })
@@ -773,7 +782,14 @@ async fn self_reports(
         let (st, who) = (state.clone(), citizen.clone());
         state
             .tx(move |conn| {
-                crate::self_reports::create(conn, &st, &who.id, &who.path, &input, when)
+                crate::self_reports::create(
+                    conn,
+                    &st.self_report_intake(&st.grids.get()),
+                    &who.id,
+                    &who.path,
+                    &input,
+                    when,
+                )
             })
             .await?;
         report.self_reports += 1;

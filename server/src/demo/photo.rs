@@ -236,7 +236,7 @@ mod tests {
             meta.captured_at
                 .and_then(|c| c.offset)
                 .map(|o| o.local_minus_utc()),
-            Some(8 * 3600)
+            Some(crate::domain::time::OFFSET_SECS)
         );
     }
 

@@ -1,7 +1,7 @@
 //! The resident ID number (公民身份号码, GB 11643-1999): parsed once at the boundary into a type
 //! that is always the canonical 18-character form, plus masking for display.
 
-use chrono::{Datelike, FixedOffset, NaiveDate, Utc};
+use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
 /// A resident ID number known to be well formed: 18 characters, digits and an optional final
@@ -101,9 +101,6 @@ const PERMIT_REGIONS: [&str; 3] = ["810000", "820000", "830000"];
 /// No one alive was born earlier; an earlier year is a typo, not a record to keep.
 const EARLIEST_BIRTH_YEAR: i32 = 1850;
 
-/// China has had one time zone since 1949; "today" for a birth date is Beijing's today, not UTC's.
-const CHINA_UTC_OFFSET_SECS: i32 = 8 * 3600;
-
 impl IdNumber {
     /// Parses a number as typed or imported. Surrounding whitespace is trimmed and full-width
     /// digits, full-width X and lowercase x are normalised; anything else, including zero-width
@@ -177,12 +174,9 @@ pub fn mask_phone(phone: &str) -> String {
         .collect()
 }
 
+/// China has had one time zone since 1949; "today" for a birth date is Beijing's today, not UTC's.
 fn today_in_china() -> NaiveDate {
-    match FixedOffset::east_opt(CHINA_UTC_OFFSET_SECS) {
-        Some(offset) => Utc::now().with_timezone(&offset).date_naive(),
-        // The offset is a constant well inside ±24 h, so this arm is never taken.
-        None => Utc::now().date_naive(),
-    }
+    super::time::today()
 }
 
 /// [`IdNumber::parse`] with "today" given, so the future-date rule can be tested.

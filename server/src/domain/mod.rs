@@ -4,3 +4,6 @@ pub mod account;
 pub mod geo;
 pub mod id_number;
 pub mod org;
+pub mod roles;
+pub mod stored;
+pub mod time;

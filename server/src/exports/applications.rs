@@ -3,15 +3,13 @@
 
 use std::collections::HashMap;
 
-use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use jiuzhu_proto::application::ApplicationState;
 
 use super::{next_rows, Column, Export, ExportKind, Key, RowWriter};
 use crate::applications::workflow::{self, Limits};
-use crate::db::schema::{applications, org_units};
+use crate::db::repo::applications as repo;
 use crate::db::AnyConnection;
-use crate::{in_scope, keyset_bound};
 
 pub struct Applications;
 
@@ -31,19 +29,6 @@ const COLUMNS: &[Column] = &[
     Column::new("overdue"),
     Column::time("updated_at"),
 ];
-
-type Row = (
-    (String, String, String, String, bool),
-    (
-        NaiveDateTime,
-        Option<NaiveDateTime>,
-        Option<NaiveDateTime>,
-        Option<NaiveDate>,
-        Option<NaiveDate>,
-        NaiveDateTime,
-    ),
-    (Option<String>, Option<String>),
-);
 
 impl ExportKind for Applications {
     fn name(&self) -> &'static str {
@@ -66,35 +51,8 @@ impl ExportKind for Applications {
         limit: i64,
         out: &mut RowWriter,
     ) -> QueryResult<(i64, Option<Key>)> {
-        let rows: Vec<Row> = next_rows(after, limit, |bound, limit| {
-            let q = in_scope!(
-                applications::table
-                    .left_join(org_units::table.on(org_units::path.eq(applications::org_path))),
-                applications::org_path,
-                export.scope
-            )
-            .select((
-                (
-                    applications::id,
-                    applications::org_path,
-                    applications::household_id,
-                    applications::state,
-                    applications::delegated,
-                ),
-                (
-                    applications::submitted_at,
-                    applications::accepted_at,
-                    applications::decided_at,
-                    applications::step_due,
-                    applications::total_due,
-                    applications::updated_at,
-                ),
-                (org_units::code.nullable(), org_units::name.nullable()),
-            ))
-            .order((applications::org_path.asc(), applications::id.asc()))
-            .limit(limit)
-            .into_boxed();
-            keyset_bound!(q, bound, applications::org_path, applications::id).load(conn)
+        let rows = next_rows(after, limit, |bound, limit| {
+            repo::export_page(conn, &export.scope, bound, limit)
         })?;
         let ids: Vec<String> = rows.iter().map(|r| r.0 .0.clone()).collect();
         let mut categories: HashMap<String, Vec<String>> = HashMap::new();
@@ -104,7 +62,7 @@ impl ExportKind for Applications {
                 .or_default()
                 .push(format!("{}:{}", c.category, c.status));
         }
-        let today = crate::registry::today();
+        let today = crate::domain::time::today();
         let n = rows.len() as i64;
         let mut last = None;
         for ((id, org_path, household, state, delegated), times, (code, name)) in rows {

@@ -1,13 +1,11 @@
 //! The findings export: one row per finding, with its rule, suggested categories and the values
 //! the rule computed (no ID numbers: findings hold none).
 
-use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::{next_rows, Column, Export, ExportKind, Key, RowWriter};
-use crate::db::schema::{findings, org_units};
+use crate::db::repo::findings as repo;
 use crate::db::AnyConnection;
-use crate::{in_scope, keyset_bound};
 
 pub struct Findings;
 
@@ -27,21 +25,6 @@ const COLUMNS: &[Column] = &[
     Column::time("created_at"),
     Column::time("updated_at"),
 ];
-
-type Row = (
-    (
-        String,
-        String,
-        String,
-        String,
-        String,
-        Option<String>,
-        Option<String>,
-        Option<i32>,
-    ),
-    (String, String, Option<String>, NaiveDateTime, NaiveDateTime),
-    (Option<String>, Option<String>),
-);
 
 impl ExportKind for Findings {
     fn name(&self) -> &'static str {
@@ -64,37 +47,8 @@ impl ExportKind for Findings {
         limit: i64,
         out: &mut RowWriter,
     ) -> QueryResult<(i64, Option<Key>)> {
-        let rows: Vec<Row> = next_rows(after, limit, |bound, limit| {
-            let q = in_scope!(
-                findings::table
-                    .left_join(org_units::table.on(org_units::path.eq(findings::org_path))),
-                findings::org_path,
-                export.scope
-            )
-            .select((
-                (
-                    findings::id,
-                    findings::org_path,
-                    findings::kind,
-                    findings::state,
-                    findings::source,
-                    findings::household_id,
-                    findings::rule_id,
-                    findings::rule_version,
-                ),
-                (
-                    findings::categories,
-                    findings::computed,
-                    findings::application_id,
-                    findings::created_at,
-                    findings::updated_at,
-                ),
-                (org_units::code.nullable(), org_units::name.nullable()),
-            ))
-            .order((findings::org_path.asc(), findings::id.asc()))
-            .limit(limit)
-            .into_boxed();
-            keyset_bound!(q, bound, findings::org_path, findings::id).load(conn)
+        let rows = next_rows(after, limit, |bound, limit| {
+            repo::export_page(conn, &export.scope, bound, limit)
         })?;
         let n = rows.len() as i64;
         let mut last = None;

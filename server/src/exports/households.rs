@@ -3,13 +3,11 @@
 
 use std::collections::HashMap;
 
-use chrono::NaiveDateTime;
-use diesel::prelude::*;
+use diesel::QueryResult;
 
 use super::{next_rows, Column, Export, ExportKind, Key, RowWriter};
-use crate::db::schema::{household_tags, households, members, org_units};
+use crate::db::repo::households as repo;
 use crate::db::AnyConnection;
-use crate::{in_scope, keyset_bound};
 
 pub struct Households;
 
@@ -29,23 +27,6 @@ const COLUMNS: &[Column] = &[
     Column::new("member_count"),
     Column::time("updated_at"),
 ];
-
-type Row = (
-    (
-        String,
-        Option<String>,
-        String,
-        String,
-        Option<f64>,
-        Option<f64>,
-        String,
-        Option<String>,
-        i32,
-        NaiveDateTime,
-    ),
-    (String, String),
-    (Option<String>, Option<String>),
-);
 
 impl ExportKind for Households {
     fn name(&self) -> &'static str {
@@ -69,53 +50,19 @@ impl ExportKind for Households {
         out: &mut RowWriter,
     ) -> QueryResult<(i64, Option<Key>)> {
         let f = &export.filters;
-        let rows: Vec<Row> = next_rows(after, limit, |bound, limit| {
-            let mut q = in_scope!(
-                households::table.inner_join(org_units::table).left_join(
-                    members::table.on(households::head_member_id.eq(members::id.nullable()))
-                ),
-                households::org_path,
-                export.scope
+        let rows = next_rows(after, limit, |bound, limit| {
+            repo::export_page(
+                conn,
+                &export.scope,
+                f.status.map(|s| s.as_str()),
+                f.tag.as_deref(),
+                bound,
+                limit,
             )
-            .select((
-                (
-                    households::id,
-                    households::external_id,
-                    households::org_path,
-                    households::address,
-                    households::lat,
-                    households::lon,
-                    households::status,
-                    households::head_name,
-                    households::member_count,
-                    households::updated_at,
-                ),
-                (org_units::code, org_units::name),
-                (
-                    members::id_masked.nullable(),
-                    members::phone_masked.nullable(),
-                ),
-            ))
-            .order((households::org_path.asc(), households::id.asc()))
-            .limit(limit)
-            .into_boxed();
-            if let Some(status) = f.status {
-                q = q.filter(households::status.eq(status.as_str()));
-            }
-            if let Some(tag) = &f.tag {
-                q = q.filter(
-                    households::id.eq_any(
-                        household_tags::table
-                            .filter(household_tags::tag.eq(tag.clone()))
-                            .select(household_tags::household_id),
-                    ),
-                );
-            }
-            keyset_bound!(q, bound, households::org_path, households::id).load(conn)
         })?;
         let ids: Vec<String> = rows.iter().map(|r| r.0 .0.clone()).collect();
         let mut tags: HashMap<String, Vec<String>> = HashMap::new();
-        for (h, t) in crate::db::repo::households::tags_for(conn, &ids)? {
+        for (h, t) in repo::tags_for(conn, &ids)? {
             tags.entry(h).or_default().push(t);
         }
         let n = rows.len() as i64;

@@ -7,7 +7,6 @@
 //! leave only in the masked form the registry stored at write time: nothing here decrypts.
 
 pub mod applications;
-pub mod bench_seed;
 pub mod cli;
 pub mod findings;
 pub mod households;
@@ -16,7 +15,6 @@ mod write;
 
 use bytes::Bytes;
 use chrono::NaiveDate;
-use diesel::connection::SimpleConnection;
 use diesel::QueryResult;
 use jiuzhu_proto::household::AssistanceStatus;
 use jiuzhu_proto::visit::ReviewState;
@@ -91,59 +89,7 @@ pub fn kind(name: &str) -> ApiResult<&'static dyn ExportKind> {
         })
 }
 
-/// The keyset position: rows are read in (org_path, id) order, which one index serves per table.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Key {
-    pub org_path: String,
-    pub id: String,
-}
-
-/// Where a page query starts. Keyset on two columns is written as two queries (rest of the same
-/// path, then later paths), each a plain index range on both backends; an `a > x OR (a = x AND
-/// b > y)` condition makes PostgreSQL scan from the start of the scope on every page.
-#[derive(Debug, Clone, Copy)]
-pub enum Bound<'a> {
-    Start,
-    SamePath { path: &'a str, after_id: &'a str },
-    PathAfter(&'a str),
-}
-
-/// Applies a [`Bound`] to a boxed query over a table with an org_path and an id column.
-#[macro_export]
-macro_rules! keyset_bound {
-    ($query:expr, $bound:expr, $path:expr, $id:expr) => {
-        match $bound {
-            $crate::exports::Bound::Start => $query,
-            $crate::exports::Bound::SamePath { path, after_id } => $query
-                .filter($path.eq(path.to_owned()))
-                .filter($id.gt(after_id.to_owned())),
-            $crate::exports::Bound::PathAfter(path) => $query.filter($path.gt(path.to_owned())),
-        }
-    };
-}
-
-/// Up to `limit` rows after `after`: `fetch` runs once, or twice at a path boundary.
-pub fn next_rows<R>(
-    after: Option<&Key>,
-    limit: i64,
-    mut fetch: impl FnMut(Bound<'_>, i64) -> QueryResult<Vec<R>>,
-) -> QueryResult<Vec<R>> {
-    let Some(key) = after else {
-        return fetch(Bound::Start, limit);
-    };
-    let mut rows = fetch(
-        Bound::SamePath {
-            path: &key.org_path,
-            after_id: &key.id,
-        },
-        limit,
-    )?;
-    let rest = limit - rows.len() as i64;
-    if rest > 0 {
-        rows.extend(fetch(Bound::PathAfter(&key.org_path), rest)?);
-    }
-    Ok(rows)
-}
+pub use crate::db::keyset::{next_rows, Bound, Key};
 
 /// What an export may be narrowed by; each kind says which it honours.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -178,8 +124,7 @@ impl Filters {
 
     /// `[from, to]` as Asia/Shanghai days, in UTC: `[from 00:00 +08, to+1 00:00 +08)`.
     pub fn utc_range(&self) -> (Option<chrono::NaiveDateTime>, Option<chrono::NaiveDateTime>) {
-        let shift = chrono::Duration::hours(8);
-        let start = |d: NaiveDate| d.and_hms_opt(0, 0, 0).map(|t| t - shift);
+        let start = |d: NaiveDate| Some(crate::domain::time::start_of(d));
         (
             self.from.and_then(start),
             self.to.and_then(|d| d.succ_opt()).and_then(start),
@@ -193,11 +138,14 @@ impl Filters {
 #[into_params(parameter_in = Query)]
 pub struct ExportQuery {
     /// `csv` (default) or `geojson` (points in WGS-84).
+    #[param(inline)]
     pub format: Option<Format>,
     /// CSV only: `utf8` (default, with a BOM) or `gbk`.
+    #[param(inline)]
     pub encoding: Option<Encoding>,
     /// CSV only: the header row's language, `zh` or `en`. Default: Chinese for GBK (Excel in a
     /// Chinese office), the English wire names for UTF-8.
+    #[param(inline)]
     pub header: Option<HeaderLanguage>,
     /// Code of an org unit inside the caller's scope (street, community, grid) to export only
     /// its part; outside the scope it answers 404 like any unit the caller cannot see.
@@ -236,7 +184,7 @@ pub struct Outcome {
 }
 
 fn refuse(zh: String, en: String) -> ApiError {
-    ApiError::bad_request(ErrorCode::BadRequest, zh, en)
+    ApiError::bad_request(ErrorCode::ValidationFailed, zh, en)
 }
 
 impl Export {
@@ -312,7 +260,7 @@ impl Export {
 
     /// `visits-20261128.csv`: the kind and the day (Asia/Shanghai).
     pub fn file_name(&self) -> String {
-        let day = (chrono::Utc::now() + chrono::Duration::hours(8)).format("%Y%m%d");
+        let day = crate::domain::time::today().format("%Y%m%d");
         let ext = match self.format {
             Format::Csv => "csv",
             Format::Geojson => "geojson",
@@ -337,7 +285,7 @@ impl Export {
         loop {
             let (n, last) = {
                 let mut conn = pool.get()?;
-                without_mmap(&mut conn, |conn| {
+                db::without_mmap(&mut conn, |conn| {
                     self.kind
                         .page(conn, self, after.as_ref(), PAGE_ROWS, &mut out)
                 })?
@@ -359,29 +307,6 @@ impl Export {
             after = last;
         }
     }
-}
-
-/// Runs `read` on a SQLite connection with its memory map off, and turns the map back on
-/// ([`db::SQLITE_MMAP_PRAGMA`]) before the connection goes back to the pool. An export reads the
-/// whole table once: through the map, every page of the file it touched would stay mapped in the
-/// process and count in its resident memory (RssFile), which then grows with the rows up to the
-/// map's 1 GiB (measured: 1,012 MiB at a million visits, while the heap stayed at 9 MiB); without
-/// it a page is read into SQLite's own small page cache and memory stays flat. Turning the map off
-/// drops the connection's mapping; the next reader maps the file again on its first read.
-/// PostgreSQL: just `read`.
-pub fn without_mmap<T>(
-    conn: &mut AnyConnection,
-    read: impl FnOnce(&mut AnyConnection) -> QueryResult<T>,
-) -> QueryResult<T> {
-    if !matches!(conn, AnyConnection::Sqlite(_)) {
-        return read(conn);
-    }
-    conn.batch_execute("PRAGMA mmap_size = 0;")?;
-    let result = read(conn);
-    let restored = conn.batch_execute(db::SQLITE_MMAP_PRAGMA);
-    let value = result?;
-    restored?;
-    Ok(value)
 }
 
 /// The caller's scope narrowed to the org unit with this code; 404 when the unit is outside the

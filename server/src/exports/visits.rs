@@ -3,14 +3,12 @@
 //! export of every answer would have to decrypt them (they hold ID numbers and health), which an
 //! export must not do; `GET /visits/{id}` shows one visit's answers, masked.
 
-use chrono::NaiveDateTime;
-use diesel::prelude::*;
+use diesel::QueryResult;
 use serde::Deserialize;
 
 use super::{grid_code, next_rows, Column, Export, ExportKind, Key, RowWriter};
-use crate::db::schema::{households, users, visits};
+use crate::db::repo::visits as repo;
 use crate::db::AnyConnection;
-use crate::{in_scope, keyset_bound};
 
 pub struct Visits;
 
@@ -36,25 +34,6 @@ const COLUMNS: &[Column] = &[
     Column::new("review_state"),
     Column::time("reviewed_at"),
 ];
-
-type Row = (
-    (
-        String,
-        String,
-        String,
-        String,
-        String,
-        i32,
-        NaiveDateTime,
-        NaiveDateTime,
-        NaiveDateTime,
-        f64,
-        f64,
-        f64,
-    ),
-    (bool, i32, String, String, Option<NaiveDateTime>),
-    (String, Option<String>, String),
-);
 
 /// The one part of a stored flag the export shows: its code (messages and evidence are for the
 /// visit's own page).
@@ -98,56 +77,19 @@ impl ExportKind for Visits {
     ) -> QueryResult<(i64, Option<Key>)> {
         let f = &export.filters;
         let (from, to) = f.utc_range();
-        let rows: Vec<Row> = next_rows(after, limit, |bound, limit| {
-            let mut q = in_scope!(
-                visits::table
-                    .inner_join(households::table.on(households::id.eq(visits::household_id)))
-                    .inner_join(users::table.on(users::id.eq(visits::worker_id))),
-                visits::org_path,
-                export.scope
+        let rows = next_rows(after, limit, |bound, limit| {
+            repo::export_page(
+                conn,
+                &export.scope,
+                repo::ExportFilters {
+                    from,
+                    to,
+                    flagged: f.flagged,
+                    review_state: f.review_state.map(|s| s.as_str()),
+                },
+                bound,
+                limit,
             )
-            .select((
-                (
-                    visits::id,
-                    visits::task_id,
-                    visits::household_id,
-                    visits::org_path,
-                    visits::form_key,
-                    visits::form_version,
-                    visits::started_at,
-                    visits::finished_at,
-                    visits::received_at,
-                    visits::lat,
-                    visits::lon,
-                    visits::accuracy_m,
-                ),
-                (
-                    visits::mock_location,
-                    visits::flag_count,
-                    visits::flags,
-                    visits::review_state,
-                    visits::reviewed_at,
-                ),
-                (households::address, households::head_name, users::username),
-            ))
-            .order((visits::org_path.asc(), visits::id.asc()))
-            .limit(limit)
-            .into_boxed();
-            if let Some(from) = from {
-                q = q.filter(visits::started_at.ge(from));
-            }
-            if let Some(to) = to {
-                q = q.filter(visits::started_at.lt(to));
-            }
-            match f.flagged {
-                Some(true) => q = q.filter(visits::flag_count.gt(0)),
-                Some(false) => q = q.filter(visits::flag_count.eq(0)),
-                None => {}
-            }
-            if let Some(state) = f.review_state {
-                q = q.filter(visits::review_state.eq(state.as_str()));
-            }
-            keyset_bound!(q, bound, visits::org_path, visits::id).load(conn)
         })?;
         let n = rows.len() as i64;
         let mut last = None;

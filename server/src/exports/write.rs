@@ -4,11 +4,8 @@
 use std::fmt::Write as _;
 
 use bytes::Bytes;
-use chrono::{FixedOffset, NaiveDateTime};
+use chrono::NaiveDateTime;
 use serde::Deserialize;
-
-/// Asia/Shanghai: UTC+8 all year (no daylight saving since 1991), so a fixed offset is exact.
-const SHANGHAI_SECS: i32 = 8 * 3600;
 
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, utoipa::ToSchema, clap::ValueEnum,
@@ -283,11 +280,7 @@ impl RowWriter {
             self.null();
             return;
         };
-        let Some(offset) = FixedOffset::east_opt(SHANGHAI_SECS) else {
-            self.null();
-            return;
-        };
-        let local = v.and_utc().with_timezone(&offset);
+        let local = crate::domain::time::zoned(v);
         match self.format {
             Format::Csv => local_time(&mut self.buf, local, ' '),
             Format::Geojson => {
@@ -364,7 +357,7 @@ fn json_string(buf: &mut String, v: &str) {
 /// `%Y-%m-%d{sep}%H:%M:%S` of a local time, the digits written directly: chrono's `format` parses
 /// its format string again for every value, which was a sixth of the export's CPU (four times a
 /// row). Years outside 0–9999 (never stored) go through chrono, which signs them.
-fn local_time(buf: &mut String, t: chrono::DateTime<FixedOffset>, sep: char) {
+fn local_time(buf: &mut String, t: chrono::DateTime<chrono::FixedOffset>, sep: char) {
     use chrono::{Datelike, Timelike};
     if !(0..=9999).contains(&t.year()) {
         let _ = write!(buf, "{}", t.format(&format!("%Y-%m-%d{sep}%H:%M:%S")));
@@ -399,7 +392,7 @@ mod tests {
 
     #[test]
     fn times_are_what_chrono_writes() {
-        let offset = FixedOffset::east_opt(SHANGHAI_SECS).unwrap();
+        let offset = crate::domain::time::offset();
         let day = chrono::NaiveDate::from_ymd_opt(2026, 12, 31).unwrap();
         for t in [
             day.and_hms_opt(15, 59, 59).unwrap(),

@@ -9,27 +9,21 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::io::Read;
 
 use chrono::{Duration, NaiveDate, NaiveDateTime};
-use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Binary, Nullable, Text};
 use jiuzhu_proto::department::{DepartmentImport, DepartmentSource};
 use jiuzhu_proto::household::{DisabilityType, RowError, StudentStatus};
 use jiuzhu_proto::task::TaskKind;
 use serde_json::{json, Map, Value as Json};
 
 use super::households::{decode, parse_yuan, EncodingChoice, ImportError};
-use super::pg_copy;
 use super::tuning::{ImportTuning, Runner};
-use crate::db::limit::FirstRow;
-use crate::db::schema::{
-    department_imports, department_records, households, members, tasks as task_table,
-};
-use crate::db::{self, bulk, AnyConnection};
+use crate::db::repo::departments::{self as repo, RecordRow};
+use crate::db::{self, AnyConnection};
 use crate::domain::id_number::IdNumber;
 use crate::error::{ApiError, ApiResult};
 use crate::registry::ID_INDEX;
 use crate::rules::evaluate::{self, Subject, Trigger};
+use crate::rules::Engine;
 use crate::scope::Scope;
-use crate::state::AppState;
 
 /// Rows per write transaction of the first pass.
 const MAX_KEPT_ERRORS: usize = 1000;
@@ -400,7 +394,11 @@ pub type OnProgress<'a> = &'a mut dyn FnMut(&mut AnyConnection, &Progress) -> Ap
 
 /// Who imports, over which area.
 pub struct Importer<'a> {
-    pub state: &'a AppState,
+    /// The rules the matched households are evaluated with (its cipher computes the blind index
+    /// records are matched by).
+    pub rules: Engine<'a>,
+    /// The form of the verify tasks opened where a finding opened.
+    pub verify_form: &'a str,
     pub scope: &'a Scope,
     pub actor: Option<&'a str>,
     /// Decides the size of the first pass's transactions and the connection's settings.
@@ -471,26 +469,19 @@ pub fn import(
 ) -> Result<DepartmentImport, ImportError> {
     let id = uuid::Uuid::now_v7().to_string();
     let started = db::now();
-    let today = crate::registry::today();
+    let today = crate::domain::time::today();
     let mut rows = Rows::open(source, input, format, encoding)?;
     db::write_transaction(conn, |conn| -> ApiResult<()> {
-        diesel::insert_into(department_imports::table)
-            .values((
-                department_imports::id.eq(&id),
-                department_imports::source.eq(source.as_str()),
-                department_imports::org_path.eq(who.scope.path()),
-                department_imports::rows_read.eq(0),
-                department_imports::matched.eq(0),
-                department_imports::unmatched.eq(0),
-                department_imports::duplicates.eq(0),
-                department_imports::rejected.eq(0),
-                department_imports::findings_opened.eq(0),
-                department_imports::tasks_created.eq(0),
-                department_imports::errors.eq("[]"),
-                department_imports::created_by.eq(who.actor),
-                department_imports::created_at.eq(started),
-            ))
-            .execute(conn)?;
+        repo::insert_import(
+            conn,
+            repo::NewImport {
+                id: &id,
+                source: source.as_str(),
+                org_path: who.scope.path(),
+                created_by: who.actor,
+                created_at: started,
+            },
+        )?;
         Ok(())
     })?;
     let tuning = ImportTuning::apply(conn, who.runner)?;
@@ -499,43 +490,7 @@ pub fn import(
     let totals = result?;
     restored?;
     let finished = db::now();
-    let errors = serde_json::to_string(&totals.errors).map_err(ApiError::internal)?;
-    db::write_transaction(conn, |conn| -> ApiResult<()> {
-        diesel::update(department_imports::table.find(&id))
-            .set((
-                department_imports::rows_read.eq(totals.rows),
-                department_imports::matched.eq(totals.matched),
-                department_imports::unmatched.eq(totals.unmatched),
-                department_imports::duplicates.eq(totals.duplicates),
-                department_imports::rejected.eq(totals.rejected),
-                department_imports::findings_opened.eq(totals.findings_opened),
-                department_imports::tasks_created.eq(totals.tasks_created),
-                department_imports::errors.eq(&errors),
-                department_imports::finished_at.eq(Some(finished)),
-            ))
-            .execute(conn)?;
-        // The unfinished imports this one completed.
-        diesel::update(
-            department_imports::table
-                .filter(department_imports::id.eq_any(&totals.resumed))
-                .filter(department_imports::finished_at.is_null()),
-        )
-        .set(department_imports::finished_at.eq(Some(finished)))
-        .execute(conn)?;
-        crate::audit::record(
-            conn,
-            crate::audit::AuditEntry {
-                actor_id: who.actor,
-                action: "department.import",
-                entity: "department_import",
-                entity_id: &id,
-                org_path: who.scope.path(),
-                detail: json!({ "source": source.as_str(), "rows": totals.rows, "matched": totals.matched }),
-            },
-        )?;
-        Ok(())
-    })?;
-    Ok(DepartmentImport {
+    let report = DepartmentImport {
         id: id
             .parse()
             .map_err(|_| ApiError::internal(anyhow::anyhow!("bad id")))?,
@@ -550,7 +505,25 @@ pub fn import(
         errors: totals.errors,
         created_at: started.and_utc(),
         finished_at: Some(finished.and_utc()),
-    })
+    };
+    let errors = serde_json::to_string(&report.errors).map_err(ApiError::internal)?;
+    db::write_transaction(conn, |conn| -> ApiResult<()> {
+        // With the unfinished imports this one completed.
+        repo::finish_import(conn, &id, &report, &errors, &totals.resumed, finished)?;
+        crate::audit::record(
+            conn,
+            crate::audit::AuditEntry {
+                actor_id: who.actor,
+                action: "department.import",
+                entity: "department_import",
+                entity_id: &id,
+                org_path: who.scope.path(),
+                detail: json!({ "source": source.as_str(), "rows": report.rows, "matched": report.matched }),
+            },
+        )?;
+        Ok(())
+    })?;
+    Ok(report)
 }
 
 /// Both passes; the counts for the import's row.
@@ -619,11 +592,7 @@ fn run(
     let mut imports = vec![import_id.to_owned()];
     if !earlier.is_empty() {
         let earlier: Vec<String> = earlier.into_iter().collect();
-        let unfinished: Vec<String> = department_imports::table
-            .filter(department_imports::id.eq_any(&earlier))
-            .filter(department_imports::finished_at.is_null())
-            .select(department_imports::id)
-            .load(conn)?;
+        let unfinished = repo::unfinished_of(conn, &earlier)?;
         totals.resumed = unfinished.clone();
         imports.extend(unfinished);
     }
@@ -645,11 +614,7 @@ fn write_batch(
     let ids: Vec<&str> = records.iter().map(|r| r.record_id.as_str()).collect();
     let mut known: HashSet<String> = HashSet::new();
     for chunk in ids.chunks(QUERY_CHUNK) {
-        let found: Vec<(String, String)> = department_records::table
-            .filter(department_records::source.eq(source.as_str()))
-            .filter(department_records::record_id.eq_any(chunk))
-            .select((department_records::record_id, department_records::import_id))
-            .load(conn)?;
+        let found = repo::known_records(conn, source.as_str(), chunk)?;
         for (record, import) in found {
             known.insert(record);
             earlier.insert(import);
@@ -668,7 +633,7 @@ fn write_batch(
     let blinds: Vec<Vec<u8>> = fresh
         .iter()
         .map(|r| {
-            who.state
+            who.rules
                 .cipher
                 .blind_index(ID_INDEX, r.id.as_str())
                 .to_vec()
@@ -680,17 +645,9 @@ fn write_batch(
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let lower = who.scope.lower();
-    let upper = who.scope.upper();
     let mut by_blind: HashMap<Vec<u8>, (String, String)> = HashMap::new();
     for chunk in unique.chunks(QUERY_CHUNK) {
-        let found: Vec<(Vec<u8>, String, String)> = members::table
-            .inner_join(households::table)
-            .filter(members::id_blind.eq_any(chunk))
-            .filter(households::org_path.ge(&lower))
-            .filter(households::org_path.lt(&upper))
-            .select((members::id_blind, members::id, members::household_id))
-            .load(conn)?;
+        let found = crate::db::repo::households::members_by_blind_in_scope(conn, who.scope, chunk)?;
         by_blind.extend(found.into_iter().map(|(b, m, h)| (b, (m, h))));
     }
     let rows: Vec<RecordRow> = fresh
@@ -719,7 +676,7 @@ fn write_batch(
             }
         })
         .collect();
-    insert_records(conn, &rows)?;
+    repo::insert_records(conn, &rows)?;
     Ok(())
 }
 
@@ -727,114 +684,6 @@ fn write_batch(
 const QUERY_CHUNK: usize = 1000;
 /// Households per evaluation transaction.
 const EVALUATION_CHUNK: usize = 1000;
-
-/// A disability or death record an import brought: household, member, source, date, detail.
-type Brought = (Option<String>, Option<String>, String, NaiveDate, String);
-
-/// A stored department record.
-#[derive(Insertable)]
-#[diesel(table_name = department_records)]
-struct RecordRow<'a> {
-    source: &'a str,
-    record_id: String,
-    import_id: &'a str,
-    line: i64,
-    id_blind: Vec<u8>,
-    id_masked: String,
-    member_id: Option<String>,
-    household_id: Option<String>,
-    event_date: NaiveDate,
-    amount_fen: Option<i64>,
-    detail: String,
-    imported_at: NaiveDateTime,
-}
-
-/// A record with its dates as the text SQLite stores (the import time formatted once per batch).
-struct SqliteRecord<'r, 'a> {
-    r: &'r RecordRow<'a>,
-    event_date: String,
-    imported_at: &'r str,
-}
-
-impl bulk::SqliteRow for SqliteRecord<'_, '_> {
-    type Key = department_records::table;
-    const INSERT: &'static str = "INSERT INTO department_records (source, record_id, import_id, \
-        line, id_blind, id_masked, member_id, household_id, event_date, amount_fen, detail, \
-        imported_at) VALUES ";
-
-    fn bind<'b>(&'b self, out: &mut bulk::Binds<'_, '_, 'b>) -> QueryResult<()> {
-        let r = self.r;
-        out.value::<Text, _>(r.source)?;
-        out.value::<Text, _>(&r.record_id)?;
-        out.value::<Text, _>(r.import_id)?;
-        out.value::<BigInt, _>(&r.line)?;
-        out.value::<Binary, _>(&r.id_blind)?;
-        out.value::<Text, _>(&r.id_masked)?;
-        out.value::<Nullable<Text>, _>(&r.member_id)?;
-        out.value::<Nullable<Text>, _>(&r.household_id)?;
-        out.value::<Text, _>(&self.event_date)?;
-        out.value::<Nullable<BigInt>, _>(&r.amount_fen)?;
-        out.value::<Text, _>(&r.detail)?;
-        out.value::<Text, _>(self.imported_at)
-    }
-}
-
-/// SQLite re-runs one prepared INSERT ([`bulk::insert`]) in household order; PostgreSQL takes COPY.
-fn insert_records(conn: &mut AnyConnection, rows: &[RecordRow<'_>]) -> ApiResult<()> {
-    match conn {
-        AnyConnection::Sqlite(c) => {
-            let mut stamps: HashMap<NaiveDateTime, String> = HashMap::new();
-            for r in rows {
-                stamps
-                    .entry(r.imported_at)
-                    .or_insert_with(|| bulk::timestamp_text(r.imported_at));
-            }
-            // In household order: the two indexes keyed by household then take the batch's
-            // entries in key order, a page at a time, rather than all over the tree (about a
-            // tenth less CPU for the pass, measured at 100,000 rows).
-            let mut order: Vec<&RecordRow<'_>> = rows.iter().collect();
-            order.sort_by(|a, b| a.household_id.cmp(&b.household_id));
-            let rows: Vec<SqliteRecord<'_, '_>> = order
-                .into_iter()
-                .map(|r| SqliteRecord {
-                    r,
-                    event_date: bulk::date_text(r.event_date),
-                    imported_at: stamps.get(&r.imported_at).map_or("", String::as_str),
-                })
-                .collect();
-            bulk::insert(c, &rows)?;
-        }
-        AnyConnection::Postgresql(c) => {
-            if rows.is_empty() {
-                return Ok(());
-            }
-            diesel::copy_from(department_records::table)
-                .from_raw_data(department_records::table, |out: &mut dyn std::io::Write| {
-                    pg_copy::write_all(out, rows.len(), |i, l| {
-                        let r = &rows[i];
-                        pg_copy::text(l, r.source);
-                        pg_copy::text(l, &r.record_id);
-                        pg_copy::text(l, r.import_id);
-                        pg_copy::plain(l, r.line);
-                        pg_copy::bytea(l, &r.id_blind);
-                        pg_copy::text(l, &r.id_masked);
-                        pg_copy::optional(l, r.member_id.as_deref());
-                        pg_copy::optional(l, r.household_id.as_deref());
-                        pg_copy::plain(l, r.event_date.format("%Y-%m-%d"));
-                        match r.amount_fen {
-                            Some(v) => pg_copy::plain(l, v),
-                            None => l.push(','),
-                        }
-                        pg_copy::text(l, &r.detail);
-                        pg_copy::plain(l, r.imported_at.format(pg_copy::TIMESTAMP));
-                    })
-                })
-                .with_format(diesel::pg::CopyFormat::Csv)
-                .execute(c)?;
-        }
-    }
-    Ok(())
-}
 
 /// The second pass: every household the imports matched, evaluated once, in chunks (keyset on
 /// the household id, served by `department_records_import`).
@@ -850,14 +699,7 @@ fn evaluate_matched(
     // Evaluation reads the open findings and verify tasks of each chunk, tables it grows.
     let mut written = db::GrowingTables::new(&["findings", "tasks"]);
     loop {
-        let chunk: Vec<String> = department_records::table
-            .filter(department_records::import_id.eq_any(imports))
-            .filter(department_records::household_id.gt(&after))
-            .select(department_records::household_id.assume_not_null())
-            .distinct()
-            .order(department_records::household_id)
-            .limit(EVALUATION_CHUNK as i64)
-            .load(conn)?;
+        let chunk = repo::matched_households_after(conn, imports, &after, EVALUATION_CHUNK as i64)?;
         let Some(last) = chunk.last() else {
             return Ok(());
         };
@@ -885,20 +727,13 @@ fn evaluate_chunk(
     let since = today - Duration::days(365);
     let mut signals: HashMap<String, Map<String, Json>> = HashMap::new();
     // Twelve months of out-of-pocket spending from every claim on file, in yuan: summed by the
-    // database (a row per household, not one per claim). The cast keeps PostgreSQL's sum of a
-    // BIGINT an integer.
-    let claims: Vec<(Option<String>, Option<i64>)> = department_records::table
-        .filter(department_records::household_id.eq_any(households_ids))
-        .filter(department_records::source.eq(DepartmentSource::MedicalClaims.as_str()))
-        .filter(department_records::event_date.ge(since))
-        .group_by(department_records::household_id)
-        .select((
-            department_records::household_id,
-            diesel::dsl::sql::<diesel::sql_types::Nullable<BigInt>>(
-                "CAST(SUM(amount_fen) AS BIGINT)",
-            ),
-        ))
-        .load(conn)?;
+    // database (a row per household, not one per claim).
+    let claims = repo::amounts_since(
+        conn,
+        households_ids,
+        DepartmentSource::MedicalClaims.as_str(),
+        since,
+    )?;
     for (household, fen) in claims {
         if let (Some(h), Some(fen)) = (household, fen) {
             if fen > 0 {
@@ -911,15 +746,7 @@ fn evaluate_chunk(
     }
     // What these imports brought: the record named as the finding's source (the first by
     // `source:record_id`), and which sources carry signals of their own.
-    let brought: Vec<(Option<String>, String, String)> = department_records::table
-        .filter(department_records::household_id.eq_any(households_ids))
-        .filter(department_records::import_id.eq_any(imports))
-        .select((
-            department_records::household_id,
-            department_records::source,
-            department_records::record_id,
-        ))
-        .load(conn)?;
+    let brought = repo::brought(conn, households_ids, imports)?;
     let mut first_record: HashMap<String, (String, String)> = HashMap::new();
     let mut signalling = false;
     for (household, source, record_id) in brought {
@@ -961,7 +788,7 @@ fn evaluate_chunk(
             signals: signals.get(h).unwrap_or(&none),
         })
         .collect();
-    let evaluations = evaluate::households(conn, who.state, &subjects, now)?;
+    let evaluations = evaluate::households(conn, &who.rules, &subjects, now)?;
     let opened: Vec<&str> = households_ids
         .iter()
         .zip(&evaluations)
@@ -995,21 +822,15 @@ fn signal_records(
     since: NaiveDate,
     signals: &mut HashMap<String, Map<String, Json>>,
 ) -> ApiResult<()> {
-    let rows: Vec<Brought> = department_records::table
-        .filter(department_records::household_id.eq_any(households_ids))
-        .filter(department_records::import_id.eq_any(imports))
-        .filter(department_records::source.eq_any([
+    let rows = repo::brought_of_sources(
+        conn,
+        households_ids,
+        imports,
+        [
             DepartmentSource::Disability.as_str(),
             DepartmentSource::Deaths.as_str(),
-        ]))
-        .select((
-            department_records::household_id,
-            department_records::member_id,
-            department_records::source,
-            department_records::event_date,
-            department_records::detail,
-        ))
-        .load(conn)?;
+        ],
+    )?;
     for (household, member, source, date, detail) in rows {
         let Some(household) = household else { continue };
         match DepartmentSource::parse(&source) {
@@ -1027,13 +848,7 @@ fn signal_records(
                 }
             }
             Some(DepartmentSource::Deaths) => {
-                let earner: Option<String> = members::table
-                    .filter(members::household_id.eq(&household))
-                    .filter(members::annual_income_fen.gt(0))
-                    .order(members::annual_income_fen.desc())
-                    .select(members::id)
-                    .first_row(conn)
-                    .optional()?;
+                let earner = crate::db::repo::households::main_earner(conn, &household)?;
                 if earner.is_some() && earner == member {
                     signals
                         .entry(household)
@@ -1057,11 +872,7 @@ fn verify_tasks(
     if household_ids.is_empty() {
         return Ok(0);
     }
-    let busy: HashSet<String> = task_table::table
-        .filter(task_table::household_id.eq_any(household_ids))
-        .filter(task_table::state.eq_any(["pending", "assigned", "accepted"]))
-        .select(task_table::household_id)
-        .load::<String>(conn)?
+    let busy: HashSet<String> = crate::db::repo::tasks::with_any_open_task(conn, household_ids)?
         .into_iter()
         .collect();
     let idle: Vec<&str> = household_ids
@@ -1069,10 +880,7 @@ fn verify_tasks(
         .copied()
         .filter(|h| !busy.contains(*h))
         .collect();
-    let paths: HashMap<String, String> = households::table
-        .filter(households::id.eq_any(&idle))
-        .select((households::id, households::org_path))
-        .load::<(String, String)>(conn)?
+    let paths: HashMap<String, String> = crate::db::repo::households::paths_of(conn, &idle)?
         .into_iter()
         .collect();
     let mut workers: HashMap<&str, Option<String>> = HashMap::new();
@@ -1087,7 +895,7 @@ fn verify_tasks(
             workers.insert(path, w);
         }
     }
-    let due = crate::registry::today() + Duration::days(7);
+    let due = crate::domain::time::today() + Duration::days(7);
     let new: Vec<crate::tasks::NewTask<'_>> = idle
         .iter()
         .filter_map(|household_id| {
@@ -1096,7 +904,7 @@ fn verify_tasks(
                 kind: TaskKind::Verify,
                 household_id,
                 household_path: path,
-                form_key: &who.state.settings.recheck.form_key,
+                form_key: who.verify_form,
                 assignee: workers.get(path.as_str()).and_then(|w| w.as_deref()),
                 due_date: due,
                 priority: 1,
@@ -1116,25 +924,10 @@ pub fn unmatched_csv(
     source: DepartmentSource,
     import_id: &str,
 ) -> ApiResult<Vec<u8>> {
-    let exists: i64 = department_imports::table
-        .filter(department_imports::id.eq(import_id))
-        .filter(department_imports::source.eq(source.as_str()))
-        .filter(department_imports::org_path.eq(scope.path()))
-        .count()
-        .get_result(conn)?;
-    if exists == 0 {
+    if !repo::import_exists(conn, import_id, source.as_str(), scope.path())? {
         return Err(ApiError::not_found());
     }
-    let rows: Vec<(String, String, i64)> = department_records::table
-        .filter(department_records::import_id.eq(import_id))
-        .filter(department_records::household_id.is_null())
-        .order(department_records::line.asc())
-        .select((
-            department_records::record_id,
-            department_records::id_masked,
-            department_records::line,
-        ))
-        .load(conn)?;
+    let rows = repo::unmatched_of(conn, import_id)?;
     let mut out = csv::Writer::from_writer(vec![0xEF, 0xBB, 0xBF]);
     let failed = |_| ApiError::internal(anyhow::anyhow!("writing CSV"));
     out.write_record(["record_id", "id_number_masked", "line"])

@@ -3,6 +3,5 @@
 pub mod boundaries;
 pub mod departments;
 pub mod households;
-pub mod pg_copy;
 pub mod tuning;
 pub mod xlsform;

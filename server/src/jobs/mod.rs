@@ -12,11 +12,11 @@ use std::sync::Weak;
 use std::time::Duration;
 
 use chrono::NaiveDateTime;
-use diesel::prelude::*;
+use diesel::QueryResult;
 
-use crate::db::limit::FirstRow;
-use crate::db::schema::job_leases;
+use crate::db::repo::org_units;
 use crate::db::AnyConnection;
+use crate::grid_index;
 use crate::state::AppState;
 
 /// Claims `name` for this transaction if it is free and due; false otherwise.
@@ -26,21 +26,7 @@ pub fn claim(
     every: chrono::Duration,
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
-    let last: Option<Option<NaiveDateTime>> = match conn {
-        AnyConnection::Postgresql(pg) => job_leases::table
-            .find(name)
-            .select(job_leases::last_run_at)
-            .for_update()
-            .skip_locked()
-            .first(pg)
-            .optional()?,
-        AnyConnection::Sqlite(lite) => job_leases::table
-            .find(name)
-            .select(job_leases::last_run_at)
-            .first_row(lite)
-            .optional()?,
-    };
-    match last {
+    match crate::db::repo::jobs::take_lease(conn, name)? {
         // Held by another instance (PostgreSQL), or unknown.
         None => Ok(false),
         Some(Some(at)) if at + every > now => Ok(false),
@@ -50,10 +36,7 @@ pub fn claim(
 
 /// Records that `name` completed at `now`.
 pub fn completed(conn: &mut AnyConnection, name: &str, now: NaiveDateTime) -> QueryResult<()> {
-    diesel::update(job_leases::table.find(name))
-        .set(job_leases::last_run_at.eq(now))
-        .execute(conn)?;
-    Ok(())
+    crate::db::repo::jobs::lease_completed(conn, name, now)
 }
 
 /// Deletes expired resumable uploads and their partial files; returns how many.
@@ -85,6 +68,10 @@ pub fn spawn(state: Weak<AppState>) {
             if let Err(e) = expire_uploads(&state).await {
                 tracing::warn!(error = %e, "expiring uploads failed");
             }
+            let grace = Duration::from_secs(state.settings.photos.orphan_grace_secs);
+            if let Err(e) = crate::photos::sweep::run(&state, grace).await {
+                tracing::warn!(error = %e, "sweeping photo files left by a crash failed");
+            }
         }
     });
     let (every, poll) = match state.upgrade() {
@@ -111,6 +98,32 @@ pub fn spawn(state: Weak<AppState>) {
                 Ok(n) if n > 0 => tracing::info!(created = n, "re-check tasks created"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "re-check job failed"),
+            }
+        }
+    });
+}
+
+/// Polls the fingerprint and rebuilds when another instance changed the boundaries.
+/// It holds the state weakly and ends when the server that owns the state has stopped.
+pub fn spawn_grid_watcher(state: Weak<AppState>, every: Duration) {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(every);
+        loop {
+            ticker.tick().await;
+            let Some(state) = state.upgrade() else {
+                return;
+            };
+            let current = state
+                .db(|conn| Ok(org_units::grid_fingerprint(conn)?))
+                .await;
+            match current {
+                Ok(fp) if fp != state.grids.fingerprint() => {
+                    if let Err(e) = grid_index::refresh(&state.database, &state.grids).await {
+                        tracing::warn!(error = %e, "grid lookup refresh failed");
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "grid fingerprint check failed"),
             }
         }
     });

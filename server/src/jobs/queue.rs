@@ -13,22 +13,22 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use chrono::NaiveDateTime;
-use diesel::prelude::*;
+use diesel::QueryResult;
 use jiuzhu_proto::department::DepartmentSource;
 use jiuzhu_proto::stats::{Job, JobState};
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
-use crate::db::limit::FirstRow;
-use crate::db::schema::jobs;
+use crate::db::repo::jobs::{self as repo, NewJob};
 use crate::db::{self, AnyConnection};
 use crate::error::{ApiError, ApiResult};
 use crate::imports::departments::{self, Format, Importer};
 use crate::imports::households::{EncodingChoice, ImportError};
 use crate::imports::tuning::Runner;
-use crate::in_scope;
 use crate::scope::Scope;
 use crate::state::AppState;
+
+pub use crate::db::repo::jobs::JobRow;
 
 /// How long a lease lasts; a worker that has neither finished nor renewed it by then is presumed
 /// dead.
@@ -70,27 +70,6 @@ impl Work {
     }
 }
 
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = jobs)]
-pub struct JobRow {
-    pub id: String,
-    pub kind: String,
-    pub payload: String,
-    pub org_path: String,
-    pub state: String,
-    pub attempts: i32,
-    pub runs: i32,
-    pub result: Option<String>,
-    pub error: Option<String>,
-    pub lease_owner: Option<String>,
-    pub lease_until: Option<NaiveDateTime>,
-    pub created_by: Option<String>,
-    pub created_at: NaiveDateTime,
-    pub started_at: Option<NaiveDateTime>,
-    pub finished_at: Option<NaiveDateTime>,
-    pub progress: Option<String>,
-}
-
 /// Queues a job for the subtree at `org_path`.
 pub fn enqueue(
     conn: &mut AnyConnection,
@@ -100,19 +79,18 @@ pub fn enqueue(
     actor: Option<&str>,
     now: NaiveDateTime,
 ) -> ApiResult<()> {
-    diesel::insert_into(jobs::table)
-        .values((
-            jobs::id.eq(id),
-            jobs::kind.eq(work.kind()),
-            jobs::payload.eq(serde_json::to_string(work).map_err(ApiError::internal)?),
-            jobs::org_path.eq(org_path),
-            jobs::state.eq("queued"),
-            jobs::attempts.eq(0),
-            jobs::runs.eq(0),
-            jobs::created_by.eq(actor),
-            jobs::created_at.eq(now),
-        ))
-        .execute(conn)?;
+    let payload = serde_json::to_string(work).map_err(ApiError::internal)?;
+    repo::insert(
+        conn,
+        NewJob {
+            id,
+            kind: work.kind(),
+            payload: &payload,
+            org_path,
+            created_by: actor,
+            created_at: now,
+        },
+    )?;
     Ok(())
 }
 
@@ -122,42 +100,11 @@ pub fn claim(
     owner: &str,
     now: NaiveDateTime,
 ) -> QueryResult<Option<JobRow>> {
-    let free = jobs::state
-        .eq("queued")
-        .or(jobs::state.eq("running").and(jobs::lease_until.lt(now)));
-    let id: Option<String> = match conn {
-        AnyConnection::Postgresql(pg) => jobs::table
-            .filter(free)
-            .order((jobs::created_at, jobs::id))
-            .select(jobs::id)
-            .for_update()
-            .skip_locked()
-            .first(pg)
-            .optional()?,
-        AnyConnection::Sqlite(lite) => jobs::table
-            .filter(free)
-            .order((jobs::created_at, jobs::id))
-            .select(jobs::id)
-            .first_row(lite)
-            .optional()?,
-    };
-    let Some(id) = id else {
-        return Ok(None);
-    };
-    diesel::update(jobs::table.find(&id))
-        .set((
-            jobs::state.eq("running"),
-            jobs::lease_owner.eq(owner),
-            jobs::lease_until.eq(now + chrono::Duration::seconds(LEASE_SECS)),
-            jobs::attempts.eq(jobs::attempts + 1),
-            jobs::started_at.eq(now),
-        ))
-        .execute(conn)?;
-    jobs::table
-        .find(&id)
-        .select(JobRow::as_select())
-        .first_row(conn)
-        .optional()
+    repo::claim_next(conn, owner, now, lease_end(now))
+}
+
+fn lease_end(now: NaiveDateTime) -> NaiveDateTime {
+    now + chrono::Duration::seconds(LEASE_SECS)
 }
 
 /// Renews `owner`'s lease and stores the job's progress; false when the lease was lost.
@@ -168,18 +115,7 @@ fn heartbeat(
     progress: &str,
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
-    let n = diesel::update(
-        jobs::table
-            .find(id)
-            .filter(jobs::state.eq("running"))
-            .filter(jobs::lease_owner.eq(owner)),
-    )
-    .set((
-        jobs::progress.eq(Some(progress)),
-        jobs::lease_until.eq(now + chrono::Duration::seconds(LEASE_SECS)),
-    ))
-    .execute(conn)?;
-    Ok(n == 1)
+    repo::renew_lease(conn, id, owner, progress, lease_end(now))
 }
 
 /// Records the outcome if `owner` still holds the lease; false when it was lost.
@@ -190,31 +126,7 @@ fn finish(
     outcome: Result<Json, String>,
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
-    let held = jobs::table
-        .find(id)
-        .filter(jobs::state.eq("running"))
-        .filter(jobs::lease_owner.eq(owner));
-    let n = match outcome {
-        Ok(result) => diesel::update(held)
-            .set((
-                jobs::state.eq("done"),
-                jobs::runs.eq(jobs::runs + 1),
-                jobs::result.eq(Some(result.to_string())),
-                jobs::error.eq(None::<String>),
-                jobs::finished_at.eq(now),
-                jobs::lease_until.eq(None::<NaiveDateTime>),
-            ))
-            .execute(conn)?,
-        Err(error) => diesel::update(held)
-            .set((
-                jobs::state.eq("failed"),
-                jobs::error.eq(Some(error)),
-                jobs::finished_at.eq(now),
-                jobs::lease_until.eq(None::<NaiveDateTime>),
-            ))
-            .execute(conn)?,
-    };
-    Ok(n == 1)
+    repo::finish(conn, id, owner, outcome.map(|r| r.to_string()), now)
 }
 
 /// Runs one job's work; errors that are the job's own (a refused file) fail the job.
@@ -247,7 +159,8 @@ fn execute(
                 _ => EncodingChoice::Auto,
             };
             let who = Importer {
-                state,
+                rules: state.rule_engine(),
+                verify_form: &state.settings.recheck.form_key,
                 scope: &scope,
                 actor: actor.as_deref(),
                 runner: Runner::Job,
@@ -285,8 +198,9 @@ fn execute(
         }
         Work::StatsOverview { unit_id } => {
             let (id, sub) = unit(conn, &unit_id)?;
-            let out = crate::stats::overview::overview(conn, state, id, &sub, 365, db::now())
-                .map_err(|e| e.to_string())?;
+            let out =
+                crate::stats::overview::overview(conn, &state.calendar, id, &sub, 365, db::now())
+                    .map_err(|e| e.to_string())?;
             to_json(serde_json::to_value(out))
         }
         Work::StatsMpi { unit_id } => {
@@ -296,7 +210,7 @@ fn execute(
                     .map_err(|e| e.to_string())?;
             let out = crate::stats::poverty::mpi(
                 conn,
-                state,
+                &state.cipher,
                 id,
                 &sub,
                 state.settings.discovery.mpi_k,
@@ -307,9 +221,14 @@ fn execute(
         }
         Work::StatsRelativePoverty { unit_id } => {
             let (id, sub) = unit(conn, &unit_id)?;
-            let out =
-                crate::stats::poverty::relative_poverty(conn, state, id, &sub, &[0.4, 0.5, 0.6])
-                    .map_err(|e| e.to_string())?;
+            let out = crate::stats::poverty::relative_poverty(
+                conn,
+                &state.cipher,
+                id,
+                &sub,
+                &[0.4, 0.5, 0.6],
+            )
+            .map_err(|e| e.to_string())?;
             to_json(serde_json::to_value(out))
         }
     }
@@ -390,11 +309,7 @@ pub fn to_api(row: JobRow) -> ApiResult<Job> {
 }
 
 pub fn find_in_scope(conn: &mut AnyConnection, scope: &Scope, id: &str) -> ApiResult<JobRow> {
-    in_scope!(jobs::table.find(id), jobs::org_path, scope)
-        .select(JobRow::as_select())
-        .first_row(conn)
-        .optional()?
-        .ok_or_else(ApiError::not_found)
+    repo::find_in_scope(conn, scope, id)?.ok_or_else(ApiError::not_found)
 }
 
 /// Where uploads for background imports wait.

@@ -6,8 +6,6 @@
 use std::sync::Arc;
 
 use chrono::{Duration, NaiveDate, NaiveDateTime};
-use diesel::prelude::*;
-use diesel::sql_types::{Bool, Date, Nullable, Text, Timestamp};
 use jiuzhu_proto::task::TaskKind;
 
 use crate::config::RecheckSettings;
@@ -21,36 +19,7 @@ pub const JOB: &str = "recheck";
 /// Tasks created per run at most; the rest wait for the next run.
 const MAX_PER_RUN: usize = 2_000;
 
-#[derive(Debug, QueryableByName)]
-struct Candidate {
-    #[diesel(sql_type = Text)]
-    id: String,
-    #[diesel(sql_type = Text)]
-    org_path: String,
-    #[diesel(sql_type = Text)]
-    status: String,
-    #[diesel(sql_type = Date)]
-    since: NaiveDate,
-    #[diesel(sql_type = Nullable<Timestamp>)]
-    last_recheck: Option<NaiveDateTime>,
-    #[diesel(sql_type = Bool)]
-    open_recheck: bool,
-    #[diesel(sql_type = Bool)]
-    irregular: bool,
-}
-
-const CANDIDATES: &str = "
-SELECT h.id, h.org_path, h.status, s.from_date AS since,
-    (SELECT MAX(t.created_at) FROM tasks t
-        WHERE t.household_id = h.id AND t.kind = 'recheck') AS last_recheck,
-    EXISTS (SELECT 1 FROM tasks t WHERE t.household_id = h.id AND t.kind = 'recheck'
-        AND t.state IN ('pending', 'assigned', 'accepted')) AS open_recheck,
-    EXISTS (SELECT 1 FROM household_tags g
-        WHERE g.household_id = h.id AND g.tag = 'irregular_income') AS irregular
-FROM households h
-JOIN household_status_history s ON s.household_id = h.id AND s.to_date IS NULL
-WHERE h.status IN ('dibao', 'tekun')
-ORDER BY h.id";
+use crate::db::repo::tasks::RecheckCandidate as Candidate;
 
 fn interval_days(c: &Candidate, s: &RecheckSettings) -> i64 {
     match (c.status.as_str(), c.irregular) {
@@ -66,7 +35,7 @@ fn is_due(c: &Candidate, s: &RecheckSettings, today: NaiveDate) -> bool {
     }
     let anchor = c
         .last_recheck
-        .map(|t| (t + Duration::hours(8)).date())
+        .map(crate::domain::time::date_of)
         .map_or(c.since, |last| last.max(c.since));
     anchor + Duration::days(interval_days(c, s)) <= today
 }
@@ -87,7 +56,7 @@ pub fn run_in(
         tracing::warn!(form = %s.form_key, "re-check form not published; no tasks created");
         return Ok(0);
     }
-    let candidates: Vec<Candidate> = diesel::sql_query(CANDIDATES).load(conn)?;
+    let candidates = repo::tasks::recheck_candidates(conn)?;
     let due: Vec<&Candidate> = candidates
         .iter()
         .filter(|c| is_due(c, s, today))
@@ -132,6 +101,14 @@ pub async fn run(state: &Arc<AppState>) -> ApiResult<usize> {
     let settings = state.settings.recheck.clone();
     let every = Duration::seconds(settings.every_secs as i64);
     state
-        .tx(move |conn| run_in(conn, &settings, every, db::now(), crate::registry::today()))
+        .tx(move |conn| {
+            run_in(
+                conn,
+                &settings,
+                every,
+                db::now(),
+                crate::domain::time::today(),
+            )
+        })
         .await
 }

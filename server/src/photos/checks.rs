@@ -8,9 +8,8 @@ use serde_json::json;
 use crate::config::PhotoSettings;
 use crate::db::repo::photos::{self as repo, PhotoRow};
 use crate::db::AnyConnection;
-use crate::domain::geo::LatLon;
+use crate::domain::geo::{distance_m, LatLon};
 use crate::error::ApiResult;
-use crate::visits::verify::distance_m;
 
 /// What the photos are compared with.
 pub struct Against<'a> {

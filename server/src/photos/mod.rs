@@ -3,13 +3,14 @@
 //! number in flight, stored content-addressed, and recorded under the phone's UUID.
 
 pub mod checks;
+pub mod sweep;
 pub mod uploads;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use actix_web::http::StatusCode;
-use chrono::{FixedOffset, NaiveDateTime};
+use chrono::NaiveDateTime;
 use futures_util::StreamExt;
 use jiuzhu_photos::store::{PhotoStore, Store, StoreConfig};
 use jiuzhu_photos::{Limits, PhotoError, ProcessedPhoto};
@@ -20,6 +21,7 @@ use tokio::sync::Semaphore;
 
 use crate::config::PhotoSettings;
 use crate::db::repo::photos::PhotoRow;
+use crate::db::Database;
 use crate::error::{ApiError, ApiResult};
 
 /// What the photo endpoints share.
@@ -115,10 +117,13 @@ impl PhotoService {
     }
 
     /// Decodes, strips and renders the file at `path` (off the async workers, a bounded number
-    /// at once, within the time limit), then stores the three objects.
+    /// at once, within the time limit), then stores the three objects, after a note of their
+    /// keys under `photo_id` that the caller removes once the photo's row is committed (see
+    /// [`sweep`]).
     pub async fn process_and_store(
         &self,
         path: &Path,
+        photo_id: &str,
     ) -> ApiResult<(ProcessedPhoto, jiuzhu_photos::store::StoredPhoto)> {
         let processed = {
             let _permit = self.permits.acquire().await.map_err(ApiError::internal)?;
@@ -126,6 +131,12 @@ impl PhotoService {
                 .await
                 .map_err(photo_error)?
         };
+        let keys = jiuzhu_photos::store::keys_for(&processed);
+        let (spool, id) = (self.spool.clone(), photo_id.to_owned());
+        tokio::task::spawn_blocking(move || sweep::write_note(&spool, &id, &keys))
+            .await
+            .map_err(ApiError::internal)?
+            .map_err(ApiError::internal)?;
         let stored = jiuzhu_photos::store::save(&self.store, &processed)
             .await
             .map_err(photo_error)?;
@@ -210,12 +221,12 @@ pub fn row(
 ) -> PhotoRow {
     let phash = p.perceptual_hash.to_i64();
     let [b0, b1, b2, b3] = bands(phash);
-    let china = FixedOffset::east_opt(8 * 3600);
-    let taken = p.metadata.gps_time.or_else(|| {
-        p.metadata
-            .captured_at
-            .and_then(|c| china.map(|cst| c.to_utc(cst)))
-    });
+    // A capture time without its own offset is Asia/Shanghai's.
+    let china = crate::domain::time::offset();
+    let taken = p
+        .metadata
+        .gps_time
+        .or_else(|| p.metadata.captured_at.map(|c| c.to_utc(china)));
     PhotoRow {
         id: id.to_owned(),
         owner_id: owner.to_owned(),
@@ -305,19 +316,21 @@ fn id_clash() -> ApiError {
 /// same owner is a replay (`false`); with other bytes or another owner, a 409. The spool file is
 /// removed whatever happens.
 pub async fn ingest(
-    state: &std::sync::Arc<crate::state::AppState>,
+    db: &Database,
+    service: &PhotoService,
     owner: &str,
     owner_path: &str,
     id: uuid::Uuid,
     path: &Path,
 ) -> ApiResult<(Photo, bool)> {
-    let result = ingest_inner(state, owner, owner_path, id, path).await;
+    let result = ingest_inner(db, service, owner, owner_path, id, path).await;
     let _ = tokio::fs::remove_file(path).await;
     result
 }
 
 async fn ingest_inner(
-    state: &std::sync::Arc<crate::state::AppState>,
+    db: &Database,
+    service: &PhotoService,
     owner: &str,
     owner_path: &str,
     id: uuid::Uuid,
@@ -325,8 +338,8 @@ async fn ingest_inner(
 ) -> ApiResult<(Photo, bool)> {
     let key = id.to_string();
     let k = key.clone();
-    let existing = state
-        .db(move |conn| Ok(crate::db::repo::photos::find(conn, &k)?))
+    let existing = db
+        .run(move |conn| Ok(crate::db::repo::photos::find(conn, &k)?))
         .await?;
     if let Some(existing) = existing {
         let sha = file_sha256(path).await?;
@@ -336,7 +349,7 @@ async fn ingest_inner(
             Err(id_clash())
         };
     }
-    let (processed, stored) = state.photos.process_and_store(path).await?;
+    let (processed, stored) = service.process_and_store(path, &key).await?;
     let row = row(
         &key,
         owner,
@@ -346,7 +359,7 @@ async fn ingest_inner(
         crate::db::now(),
     );
     let owner = owner.to_owned();
-    state
+    let result = db
         .tx(move |conn| {
             // A concurrent upload of the same id may have won the race.
             if let Some(existing) = crate::db::repo::photos::find(conn, &row.id)? {
@@ -359,5 +372,11 @@ async fn ingest_inner(
             crate::db::repo::photos::insert(conn, &row)?;
             Ok((to_api(&row)?, true))
         })
-        .await
+        .await;
+    // Committed (or refused as a clash, whose objects the sweep checks): the note has done its
+    // job only when a row now names the objects.
+    if result.is_ok() {
+        let _ = tokio::fs::remove_file(sweep::note_path(&service.spool, &key)).await;
+    }
+    result
 }

@@ -1,14 +1,35 @@
 //! The household registry (一户一档): checking, sealing and storing households and their
 //! members. One path for the API, the CSV import and the demo city.
+//!
+//! A household's facts are what the rules read; every write here that changes them (a household
+//! created or updated) runs the rules on it in the same transaction, through [`facts_changed`].
+//! The other sources of facts fire the same evaluation where they write: an accepted visit
+//! (`visits::decide`) and department data (`imports::departments`).
 
+mod create;
 pub mod read;
 pub mod regrid;
-pub mod stored;
+mod update;
 pub mod validate;
 pub mod wire;
 pub mod write;
 
+pub use crate::domain::stored;
+pub use create::create;
+pub use update::{check as check_update, update, CheckedUpdate};
 pub use validate::{ValidHousehold, ValidMember};
+
+use chrono::NaiveDateTime;
+use jiuzhu_proto::household::Household;
+use jiuzhu_proto::rule::RuleOutcome;
+
+use crate::crypto::FieldCipher;
+use crate::db::{AnyConnection, Database};
+use crate::domain::geo::{GridKey, GridLookup};
+use crate::error::{ApiError, ApiResult};
+use crate::rules::evaluate::{self, Trigger};
+use crate::rules::Engine;
+use crate::scope::Scope;
 
 /// Associated data for sealed columns: a ciphertext cannot be moved to another column.
 pub const ID_CONTEXT: &str = "members.id_number";
@@ -16,7 +37,85 @@ pub const PHONE_CONTEXT: &str = "members.phone";
 /// Blind-index purposes.
 pub const ID_INDEX: &str = "id_number";
 
-/// Today in Asia/Shanghai (UTC+8, no daylight saving): the date a family and an officer write down.
-pub fn today() -> chrono::NaiveDate {
-    (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive()
+/// What writing households needs: the cipher that seals ID and phone numbers, the grid lookup,
+/// and the rules that run on the new facts.
+#[derive(Clone, Copy)]
+pub struct Registrar<'a> {
+    pub cipher: &'a FieldCipher,
+    pub grids: &'a GridLookup<GridKey>,
+    pub rules: Engine<'a>,
+}
+
+/// What a write did.
+pub enum Written {
+    /// Stored: the household as the API shows it.
+    Done(Box<Household>),
+    /// Refused: a new member's ID number is held by another household.
+    Clashed(Clashed),
+}
+
+/// A write refused for ID numbers held elsewhere, with what recording the conflict needs.
+pub struct Clashed {
+    clashes: Vec<write::Clash>,
+    scope: Scope,
+    field_prefix: &'static str,
+    action: &'static str,
+    attempted_path: String,
+    actor: String,
+}
+
+impl Clashed {
+    /// Records the clashes in their own transaction (the write that found them rolled back) and
+    /// gives the 409 to answer with.
+    pub async fn refuse(self, db: &Database) -> ApiError {
+        write::refuse_clashes(
+            db,
+            self.clashes,
+            &self.scope,
+            self.field_prefix,
+            self.action,
+            self.attempted_path,
+            self.actor,
+        )
+        .await
+    }
+}
+
+/// The household's facts changed: the rules run on it now, in the writer's transaction. Every
+/// registry write that changes a household's facts ends here.
+fn facts_changed(
+    conn: &mut AnyConnection,
+    registrar: &Registrar<'_>,
+    household_id: &str,
+    now: NaiveDateTime,
+) -> ApiResult<()> {
+    evaluate::household(
+        conn,
+        &registrar.rules,
+        household_id,
+        Trigger::Household,
+        &Default::default(),
+        now,
+    )?;
+    Ok(())
+}
+
+/// Runs the rules on household `id` in scope now, on request, and gives each rule's outcome.
+pub fn evaluate(
+    conn: &mut AnyConnection,
+    rules: &Engine<'_>,
+    scope: &Scope,
+    id: &str,
+    now: NaiveDateTime,
+) -> ApiResult<Vec<RuleOutcome>> {
+    crate::db::repo::households::find_in_scope(conn, scope, id)?.ok_or_else(ApiError::not_found)?;
+    let done = evaluate::household(
+        conn,
+        rules,
+        id,
+        Trigger::Household,
+        &Default::default(),
+        now,
+    )?;
+    Ok(done.outcomes)
 }

@@ -4,16 +4,14 @@
 
 use std::collections::HashMap;
 
-use diesel::prelude::*;
 use serde_json::json;
 
 use crate::audit::{self, AuditEntry};
-use crate::db::limit::FirstRow;
-use crate::db::schema::{households, org_units};
+use crate::db::repo::households as repo;
 use crate::db::{self, AnyConnection};
+use crate::domain::geo::GridKey;
 use crate::domain::geo::{GridLookup, LatLon};
 use crate::error::ApiResult;
-use crate::state::GridKey;
 
 const PAGE: i64 = 2_000;
 
@@ -27,20 +25,7 @@ pub fn regrid_all(
     let mut after = String::new();
     let mut paths: HashMap<String, String> = HashMap::new();
     loop {
-        let page: Vec<(String, f64, f64, String)> = households::table
-            .filter(households::grid_overridden.eq(false))
-            .filter(households::id.gt(&after))
-            .filter(households::lat.is_not_null())
-            .filter(households::lon.is_not_null())
-            .order(households::id.asc())
-            .limit(PAGE)
-            .select((
-                households::id,
-                households::lat.assume_not_null(),
-                households::lon.assume_not_null(),
-                households::grid_id,
-            ))
-            .load(conn)?;
+        let page = repo::placed_by_location_after(conn, &after, PAGE)?;
         let Some(last) = page.last() else {
             break;
         };
@@ -65,22 +50,12 @@ pub fn regrid_all(
                 let path = match paths.get(to) {
                     Some(p) => p.clone(),
                     None => {
-                        let p: String = org_units::table
-                            .find(to)
-                            .select(org_units::path)
-                            .first_row(conn)?;
+                        let p = crate::db::repo::org_units::path_of(conn, to)?;
                         paths.insert(to.clone(), p.clone());
                         p
                     }
                 };
-                diesel::update(households::table.find(id))
-                    .set((
-                        households::grid_id.eq(to),
-                        households::org_path.eq(&path),
-                        households::version.eq(households::version + 1),
-                        households::updated_at.eq(now),
-                    ))
-                    .execute(conn)?;
+                repo::move_to_grid(conn, id, to, &path, now)?;
                 crate::changes::household_touched(conn, id)?;
                 audit::record(
                     conn,

@@ -14,10 +14,8 @@ use std::ops::Range;
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::backend::Backend;
-use diesel::connection::{DefaultLoadingMode, LoadConnection};
 use diesel::deserialize::{self, FromSql};
 use diesel::pg::Pg;
-use diesel::prelude::*;
 use diesel::row::{Field, Row, RowIndex};
 use diesel::sql_types::{BigInt, Bool, Date, Double, Integer, Timestamp};
 use diesel::sqlite::Sqlite;
@@ -26,14 +24,12 @@ use jiuzhu_proto::household::{
 };
 use jiuzhu_proto::wire_time;
 
-use crate::db::one_of::one_of;
-use crate::db::schema::{household_status_history, household_tags, households, members, org_units};
+use crate::db::repo::households::{self as households_repo, WireRows};
 use crate::db::sqltime::{SqlDate, SqlTimestamp};
 use crate::db::AnyConnection;
 use crate::error::{ApiError, ApiResult};
 use crate::registry::stored;
 use crate::scope::Scope;
-use crate::{each_backend, in_scope};
 
 fn bad(what: &str) -> ApiError {
     ApiError::internal(anyhow::anyhow!("unreadable {what} in the database"))
@@ -468,12 +464,46 @@ where
     Ok(())
 }
 
+/// Writes each row [`households_repo::wire_rows`] reads: the parts first, then the households.
+struct Sink {
+    parts: Parts,
+    written: Pieces,
+}
+
+impl<DB: WireBackend> WireRows<DB, ApiError> for Sink {
+    fn member<'r, R>(&mut self, row: &R) -> ApiResult<()>
+    where
+        R: Row<'r, DB> + RowIndex<usize>,
+    {
+        member(row, &mut self.parts.members)
+    }
+
+    fn period<'r, R>(&mut self, row: &R) -> ApiResult<()>
+    where
+        R: Row<'r, DB> + RowIndex<usize>,
+    {
+        period(row, &mut self.parts.history)
+    }
+
+    fn tag<'r, R>(&mut self, row: &R) -> ApiResult<()>
+    where
+        R: Row<'r, DB> + RowIndex<usize>,
+    {
+        tag(row, &mut self.parts.tags)
+    }
+
+    fn household<'r, R>(&mut self, row: &R) -> ApiResult<()>
+    where
+        R: Row<'r, DB> + RowIndex<usize>,
+    {
+        household(row, &self.parts, &mut self.written)
+    }
+}
+
 /// Appends to `out` the JSON array of those of the households `ids` (no repeats) that exist and
 /// are in scope, in the order of `ids`: exactly what [`super::read::households`] returns,
-/// serialised. Four statements whatever the number of ids, each bound to the whole list once
-/// ([`one_of`]), so they stay prepared. They run on the concrete connection: diesel's
-/// `MultiConnection` renders a query's whole SQL text on every execution, even when its prepared
-/// statement is cached.
+/// serialised, from the rows of [`households_repo::wire_rows`] (four statements whatever the
+/// number of ids).
 pub fn households(
     conn: &mut AnyConnection,
     scope: &Scope,
@@ -487,87 +517,17 @@ pub fn households(
     // Sizes from the demo city's full syncs: about 2.5 members of ~420 bytes per household, a
     // household of ~900 bytes besides its members.
     let n = ids.len();
-    let mut parts = Parts {
+    let parts = Parts {
         members: Pieces::with_capacity(n, 1536),
         history: Pieces::with_capacity(n, 128),
         tags: Pieces::with_capacity(n, 64),
     };
-    let mut written = Pieces::with_capacity(n, 3072);
-    each_backend!(conn, c => {
-        let members = members::table
-            .filter(one_of(members::household_id, ids))
-            .order((members::household_id.asc(), members::position.asc()))
-            .select((
-                members::household_id,
-                members::id,
-                members::name,
-                members::relation,
-                members::id_masked,
-                members::birth_date,
-                members::gender,
-                members::health,
-                members::disability_type,
-                members::disability_level,
-                members::daily_living,
-                members::work_status,
-                members::student_status,
-                members::income,
-                members::phone_masked,
-            ));
-        for row in LoadConnection::<DefaultLoadingMode>::load(c, members)? {
-            member(&row?, &mut parts.members)?;
-        }
-        let history = household_status_history::table
-            .filter(one_of(household_status_history::household_id, ids))
-            .order((
-                household_status_history::household_id.asc(),
-                household_status_history::from_date.asc(),
-                household_status_history::recorded_at.asc(),
-            ))
-            .select((
-                household_status_history::household_id,
-                household_status_history::status,
-                household_status_history::from_date,
-                household_status_history::to_date,
-                household_status_history::note,
-            ));
-        for row in LoadConnection::<DefaultLoadingMode>::load(c, history)? {
-            period(&row?, &mut parts.history)?;
-        }
-        let tags = household_tags::table
-            .filter(one_of(household_tags::household_id, ids))
-            .order((household_tags::household_id.asc(), household_tags::tag.asc()))
-            .select((household_tags::household_id, household_tags::tag));
-        for row in LoadConnection::<DefaultLoadingMode>::load(c, tags)? {
-            tag(&row?, &mut parts.tags)?;
-        }
-        let rows = in_scope!(
-            households::table
-                .inner_join(org_units::table)
-                .filter(one_of(households::id, ids)),
-            households::org_path,
-            scope
-        )
-        .select((
-            households::id,
-            households::external_id,
-            households::address,
-            households::lat,
-            households::lon,
-            households::grid_id,
-            households::grid_overridden,
-            households::status,
-            households::notes,
-            households::head_member_id,
-            households::version,
-            households::created_at,
-            households::updated_at,
-            org_units::code,
-        ));
-        for row in LoadConnection::<DefaultLoadingMode>::load(c, rows)? {
-            household(&row?, &parts, &mut written)?;
-        }
-    });
+    let mut sink = Sink {
+        parts,
+        written: Pieces::with_capacity(n, 3072),
+    };
+    households_repo::wire_rows(conn, scope, ids, &mut sink)?;
+    let written = sink.written;
     out.reserve(written.buf.len() + n + 2);
     let mut o = Out(out);
     o.raw(b"[");

@@ -9,11 +9,11 @@ use crate::crypto::FieldCipher;
 use crate::db::repo::households::{self as repo, ConflictRow, HouseholdRow, MemberRow, StatusRow};
 use crate::db::repo::org_units;
 use crate::db::AnyConnection;
+use crate::domain::geo::GridKey;
 use crate::domain::geo::{GridLookup, LatLon};
 use crate::error::{ApiError, ApiResult};
 use crate::registry::{ValidMember, ID_CONTEXT, ID_INDEX, PHONE_CONTEXT};
 use crate::scope::Scope;
-use crate::state::GridKey;
 
 /// The grid a household belongs to.
 #[derive(Debug, Clone)]
@@ -150,11 +150,7 @@ pub fn seal_member(
 /// "already held by another household" check and the insert cannot interleave. SQLite's
 /// `BEGIN IMMEDIATE` already holds the write lock; PostgreSQL under READ COMMITTED needs this.
 pub fn lock_id_numbers(conn: &mut AnyConnection) -> ApiResult<()> {
-    if let AnyConnection::Postgresql(pg) = conn {
-        use diesel::RunQueryDsl;
-        diesel::sql_query("SELECT pg_advisory_xact_lock(7415203311)").execute(pg)?;
-    }
-    Ok(())
+    Ok(crate::db::locks::id_numbers(conn)?)
 }
 
 /// A number that another household already holds.
@@ -359,7 +355,7 @@ pub fn insert_all(conn: &mut AnyConnection, batch: &[NewHousehold]) -> ApiResult
 /// Records the clashes (in their own transaction, since the write that found them is refused) and
 /// returns the 409 to answer with.
 pub async fn refuse_clashes(
-    state: &std::sync::Arc<crate::state::AppState>,
+    db: &crate::db::Database,
     clashes: Vec<Clash>,
     scope: &Scope,
     field_prefix: &str,
@@ -368,7 +364,7 @@ pub async fn refuse_clashes(
     actor: String,
 ) -> ApiError {
     let err = clash_error(&clashes, scope, field_prefix);
-    let recorded = state
+    let recorded = db
         .tx(move |conn| record_clashes(conn, &clashes, action, &attempted_path, Some(&actor)))
         .await;
     match recorded {

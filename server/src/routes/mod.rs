@@ -7,6 +7,7 @@ pub mod audit;
 pub mod auth;
 pub mod citizen;
 pub mod exports;
+mod extract;
 pub mod findings;
 pub mod forms;
 pub mod geo;

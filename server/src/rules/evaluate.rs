@@ -6,22 +6,19 @@
 use std::collections::{BTreeSet, HashMap};
 
 use chrono::NaiveDateTime;
-use diesel::prelude::*;
-use jiuzhu_proto::finding::FindingSource;
+use jiuzhu_proto::finding::{FindingSource, FindingState};
 use jiuzhu_proto::rule::RuleOutcome;
 use serde_json::{Map, Value as Json};
 
 use super::facts::{self, Sources};
-use super::RuleRun;
+use super::{Engine, RuleRun};
 use crate::db::repo::findings::{self as finding_repo, FindingRow};
 use crate::db::repo::standards::StandardRow;
 use crate::db::repo::{
     households as household_repo, standards as standard_repo, visits as visit_repo,
 };
-use crate::db::schema::households;
 use crate::db::AnyConnection;
 use crate::error::{ApiError, ApiResult};
-use crate::state::AppState;
 
 /// Why the rules run.
 #[derive(Debug, Clone, Copy)]
@@ -78,7 +75,7 @@ const CHUNK: usize = 500;
 /// Evaluates every enabled rule on a household, inside the caller's transaction.
 pub fn household(
     conn: &mut AnyConnection,
-    state: &AppState,
+    engine: &Engine<'_>,
     household_id: &str,
     trigger: Trigger<'_>,
     signals: &Map<String, Json>,
@@ -89,7 +86,7 @@ pub fn household(
         trigger,
         signals,
     };
-    households(conn, state, &[subject], now)?
+    households(conn, engine, &[subject], now)?
         .pop()
         .flatten()
         .ok_or_else(ApiError::not_found)
@@ -102,12 +99,12 @@ pub fn household(
 /// household that does not exist gives `None`.
 pub fn households(
     conn: &mut AnyConnection,
-    state: &AppState,
+    engine: &Engine<'_>,
     subjects: &[Subject<'_>],
     now: NaiveDateTime,
 ) -> ApiResult<Vec<Option<Evaluation>>> {
-    let today = crate::registry::today();
-    let rules = state.rules.set(&standard_repo::latest_rules(conn)?);
+    let today = crate::domain::time::today();
+    let rules = engine.book.set(&standard_repo::latest_rules(conn)?);
     let mut standards: HashMap<String, Option<StandardRow>> = HashMap::new();
     // A missing standard is counted once per (rule, district) and call.
     let mut gaps: BTreeSet<(String, i32, String, String)> = BTreeSet::new();
@@ -117,20 +114,18 @@ pub fn households(
         ids.sort_unstable();
         ids.dedup();
         lock(conn, &ids)?;
-        let rows: HashMap<String, household_repo::HouseholdRow> = households::table
-            .filter(households::id.eq_any(&ids))
-            .select(household_repo::HouseholdRow::as_select())
-            .load(conn)?
-            .into_iter()
-            .map(|h| (h.id.clone(), h))
-            .collect();
+        let rows: HashMap<String, household_repo::HouseholdRow> =
+            household_repo::find_many(conn, &ids)?
+                .into_iter()
+                .map(|h| (h.id.clone(), h))
+                .collect();
         let mut members: HashMap<String, Vec<household_repo::MemberRow>> = HashMap::new();
         for m in household_repo::members_of_many(conn, &ids)? {
             members.entry(m.household_id.clone()).or_default().push(m);
         }
         let mut visits: HashMap<String, Json> = HashMap::new();
         for row in visit_repo::latest_approved_of_many(conn, &ids)? {
-            let answers = crate::visits::open_answers(&row, &state.cipher)?;
+            let answers = crate::answers::open_answers(&row, engine.cipher)?;
             visits.insert(row.household_id.clone(), answers);
         }
         let mut open: HashMap<(String, String), String> = HashMap::new();
@@ -232,7 +227,7 @@ pub fn households(
                                     computed,
                                     categories: serde_json::to_string(&categories)
                                         .map_err(ApiError::internal)?,
-                                    state: "open".into(),
+                                    state: FindingState::Open.as_str().into(),
                                     reason: None,
                                     application_id: None,
                                     closed_by: None,
@@ -267,19 +262,9 @@ pub fn households(
 }
 
 /// Holds the households' rows until the transaction ends, so two evaluations of one household
-/// cannot both open "the" finding of a type. PostgreSQL takes the row locks in id order (two
-/// evaluations of overlapping sets cannot deadlock); SQLite's write transaction already holds
-/// the whole database.
+/// cannot both open "the" finding of a type ([`household_repo::lock_rows`]).
 fn lock(conn: &mut AnyConnection, ids: &[String]) -> ApiResult<()> {
-    if let AnyConnection::Postgresql(pg) = conn {
-        households::table
-            .filter(households::id.eq_any(ids))
-            .order(households::id)
-            .select(households::id)
-            .for_update()
-            .load::<String>(pg)?;
-    }
-    Ok(())
+    Ok(household_repo::lock_rows(conn, ids)?)
 }
 
 /// Stores the default rule table as version 1 of each rule, unless there are rules already.

@@ -323,7 +323,7 @@ fn derive(member: Json) -> Json {
 
 /// A member's facts from the registry.
 fn registry_member(m: &MemberRow, today: NaiveDate) -> Json {
-    let adl_failed = crate::registry::stored::daily_living(&m.daily_living)
+    let adl_failed = crate::domain::stored::daily_living(&m.daily_living)
         .map(|d| usize::from(d.failed()))
         .unwrap_or(0);
     let level = match m.disability_level {

@@ -387,6 +387,14 @@ impl RuleSet {
 /// The (id, version) list a [`RuleSet`] was built from.
 type SetKey = Vec<(String, i32)>;
 
+/// What evaluating the rules needs: the rule book, and the cipher that opens the accepted visits
+/// the rules read (`AppState::rule_engine` lends one).
+#[derive(Clone, Copy)]
+pub struct Engine<'a> {
+    pub book: &'a RuleBook,
+    pub cipher: &'a crate::crypto::FieldCipher,
+}
+
 /// Compiled rule versions (immutable, so never invalidated).
 #[derive(Default)]
 pub struct RuleBook {

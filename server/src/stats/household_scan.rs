@@ -2,41 +2,32 @@
 
 use std::collections::HashMap;
 
-use diesel::prelude::*;
 use serde_json::Value as Json;
 
-use crate::db::limit::LimitRowsDsl;
+use crate::crypto::FieldCipher;
 use crate::db::repo::households::{self as household_repo, HouseholdRow};
 use crate::db::repo::standards::{self as standard_repo, StandardRow};
 use crate::db::repo::visits::VisitRow;
-use crate::db::schema::{households, visits};
 use crate::db::AnyConnection;
 use crate::error::ApiResult;
-use crate::in_scope;
 use crate::rules::facts::{self, Sources};
 use crate::scope::Scope;
-use crate::state::AppState;
 
 const PAGE: u32 = 1000;
 
 /// Calls `each(household, facts, has_accepted_visit)` for every household in `scope`.
 pub fn scan(
     conn: &mut AnyConnection,
-    state: &AppState,
+    cipher: &FieldCipher,
     scope: &Scope,
     mut each: impl FnMut(&HouseholdRow, &Json, bool),
 ) -> ApiResult<()> {
-    let today = crate::registry::today();
+    let today = crate::domain::time::today();
     let mut standards: HashMap<String, Option<StandardRow>> = HashMap::new();
     let no_signals = serde_json::Map::new();
     let mut after = String::new();
     loop {
-        let page: Vec<HouseholdRow> = in_scope!(households::table, households::org_path, scope)
-            .filter(households::id.gt(&after))
-            .order(households::id.asc())
-            .select(HouseholdRow::as_select())
-            .limit_rows::<PAGE>()
-            .load(conn)?;
+        let page = household_repo::page_in_scope::<PAGE>(conn, scope, &after)?;
         let Some(last) = page.last() else {
             return Ok(());
         };
@@ -48,11 +39,7 @@ pub fn scan(
         }
         // The latest accepted visit of each household on the page.
         let mut latest: HashMap<String, VisitRow> = HashMap::new();
-        let approved: Vec<VisitRow> = visits::table
-            .filter(visits::household_id.eq_any(&ids))
-            .filter(visits::review_state.eq("approved"))
-            .select(VisitRow::as_select())
-            .load(conn)?;
+        let approved = crate::db::repo::visits::approved_of_many(conn, &ids)?;
         for v in approved {
             let newer = latest
                 .get(&v.household_id)
@@ -68,7 +55,7 @@ pub fn scan(
                 standards.insert(district.clone(), found);
             }
             let visit = match latest.get(&h.id) {
-                Some(v) => Some(crate::visits::open_answers(v, &state.cipher)?),
+                Some(v) => Some(crate::answers::open_answers(v, cipher)?),
                 None => None,
             };
             let facts = facts::gather(&Sources {

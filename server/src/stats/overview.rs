@@ -3,21 +3,17 @@
 use std::collections::BTreeMap;
 
 use chrono::{Duration, NaiveDateTime};
-use diesel::dsl::count_star;
-use diesel::prelude::*;
 use jiuzhu_proto::application::ApplicationState;
 use jiuzhu_proto::stats::{Count, Overview, StepTime};
 use jiuzhu_proto::OrgUnitId;
 
-use crate::applications::china_date;
 use crate::applications::workflow::{self, Limits};
-use crate::db::limit::FirstRow;
-use crate::db::schema::{application_events, applications, findings, households, tasks, visits};
+use crate::calendar::Calendar;
+use crate::db::repo;
 use crate::db::AnyConnection;
+use crate::domain::time::date_of as china_date;
 use crate::error::ApiResult;
-use crate::in_scope;
 use crate::scope::Scope;
-use crate::state::AppState;
 
 fn counts(rows: Vec<(String, i64)>) -> Vec<Count> {
     rows.into_iter()
@@ -27,50 +23,21 @@ fn counts(rows: Vec<(String, i64)>) -> Vec<Count> {
 
 pub fn overview(
     conn: &mut AnyConnection,
-    state: &AppState,
+    calendar: &Calendar,
     unit: OrgUnitId,
     scope: &Scope,
     coverage_days: i64,
     now: NaiveDateTime,
 ) -> ApiResult<Overview> {
     let today = china_date(now);
-    let by_status: Vec<(String, i64)> = in_scope!(households::table, households::org_path, scope)
-        .group_by(households::status)
-        .select((households::status, count_star()))
-        .order(households::status)
-        .load(conn)?;
+    let by_status = repo::households::count_by_status(conn, scope)?;
     let total: i64 = by_status.iter().map(|(_, n)| n).sum();
     let since = now - Duration::days(coverage_days);
-    let visited: i64 = in_scope!(visits::table, visits::org_path, scope)
-        .filter(visits::received_at.ge(since))
-        .filter(visits::review_state.ne("rejected"))
-        .select(diesel::dsl::count(visits::household_id).aggregate_distinct())
-        .first_row(conn)?;
-    let overdue_tasks: i64 = in_scope!(tasks::table, tasks::org_path, scope)
-        .filter(tasks::state.eq_any(["pending", "assigned", "accepted"]))
-        .filter(tasks::due_date.lt(today))
-        .count()
-        .get_result(conn)?;
-    let open_findings: Vec<(String, i64)> = in_scope!(findings::table, findings::org_path, scope)
-        .filter(findings::state.eq("open"))
-        .group_by(findings::kind)
-        .select((findings::kind, count_star()))
-        .order(findings::kind)
-        .load(conn)?;
-    let by_state: Vec<(String, i64)> =
-        in_scope!(applications::table, applications::org_path, scope)
-            .group_by(applications::state)
-            .select((applications::state, count_star()))
-            .order(applications::state)
-            .load(conn)?;
-    let limits: Vec<(String, Option<chrono::NaiveDate>, Option<chrono::NaiveDate>)> =
-        in_scope!(applications::table, applications::org_path, scope)
-            .select((
-                applications::state,
-                applications::step_due,
-                applications::total_due,
-            ))
-            .load(conn)?;
+    let visited = repo::visits::households_visited_since(conn, scope, since)?;
+    let overdue_tasks = repo::tasks::count_overdue(conn, scope, today)?;
+    let open_findings = repo::findings::count_open_by_kind(conn, scope)?;
+    let by_state = repo::applications::count_by_state(conn, scope)?;
+    let limits = repo::applications::limits_in_scope(conn, scope)?;
     let overdue_applications = limits
         .into_iter()
         .filter(|(s, step_due, total_due)| {
@@ -87,17 +54,7 @@ pub fn overview(
         })
         .count() as i64;
     // Working days spent in each state: between an event and the next one of its application.
-    let events: Vec<(String, String, NaiveDateTime)> = application_events::table
-        .inner_join(applications::table)
-        .filter(applications::org_path.ge(scope.lower()))
-        .filter(applications::org_path.lt(scope.upper()))
-        .order((application_events::application_id, application_events::seq))
-        .select((
-            application_events::application_id,
-            application_events::to_state,
-            application_events::at,
-        ))
-        .load(conn)?;
+    let events = repo::applications::states_entered_in_scope(conn, scope)?;
     let mut spent: BTreeMap<String, (i64, i64)> = BTreeMap::new();
     for pair in events.windows(2) {
         let (app, state_in, entered) = &pair[0];
@@ -105,18 +62,12 @@ pub fn overview(
         if app != next_app {
             continue;
         }
-        let days = state
-            .calendar
-            .working_days_between(china_date(*entered), china_date(*left));
+        let days = calendar.working_days_between(china_date(*entered), china_date(*left));
         let e = spent.entry(state_in.clone()).or_default();
         e.0 += 1;
         e.1 += days;
     }
-    let flagged: i64 = in_scope!(visits::table, visits::org_path, scope)
-        .filter(visits::flag_count.gt(0))
-        .filter(visits::review_state.eq("pending"))
-        .count()
-        .get_result(conn)?;
+    let flagged = repo::visits::count_flagged_pending(conn, scope)?;
     Ok(Overview {
         org_unit_id: unit,
         households: total,

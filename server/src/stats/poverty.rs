@@ -8,12 +8,12 @@ use serde_json::Value as Json;
 
 use super::household_scan::scan;
 use crate::config::MpiIndicator;
+use crate::crypto::FieldCipher;
 use crate::db::AnyConnection;
 use crate::error::{ApiError, ApiResult};
 use crate::rules::facts::is_urban;
 use crate::rules::{self, RuleRun};
 use crate::scope::Scope;
-use crate::state::AppState;
 
 /// The median of a non-empty list (sorted here).
 fn median(values: &mut [f64]) -> Option<f64> {
@@ -31,13 +31,13 @@ fn median(values: &mut [f64]) -> Option<f64> {
 
 pub fn relative_poverty(
     conn: &mut AnyConnection,
-    state: &AppState,
+    cipher: &FieldCipher,
     unit: OrgUnitId,
     scope: &Scope,
     ratios: &[f64],
 ) -> ApiResult<RelativePoverty> {
     let (mut urban, mut rural) = (Vec::new(), Vec::new());
-    scan(conn, state, scope, |h, facts, has_visit| {
+    scan(conn, cipher, scope, |h, facts, has_visit| {
         let Some(pc) = facts.get("pc").and_then(Json::as_f64) else {
             return;
         };
@@ -110,19 +110,19 @@ pub fn compile_indicators(
 
 pub fn mpi(
     conn: &mut AnyConnection,
-    state: &AppState,
+    cipher: &FieldCipher,
     unit: OrgUnitId,
     scope: &Scope,
     k: f64,
     indicators: &[(String, f64, rules::CompiledRule)],
 ) -> ApiResult<Mpi> {
-    let today = crate::registry::today();
+    let today = crate::domain::time::today();
     let mut n = 0i64;
     let mut poor = 0i64;
     let mut poor_scores = 0.0;
     let mut deprived = vec![0i64; indicators.len()];
     let mut censored = vec![0i64; indicators.len()];
-    scan(conn, state, scope, |_, facts, _| {
+    scan(conn, cipher, scope, |_, facts, _| {
         n += 1;
         // A deprivation that cannot be judged (a missing standard) counts as not deprived.
         let hits: Vec<bool> = indicators

@@ -12,6 +12,7 @@ pub mod verify;
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
+use jiuzhu_proto::task::TaskState;
 use jiuzhu_proto::visit::{
     LocationFix, ReviewDecision, ReviewState, SubmitVisit, Visit, VisitFlag,
 };
@@ -24,12 +25,13 @@ use crate::crypto::FieldCipher;
 use crate::db::repo::tasks as task_repo;
 use crate::db::repo::visits::{self as repo, VisitRow};
 use crate::db::{repo as repos, AnyConnection};
+use crate::domain::geo::GridKey;
 use crate::domain::geo::LatLon;
 use crate::error::{field_error, ApiError, ApiResult};
 use crate::scope::Scope;
-use crate::state::GridKey;
 
-pub(crate) const ANSWERS_CONTEXT: &str = "visit.answers";
+pub use crate::answers::{open_answers, ANSWERS_CONTEXT};
+
 const MAX_STAFF: usize = 10;
 const MAX_PHOTOS: usize = 50;
 
@@ -158,7 +160,7 @@ impl CheckedAnswers {
                 cleaned: None,
             });
         };
-        let day = (v.started_at + Duration::hours(8)).date_naive();
+        let day = crate::domain::time::date_of_instant(v.started_at);
         let outcome = form.validate_at(&v.answers, day);
         if !outcome.is_valid() {
             let errors = outcome
@@ -326,12 +328,16 @@ pub fn submit(
         }
         None => None,
     };
-    let allowed: &[&str] = if superseded.is_some() {
-        &["assigned", "accepted", "submitted"]
+    let allowed: &[TaskState] = if superseded.is_some() {
+        &[
+            TaskState::Assigned,
+            TaskState::Accepted,
+            TaskState::Submitted,
+        ]
     } else {
-        &["assigned", "accepted"]
+        &TaskState::ON_PHONE
     };
-    if !allowed.contains(&task.state.as_str()) {
+    if !TaskState::parse(&task.state).is_some_and(|s| allowed.contains(&s)) {
         return Err(not_open(
             "任务已提交或已关闭；更正请注明被更正的走访",
             "the task is submitted or closed; a correction must name the visit it supersedes",
@@ -445,12 +451,12 @@ pub fn submit(
             cx.now,
         )?;
     }
-    if task.state != "submitted" {
+    if task.state != TaskState::Submitted.as_str() {
         let moved = task_repo::transition(
             conn,
             &task.id,
-            &["assigned", "accepted"],
-            "submitted",
+            &TaskState::ON_PHONE.map(TaskState::as_str),
+            TaskState::Submitted.as_str(),
             None,
             None,
             cx.now,
@@ -465,7 +471,7 @@ pub fn submit(
             conn,
             &task.id,
             Some(&task.state),
-            "submitted",
+            TaskState::Submitted.as_str(),
             Some(cx.worker),
             "",
             cx.now,
@@ -477,21 +483,12 @@ pub fn submit(
 
 /// A transaction-scoped lock on a key (PostgreSQL; SQLite writers are serial anyway).
 fn lock(conn: &mut AnyConnection, key: &str) -> ApiResult<()> {
-    if let AnyConnection::Postgresql(pg) = conn {
-        use diesel::RunQueryDsl;
-        diesel::sql_query("SELECT pg_advisory_xact_lock(74152, hashtext($1))")
-            .bind::<diesel::sql_types::Text, _>(key)
-            .execute(pg)?;
-    }
-    Ok(())
+    Ok(crate::db::locks::key(conn, key)?)
 }
 
 /// The Asia/Shanghai calendar day of `t`, as a UTC range.
 fn shanghai_day(t: DateTime<Utc>) -> (NaiveDateTime, NaiveDateTime) {
-    let local_midnight = (t + Duration::hours(8))
-        .date_naive()
-        .and_time(chrono::NaiveTime::MIN);
-    let start = local_midnight - Duration::hours(8);
+    let start = crate::domain::time::start_of(crate::domain::time::date_of_instant(t));
     (start, start + Duration::days(1))
 }
 
@@ -555,15 +552,6 @@ fn check_staff(conn: &mut AnyConnection, staff: &[UserId]) -> ApiResult<()> {
     }
 }
 
-/// A visit's answers, opened (not masked): for the discovery rules, never for output.
-pub fn open_answers(row: &VisitRow, cipher: &FieldCipher) -> ApiResult<serde_json::Value> {
-    let bad = || ApiError::internal(anyhow::anyhow!("unreadable visit answers"));
-    let text = cipher
-        .decrypt(&row.answers_key_id, &row.answers_sealed, ANSWERS_CONTEXT)
-        .map_err(|_| bad())?;
-    serde_json::from_str(&text).map_err(|_| bad())
-}
-
 /// The visit as the API shows it: answers opened, then ID and phone numbers masked.
 pub fn to_api(row: VisitRow, cipher: &FieldCipher) -> ApiResult<Visit> {
     let answers = open_answers(&row, cipher)?;
@@ -615,7 +603,7 @@ pub fn to_api_with(row: VisitRow, mut answers: serde_json::Value) -> ApiResult<V
 #[allow(clippy::too_many_arguments)]
 pub fn decide(
     conn: &mut AnyConnection,
-    state: &crate::state::AppState,
+    rules: &crate::rules::Engine<'_>,
     scope: &Scope,
     id: &str,
     decision: ReviewDecision,
@@ -627,7 +615,7 @@ pub fn decide(
     if decision == ReviewDecision::Approved {
         crate::rules::evaluate::household(
             conn,
-            state,
+            rules,
             &row.household_id,
             crate::rules::evaluate::Trigger::Visit(&row.id),
             &Default::default(),
@@ -671,16 +659,18 @@ pub fn review(
         },
     )?;
     let task = task_repo::find(conn, &visit.task_id)?.ok_or_else(ApiError::not_found)?;
-    if task.state == "submitted" {
+    if task.state == TaskState::Submitted.as_str() {
         let to = match decision {
-            ReviewDecision::HasIssues => "accepted",
-            ReviewDecision::Approved | ReviewDecision::Rejected => "reviewed",
-        };
-        task_repo::transition(conn, &task.id, &["submitted"], to, None, None, now)?;
+            ReviewDecision::HasIssues => TaskState::Accepted,
+            ReviewDecision::Approved | ReviewDecision::Rejected => TaskState::Reviewed,
+        }
+        .as_str();
+        let submitted = TaskState::Submitted.as_str();
+        task_repo::transition(conn, &task.id, &[submitted], to, None, None, now)?;
         task_repo::record_event(
             conn,
             &task.id,
-            Some("submitted"),
+            Some(submitted),
             to,
             Some(reviewer),
             note.unwrap_or_default(),

@@ -2,17 +2,13 @@
 //! none rejects a visit, they route it to a reviewer.
 
 use chrono::{DateTime, Utc};
-use geo::{Distance, Haversine, Point};
 use jiuzhu_proto::visit::{FlagCode, VisitFlag};
 use serde_json::json;
 
 use crate::config::VisitChecks;
 use crate::domain::geo::LatLon;
 
-/// Metres between two WGS-84 points on the mean Earth sphere.
-pub fn distance_m(a: LatLon, b: LatLon) -> f64 {
-    Haversine.distance(Point::new(a.lon(), a.lat()), Point::new(b.lon(), b.lat()))
-}
+pub use crate::domain::geo::distance_m;
 
 /// What the checks look at.
 pub struct Evidence<'a> {

@@ -17,12 +17,12 @@ async fn errors_are_stable_and_bilingual(backend: Backend) {
         ),
         (
             admin.request(reqwest::Method::POST, "/org-units").json(&serde_json::json!({"kind": "grid", "code": 5, "name": "y"})),
-            StatusCode::BAD_REQUEST,
+            StatusCode::UNPROCESSABLE_ENTITY,
             "validation_failed",
         ),
         (
             admin.request(reqwest::Method::POST, "/org-units").json(&serde_json::json!({"kind": "grid", "code": "x", "name": "y", "parent_id": null, "colour": "red"})),
-            StatusCode::BAD_REQUEST,
+            StatusCode::UNPROCESSABLE_ENTITY,
             "unknown_field",
         ),
         (
@@ -39,8 +39,8 @@ async fn errors_are_stable_and_bilingual(backend: Backend) {
         (admin.request(reqwest::Method::GET, "/org-units/not-a-uuid"), StatusCode::NOT_FOUND, "not_found"),
         (
             admin.request(reqwest::Method::GET, "/org-units").query(&[("kind", "planet")]),
-            StatusCode::BAD_REQUEST,
-            "bad_request",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
         ),
     ];
     for (req, status, code) in cases {
@@ -57,6 +57,45 @@ async fn errors_are_stable_and_bilingual(backend: Backend) {
         );
         assert!(!en.is_empty());
     }
+
+    // Sends, and gives back the status, the `Allow` header and the JSON body.
+    async fn answer(req: reqwest::RequestBuilder) -> (StatusCode, String, serde_json::Value) {
+        let res = req.send().await.unwrap();
+        let allow = res
+            .headers()
+            .get("allow")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        (res.status(), allow, res.json().await.unwrap_or_default())
+    }
+
+    // A known path with a method it does not take: 405, and `Allow` says which it takes.
+    for (method, path) in [
+        (reqwest::Method::TRACE, "/me"),
+        (reqwest::Method::DELETE, "/households/conflicts"),
+    ] {
+        let (status, allow, body) = answer(admin.request(method, path)).await;
+        assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{path}");
+        assert_eq!(allow, "GET", "{path}");
+        assert_eq!(body["error"], "method_not_allowed", "{path}");
+    }
+
+    // A JSON body is an object: serde would read a struct from an array of its fields, and an
+    // all-optional PATCH from `[null, null]` (once answered 200, changing nothing).
+    let (_, _, me) = answer(admin.request(reqwest::Method::GET, "/me")).await;
+    let own = format!("/users/{}", me["id"].as_str().unwrap());
+    let array = admin
+        .request(reqwest::Method::PATCH, &own)
+        .header("content-type", "application/json")
+        .body("  [null, null]");
+    let (status, _, body) = answer(array).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["error"], "validation_failed");
+    // An object still goes through (the bytes read to look are given back).
+    let object = admin
+        .request(reqwest::Method::PATCH, &own)
+        .json(&serde_json::json!({"display_name": "系统管理员"}));
+    assert_eq!(answer(object).await.0, StatusCode::OK);
 }
 both_backends!(error_envelope, errors_are_stable_and_bilingual);
 

@@ -271,7 +271,7 @@ async fn bad_login_bodies(backend: Backend) {
     let res = post(serde_json::json!({"username": "worker1", "password": "p", "extra": 1}))
         .await
         .unwrap();
-    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(res.text().await.unwrap().contains("unknown_field"));
 }
 both_backends!(bad_login_bodies, bad_login_bodies);

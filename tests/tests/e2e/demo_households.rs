@@ -61,7 +61,7 @@ type MemberFacts = (String, i32, String, String, i32, String, Option<i32>);
 async fn member_facts(app: &TestApp, n: usize) -> Vec<MemberFacts> {
     app.state
         .db(move |conn| {
-            let on = reference_date(jiuzhu_server::registry::today());
+            let on = reference_date(jiuzhu_server::domain::time::today());
             let mut out = Vec::new();
             for i in 0..n {
                 let ext = external_id(i);

@@ -3,11 +3,10 @@
 //! alert becomes a finding and a verify task on the grid worker's phone.
 
 use chrono::{Duration, Utc};
-use diesel::prelude::*;
 use jiuzhu_mobile_api::Client;
 use jiuzhu_proto::household::Relation;
 use jiuzhu_proto::task::TaskKind;
-use jiuzhu_server::db::schema::{department_imports, department_records, members};
+use jiuzhu_server::db::repo::{departments as departments_repo, households as households_repo};
 use jiuzhu_tests::fixtures::{coordinator_grid, household, id_number, member};
 use jiuzhu_tests::{both_backends, spawn_app, Backend};
 use reqwest::{Method, StatusCode};
@@ -256,43 +255,38 @@ async fn an_interrupted_import_is_completed_by_the_next(backend: Backend) {
     let (household_id, dead) = (h.clone(), "01900000-0000-7000-8000-000000000001");
     app.state
         .tx(move |conn| {
-            let member: String = members::table
-                .filter(members::household_id.eq(&household_id))
-                .select(members::id)
-                .first(conn)?;
+            let member = households_repo::members_of(conn, &household_id)?
+                .into_iter()
+                .next()
+                .map(|m| m.id);
             let now = jiuzhu_server::db::now();
-            diesel::insert_into(department_imports::table)
-                .values((
-                    department_imports::id.eq(dead),
-                    department_imports::source.eq("medical_claims"),
-                    department_imports::org_path.eq(""),
-                    department_imports::rows_read.eq(0),
-                    department_imports::matched.eq(0),
-                    department_imports::unmatched.eq(0),
-                    department_imports::duplicates.eq(0),
-                    department_imports::rejected.eq(0),
-                    department_imports::findings_opened.eq(0),
-                    department_imports::tasks_created.eq(0),
-                    department_imports::errors.eq("[]"),
-                    department_imports::created_at.eq(now),
-                ))
-                .execute(conn)?;
-            diesel::insert_into(department_records::table)
-                .values((
-                    department_records::source.eq("medical_claims"),
-                    department_records::record_id.eq("YB-1"),
-                    department_records::import_id.eq(dead),
-                    department_records::line.eq(2_i64),
-                    department_records::id_blind.eq(blind),
-                    department_records::id_masked.eq("320402********0011"),
-                    department_records::member_id.eq(Some(member)),
-                    department_records::household_id.eq(Some(household_id)),
-                    department_records::event_date.eq(day),
-                    department_records::amount_fen.eq(Some(1_500_000_i64)),
-                    department_records::detail.eq("{}"),
-                    department_records::imported_at.eq(now),
-                ))
-                .execute(conn)?;
+            departments_repo::insert_import(
+                conn,
+                departments_repo::NewImport {
+                    id: dead,
+                    source: "medical_claims",
+                    org_path: "",
+                    created_by: None,
+                    created_at: now,
+                },
+            )?;
+            departments_repo::insert_records(
+                conn,
+                &[departments_repo::RecordRow {
+                    source: "medical_claims",
+                    record_id: "YB-1".into(),
+                    import_id: dead,
+                    line: 2,
+                    id_blind: blind,
+                    id_masked: "320402********0011".into(),
+                    member_id: member,
+                    household_id: Some(household_id),
+                    event_date: day,
+                    amount_fen: Some(1_500_000),
+                    detail: "{}".into(),
+                    imported_at: now,
+                }],
+            )?;
             Ok(())
         })
         .await
@@ -323,12 +317,7 @@ async fn an_interrupted_import_is_completed_by_the_next(backend: Backend) {
     assert_eq!(found[0]["source_id"], "medical_claims:YB-1", "{found:?}");
     let finished: Option<chrono::NaiveDateTime> = app
         .state
-        .db(move |conn| {
-            Ok(department_imports::table
-                .find(dead)
-                .select(department_imports::finished_at)
-                .first(conn)?)
-        })
+        .db(move |conn| Ok(departments_repo::finished_at(conn, dead)?))
         .await
         .unwrap();
     assert!(finished.is_some(), "the dead import is marked finished");

@@ -10,7 +10,6 @@ use jiuzhu_proto::application::{Action, Application, Transition};
 use jiuzhu_proto::household::Relation;
 use jiuzhu_proto::task::{CreateTask, TaskKind};
 use jiuzhu_proto::visit::{LocationFix, ReviewDecision, ReviewVisit, SubmitVisit};
-use jiuzhu_server::db::schema::applications;
 use jiuzhu_tests::fixtures::{coordinator_grid, household, id_number, member, post_json};
 use jiuzhu_tests::{both_backends, spawn_app_with, Backend, TestApp};
 use reqwest::{Method, StatusCode};
@@ -209,14 +208,21 @@ impl City {
         self.app
             .state
             .db(move |conn| {
-                let q = diesel::update(applications::table.find(&id));
-                if notice_ended {
-                    q.set(applications::notice_ends_on.eq(Some(yesterday - Duration::days(1))))
-                        .execute(conn)?;
+                let (sql, day) = if notice_ended {
+                    (
+                        "UPDATE applications SET notice_ends_on = $1 WHERE id = $2",
+                        yesterday - Duration::days(1),
+                    )
                 } else {
-                    q.set(applications::step_due.eq(Some(yesterday)))
-                        .execute(conn)?;
-                }
+                    (
+                        "UPDATE applications SET step_due = $1 WHERE id = $2",
+                        yesterday,
+                    )
+                };
+                diesel::sql_query(sql)
+                    .bind::<diesel::sql_types::Date, _>(day)
+                    .bind::<diesel::sql_types::Text, _>(&id)
+                    .execute(conn)?;
                 Ok(())
             })
             .await
@@ -481,11 +487,16 @@ async fn visit_to_approval(backend: Backend) {
         .app
         .state
         .db(move |conn| {
-            use jiuzhu_server::db::schema::audit_log;
-            Ok(audit_log::table
-                .filter(audit_log::entity_id.eq(&id))
-                .count()
-                .get_result(conn)?)
+            #[derive(QueryableByName)]
+            struct Count {
+                #[diesel(sql_type = diesel::sql_types::BigInt)]
+                n: i64,
+            }
+            let count: Count =
+                diesel::sql_query("SELECT COUNT(*) AS n FROM audit_log WHERE entity_id = $1")
+                    .bind::<diesel::sql_types::Text, _>(&id)
+                    .get_result(conn)?;
+            Ok(count.n)
         })
         .await
         .unwrap();

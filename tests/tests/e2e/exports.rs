@@ -8,7 +8,7 @@ use jiuzhu_proto::household::Relation;
 use jiuzhu_proto::org::OrgKind;
 use jiuzhu_proto::user::{CreateUser, Role};
 use jiuzhu_proto::{ErrorBody, ErrorCode};
-use jiuzhu_server::exports::bench_seed::{seed, BenchSeedVisitsArgs};
+use jiuzhu_server::bench::visits::{seed, BenchSeedVisitsArgs};
 use jiuzhu_tests::{both_backends, spawn_app, Backend, TestApp};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
@@ -95,7 +95,7 @@ async fn idle_mmap_sizes(app: &TestApp) -> Vec<i64> {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
         mmap_size: i64,
     }
-    let pool = app.state.pool.clone();
+    let pool = app.state.database.pool.clone();
     tokio::task::spawn_blocking(move || {
         let mut held = Vec::new();
         for _ in 0..pool.state().idle_connections {
@@ -205,15 +205,15 @@ async fn households_csv_gbk_geojson(backend: Backend) {
     let got = get(&coordinator, "/exports/households?status=tekun").await;
     assert_eq!(records(&got.body).1.len(), 0);
     let got = get(&coordinator, "/exports/households?review_state=pending").await;
-    assert_eq!(got.status, StatusCode::BAD_REQUEST);
+    assert_eq!(got.status, StatusCode::UNPROCESSABLE_ENTITY);
     let got = get(
         &coordinator,
         "/exports/households?format=geojson&encoding=gbk",
     )
     .await;
-    assert_eq!(got.status, StatusCode::BAD_REQUEST);
+    assert_eq!(got.status, StatusCode::UNPROCESSABLE_ENTITY);
     let got = get(&coordinator, "/exports/households?colour=red").await;
-    assert_eq!(got.status, StatusCode::BAD_REQUEST);
+    assert_eq!(got.status, StatusCode::UNPROCESSABLE_ENTITY);
 
     // Unknown kinds: 404 with their own code.
     let got = get(&coordinator, "/exports/nonsense").await;
@@ -373,7 +373,7 @@ async fn visits_stream_in_chunks(backend: Backend) {
     let none = get(&admin, &format!("/exports/visits?to={year_ago}")).await;
     assert_eq!(records(&none.body).1.len(), 0);
     let bad = get(&admin, "/exports/visits?from=2026-02-01&to=2026-01-01").await;
-    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
 
     // GeoJSON of the visits parses and has every visit.
     let geo = get(&admin, "/exports/visits?format=geojson").await;

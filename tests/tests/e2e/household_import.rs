@@ -548,7 +548,7 @@ async fn whole_files_refused_up_front(backend: Backend) {
         ["utf16_not_supported"]
     );
     let res = upload(&coordinator, body.clone(), "?encoding=latin1").await;
-    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     // Nothing was written by any of them.
     assert!(households(&coordinator).await.is_empty());
 }

@@ -107,7 +107,7 @@ async fn create_read_reveal(backend: Backend) {
         &json!({"reason": " "}),
     )
     .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     let (status, body) = post(
         &coordinator,
         &format!("/households/{}/reveal", h.id),
@@ -181,7 +181,7 @@ async fn create_read_reveal(backend: Backend) {
         .send()
         .await
         .unwrap();
-    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let bad_text = bad.text().await.unwrap();
     assert!(!bad_text.contains("123\""), "{bad_text}");
 
@@ -582,7 +582,7 @@ async fn bad_input_is_refused_with_field_errors(backend: Backend) {
     for bad in [json!("1,000"), json!("NaN"), json!(1.5)] {
         raw["members"][0]["annual_income"]["wages_fen"] = bad.clone();
         let (status, body) = post(&coordinator, "/households", &raw).await;
-        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {body}");
     }
     // Names: 300 characters refused; emoji, 4-byte CJK and bidi marks stored intact.
     let (status, body) = post(
@@ -694,7 +694,7 @@ async fn bad_input_is_refused_with_field_errors(backend: Backend) {
     .unwrap();
     raw["members"][0]["favourite_colour"] = json!("red");
     let (status, body) = post(&coordinator, "/households", &raw).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body["error"], "unknown_field");
     // Unknown-region warning: saved, with a warning.
     let (status, body) = post(

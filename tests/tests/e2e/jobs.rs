@@ -6,7 +6,6 @@ use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
 use jiuzhu_proto::household::Relation;
-use jiuzhu_server::db::schema::jobs;
 use jiuzhu_server::jobs::queue;
 use jiuzhu_tests::fixtures::{coordinator_grid, household, id_number, member, post_json};
 use jiuzhu_tests::{both_backends, spawn_app_with, Backend};
@@ -18,10 +17,24 @@ async fn job_states(
 ) -> Vec<(String, String, i32, i32)> {
     state
         .db(|conn| {
-            Ok(jobs::table
-                .order(jobs::id)
-                .select((jobs::id, jobs::state, jobs::attempts, jobs::runs))
-                .load(conn)?)
+            #[derive(QueryableByName)]
+            struct JobState {
+                #[diesel(sql_type = diesel::sql_types::Text)]
+                id: String,
+                #[diesel(sql_type = diesel::sql_types::Text)]
+                state: String,
+                #[diesel(sql_type = diesel::sql_types::Integer)]
+                attempts: i32,
+                #[diesel(sql_type = diesel::sql_types::Integer)]
+                runs: i32,
+            }
+            let rows: Vec<JobState> =
+                diesel::sql_query("SELECT id, state, attempts, runs FROM jobs ORDER BY id")
+                    .load(conn)?;
+            Ok(rows
+                .into_iter()
+                .map(|j| (j.id, j.state, j.attempts, j.runs))
+                .collect())
         })
         .await
         .unwrap()
@@ -154,8 +167,9 @@ async fn a_dead_worker_s_import_is_rerun(backend: Backend) {
     let jid = id.clone();
     state
         .db(move |conn| {
-            diesel::update(jobs::table.find(&jid))
-                .set(jobs::lease_until.eq(Some(expired)))
+            diesel::sql_query("UPDATE jobs SET lease_until = $1 WHERE id = $2")
+                .bind::<diesel::sql_types::Timestamp, _>(expired)
+                .bind::<diesel::sql_types::Text, _>(&jid)
                 .execute(conn)?;
             Ok(())
         })

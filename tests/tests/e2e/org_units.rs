@@ -312,7 +312,7 @@ async fn locate_converts_and_validates(backend: Backend) {
         .await
         .unwrap();
     assert!((bd.lon - (119.9700 + 0.011)).abs() > 1e-3);
-    // Bad coordinates: 400 with a stable code; NaN and infinities too.
+    // Bad coordinates: 422 with a stable code; NaN and infinities too.
     for (lat, lon) in [
         ("91", "120"),
         ("31", "181"),
@@ -328,12 +328,12 @@ async fn locate_converts_and_validates(backend: Backend) {
             .unwrap();
         assert_eq!(
             res.status(),
-            reqwest::StatusCode::BAD_REQUEST,
+            reqwest::StatusCode::UNPROCESSABLE_ENTITY,
             "{lat},{lon}"
         );
         let body = res.text().await.unwrap();
         assert!(
-            body.contains("invalid_coordinate") || body.contains("bad_request"),
+            body.contains("invalid_coordinate") || body.contains("validation_failed"),
             "{body}"
         );
     }
@@ -343,7 +343,7 @@ async fn locate_converts_and_validates(backend: Backend) {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), reqwest::StatusCode::BAD_REQUEST);
+    assert_eq!(res.status(), reqwest::StatusCode::UNPROCESSABLE_ENTITY);
 }
 both_backends!(locate, locate_converts_and_validates);
 

@@ -453,7 +453,7 @@ async fn bad_visits(backend: Backend) {
     // Unknown fields, the wrong form version, unknown staff, unknown photos.
     raw["extra"] = json!(1);
     let (status, _) = post_json(&worker1, "/visits", raw).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     let mut v = good.clone();
     v.form_version = 2;
     expect(

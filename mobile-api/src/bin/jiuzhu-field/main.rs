@@ -3,9 +3,6 @@
 //! State lives under `--home`: `session.json` (tokens), `store.sqlite` (what sync brought) and
 //! `outbox.sqlite` (visits waiting for the server).
 
-mod storm;
-mod visit_storm;
-
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
@@ -75,9 +72,6 @@ enum Command {
     Push,
     /// Put an item that needed attention back in the queue.
     Requeue { id: uuid::Uuid },
-    /// Simulate many phones syncing (or, with --visits, submitting visits) at once and report
-    /// throughput, latency and errors.
-    Storm(storm::StormArgs),
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -359,7 +353,6 @@ async fn main() -> anyhow::Result<()> {
             }
             println!("requeued {id}");
         }
-        Command::Storm(args) => storm::run(&cli.server, args).await?,
     }
     Ok(())
 }

@@ -3,11 +3,12 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
+use crate::db::keyset::Bound;
 use crate::db::limit::FirstRow;
-use crate::db::schema::{application_categories, application_events, applications};
+use crate::db::schema::{application_categories, application_events, applications, org_units};
 use crate::db::AnyConnection;
-use crate::in_scope;
 use crate::scope::Scope;
+use crate::{in_scope, keyset_bound};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = applications, treat_none_as_null = true)]
@@ -197,4 +198,97 @@ pub fn list_in_scope(
         q = q.filter(applications::id.gt(after.clone()));
     }
     q.load(conn)
+}
+
+/// A row of the applications export, with the unit's code and name.
+pub type ExportRow = (
+    (String, String, String, String, bool),
+    (
+        NaiveDateTime,
+        Option<NaiveDateTime>,
+        Option<NaiveDateTime>,
+        Option<NaiveDate>,
+        Option<NaiveDate>,
+        NaiveDateTime,
+    ),
+    (Option<String>, Option<String>),
+);
+
+/// A page of the applications export in (org_path, id) order from `bound`.
+pub fn export_page(
+    conn: &mut AnyConnection,
+    scope: &Scope,
+    bound: Bound<'_>,
+    limit: i64,
+) -> QueryResult<Vec<ExportRow>> {
+    let q = in_scope!(
+        applications::table
+            .left_join(org_units::table.on(org_units::path.eq(applications::org_path))),
+        applications::org_path,
+        scope
+    )
+    .select((
+        (
+            applications::id,
+            applications::org_path,
+            applications::household_id,
+            applications::state,
+            applications::delegated,
+        ),
+        (
+            applications::submitted_at,
+            applications::accepted_at,
+            applications::decided_at,
+            applications::step_due,
+            applications::total_due,
+            applications::updated_at,
+        ),
+        (org_units::code.nullable(), org_units::name.nullable()),
+    ))
+    .order((applications::org_path.asc(), applications::id.asc()))
+    .limit(limit)
+    .into_boxed();
+    keyset_bound!(q, bound, applications::org_path, applications::id).load(conn)
+}
+
+/// Applications in scope by state: (state, count), by state.
+pub fn count_by_state(conn: &mut AnyConnection, scope: &Scope) -> QueryResult<Vec<(String, i64)>> {
+    in_scope!(applications::table, applications::org_path, scope)
+        .group_by(applications::state)
+        .select((applications::state, diesel::dsl::count_star()))
+        .order(applications::state)
+        .load(conn)
+}
+
+/// An application's state and limits: (state, step due, total due).
+pub type StateLimits = (String, Option<NaiveDate>, Option<NaiveDate>);
+
+/// Every application in scope: (state, step due, total due).
+pub fn limits_in_scope(conn: &mut AnyConnection, scope: &Scope) -> QueryResult<Vec<StateLimits>> {
+    in_scope!(applications::table, applications::org_path, scope)
+        .select((
+            applications::state,
+            applications::step_due,
+            applications::total_due,
+        ))
+        .load(conn)
+}
+
+/// Every event of the applications in scope, by application then order: (application id, state
+/// entered, when).
+pub fn states_entered_in_scope(
+    conn: &mut AnyConnection,
+    scope: &Scope,
+) -> QueryResult<Vec<(String, String, NaiveDateTime)>> {
+    application_events::table
+        .inner_join(applications::table)
+        .filter(applications::org_path.ge(scope.lower()))
+        .filter(applications::org_path.lt(scope.upper()))
+        .order((application_events::application_id, application_events::seq))
+        .select((
+            application_events::application_id,
+            application_events::to_state,
+            application_events::at,
+        ))
+        .load(conn)
 }

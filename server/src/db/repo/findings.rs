@@ -8,11 +8,12 @@ use diesel::prelude::*;
 use diesel::sql_types::{Integer, Nullable, Text, Timestamp};
 
 use crate::db::bulk;
+use crate::db::keyset::Bound;
 use crate::db::limit::FirstRow;
-use crate::db::schema::findings;
+use crate::db::schema::{findings, org_units};
 use crate::db::AnyConnection;
-use crate::in_scope;
 use crate::scope::Scope;
+use crate::{in_scope, keyset_bound};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = findings)]
@@ -234,4 +235,71 @@ pub fn list_in_scope(
         q = q.filter(findings::id.gt(after.clone()));
     }
     q.load(conn)
+}
+
+/// A row of the findings export, with the unit's code and name.
+pub type ExportRow = (
+    (
+        String,
+        String,
+        String,
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        Option<i32>,
+    ),
+    (String, String, Option<String>, NaiveDateTime, NaiveDateTime),
+    (Option<String>, Option<String>),
+);
+
+/// A page of the findings export in (org_path, id) order from `bound`.
+pub fn export_page(
+    conn: &mut AnyConnection,
+    scope: &Scope,
+    bound: Bound<'_>,
+    limit: i64,
+) -> QueryResult<Vec<ExportRow>> {
+    let q = in_scope!(
+        findings::table.left_join(org_units::table.on(org_units::path.eq(findings::org_path))),
+        findings::org_path,
+        scope
+    )
+    .select((
+        (
+            findings::id,
+            findings::org_path,
+            findings::kind,
+            findings::state,
+            findings::source,
+            findings::household_id,
+            findings::rule_id,
+            findings::rule_version,
+        ),
+        (
+            findings::categories,
+            findings::computed,
+            findings::application_id,
+            findings::created_at,
+            findings::updated_at,
+        ),
+        (org_units::code.nullable(), org_units::name.nullable()),
+    ))
+    .order((findings::org_path.asc(), findings::id.asc()))
+    .limit(limit)
+    .into_boxed();
+    keyset_bound!(q, bound, findings::org_path, findings::id).load(conn)
+}
+
+/// Open findings in scope by type: (type, count), by type.
+pub fn count_open_by_kind(
+    conn: &mut AnyConnection,
+    scope: &Scope,
+) -> QueryResult<Vec<(String, i64)>> {
+    in_scope!(findings::table, findings::org_path, scope)
+        .filter(findings::state.eq("open"))
+        .group_by(findings::kind)
+        .select((findings::kind, diesel::dsl::count_star()))
+        .order(findings::kind)
+        .load(conn)
 }

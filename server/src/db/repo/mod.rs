@@ -2,8 +2,12 @@
 
 pub mod applications;
 pub mod audit;
+pub mod changes;
+pub mod departments;
 pub mod findings;
 pub mod households;
+pub mod import_jobs;
+pub mod jobs;
 pub mod login;
 pub mod org_units;
 pub mod photos;

@@ -222,3 +222,54 @@ pub fn with_bbox_around(
         .select(OrgUnitRow::as_select())
         .load(conn)
 }
+
+/// Every grid: (id, code, path).
+pub fn grids(conn: &mut AnyConnection) -> QueryResult<Vec<(String, String, String)>> {
+    org_units::table
+        .filter(org_units::kind.eq("grid"))
+        .select((org_units::id, org_units::code, org_units::path))
+        .load(conn)
+}
+
+/// Every district: (code, path).
+pub fn districts(conn: &mut AnyConnection) -> QueryResult<Vec<(String, String)>> {
+    org_units::table
+        .filter(org_units::kind.eq("district"))
+        .select((org_units::code, org_units::path))
+        .load(conn)
+}
+
+/// The codes of every district.
+pub fn district_codes(conn: &mut AnyConnection) -> QueryResult<Vec<String>> {
+    org_units::table
+        .filter(org_units::kind.eq("district"))
+        .select(org_units::code)
+        .load(conn)
+}
+
+/// The first city by path: (id, path).
+pub fn first_city(conn: &mut AnyConnection) -> QueryResult<Option<(String, String)>> {
+    org_units::table
+        .filter(org_units::kind.eq("city"))
+        .order(org_units::path.asc())
+        .select((org_units::id, org_units::path))
+        .first_row(conn)
+        .optional()
+}
+
+/// The id of the unit at a path.
+pub fn id_at_path(conn: &mut AnyConnection, path: &str) -> QueryResult<Option<String>> {
+    org_units::table
+        .filter(org_units::path.eq(path))
+        .select(org_units::id)
+        .first_row(conn)
+        .optional()
+}
+
+/// The path of a unit (`NotFound` when there is none).
+pub fn path_of(conn: &mut AnyConnection, id: &str) -> QueryResult<String> {
+    org_units::table
+        .find(id)
+        .select(org_units::path)
+        .first_row(conn)
+}

@@ -151,6 +151,32 @@ pub fn advance_upload(conn: &mut AnyConnection, id: &str, from: i64, to: i64) ->
     Ok(n == 1)
 }
 
+/// Whether an upload row with this id exists (any owner, expired or not).
+pub fn upload_exists(conn: &mut AnyConnection, id: &str) -> QueryResult<bool> {
+    Ok(uploads::table
+        .find(id)
+        .select(uploads::id)
+        .first_row::<String>(conn)
+        .optional()?
+        .is_some())
+}
+
+/// Whether any photo row names this object key (as its original, display copy or thumbnail).
+/// No index serves it: the orphan sweep asks only about objects a crash may have left.
+pub fn key_in_use(conn: &mut AnyConnection, key: &str) -> QueryResult<bool> {
+    Ok(photos::table
+        .filter(
+            photos::original_key
+                .eq(key)
+                .or(photos::display_key.eq(key))
+                .or(photos::thumb_key.eq(key)),
+        )
+        .select(photos::id)
+        .first_row::<String>(conn)
+        .optional()?
+        .is_some())
+}
+
 pub fn delete_upload(conn: &mut AnyConnection, id: &str) -> QueryResult<usize> {
     diesel::delete(uploads::table.find(id)).execute(conn)
 }
@@ -163,4 +189,19 @@ pub fn expire_uploads(conn: &mut AnyConnection, now: NaiveDateTime) -> QueryResu
         .load(conn)?;
     diesel::delete(uploads::table.filter(uploads::id.eq_any(&ids))).execute(conn)?;
     Ok(ids)
+}
+
+/// Files these photos under a unit and a household (or none).
+pub fn file_under(
+    conn: &mut AnyConnection,
+    ids: &[String],
+    org_path: &str,
+    household_id: Option<&str>,
+) -> QueryResult<usize> {
+    diesel::update(photos::table.filter(photos::id.eq_any(ids)))
+        .set((
+            photos::org_path.eq(org_path),
+            photos::household_id.eq(household_id),
+        ))
+        .execute(conn)
 }

@@ -2,7 +2,7 @@
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
-use diesel::sql_types::{Date, Integer, Nullable, Text, Timestamp};
+use diesel::sql_types::{Bool, Date, Integer, Nullable, Text, Timestamp};
 
 use crate::db::bulk;
 use crate::db::limit::FirstRow;
@@ -314,6 +314,32 @@ pub fn with_open_task(
         .load(conn)
 }
 
+/// The workers with an open task (assigned or accepted) on a household.
+pub fn workers_on_open_tasks(
+    conn: &mut AnyConnection,
+    household_id: &str,
+) -> QueryResult<Vec<String>> {
+    tasks::table
+        .filter(tasks::household_id.eq(household_id))
+        .filter(tasks::state.eq_any(["assigned", "accepted"]))
+        .filter(tasks::assignee_id.is_not_null())
+        .select(tasks::assignee_id.assume_not_null())
+        .distinct()
+        .load(conn)
+}
+
+/// Households among these that have an open task of any kind.
+pub fn with_any_open_task(
+    conn: &mut AnyConnection,
+    household_ids: &[&str],
+) -> QueryResult<Vec<String>> {
+    tasks::table
+        .filter(tasks::household_id.eq_any(household_ids))
+        .filter(tasks::state.eq_any(["pending", "assigned", "accepted"]))
+        .select(tasks::household_id)
+        .load(conn)
+}
+
 /// Active grid workers bound to a grid: (id, org_path).
 pub fn grid_workers(conn: &mut AnyConnection, grid_path: &str) -> QueryResult<Vec<String>> {
     users::table
@@ -422,4 +448,55 @@ pub fn form_version(
         .select((form_versions::definition, form_versions::published_at))
         .first_row(conn)
         .optional()
+}
+
+/// Open tasks in scope due before `today`.
+pub fn count_overdue(
+    conn: &mut AnyConnection,
+    scope: &Scope,
+    today: NaiveDate,
+) -> QueryResult<i64> {
+    in_scope!(tasks::table, tasks::org_path, scope)
+        .filter(tasks::state.eq_any(["pending", "assigned", "accepted"]))
+        .filter(tasks::due_date.lt(today))
+        .count()
+        .get_result(conn)
+}
+
+/// A household that may be due for a re-check (`crate::jobs::recheck`): dibao or tekun, with
+/// the start of its current status period, its last re-check task and whether one is open.
+#[derive(Debug, QueryableByName)]
+pub struct RecheckCandidate {
+    #[diesel(sql_type = Text)]
+    pub id: String,
+    #[diesel(sql_type = Text)]
+    pub org_path: String,
+    #[diesel(sql_type = Text)]
+    pub status: String,
+    #[diesel(sql_type = Date)]
+    pub since: NaiveDate,
+    #[diesel(sql_type = Nullable<Timestamp>)]
+    pub last_recheck: Option<NaiveDateTime>,
+    #[diesel(sql_type = Bool)]
+    pub open_recheck: bool,
+    #[diesel(sql_type = Bool)]
+    pub irregular: bool,
+}
+
+const RECHECK_CANDIDATES: &str = "
+SELECT h.id, h.org_path, h.status, s.from_date AS since,
+    (SELECT MAX(t.created_at) FROM tasks t
+        WHERE t.household_id = h.id AND t.kind = 'recheck') AS last_recheck,
+    EXISTS (SELECT 1 FROM tasks t WHERE t.household_id = h.id AND t.kind = 'recheck'
+        AND t.state IN ('pending', 'assigned', 'accepted')) AS open_recheck,
+    EXISTS (SELECT 1 FROM household_tags g
+        WHERE g.household_id = h.id AND g.tag = 'irregular_income') AS irregular
+FROM households h
+JOIN household_status_history s ON s.household_id = h.id AND s.to_date IS NULL
+WHERE h.status IN ('dibao', 'tekun')
+ORDER BY h.id";
+
+/// Every dibao or tekun household with its re-check facts, by id.
+pub fn recheck_candidates(conn: &mut AnyConnection) -> QueryResult<Vec<RecheckCandidate>> {
+    diesel::sql_query(RECHECK_CANDIDATES).load(conn)
 }

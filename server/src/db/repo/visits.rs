@@ -3,11 +3,12 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use crate::db::keyset::Bound;
 use crate::db::limit::FirstRow;
-use crate::db::schema::{changes, visits};
+use crate::db::schema::{changes, households, users, visits};
 use crate::db::AnyConnection;
-use crate::in_scope;
 use crate::scope::Scope;
+use crate::{in_scope, keyset_bound};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = visits)]
@@ -209,4 +210,129 @@ pub fn task_was_workers(
             .filter(changes::worker_id.eq(worker_id)),
     ))
     .get_result(conn)
+}
+
+/// A row of the visits export: the visit, its flags and review, the household's address and head
+/// and the worker's username.
+pub type ExportRow = (
+    (
+        String,
+        String,
+        String,
+        String,
+        String,
+        i32,
+        NaiveDateTime,
+        NaiveDateTime,
+        NaiveDateTime,
+        f64,
+        f64,
+        f64,
+    ),
+    (bool, i32, String, String, Option<NaiveDateTime>),
+    (String, Option<String>, String),
+);
+
+/// What the visits export may be narrowed by.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ExportFilters<'a> {
+    /// Started at or after (UTC).
+    pub from: Option<NaiveDateTime>,
+    /// Started before (UTC).
+    pub to: Option<NaiveDateTime>,
+    pub flagged: Option<bool>,
+    pub review_state: Option<&'a str>,
+}
+
+/// A page of the visits export in (org_path, id) order from `bound`.
+pub fn export_page(
+    conn: &mut AnyConnection,
+    scope: &Scope,
+    filters: ExportFilters<'_>,
+    bound: Bound<'_>,
+    limit: i64,
+) -> QueryResult<Vec<ExportRow>> {
+    let mut q = in_scope!(
+        visits::table
+            .inner_join(households::table.on(households::id.eq(visits::household_id)))
+            .inner_join(users::table.on(users::id.eq(visits::worker_id))),
+        visits::org_path,
+        scope
+    )
+    .select((
+        (
+            visits::id,
+            visits::task_id,
+            visits::household_id,
+            visits::org_path,
+            visits::form_key,
+            visits::form_version,
+            visits::started_at,
+            visits::finished_at,
+            visits::received_at,
+            visits::lat,
+            visits::lon,
+            visits::accuracy_m,
+        ),
+        (
+            visits::mock_location,
+            visits::flag_count,
+            visits::flags,
+            visits::review_state,
+            visits::reviewed_at,
+        ),
+        (households::address, households::head_name, users::username),
+    ))
+    .order((visits::org_path.asc(), visits::id.asc()))
+    .limit(limit)
+    .into_boxed();
+    if let Some(from) = filters.from {
+        q = q.filter(visits::started_at.ge(from));
+    }
+    if let Some(to) = filters.to {
+        q = q.filter(visits::started_at.lt(to));
+    }
+    match filters.flagged {
+        Some(true) => q = q.filter(visits::flag_count.gt(0)),
+        Some(false) => q = q.filter(visits::flag_count.eq(0)),
+        None => {}
+    }
+    if let Some(state) = filters.review_state {
+        q = q.filter(visits::review_state.eq(state.to_owned()));
+    }
+    keyset_bound!(q, bound, visits::org_path, visits::id).load(conn)
+}
+
+/// Households in scope with a visit received since `since` and not rejected.
+pub fn households_visited_since(
+    conn: &mut AnyConnection,
+    scope: &Scope,
+    since: NaiveDateTime,
+) -> QueryResult<i64> {
+    in_scope!(visits::table, visits::org_path, scope)
+        .filter(visits::received_at.ge(since))
+        .filter(visits::review_state.ne("rejected"))
+        .select(diesel::dsl::count(visits::household_id).aggregate_distinct())
+        .first_row(conn)
+}
+
+/// Flagged visits in scope waiting for review.
+pub fn count_flagged_pending(conn: &mut AnyConnection, scope: &Scope) -> QueryResult<i64> {
+    in_scope!(visits::table, visits::org_path, scope)
+        .filter(visits::flag_count.gt(0))
+        .filter(visits::review_state.eq("pending"))
+        .count()
+        .get_result(conn)
+}
+
+/// The approved visits of these households.
+pub fn approved_of_many(
+    conn: &mut AnyConnection,
+    household_ids: &[String],
+) -> QueryResult<Vec<VisitRow>> {
+    visits::table
+        .filter(visits::household_id.eq_any(household_ids))
+        .filter(visits::review_state.eq("approved"))
+        .select(VisitRow::as_select())
+        .load(conn)
 }

@@ -12,21 +12,18 @@ use std::io::Read;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
-use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use jiuzhu_proto::error::FieldError;
 use jiuzhu_proto::household::{ImportJob, JobStatus, RowError};
 
 use super::tuning::{ImportTuning, Runner};
 use crate::crypto::FieldCipher;
-use crate::db::limit::FirstRow;
-use crate::db::schema::import_jobs;
+use crate::db::repo::import_jobs;
 use crate::db::{self, AnyConnection};
+use crate::domain::geo::GridKey;
 use crate::domain::geo::GridLookup;
 use crate::error::{ApiError, ApiResult};
-use crate::in_scope;
 use crate::scope::Scope;
-use crate::state::GridKey;
 
 mod columns;
 mod encoding;
@@ -210,22 +207,7 @@ pub fn import<R: Read + Send + 'static>(
 // ---------------------------------------------------------------------------------------------
 // Jobs
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = import_jobs)]
-pub struct ImportJobRow {
-    pub id: String,
-    pub kind: String,
-    pub status: String,
-    pub org_path: String,
-    pub created_by: Option<String>,
-    pub rows_read: i64,
-    pub households_created: i64,
-    pub households_unchanged: i64,
-    pub rows_rejected: i64,
-    pub errors: String,
-    pub created_at: NaiveDateTime,
-    pub updated_at: NaiveDateTime,
-}
+pub use crate::db::repo::import_jobs::ImportJobRow;
 
 pub const JOB_KIND: &str = "households";
 
@@ -265,9 +247,7 @@ impl ImportJobRow {
 }
 
 pub fn insert_job(conn: &mut AnyConnection, row: &ImportJobRow) -> QueryResult<usize> {
-    diesel::insert_into(import_jobs::table)
-        .values(row)
-        .execute(conn)
+    import_jobs::insert(conn, row)
 }
 
 pub fn find_job_in_scope(
@@ -275,16 +255,7 @@ pub fn find_job_in_scope(
     scope: &Scope,
     id: &str,
 ) -> QueryResult<Option<ImportJobRow>> {
-    in_scope!(
-        import_jobs::table
-            .find(id)
-            .filter(import_jobs::kind.eq(JOB_KIND)),
-        import_jobs::org_path,
-        scope
-    )
-    .select(ImportJobRow::as_select())
-    .first_row(conn)
-    .optional()
+    import_jobs::find_in_scope(conn, scope, JOB_KIND, id)
 }
 
 /// Writes a job's status and counts; the error list only when `errors` is given.
@@ -296,23 +267,18 @@ pub fn update_job(
     errors: Option<&[RowError]>,
 ) -> ApiResult<()> {
     let as_i64 = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
-    let target = import_jobs::table.find(id);
-    let counts = (
-        import_jobs::status.eq(status.as_str()),
-        import_jobs::rows_read.eq(as_i64(report.rows_read)),
-        import_jobs::households_created.eq(as_i64(report.households_created)),
-        import_jobs::households_unchanged.eq(as_i64(report.households_unchanged)),
-        import_jobs::rows_rejected.eq(as_i64(report.rows_rejected)),
-        import_jobs::updated_at.eq(db::now()),
-    );
-    match errors {
-        Some(errors) => {
-            let text = serde_json::to_string(errors).map_err(ApiError::internal)?;
-            diesel::update(target)
-                .set((counts, import_jobs::errors.eq(text)))
-                .execute(conn)?
-        }
-        None => diesel::update(target).set(counts).execute(conn)?,
+    let counts = import_jobs::JobCounts {
+        status: status.as_str(),
+        rows_read: as_i64(report.rows_read),
+        households_created: as_i64(report.households_created),
+        households_unchanged: as_i64(report.households_unchanged),
+        rows_rejected: as_i64(report.rows_rejected),
+        updated_at: db::now(),
     };
+    let text = errors
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(ApiError::internal)?;
+    import_jobs::update(conn, id, counts, text.as_deref())?;
     Ok(())
 }

@@ -8,7 +8,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 
 use chrono::NaiveDate;
-use diesel::prelude::*;
 use jiuzhu_proto::error::FieldError;
 use jiuzhu_proto::household::{CreateHousehold, MemberInput, RowError};
 
@@ -17,11 +16,10 @@ use super::encoding::{decode, io_failure, Encoding, EncodingChoice};
 use super::scan::RecordScanner;
 use super::write::Writer;
 use super::{ImportContext, ImportError, ImportReport, Progress, Refusal};
-use crate::db::schema::org_units;
 use crate::db::{self, AnyConnection};
 use crate::error::{ApiError, ApiResult};
+use crate::registry::validate;
 use crate::registry::write::{self, GridChoice, NewHousehold};
-use crate::registry::{self, validate};
 
 /// Batches the parser may run ahead of the writer (each in memory while it waits).
 const PIPELINE_DEPTH: usize = 1;
@@ -121,10 +119,7 @@ pub(super) struct Grids {
 }
 
 pub(super) fn load_grids(conn: &mut AnyConnection) -> ApiResult<Grids> {
-    let rows: Vec<(String, String, String)> = org_units::table
-        .filter(org_units::kind.eq("grid"))
-        .select((org_units::id, org_units::code, org_units::path))
-        .load(conn)?;
+    let rows = crate::db::repo::org_units::grids(conn)?;
     let mut grids = Grids {
         by_code: HashMap::with_capacity(rows.len()),
         path_by_id: HashMap::with_capacity(rows.len()),
@@ -613,7 +608,7 @@ pub(super) fn run_pipeline(
                     ctx: parse_ctx,
                     grids,
                     header,
-                    today: registry::today(),
+                    today: crate::domain::time::today(),
                     seen: HashSet::new(),
                     hasher: Default::default(),
                 };

@@ -7,9 +7,9 @@ use jiuzhu_proto::ErrorBody;
 use crate::applications;
 use crate::auth::Caller;
 use crate::db::{self, repo};
+use crate::domain::roles::COORDINATORS;
 use crate::error::{ApiError, ApiResult};
 use crate::registry::validate::check_text;
-use crate::routes::households::COORDINATORS;
 use crate::state::AppState;
 
 /// Files an application on a family's behalf (coordinators and above, household in scope).
@@ -37,7 +37,7 @@ pub async fn create_application(
         return Err(ApiError::validation(errors));
     }
     let scope = caller.scope();
-    let actor = caller.actor();
+    let actor = crate::applications::Actor::of(&caller);
     let app = state
         .into_inner()
         .tx(move |conn| {

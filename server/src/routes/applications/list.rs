@@ -10,8 +10,8 @@ use utoipa::IntoParams;
 use crate::applications;
 use crate::auth::Caller;
 use crate::db::repo::applications::{self as repo, ApplicationFilter};
+use crate::domain::roles::COORDINATORS;
 use crate::error::{ApiError, ApiResult};
-use crate::routes::households::COORDINATORS;
 use crate::routes::{page_limit, parse_id};
 use crate::state::AppState;
 

@@ -7,8 +7,8 @@ use jiuzhu_proto::ErrorBody;
 use crate::applications;
 use crate::auth::Caller;
 use crate::db;
+use crate::domain::roles::COORDINATORS;
 use crate::error::ApiResult;
-use crate::routes::households::COORDINATORS;
 use crate::routes::parse_id;
 use crate::state::AppState;
 
@@ -39,13 +39,13 @@ pub async fn transition_application(
     let id: uuid::Uuid = parse_id(&path)?;
     let input = body.into_inner();
     let scope = caller.scope();
-    let actor = caller.actor();
+    let actor = crate::applications::Actor::of(&caller);
     let state = state.into_inner();
     let st = state.clone();
     let app = state
         .tx(move |conn| {
             let id = id.to_string();
-            applications::transition(conn, &st, &scope, &id, &actor, &input, db::now())?;
+            applications::transition(conn, &st.calendar, &scope, &id, &actor, &input, db::now())?;
             applications::read_one(conn, &id)
         })
         .await?;

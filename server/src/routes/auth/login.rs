@@ -124,7 +124,7 @@ pub async fn login(
                     },
                 )?;
             }
-            session::token_pair(conn, &state2, &user.id, device_id.as_deref(), now)
+            session::token_pair(conn, &state2.tokens(), &user.id, device_id.as_deref(), now)
         })
         .await?;
     tracing::info!(user_id = %pair.user.id, "logged in");

@@ -57,7 +57,7 @@ pub async fn refresh(
     if !token::looks_like(TokenKind::Refresh, &refresh_token) {
         return Err(refused(ErrorCode::Unauthorized));
     }
-    let hash = token::hash(&state.secrets.token_pepper, &refresh_token);
+    let hash = state.tokens().hash(&refresh_token);
     let state2 = state.clone();
     // Refusals that revoke a family still commit: the closure returns Ok(Refused).
     let outcome = state
@@ -93,7 +93,7 @@ pub async fn refresh(
             }
             let pair = session::issue_pair(
                 conn,
-                &state2,
+                &state2.tokens(),
                 &tok.user_id,
                 &tok.family_id,
                 tok.device_id.as_deref(),

@@ -3,13 +3,14 @@
 use actix_web::{get, web};
 use jiuzhu_proto::application::MyApplication;
 use jiuzhu_proto::citizen::MySelfReport;
-use jiuzhu_proto::user::Role;
+
 use jiuzhu_proto::ErrorBody;
 
 use crate::applications;
 use crate::auth::Caller;
 use crate::db::repo::applications::{self as app_repo, ApplicationFilter};
 use crate::db::repo::self_reports as repo;
+use crate::domain::roles;
 use crate::error::ApiResult;
 use crate::scope::Scope;
 use crate::self_reports;
@@ -29,7 +30,7 @@ pub async fn my_self_reports(
     state: web::Data<AppState>,
     caller: Caller,
 ) -> ApiResult<web::Json<Vec<MySelfReport>>> {
-    caller.require(&[Role::Citizen])?;
+    caller.require(roles::CITIZENS)?;
     let me = caller.user_id.to_string();
     let rows = state
         .into_inner()
@@ -57,7 +58,7 @@ pub async fn my_applications(
     state: web::Data<AppState>,
     caller: Caller,
 ) -> ApiResult<web::Json<Vec<MyApplication>>> {
-    caller.require(&[Role::Citizen])?;
+    caller.require(roles::CITIZENS)?;
     let me = caller.user_id.to_string();
     let apps = state
         .into_inner()

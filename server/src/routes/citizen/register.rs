@@ -40,7 +40,7 @@ pub async fn register(
     let st = state.clone();
     let m = mobile.clone();
     state
-        .tx(move |conn| citizens::register(conn, &st, &m, hash, db::now()))
+        .tx(move |conn| citizens::register(conn, &st.citizen_codes(), &m, hash, db::now()))
         .await?;
     Ok(web::Json(CodeSent {
         phone_masked: mask_phone(&mobile),
@@ -54,7 +54,7 @@ pub async fn register(
     request_body = VerifyCitizen,
     responses(
         (status = 200, description = "Verified and logged in", body = TokenPair),
-        (status = 400, description = "Wrong or expired code", body = ErrorBody),
+        (status = 422, description = "Wrong or expired code (`verification_failed`)", body = ErrorBody),
     )
 )]
 #[post("/citizen/verify")]
@@ -67,7 +67,16 @@ pub async fn verify(
     let state = state.into_inner();
     let st = state.clone();
     let pair = state
-        .tx(move |conn| citizens::verify(conn, &st, &mobile, &input.code, db::now()))
+        .tx(move |conn| {
+            citizens::verify(
+                conn,
+                &st.citizen_codes(),
+                &st.tokens(),
+                &mobile,
+                &input.code,
+                db::now(),
+            )
+        })
         .await?;
     Ok(web::Json(pair))
 }

@@ -2,11 +2,12 @@
 
 use actix_web::{post, web};
 use jiuzhu_proto::citizen::{CreateSelfReport, MySelfReport};
-use jiuzhu_proto::user::Role;
+
 use jiuzhu_proto::ErrorBody;
 
 use crate::auth::Caller;
 use crate::db;
+use crate::domain::roles;
 use crate::error::ApiResult;
 use crate::self_reports;
 use crate::state::AppState;
@@ -30,14 +31,23 @@ pub async fn create_self_report(
     caller: Caller,
     body: web::Json<CreateSelfReport>,
 ) -> ApiResult<web::Json<MySelfReport>> {
-    caller.require(&[Role::Citizen])?;
+    caller.require(roles::CITIZENS)?;
     let input = body.into_inner();
     let citizen = caller.user_id.to_string();
     let path = caller.org_path.clone();
     let state = state.into_inner();
     let st = state.clone();
     let row = state
-        .tx(move |conn| self_reports::create(conn, &st, &citizen, &path, &input, db::now()))
+        .tx(move |conn| {
+            self_reports::create(
+                conn,
+                &st.self_report_intake(&st.grids.get()),
+                &citizen,
+                &path,
+                &input,
+                db::now(),
+            )
+        })
         .await?;
     Ok(web::Json(self_reports::to_mine(&row)?))
 }

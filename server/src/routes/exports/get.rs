@@ -10,9 +10,9 @@ use serde_json::json;
 
 use crate::audit::{self, AuditEntry};
 use crate::auth::Caller;
+use crate::domain::roles::COORDINATORS;
 use crate::error::ApiResult;
 use crate::exports::{self, Export, ExportQuery, CHANNEL_CHUNKS};
-use crate::routes::households::COORDINATORS;
 use crate::state::AppState;
 
 /// Export households or visits in scope (coordinators and above), masked, as CSV (UTF-8 with a
@@ -28,7 +28,7 @@ use crate::state::AppState;
     ),
     responses(
         (status = 200, description = "The export, streamed", content_type = "text/csv", body = String),
-        (status = 400, description = "A filter the kind does not have, or GeoJSON in GBK", body = ErrorBody),
+        (status = 422, description = "A filter the kind does not have, or GeoJSON in GBK", body = ErrorBody),
         (status = 403, description = "Role may not export", body = ErrorBody),
         (status = 404, description = "Unknown or unavailable kind (`unknown_export_kind`), or `org` outside the scope", body = ErrorBody),
     )
@@ -79,7 +79,7 @@ pub async fn export(
     let content_type = export.content_type();
     let file_name = export.file_name();
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(CHANNEL_CHUNKS);
-    let pool = state.pool.clone();
+    let pool = state.database.pool.clone();
     let span = tracing::Span::current();
     tokio::task::spawn_blocking(move || {
         let _entered = span.enter();

@@ -7,9 +7,9 @@ use jiuzhu_proto::ErrorBody;
 
 use crate::auth::Caller;
 use crate::db;
+use crate::domain::roles::COORDINATORS;
 use crate::error::{ApiError, ApiResult};
 use crate::registry::validate::check_text;
-use crate::routes::households::COORDINATORS;
 use crate::routes::parse_id;
 use crate::state::AppState;
 use crate::{applications, findings};
@@ -43,7 +43,7 @@ pub async fn convert_finding(
         return Err(ApiError::validation(errors));
     }
     let scope = caller.scope();
-    let actor = caller.actor();
+    let actor = crate::applications::Actor::of(&caller);
     let app = state
         .into_inner()
         .tx(move |conn| {
@@ -90,7 +90,7 @@ pub async fn dismiss_finding(
         return Err(ApiError::validation(errors));
     }
     let scope = caller.scope();
-    let actor = caller.actor();
+    let actor = crate::applications::Actor::of(&caller);
     let finding = state
         .into_inner()
         .tx(move |conn| {

@@ -9,9 +9,9 @@ use utoipa::IntoParams;
 
 use crate::auth::Caller;
 use crate::db::repo::findings::{self as repo, FindingFilter};
+use crate::domain::roles::COORDINATORS;
 use crate::error::{ApiError, ApiResult};
 use crate::findings;
-use crate::routes::households::COORDINATORS;
 use crate::routes::{page_limit, parse_id};
 use crate::state::AppState;
 

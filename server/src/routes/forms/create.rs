@@ -3,10 +3,11 @@
 use actix_web::{post, web, HttpResponse};
 use jiuzhu_proto::form::FormDefinition;
 use jiuzhu_proto::task::FormVersion;
-use jiuzhu_proto::user::Role;
+
 use jiuzhu_proto::ErrorBody;
 
 use crate::auth::Caller;
+use crate::domain::roles;
 use crate::error::ApiResult;
 use crate::forms;
 use crate::state::AppState;
@@ -28,7 +29,7 @@ pub async fn create_form(
     caller: Caller,
     body: web::Json<FormDefinition>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(&[Role::Admin])?;
+    caller.require(roles::ADMINS)?;
     let actor = caller.user_id.to_string();
     let definition = body.into_inner();
     let published = state

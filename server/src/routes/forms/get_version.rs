@@ -5,9 +5,9 @@ use jiuzhu_proto::task::FormVersion;
 use jiuzhu_proto::ErrorBody;
 
 use crate::auth::Caller;
+use crate::domain::roles::STAFF;
 use crate::error::{ApiError, ApiResult};
 use crate::forms;
-use crate::routes::households::STAFF;
 use crate::state::AppState;
 
 /// A published version of a form.

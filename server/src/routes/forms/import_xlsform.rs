@@ -2,11 +2,12 @@
 
 use actix_web::{post, web, HttpRequest, HttpResponse};
 use jiuzhu_proto::form::ImportedForm;
-use jiuzhu_proto::user::Role;
+
 use jiuzhu_proto::ErrorBody;
 
 use crate::auth::Caller;
 use crate::db::repo::tasks as repo;
+use crate::domain::roles;
 use crate::error::{ApiError, ApiResult};
 use crate::forms;
 use crate::imports::xlsform::{self, XlsLimits};
@@ -42,7 +43,7 @@ pub async fn import_xlsform(
     query: web::Query<ImportQuery>,
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
-    caller.require(&[Role::Admin])?;
+    caller.require(roles::ADMINS)?;
     let state = state.into_inner();
     let limits = XlsLimits::default();
     let file_name = query.into_inner().file_name;

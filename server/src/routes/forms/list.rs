@@ -7,8 +7,8 @@ use jiuzhu_proto::ErrorBody;
 
 use crate::auth::Caller;
 use crate::db::repo::tasks as repo;
+use crate::domain::roles::STAFF;
 use crate::error::{ApiError, ApiResult};
-use crate::routes::households::STAFF;
 use crate::state::AppState;
 
 /// All forms.

@@ -3,10 +3,11 @@
 use actix_web::{post, web, HttpResponse};
 use jiuzhu_proto::form::FormDefinition;
 use jiuzhu_proto::task::FormVersion;
-use jiuzhu_proto::user::Role;
+
 use jiuzhu_proto::{ErrorBody, ErrorCode};
 
 use crate::auth::Caller;
+use crate::domain::roles;
 use crate::error::{ApiError, ApiResult};
 use crate::forms;
 use crate::state::AppState;
@@ -31,7 +32,7 @@ pub async fn publish_version(
     path: web::Path<String>,
     body: web::Json<FormDefinition>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(&[Role::Admin])?;
+    caller.require(roles::ADMINS)?;
     let definition = body.into_inner();
     if definition.key != *path {
         return Err(ApiError::bad_request(

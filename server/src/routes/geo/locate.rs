@@ -31,7 +31,7 @@ pub struct LocateQuery {
     params(LocateQuery),
     responses(
         (status = 200, description = "The point in WGS-84 and the units around it", body = LocateResponse),
-        (status = 400, description = "Not a valid coordinate", body = ErrorBody),
+        (status = 422, description = "Not a valid coordinate", body = ErrorBody),
     )
 )]
 #[get("/geo/locate")]

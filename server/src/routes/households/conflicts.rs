@@ -6,8 +6,8 @@ use jiuzhu_proto::ErrorBody;
 
 use crate::auth::Caller;
 use crate::db::repo::households as repo;
+use crate::domain::roles::COORDINATORS;
 use crate::error::{ApiError, ApiResult};
-use crate::routes::households::COORDINATORS;
 use crate::state::AppState;
 
 /// Open and resolved ID-number conflicts in scope, newest first.

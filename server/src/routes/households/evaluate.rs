@@ -5,11 +5,11 @@ use jiuzhu_proto::rule::RuleOutcome;
 use jiuzhu_proto::ErrorBody;
 
 use crate::auth::Caller;
-use crate::db::{self, repo};
-use crate::error::{ApiError, ApiResult};
-use crate::routes::households::COORDINATORS;
+use crate::db;
+use crate::domain::roles::COORDINATORS;
+use crate::error::ApiResult;
+use crate::registry;
 use crate::routes::parse_id;
-use crate::rules::evaluate::{self, Trigger};
 use crate::state::AppState;
 
 /// Runs the rule table on a household now and says, rule by rule, whether it fired, did not,
@@ -32,21 +32,10 @@ pub async fn evaluate_household(
     caller.require(COORDINATORS)?;
     let id: uuid::Uuid = parse_id(&path)?;
     let scope = caller.scope();
-    let state = state.into_inner();
-    let st = state.clone();
+    let st = state.clone().into_inner();
     let outcomes = state
         .tx(move |conn| {
-            let id = id.to_string();
-            repo::households::find_in_scope(conn, &scope, &id)?.ok_or_else(ApiError::not_found)?;
-            let done = evaluate::household(
-                conn,
-                &st,
-                &id,
-                Trigger::Household,
-                &Default::default(),
-                db::now(),
-            )?;
-            Ok(done.outcomes)
+            registry::evaluate(conn, &st.rule_engine(), &scope, &id.to_string(), db::now())
         })
         .await?;
     Ok(web::Json(outcomes))

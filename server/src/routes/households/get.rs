@@ -5,9 +5,9 @@ use jiuzhu_proto::household::Household;
 use jiuzhu_proto::ErrorBody;
 
 use crate::auth::Caller;
+use crate::domain::roles::STAFF;
 use crate::error::{ApiError, ApiResult};
 use crate::registry::read;
-use crate::routes::households::STAFF;
 use crate::routes::parse_id;
 use crate::state::AppState;
 

@@ -14,12 +14,12 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
 use crate::db;
+use crate::domain::roles::COORDINATORS;
 use crate::error::{ApiError, ApiResult};
 use crate::imports::households::{
     self as engine, EncodingChoice, ImportContext, ImportError, ImportJobRow, ImportReport,
 };
 use crate::imports::tuning::Runner;
-use crate::routes::households::COORDINATORS;
 use crate::routes::parse_id;
 use crate::scope::Scope;
 use crate::state::AppState;
@@ -44,6 +44,7 @@ pub enum FileEncoding {
 #[serde(deny_unknown_fields)]
 pub struct ImportQuery {
     /// The file's encoding; `auto` by default.
+    #[param(inline)]
     pub encoding: Option<FileEncoding>,
 }
 
@@ -294,6 +295,7 @@ impl JobWork {
         };
         let finished = self
             .state
+            .database
             .pool
             .get()
             .map_err(ApiError::from)
@@ -311,6 +313,7 @@ impl JobWork {
         let fail = |e: ImportError| (ImportReport::default(), e);
         let mut conn = self
             .state
+            .database
             .pool
             .get()
             .map_err(|e| fail(ImportError::Failed(e.into())))?;

@@ -11,9 +11,9 @@ use utoipa::IntoParams;
 use crate::auth::Caller;
 use crate::db::repo::households::{self as repo, HouseholdFilter};
 use crate::domain::id_number::IdNumber;
+use crate::domain::roles::STAFF;
 use crate::error::{ApiError, ApiResult};
 use crate::registry::{read, ID_INDEX};
-use crate::routes::households::STAFF;
 use crate::routes::page_limit;
 use crate::state::AppState;
 
@@ -54,7 +54,8 @@ fn decode_key(key: &str) -> ApiResult<(String, String)> {
     params(ListHouseholdsQuery),
     responses(
         (status = 200, description = "A page of households", body = Page<HouseholdSummary>),
-        (status = 400, description = "Bad filter", body = ErrorBody),
+        (status = 400, description = "An `after` key that cannot be read", body = ErrorBody),
+        (status = 422, description = "Bad filter (an ID number that cannot be one)", body = ErrorBody),
     )
 )]
 #[get("/households")]

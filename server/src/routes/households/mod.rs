@@ -8,22 +8,3 @@ pub mod import;
 pub mod list;
 pub mod reveal;
 pub mod update;
-
-use jiuzhu_proto::user::Role;
-
-/// Staff who read and write households (everyone but citizens).
-pub const STAFF: &[Role] = &[
-    Role::Admin,
-    Role::DistrictOfficer,
-    Role::StreetOfficer,
-    Role::Coordinator,
-    Role::GridWorker,
-];
-
-/// Coordinators and above: grid overrides, reveals, conflicts, imports.
-pub const COORDINATORS: &[Role] = &[
-    Role::Admin,
-    Role::DistrictOfficer,
-    Role::StreetOfficer,
-    Role::Coordinator,
-];

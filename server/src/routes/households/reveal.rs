@@ -8,9 +8,9 @@ use serde_json::json;
 use crate::audit::{self, AuditEntry};
 use crate::auth::Caller;
 use crate::db::repo::households as repo;
+use crate::domain::roles::COORDINATORS;
 use crate::error::{ApiError, ApiResult};
 use crate::registry::ID_CONTEXT;
-use crate::routes::households::COORDINATORS;
 use crate::routes::parse_id;
 use crate::state::AppState;
 
@@ -23,7 +23,7 @@ use crate::state::AppState;
     request_body = RevealRequest,
     responses(
         (status = 200, description = "The full numbers", body = RevealResponse),
-        (status = 400, description = "No reason given", body = ErrorBody),
+        (status = 422, description = "No reason given", body = ErrorBody),
         (status = 403, description = "Role may not reveal", body = ErrorBody),
         (status = 404, description = "No such household or member in scope", body = ErrorBody),
     )

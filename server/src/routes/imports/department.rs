@@ -2,21 +2,18 @@
 
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use jiuzhu_proto::department::{DepartmentImport, DepartmentSource};
-use jiuzhu_proto::user::Role;
 use jiuzhu_proto::ErrorBody;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::auth::Caller;
+use crate::domain::roles::IMPORTERS;
 use crate::error::{ApiError, ApiResult};
 use crate::imports::departments::{self, Format, Importer};
 use crate::imports::households::{EncodingChoice, ImportError};
 use crate::imports::tuning::Runner;
 use crate::routes::{parse_id, read_body};
 use crate::state::AppState;
-
-/// Who loads department data: the district and the city.
-const IMPORTERS: &[Role] = &[Role::Admin, Role::DistrictOfficer];
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -110,7 +107,8 @@ pub async fn import_department(
     let report = state
         .db(move |conn| {
             let who = Importer {
-                state: &st,
+                rules: st.rule_engine(),
+                verify_form: &st.settings.recheck.form_key,
                 scope: &scope,
                 actor: Some(&actor),
                 runner: Runner::Job,

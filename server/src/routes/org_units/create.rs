@@ -8,11 +8,11 @@ use jiuzhu_proto::ErrorBody;
 use crate::auth::Caller;
 use crate::db::repo::org_units;
 use crate::domain::geo::BoundaryLimits;
+use crate::domain::roles::EDITORS;
 use crate::error::{ApiError, ApiResult};
 use crate::grid_index;
 use crate::imports::boundaries::{self, OnExisting};
 use crate::routes::geo::domain_crs;
-use crate::routes::org_units::EDITORS;
 use crate::state::AppState;
 
 /// Create an org unit. Its code must extend its parent's (docs/domain.md); a grid needs a boundary.
@@ -22,10 +22,9 @@ use crate::state::AppState;
     request_body = CreateOrgUnit,
     responses(
         (status = 201, description = "Created", body = OrgUnit),
-        (status = 400, description = "Bad code, parent kind or boundary", body = ErrorBody),
         (status = 404, description = "Parent not found in scope", body = ErrorBody),
         (status = 409, description = "Code taken", body = ErrorBody),
-        (status = 422, description = "Invalid fields", body = ErrorBody),
+        (status = 422, description = "Invalid fields: a bad code, parent kind or boundary", body = ErrorBody),
     )
 )]
 #[post("/org-units")]
@@ -93,7 +92,12 @@ pub async fn create_org_unit(
         })
         .await?;
     if is_grid {
-        grid_index::boundaries_changed(&state, Some(caller.user_id.to_string())).await?;
+        grid_index::boundaries_changed(
+            &state.database,
+            &state.grids,
+            Some(caller.user_id.to_string()),
+        )
+        .await?;
     }
     Ok(HttpResponse::Created().json(created))
 }

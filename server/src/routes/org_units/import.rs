@@ -9,11 +9,11 @@ use utoipa::IntoParams;
 
 use crate::auth::Caller;
 use crate::domain::geo::BoundaryLimits;
+use crate::domain::roles::EDITORS;
 use crate::error::{ApiError, ApiResult};
 use crate::grid_index;
 use crate::imports::boundaries::{self, OnExisting};
 use crate::routes::geo::domain_crs;
-use crate::routes::org_units::EDITORS;
 use crate::routes::read_body;
 use crate::state::AppState;
 
@@ -33,9 +33,9 @@ pub struct ImportQuery {
     request_body(content = Object, content_type = "application/geo+json", description = "A GeoJSON FeatureCollection"),
     responses(
         (status = 200, description = "What changed", body = ImportReport),
-        (status = 400, description = "Not GeoJSON, or a parent missing", body = ErrorBody),
+        (status = 400, description = "Not UTF-8", body = ErrorBody),
         (status = 413, description = "Too large", body = ErrorBody),
-        (status = 422, description = "Invalid features (every one listed)", body = ErrorBody),
+        (status = 422, description = "Not GeoJSON, a parent missing, or invalid features (every one listed)", body = ErrorBody),
     )
 )]
 #[post("/org-units/import")]
@@ -82,7 +82,12 @@ pub async fn import_org_units(
         .tx(move |conn| Ok(boundaries::apply(conn, &scope, &specs, OnExisting::Update)?.0))
         .await?;
     if touches_grids {
-        grid_index::boundaries_changed(&state, Some(caller.user_id.to_string())).await?;
+        grid_index::boundaries_changed(
+            &state.database,
+            &state.grids,
+            Some(caller.user_id.to_string()),
+        )
+        .await?;
     }
     Ok(web::Json(report))
 }

@@ -9,10 +9,6 @@ use jiuzhu_proto::user::Role;
 use crate::auth::Caller;
 use crate::db::repo::photos::PhotoRow;
 
-/// Who takes photos: grid workers for visits, citizens for their self-reports (which re-file
-/// them under the grid the report is routed to).
-pub const PHOTO_TAKERS: &[Role] = &[Role::GridWorker, Role::Citizen];
-
 /// The owner sees their photos; staff above the grid worker see photos in their scope (a photo
 /// takes its household's path when a visit attaches it). Anyone else gets 404.
 pub fn may_see(caller: &Caller, photo: &PhotoRow) -> bool {

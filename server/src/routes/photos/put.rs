@@ -5,6 +5,7 @@ use jiuzhu_proto::photo::Photo;
 use jiuzhu_proto::ErrorBody;
 
 use crate::auth::Caller;
+use crate::domain::roles;
 use crate::error::{ApiError, ApiResult};
 use crate::photos;
 use crate::routes::parse_id;
@@ -36,7 +37,7 @@ pub async fn put_photo(
     path: web::Path<String>,
     mut payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
-    caller.require(super::PHOTO_TAKERS)?;
+    caller.require(roles::PHOTO_TAKERS)?;
     let id: uuid::Uuid = parse_id(&path)?;
     let state = state.into_inner();
     let spool = state.photos.temp_path();
@@ -51,7 +52,15 @@ pub async fn put_photo(
         return Err(e);
     }
     let owner = caller.user_id.to_string();
-    let (photo, created) = photos::ingest(&state, &owner, &caller.org_path, id, &spool).await?;
+    let (photo, created) = photos::ingest(
+        &state.database,
+        &state.photos,
+        &owner,
+        &caller.org_path,
+        id,
+        &spool,
+    )
+    .await?;
     Ok(if created {
         HttpResponse::Created().json(photo)
     } else {

@@ -11,6 +11,7 @@ use jiuzhu_proto::{ErrorBody, ErrorCode};
 
 use crate::auth::Caller;
 use crate::db::repo::photos::{self as repo, UploadRow};
+use crate::domain::roles;
 use crate::error::{ApiError, ApiResult};
 use crate::photos::{self, uploads::open_at};
 use crate::routes::parse_id;
@@ -77,7 +78,7 @@ pub async fn create_upload(
     caller: Caller,
     body: web::Json<CreateUpload>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(super::PHOTO_TAKERS)?;
+    caller.require(roles::PHOTO_TAKERS)?;
     let input = body.into_inner();
     let state = state.into_inner();
     if input.length == 0 {
@@ -207,7 +208,7 @@ pub async fn append_upload(
     req: HttpRequest,
     mut payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
-    caller.require(super::PHOTO_TAKERS)?;
+    caller.require(roles::PHOTO_TAKERS)?;
     let id: uuid::Uuid = parse_id(&path)?;
     let offset: i64 = req
         .headers()
@@ -270,16 +271,36 @@ pub async fn append_upload(
             .insert_header((LENGTH, up.length.to_string()))
             .finish());
     }
-    // Complete: check the whole, then it becomes a photo and the upload is gone.
+    // Complete: check the whole, then it becomes a photo, and only then is the upload gone, so
+    // a crash while the photo is processed leaves the upload (with every byte acknowledged) to
+    // be finished by the next PATCH.
+    let photo_id: uuid::Uuid = up
+        .photo_id
+        .parse()
+        .map_err(|_| ApiError::internal(anyhow::anyhow!("unreadable upload row")))?;
+    let owner = caller.user_id.to_string();
+    let forget = |state: std::sync::Arc<AppState>, k: String| async move {
+        state
+            .tx(move |conn| {
+                repo::delete_upload(conn, &k)?;
+                Ok(())
+            })
+            .await
+    };
+    // Finished before: the photo's row was committed, and then the server stopped.
+    let pid = up.photo_id.clone();
+    let stored = state
+        .db(move |conn| Ok(repo::find(conn, &pid)?))
+        .await?
+        .filter(|p| p.owner_id == owner && p.sha256 == up.sha256);
+    if let Some(stored) = stored {
+        forget(state.clone(), key.clone()).await?;
+        let _ = tokio::fs::remove_file(&part).await;
+        return Ok(HttpResponse::Ok().json(photos::to_api(&stored)?));
+    }
     let sha = photos::file_sha256(&part).await?;
-    let k = key.clone();
-    state
-        .tx(move |conn| {
-            repo::delete_upload(conn, &k)?;
-            Ok(())
-        })
-        .await?;
     if sha != up.sha256 {
+        forget(state.clone(), key.clone()).await?;
         let _ = tokio::fs::remove_file(&part).await;
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -288,13 +309,18 @@ pub async fn append_upload(
             "the bytes do not match the declared SHA-256; upload again",
         ));
     }
-    let photo_id: uuid::Uuid = up
-        .photo_id
-        .parse()
-        .map_err(|_| ApiError::internal(anyhow::anyhow!("unreadable upload row")))?;
-    let owner = caller.user_id.to_string();
-    let (photo, created) =
-        photos::ingest(&state, &owner, &caller.org_path, photo_id, &part).await?;
+    // `ingest` removes the part file whatever happens, so the upload goes with it.
+    let ingested = photos::ingest(
+        &state.database,
+        &state.photos,
+        &owner,
+        &caller.org_path,
+        photo_id,
+        &part,
+    )
+    .await;
+    forget(state.clone(), key.clone()).await?;
+    let (photo, created) = ingested?;
     Ok(if created {
         HttpResponse::Created().json(photo)
     } else {

@@ -1,15 +1,13 @@
 //! `GET /rules/gaps`.
 
 use actix_web::{get, web};
-use diesel::prelude::*;
 use jiuzhu_proto::rule::RuleGap;
 use jiuzhu_proto::ErrorBody;
 
 use crate::auth::Caller;
 use crate::db::repo::standards as repo;
-use crate::db::schema::org_units;
+use crate::domain::roles::COORDINATORS;
 use crate::error::ApiResult;
-use crate::routes::households::COORDINATORS;
 use crate::state::AppState;
 
 /// Rules that could not run because a standard is missing, per district: the districts in the
@@ -32,10 +30,7 @@ pub async fn list_gaps(
     let rows = state
         .into_inner()
         .db(move |conn| {
-            let districts: Vec<(String, String)> = org_units::table
-                .filter(org_units::kind.eq("district"))
-                .select((org_units::code, org_units::path))
-                .load(conn)?;
+            let districts = crate::db::repo::org_units::districts(conn)?;
             let mine: Vec<String> = districts
                 .into_iter()
                 .filter(|(_, p)| p.starts_with(&path) || path.starts_with(p.as_str()))

@@ -6,8 +6,8 @@ use jiuzhu_proto::ErrorBody;
 
 use crate::auth::Caller;
 use crate::db::repo::standards as repo;
+use crate::domain::roles::COORDINATORS;
 use crate::error::{ApiError, ApiResult};
-use crate::routes::households::COORDINATORS;
 use crate::state::AppState;
 
 /// A stored version as the API shows it.

@@ -2,13 +2,14 @@
 
 use actix_web::{put, web};
 use jiuzhu_proto::rule::{Rule, RuleDefinition};
-use jiuzhu_proto::user::Role;
+
 use jiuzhu_proto::ErrorBody;
 
 use crate::audit::{self, AuditEntry};
 use crate::auth::Caller;
 use crate::db;
 use crate::db::repo::standards as repo;
+use crate::domain::roles;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
@@ -32,7 +33,7 @@ pub async fn put_rule(
     path: web::Path<String>,
     body: web::Json<RuleDefinition>,
 ) -> ApiResult<web::Json<Rule>> {
-    caller.require(&[Role::Admin])?;
+    caller.require(roles::ADMINS)?;
     let definition = body.into_inner();
     if definition.id != *path {
         return Err(ApiError::invalid(

@@ -1,15 +1,13 @@
 //! `GET /standards`.
 
 use actix_web::{get, web};
-use diesel::prelude::*;
 use jiuzhu_proto::standard::StoredStandard;
 use jiuzhu_proto::ErrorBody;
 
 use crate::auth::Caller;
 use crate::db::repo::standards as repo;
-use crate::db::schema::org_units;
+use crate::domain::roles::STAFF;
 use crate::error::ApiResult;
-use crate::routes::households::STAFF;
 use crate::state::AppState;
 
 pub fn to_api(r: repo::StandardRow) -> StoredStandard {
@@ -52,10 +50,7 @@ pub async fn list_standards(
     let rows = state
         .into_inner()
         .db(|conn| {
-            let districts: Vec<String> = org_units::table
-                .filter(org_units::kind.eq("district"))
-                .select(org_units::code)
-                .load(conn)?;
+            let districts = crate::db::repo::org_units::district_codes(conn)?;
             Ok(repo::list(conn, &districts)?)
         })
         .await?;

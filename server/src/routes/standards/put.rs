@@ -2,13 +2,14 @@
 
 use actix_web::{put, web};
 use jiuzhu_proto::standard::{Standard, StoredStandard};
-use jiuzhu_proto::user::Role;
+
 use jiuzhu_proto::ErrorBody;
 
 use crate::audit::{self, AuditEntry};
 use crate::auth::Caller;
 use crate::db;
 use crate::db::repo::{org_units, standards as repo};
+use crate::domain::roles;
 use crate::error::{field_error, ApiError, ApiResult};
 use crate::state::AppState;
 
@@ -75,7 +76,7 @@ pub async fn put_standard(
     caller: Caller,
     body: web::Json<Standard>,
 ) -> ApiResult<web::Json<StoredStandard>> {
-    caller.require(&[Role::Admin])?;
+    caller.require(roles::ADMINS)?;
     let input = body.into_inner();
     let errors = check(&input);
     if !errors.is_empty() {

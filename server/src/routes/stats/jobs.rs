@@ -6,9 +6,9 @@ use jiuzhu_proto::ErrorBody;
 
 use crate::auth::Caller;
 use crate::db;
+use crate::domain::roles::COORDINATORS;
 use crate::error::{ApiError, ApiResult};
 use crate::jobs::queue::{self, Work};
-use crate::routes::households::COORDINATORS;
 use crate::routes::parse_id;
 use crate::state::AppState;
 

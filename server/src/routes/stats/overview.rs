@@ -9,8 +9,8 @@ use utoipa::IntoParams;
 use crate::auth::Caller;
 use crate::config::MpiIndicator;
 use crate::db;
+use crate::domain::roles::COORDINATORS;
 use crate::error::{ApiError, ApiResult};
-use crate::routes::households::COORDINATORS;
 use crate::state::AppState;
 use crate::stats::{self, overview, poverty};
 
@@ -58,7 +58,7 @@ pub async fn stats_overview(
     let out = state
         .db(move |conn| {
             let (id, sub) = stats::unit_scope(conn, &scope, &unit, q.org_unit_id)?;
-            overview::overview(conn, &st, id, &sub, days, db::now())
+            overview::overview(conn, &st.calendar, id, &sub, days, db::now())
         })
         .await?;
     Ok(web::Json(out))
@@ -119,7 +119,7 @@ pub async fn stats_relative_poverty(
     let out = state
         .db(move |conn| {
             let (id, sub) = stats::unit_scope(conn, &scope, &unit, q.org_unit_id)?;
-            poverty::relative_poverty(conn, &st, id, &sub, &ratios)
+            poverty::relative_poverty(conn, &st.cipher, id, &sub, &ratios)
         })
         .await?;
     Ok(web::Json(out))
@@ -183,7 +183,7 @@ pub async fn stats_mpi(
     let out = state
         .db(move |conn| {
             let (id, sub) = stats::unit_scope(conn, &scope, &unit, q.org_unit_id)?;
-            poverty::mpi(conn, &st, id, &sub, k, &indicators)
+            poverty::mpi(conn, &st.cipher, id, &sub, k, &indicators)
         })
         .await?;
     Ok(web::Json(out))

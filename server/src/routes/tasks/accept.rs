@@ -35,7 +35,7 @@ pub async fn accept_task(
         .into_inner()
         .tx(move |conn| {
             let row = tasks::accept(conn, &scope, &id.to_string(), &me, db::now())?;
-            tasks::to_api(row, crate::registry::today())
+            tasks::to_api(row, crate::domain::time::today())
         })
         .await?;
     Ok(web::Json(task))

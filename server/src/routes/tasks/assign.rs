@@ -6,8 +6,8 @@ use jiuzhu_proto::ErrorBody;
 
 use crate::auth::Caller;
 use crate::db::{self, repo};
+use crate::domain::roles::COORDINATORS;
 use crate::error::{ApiError, ApiResult};
-use crate::routes::households::COORDINATORS;
 use crate::routes::parse_id;
 use crate::state::AppState;
 use crate::tasks;
@@ -44,7 +44,7 @@ pub async fn assign_task(
                 .ok_or_else(ApiError::not_found)?;
             tasks::assign(conn, &task, &assignee, Some(&actor), db::now())?;
             let row = repo::tasks::find(conn, &task.id)?.ok_or_else(ApiError::not_found)?;
-            tasks::to_api(row, crate::registry::today())
+            tasks::to_api(row, crate::domain::time::today())
         })
         .await?;
     Ok(web::Json(task))

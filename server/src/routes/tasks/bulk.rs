@@ -1,16 +1,13 @@
 //! `POST /tasks/bulk`: one task per household of a grid, of a status, or of a list.
 
 use actix_web::{post, web};
-use diesel::prelude::*;
-use jiuzhu_proto::task::{BulkCreateTasks, BulkCreated, BulkTarget};
+use jiuzhu_proto::task::{BulkCreateTasks, BulkCreated};
 use jiuzhu_proto::ErrorBody;
 
 use crate::auth::Caller;
-use crate::db::schema::households;
 use crate::db::{self, repo};
+use crate::domain::roles::COORDINATORS;
 use crate::error::{ApiError, ApiResult};
-use crate::in_scope;
-use crate::routes::households::COORDINATORS;
 use crate::routes::tasks::{check_due, check_note};
 use crate::state::AppState;
 use crate::tasks::{self, NewTask};
@@ -43,19 +40,8 @@ pub async fn bulk_create_tasks(
     let out = state
         .into_inner()
         .tx(move |conn| {
-            let mut q = in_scope!(households::table, households::org_path, scope)
-                .select((households::id, households::org_path))
-                .order(households::id.asc())
-                .limit(MAX_BULK + 1)
-                .into_boxed();
-            q = match &input.target {
-                BulkTarget::Grid(g) => q.filter(households::grid_id.eq(g.to_string())),
-                BulkTarget::Status(s) => q.filter(households::status.eq(s.as_str())),
-                BulkTarget::Households(ids) => q.filter(
-                    households::id.eq_any(ids.iter().map(|i| i.to_string()).collect::<Vec<_>>()),
-                ),
-            };
-            let targets: Vec<(String, String)> = q.load(conn)?;
+            let targets =
+                repo::households::targets_in_scope(conn, &scope, &input.target, MAX_BULK + 1)?;
             if targets.len() as i64 > MAX_BULK {
                 return Err(ApiError::validation(vec![
                     jiuzhu_proto::error::FieldError {

@@ -6,8 +6,8 @@ use jiuzhu_proto::{ErrorBody, ErrorCode};
 
 use crate::auth::Caller;
 use crate::db;
+use crate::domain::roles::COORDINATORS;
 use crate::error::{ApiError, ApiResult};
-use crate::routes::households::COORDINATORS;
 use crate::routes::parse_id;
 use crate::state::AppState;
 use crate::tasks;
@@ -20,7 +20,7 @@ use crate::tasks;
     request_body = CancelTask,
     responses(
         (status = 200, description = "Cancelled", body = Task),
-        (status = 400, description = "No reason", body = ErrorBody),
+        (status = 422, description = "No reason", body = ErrorBody),
         (status = 404, description = "No such task in scope", body = ErrorBody),
         (status = 409, description = "Already closed", body = ErrorBody),
     )
@@ -48,7 +48,7 @@ pub async fn cancel_task(
         .into_inner()
         .tx(move |conn| {
             let row = tasks::cancel(conn, &scope, &id.to_string(), &actor, &reason, db::now())?;
-            tasks::to_api(row, crate::registry::today())
+            tasks::to_api(row, crate::domain::time::today())
         })
         .await?;
     Ok(web::Json(task))

@@ -6,8 +6,8 @@ use jiuzhu_proto::ErrorBody;
 
 use crate::auth::Caller;
 use crate::db::{self, repo};
+use crate::domain::roles::COORDINATORS;
 use crate::error::{ApiError, ApiResult};
-use crate::routes::households::COORDINATORS;
 use crate::routes::tasks::{check_due, check_note};
 use crate::state::AppState;
 use crate::tasks::{self, NewTask};
@@ -57,7 +57,7 @@ pub async fn create_task(
                 },
                 db::now(),
             )?;
-            tasks::to_api(row, crate::registry::today())
+            tasks::to_api(row, crate::domain::time::today())
         })
         .await?;
     Ok(HttpResponse::Created().json(task))

@@ -10,8 +10,8 @@ use utoipa::IntoParams;
 
 use crate::auth::Caller;
 use crate::db::repo::tasks::{self as repo, TaskFilter};
+use crate::domain::roles::STAFF;
 use crate::error::ApiResult;
-use crate::routes::households::STAFF;
 use crate::routes::page_limit;
 use crate::state::AppState;
 use crate::tasks;
@@ -63,7 +63,7 @@ pub async fn list_tasks(
         .db(move |conn| Ok(repo::list_in_scope(conn, &scope, &filter)?))
         .await?;
     let next = crate::routes::next_after(&rows, limit, |r| &r.id);
-    let today = crate::registry::today();
+    let today = crate::domain::time::today();
     let items = rows
         .into_iter()
         .map(|r| tasks::to_api(r, today))

@@ -13,7 +13,7 @@ use crate::error::{ApiError, ApiResult};
 
 /// A due date may not lie in the past (Asia/Shanghai).
 pub fn check_due(due: NaiveDate) -> ApiResult<()> {
-    if due < crate::registry::today() {
+    if due < crate::domain::time::today() {
         return Err(ApiError::validation(vec![
             jiuzhu_proto::error::FieldError {
                 field: "due_date".into(),

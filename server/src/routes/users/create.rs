@@ -8,8 +8,8 @@ use secrecy::SecretString;
 use crate::accounts::{self, invalid_username, NewAccount, UnitRef};
 use crate::auth::{password, Caller};
 use crate::domain::account::Username;
+use crate::domain::roles::{may_manage, MANAGERS};
 use crate::error::{ApiError, ApiResult};
-use crate::routes::users::{may_manage, MANAGERS};
 use crate::state::AppState;
 
 /// Create an account.
@@ -19,7 +19,7 @@ use crate::state::AppState;
     request_body = CreateUser,
     responses(
         (status = 201, description = "Created", body = User),
-        (status = 400, description = "Bad username, password or role binding", body = ErrorBody),
+        (status = 422, description = "Bad username, display name, password or role binding", body = ErrorBody),
         (status = 403, description = "Role may not create this role", body = ErrorBody),
         (status = 404, description = "Org unit not found in scope", body = ErrorBody),
         (status = 409, description = "Username taken", body = ErrorBody),

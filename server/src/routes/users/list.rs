@@ -9,8 +9,9 @@ use utoipa::IntoParams;
 
 use crate::auth::Caller;
 use crate::db::repo;
+use crate::domain::roles::MANAGERS;
 use crate::error::{ApiError, ApiResult};
-use crate::routes::{page_limit, parse_id, users::MANAGERS};
+use crate::routes::{page_limit, parse_id};
 use crate::scope::Scope;
 use crate::state::AppState;
 

@@ -5,11 +5,12 @@ use jiuzhu_proto::user::{Role, UpdateUser, User};
 use jiuzhu_proto::{ErrorBody, UserId};
 use secrecy::SecretString;
 
+use crate::accounts::check_binding;
 use crate::auth::{password, Caller};
 use crate::db::{self, repo};
+use crate::domain::roles::{may_manage, MANAGERS};
 use crate::error::{ApiError, ApiResult};
 use crate::routes::parse_id;
-use crate::routes::users::{check_binding, may_manage, MANAGERS};
 use crate::state::AppState;
 
 /// Change an account in scope. A new password, a new role or unit, or disabling revokes every
@@ -21,7 +22,7 @@ use crate::state::AppState;
     request_body = UpdateUser,
     responses(
         (status = 200, description = "Updated", body = User),
-        (status = 400, description = "Bad input", body = ErrorBody),
+        (status = 422, description = "Bad display name, password or role binding", body = ErrorBody),
         (status = 403, description = "Role may not change this user", body = ErrorBody),
         (status = 404, description = "No such user in scope", body = ErrorBody),
         (status = 409, description = "It would leave no active admin", body = ErrorBody),

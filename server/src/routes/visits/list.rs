@@ -10,8 +10,8 @@ use utoipa::IntoParams;
 
 use crate::auth::Caller;
 use crate::db::repo::visits::{self as repo, VisitFilter};
+use crate::domain::roles::STAFF;
 use crate::error::ApiResult;
-use crate::routes::households::STAFF;
 use crate::routes::page_limit;
 use crate::state::AppState;
 use crate::visits;

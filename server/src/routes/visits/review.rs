@@ -6,8 +6,8 @@ use jiuzhu_proto::ErrorBody;
 
 use crate::auth::Caller;
 use crate::db;
+use crate::domain::roles::COORDINATORS;
 use crate::error::{ApiError, ApiResult};
-use crate::routes::households::COORDINATORS;
 use crate::routes::parse_id;
 use crate::state::AppState;
 use crate::visits;
@@ -56,7 +56,7 @@ pub async fn review_visit(
         .tx(move |conn| {
             let row = visits::decide(
                 conn,
-                &st,
+                &st.rule_engine(),
                 &scope,
                 &id.to_string(),
                 input.decision,

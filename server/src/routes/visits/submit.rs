@@ -1,11 +1,12 @@
 //! `POST /visits`: a visit report from a phone, stored once whatever the number of tries.
 
 use actix_web::{post, web, HttpResponse};
-use jiuzhu_proto::user::Role;
+
 use jiuzhu_proto::visit::{SubmitVisit, Visit};
 use jiuzhu_proto::ErrorBody;
 
 use crate::auth::Caller;
+use crate::domain::roles;
 use crate::error::ApiResult;
 use crate::state::AppState;
 use crate::visits;
@@ -31,7 +32,7 @@ pub async fn submit_visit(
     caller: Caller,
     body: web::Json<SubmitVisit>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(&[Role::GridWorker])?;
+    caller.require(roles::GRID_WORKERS)?;
     let (visit, replay) = visits::receive(
         &state.into_inner(),
         caller.user_id.to_string(),

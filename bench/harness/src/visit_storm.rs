@@ -1,4 +1,4 @@
-//! `jiuzhu-field storm --visits`: the evening submission storm. Every simulated worker submits
+//! `jiuzhu-bench storm --visits`: the evening submission storm. Every simulated worker submits
 //! one visit per task it holds (tokens file from `jiuzhu bench-seed --visit-form-fields N`): a
 //! fresh UUID v7, a valid answer set for the synthetic N-field form (the generator the server
 //! published it from, `jiuzhu_proto::form::synthetic`), a fix a few metres from the household.

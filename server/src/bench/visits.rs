@@ -1,6 +1,6 @@
-//! BENCHMARK HARNESS, not a production path: `jiuzhu bench-seed-visits` (hidden) fills a database
-//! with N valid visit rows for the export benchmark, far faster than N submissions through the API
-//! (which verify, seal and commit one visit at a time).
+//! `jiuzhu bench-seed-visits` (benchmark harness, `bench` feature only) fills a database with N
+//! valid visit rows for the export benchmark, far faster than N submissions through the API (which
+//! verify, seal and commit one visit at a time).
 //!
 //! The demo city and its households are loaded by the demo's own code; each household gets one
 //! visit task through `tasks::create`. The visits are then inserted directly: every foreign key
@@ -138,7 +138,7 @@ pub fn seed(
         "notes": "户主长期卧床，配偶照料，子女在外地务工，每月寄回约一千元。",
     });
     let sealed = cipher
-        .encrypt(&answers.to_string(), crate::visits::ANSWERS_CONTEXT)
+        .encrypt(&answers.to_string(), crate::answers::ANSWERS_CONTEXT)
         .map_err(|e| anyhow::anyhow!("seal: {e}"))?;
     let flag = r#"[{"code":"far_from_household","message":"距离住户 850 米 / 850 m from the household","evidence":{"distance_m":850,"limit_m":300}}]"#;
     let states = ["pending", "approved", "approved", "has_issues", "rejected"];

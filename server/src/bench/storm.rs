@@ -1,6 +1,6 @@
-//! BENCHMARK HARNESS, not a production path: `jiuzhu bench-seed` (hidden) fills a database with
-//! the sync storm's workload — N grid workers with M assigned tasks each, and an access token per
-//! worker written to a file for `jiuzhu-field storm --tokens`.
+//! `jiuzhu bench-seed` (benchmark harness, `bench` feature only) fills a database with the sync
+//! storm's workload — N grid workers with M assigned tasks each, and an access token per worker
+//! written to a file for `jiuzhu-bench storm --tokens`.
 //!
 //! Everything that the sync under test reads is made by the server's own code: accounts through
 //! `accounts::create`, tasks through `tasks::create` (so every task has its event and its
@@ -14,7 +14,7 @@
 //! With `--visit-form-fields N` it seeds the visit-submission storm instead: a synthetic form of
 //! N fields (`jiuzhu_proto::form::synthetic`) published through `forms::publish`, the tasks pinned
 //! to it, and each worker's task ids and household positions in the tokens file, so that
-//! `jiuzhu-field storm --visits` can answer every task once.
+//! `jiuzhu-bench storm --visits` can answer every task once.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -84,7 +84,7 @@ pub struct SeededTask {
     pub lon: Option<f64>,
 }
 
-/// One worker's credentials, as `jiuzhu-field storm --tokens` reads them.
+/// One worker's credentials, as `jiuzhu-bench storm --tokens` reads them.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SeededWorker {
     pub username: String,
@@ -169,7 +169,7 @@ pub fn run(mut settings: Settings, args: &BenchSeedArgs) -> anyhow::Result<SeedR
     let secrets = Secrets::resolve(&settings)?;
     let state = startup::build_state(settings, secrets)?;
     let _audit = state.audit.context().install();
-    let mut conn = state.pool.get()?;
+    let mut conn = state.database.pool.get()?;
     let conn: &mut AnyConnection = &mut conn;
     let api = |e: ApiError| anyhow::anyhow!("{e}: {:?}", e.body().details);
     let mut report = SeedReport::default();
@@ -199,7 +199,7 @@ pub fn run(mut settings: Settings, args: &BenchSeedArgs) -> anyhow::Result<SeedR
     // One argon2 hash for every storm worker: see the module comment.
     let shared_hash =
         password::hash_now(&format!("{}-{}", args.prefix, uuid::Uuid::new_v4())).map_err(api)?;
-    let due = crate::registry::today() + chrono::Duration::days(30);
+    let due = crate::domain::time::today() + chrono::Duration::days(30);
     let mut out = Vec::with_capacity(args.workers);
     let indices: Vec<usize> = (0..args.workers).collect();
     for chunk in indices.chunks(WORKERS_PER_TX) {
@@ -279,8 +279,14 @@ pub fn run(mut settings: Settings, args: &BenchSeedArgs) -> anyhow::Result<SeedR
                     Vec::new()
                 };
                 let family = uuid::Uuid::now_v7().to_string();
-                let pair =
-                    session::issue_pair(conn, &state, &user_id, &family, Some("storm"), now)?;
+                let pair = session::issue_pair(
+                    conn,
+                    &state.tokens(),
+                    &user_id,
+                    &family,
+                    Some("storm"),
+                    now,
+                )?;
                 done.push(SeededWorker {
                     username,
                     user_id,

@@ -1,4 +1,4 @@
-//! `jiuzhu-field storm`: the morning sync storm. Many simulated phones, each with its own bearer
+//! `jiuzhu-bench storm`: the morning sync storm. Many simulated phones, each with its own bearer
 //! token, first sync their full task set and then keep syncing incrementally with their cursor,
 //! as a real phone does; the report gives syncs per second, latency percentiles and errors by
 //! kind. Tokens come from `jiuzhu bench-seed --out FILE` (a benchmark harness on the server).

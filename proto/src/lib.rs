@@ -26,6 +26,7 @@ macro_rules! wire_enum {
 }
 
 pub mod application;
+pub mod audit;
 pub mod auth;
 pub mod citizen;
 pub mod department;

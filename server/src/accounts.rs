@@ -66,6 +66,14 @@ pub fn create(conn: &mut AnyConnection, scope: &Scope, account: NewAccount) -> A
         Err(e) if is_unique_violation(&e) => return Err(duplicate_username()),
         Err(e) => return Err(e.into()),
     }
+    crate::audit::acted(
+        conn,
+        "user.create",
+        "user",
+        &new.id,
+        &new.org_path,
+        serde_json::json!({ "role": new.role }),
+    )?;
     let (row, code) =
         repo::users::find_with_code(conn, &new.id)?.ok_or_else(ApiError::not_found)?;
     row.into_api(code)

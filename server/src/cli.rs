@@ -66,7 +66,9 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Recompute the hash chain; exits non-zero at the first broken row.
+    /// Recompute the keyed hash chain and check it against the signed checkpoints in
+    /// DATA_DIR/audit-checkpoints.log (needs the audit key); exits non-zero naming the first bad
+    /// record.
     Verify,
 }
 
@@ -190,9 +192,47 @@ fn open(settings: &Settings) -> anyhow::Result<db::DbConn> {
     Ok(conn)
 }
 
+/// The audit key of a command that writes: installed for the process, so the records the
+/// command writes are chained under it.
+fn audit_key(settings: &Settings) -> anyhow::Result<std::sync::Arc<crate::audit::AuditKey>> {
+    let secrets = crate::config::Secrets::resolve(settings)?;
+    let key = std::sync::Arc::new(
+        crate::audit::AuditKey::new(&secrets.audit_key).map_err(|e| anyhow::anyhow!("{e}"))?,
+    );
+    crate::audit::install_process_key(key.clone());
+    Ok(key)
+}
+
+/// After a command that wrote: signs the audit head into the checkpoint file.
+fn sign_audit_head(settings: &Settings) -> anyhow::Result<()> {
+    let key = audit_key(settings)?;
+    let mut conn = open(settings)?;
+    crate::audit::checkpoint_once(&mut conn, &key, &settings.data_dir)
+        .map_err(|e| anyhow::anyhow!("audit checkpoint: {e}"))
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let writes = matches!(
+        cli.command,
+        Command::User(_) | Command::Import(_) | Command::Export(_)
+    );
+    let written = if writes {
+        let settings = settings(&cli, None)?;
+        audit_key(&settings)?;
+        Some(settings)
+    } else {
+        None
+    };
+    run_command(cli).await?;
+    if let Some(settings) = written {
+        tokio::task::spawn_blocking(move || sign_audit_head(&settings)).await??;
+    }
+    Ok(())
+}
+
 // disallowed_methods: the whole tree: command line, demo or background work, not a request.
 #[allow(clippy::disallowed_methods)]
-pub async fn run(cli: Cli) -> anyhow::Result<()> {
+async fn run_command(cli: Cli) -> anyhow::Result<()> {
     match &cli.command {
         Command::Serve(args) => {
             let mut settings = settings(&cli, Some(args))?;
@@ -204,6 +244,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             crate::startup::without_huge_pages();
             let bind = settings.bind.clone();
             let secrets = crate::config::Secrets::resolve(&settings)?;
+            // One server per process: work outside a request's context is chained under it too.
+            crate::audit::install_process_key(std::sync::Arc::new(
+                crate::audit::AuditKey::new(&secrets.audit_key)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?,
+            ));
             let state =
                 tokio::task::spawn_blocking(move || crate::startup::build_state(settings, secrets))
                     .await??;
@@ -440,16 +485,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Audit(AuditCommand::Verify) => {
             let settings = settings(&cli, None)?;
             let result = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+                let key = audit_key(&settings)?;
                 let mut conn = open(&settings)?;
-                crate::audit::verify(&mut conn).map_err(|e| anyhow::anyhow!("{e}"))
+                let path = crate::audit::checkpoints::path(&settings.data_dir);
+                let loaded = crate::audit::checkpoints::load(&path, &key)?;
+                crate::audit::verify(&mut conn, &key, &loaded).map_err(|e| anyhow::anyhow!("{e}"))
             })
             .await??;
-            match result.first_broken {
-                None => println!("audit log intact: {} entries", result.rows),
-                Some(seq) => anyhow::bail!(
-                    "audit log broken at entry {seq} (after {} good entries)",
-                    result.rows
-                ),
+            println!("{}", describe_verification(&result));
+            if !result.intact() {
+                anyhow::bail!("the audit log does not verify");
             }
         }
         Command::Export(args) => {
@@ -475,6 +520,33 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// What `jiuzhu audit verify` prints.
+pub fn describe_verification(v: &crate::audit::Verification) -> String {
+    let legacy = if v.keyed_after > 0 {
+        format!(
+            "; records 1 to {} predate the audit key (plain SHA-256)",
+            v.keyed_after
+        )
+    } else {
+        String::new()
+    };
+    match (v.first_broken, &v.problem) {
+        (None, None) => format!(
+            "audit log intact: {} records, {} signed checkpoints{legacy}",
+            v.rows, v.checkpoints
+        ),
+        (Some(seq), problem) => format!(
+            "audit log broken at record {seq}: {} ({} records verified before it)",
+            problem.as_deref().unwrap_or("mismatch"),
+            v.rows
+        ),
+        (None, Some(problem)) => format!(
+            "audit log not verified: {problem} ({} records verified)",
+            v.rows
+        ),
+    }
 }
 
 /// Runs a household import with a progress bar over the file's bytes.

@@ -29,6 +29,9 @@ pub struct Settings {
     pub data_key: Option<SecretString>,
     /// 32-byte pepper for token and blind-index hashes, hex.
     pub token_pepper: Option<SecretString>,
+    /// 32-byte key of the audit chain's HMACs and of its signed checkpoints, hex. Kept outside
+    /// the database, so whoever can write the database cannot rewrite the audit log unnoticed.
+    pub audit_key: Option<SecretString>,
     /// The id stored beside every value sealed with `data_key`, so keys can rotate.
     pub data_key_id: String,
     /// Keys retired by a rotation, still needed to read old rows: `id:hex,id:hex`.
@@ -64,6 +67,36 @@ pub struct Settings {
     pub photos: PhotoSettings,
     /// Working-day calendar and the citizens' SMS codes.
     pub discovery: DiscoverySettings,
+    /// The audit log's checkpoints and retention.
+    pub audit: AuditSettings,
+}
+
+/// The audit log: how often its head is signed into the checkpoint file, and how long it is kept.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct AuditSettings {
+    /// A checkpoint is written when the chain has grown by this many records...
+    pub checkpoint_every_records: i64,
+    /// ...or when it has grown at all and the last checkpoint is this old (and at start and
+    /// shutdown). Rows appended after the last checkpoint are what a tail deletion could take
+    /// unnoticed.
+    pub checkpoint_every_secs: u64,
+    /// Days audit records are kept; at least 180 (MLPS 2.0 level 3). Nothing prunes them today,
+    /// so they are kept for good; the setting is the floor a future purge must respect.
+    pub retention_days: u32,
+}
+
+/// The shortest retention the server accepts.
+pub const MIN_AUDIT_RETENTION_DAYS: u32 = 180;
+
+impl Default for AuditSettings {
+    fn default() -> Self {
+        Self {
+            checkpoint_every_records: 1000,
+            checkpoint_every_secs: 30,
+            retention_days: MIN_AUDIT_RETENTION_DAYS,
+        }
+    }
 }
 
 /// Where deadlines and citizens' verification codes come from.
@@ -260,6 +293,7 @@ impl Default for Settings {
             tls_key: None,
             data_key: None,
             token_pepper: None,
+            audit_key: None,
             data_key_id: "k1".into(),
             retired_data_keys: None,
             access_token_ttl_secs: 15 * 60,
@@ -281,6 +315,7 @@ impl Default for Settings {
             recheck: RecheckSettings::default(),
             discovery: DiscoverySettings::default(),
             photos: PhotoSettings::default(),
+            audit: AuditSettings::default(),
         }
     }
 }
@@ -320,6 +355,17 @@ impl Settings {
             .map_err(Box::new)
     }
 
+    /// Refuses settings that would weaken a legal floor (audit retention under 180 days).
+    pub fn check(&self) -> Result<(), String> {
+        if self.audit.retention_days < MIN_AUDIT_RETENTION_DAYS {
+            return Err(format!(
+                "audit.retention_days must be at least {MIN_AUDIT_RETENTION_DAYS} (got {})",
+                self.audit.retention_days
+            ));
+        }
+        Ok(())
+    }
+
     pub fn database_url(&self) -> String {
         match &self.database_url {
             Some(url) => url.clone(),
@@ -334,6 +380,8 @@ pub struct Secrets {
     pub data_key: SecretBox<[u8; 32]>,
     /// Keys the hashes of tokens and the blind index of ID numbers.
     pub token_pepper: SecretBox<[u8; 32]>,
+    /// Keys the audit chain and signs its checkpoints (`audit`).
+    pub audit_key: SecretBox<[u8; 32]>,
     /// Earlier data keys by id, to read rows sealed before a rotation.
     pub retired_data_keys: Vec<RetiredKey>,
 }
@@ -349,7 +397,7 @@ impl std::fmt::Debug for Secrets {
 
 #[derive(Debug, thiserror::Error)]
 pub enum SecretsError {
-    #[error("--production needs JIUZHU_DATA_KEY and JIUZHU_TOKEN_PEPPER (32 bytes each, hex) given explicitly")]
+    #[error("--production needs JIUZHU_DATA_KEY, JIUZHU_TOKEN_PEPPER and JIUZHU_AUDIT_KEY (32 bytes each, hex) given explicitly")]
     MissingInProduction,
     #[error("{0} must be 64 hexadecimal characters (32 bytes)")]
     Malformed(&'static str),
@@ -360,21 +408,30 @@ pub enum SecretsError {
     },
 }
 
-#[derive(Serialize, Deserialize)]
+/// `secrets.toml`: the keys not given by the settings. A file written before a key existed (the
+/// audit key came later) gets the missing key added on the next start.
+#[derive(Default, Serialize, Deserialize)]
 struct SecretsFile {
-    data_key: String,
-    token_pepper: String,
+    data_key: Option<String>,
+    token_pepper: Option<String>,
+    audit_key: Option<String>,
 }
 
 impl Secrets {
     /// Takes the secrets from the settings; otherwise (not in production) from
-    /// `DATA_DIR/secrets.toml`, generating that file, mode 0600, on first start.
+    /// `DATA_DIR/secrets.toml`, generating that file, mode 0600, on first start, and adding to
+    /// it any key it lacks.
     pub fn resolve(settings: &Settings) -> Result<Self, SecretsError> {
         let retired_data_keys = retired_keys(settings)?;
-        if let (Some(key), Some(pepper)) = (&settings.data_key, &settings.token_pepper) {
+        if let (Some(key), Some(pepper), Some(audit)) = (
+            &settings.data_key,
+            &settings.token_pepper,
+            &settings.audit_key,
+        ) {
             return Ok(Self {
                 data_key: decode_key(key.expose_secret(), "data_key")?,
                 token_pepper: decode_key(pepper.expose_secret(), "token_pepper")?,
+                audit_key: decode_key(audit.expose_secret(), "audit_key")?,
                 retired_data_keys,
             });
         }
@@ -386,23 +443,39 @@ impl Secrets {
             path: path.clone(),
             source,
         };
-        if !path.exists() {
+        let mut file = if path.exists() {
+            let text = std::fs::read_to_string(&path).map_err(io)?;
+            parse_secrets_file(&text).ok_or(SecretsError::Malformed("secrets.toml"))?
+        } else {
             std::fs::create_dir_all(&settings.data_dir).map_err(io)?;
-            let file = SecretsFile {
-                data_key: hex::encode(rand::random::<[u8; 32]>()),
-                token_pepper: hex::encode(rand::random::<[u8; 32]>()),
-            };
-            let text = toml_text(&file);
-            write_private(&path, text.as_bytes()).map_err(io)?;
+            SecretsFile::default()
+        };
+        let mut changed = false;
+        for (given, slot) in [
+            (&settings.data_key, &mut file.data_key),
+            (&settings.token_pepper, &mut file.token_pepper),
+            (&settings.audit_key, &mut file.audit_key),
+        ] {
+            if given.is_none() && slot.is_none() {
+                *slot = Some(hex::encode(rand::random::<[u8; 32]>()));
+                changed = true;
+            }
         }
-        let text = std::fs::read_to_string(&path).map_err(io)?;
-        let file = parse_secrets_file(&text).ok_or(SecretsError::Malformed("secrets.toml"))?;
+        if changed {
+            write_private(&path, toml_text(&file).as_bytes()).map_err(io)?;
+        }
+        let pick = |given: &Option<SecretString>, stored: &Option<String>, what| {
+            let text = given
+                .as_ref()
+                .map(|s| s.expose_secret().to_owned())
+                .or_else(|| stored.clone())
+                .ok_or(SecretsError::Malformed(what))?;
+            decode_key(&text, what)
+        };
         Ok(Self {
-            data_key: decode_key(settings_or(&settings.data_key, &file.data_key), "data_key")?,
-            token_pepper: decode_key(
-                settings_or(&settings.token_pepper, &file.token_pepper),
-                "token_pepper",
-            )?,
+            data_key: pick(&settings.data_key, &file.data_key, "data_key")?,
+            token_pepper: pick(&settings.token_pepper, &file.token_pepper, "token_pepper")?,
+            audit_key: pick(&settings.audit_key, &file.audit_key, "audit_key")?,
             retired_data_keys,
         })
     }
@@ -412,6 +485,7 @@ impl Secrets {
         Self {
             data_key: SecretBox::new(Box::new(rand::random())),
             token_pepper: SecretBox::new(Box::new(rand::random())),
+            audit_key: SecretBox::new(Box::new(rand::random())),
             retired_data_keys: Vec::new(),
         }
     }
@@ -445,16 +519,21 @@ fn retired_keys(settings: &Settings) -> Result<Vec<RetiredKey>, SecretsError> {
         .collect()
 }
 
-fn settings_or<'a>(given: &'a Option<SecretString>, file: &'a str) -> &'a str {
-    given.as_ref().map(|s| s.expose_secret()).unwrap_or(file)
-}
-
 fn toml_text(file: &SecretsFile) -> String {
-    format!(
+    let mut text = String::from(
         "# Generated on first start. Keep it private and backed up: without data_key the\n\
-         # encrypted ID numbers cannot be read.\ndata_key = \"{}\"\ntoken_pepper = \"{}\"\n",
-        file.data_key, file.token_pepper
-    )
+         # encrypted ID numbers cannot be read; without audit_key the audit log cannot be verified.\n",
+    );
+    for (name, value) in [
+        ("data_key", &file.data_key),
+        ("token_pepper", &file.token_pepper),
+        ("audit_key", &file.audit_key),
+    ] {
+        if let Some(value) = value {
+            text.push_str(&format!("{name} = \"{value}\"\n"));
+        }
+    }
+    text
 }
 
 fn parse_secrets_file(text: &str) -> Option<SecretsFile> {
@@ -471,8 +550,12 @@ fn decode_key(hex_text: &str, what: &'static str) -> Result<SecretBox<[u8; 32]>,
     Ok(SecretBox::new(out))
 }
 
+/// Writes the file whole, mode 0600 from its creation: a private temporary file renamed over
+/// the old one, so a crash leaves either the old keys or the new file, never half of one.
 fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
+    let tmp = path.with_extension("toml.tmp");
+    let _ = std::fs::remove_file(&tmp);
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -480,15 +563,25 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let mut file = options.open(path)?;
+    let mut file = options.open(&tmp)?;
     file.write_all(bytes)?;
-    file.sync_all()
+    file.sync_all()?;
+    std::fs::rename(&tmp, path)
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+
+    fn assert_private(path: &Path) {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
 
     #[test]
     fn generates_private_secrets_once() {
@@ -503,16 +596,42 @@ mod tests {
             first.data_key.expose_secret(),
             second.data_key.expose_secret()
         );
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dir.join("secrets.toml"))
-                .unwrap()
-                .permissions()
-                .mode();
-            assert_eq!(mode & 0o777, 0o600);
-        }
+        assert_private(&dir.join("secrets.toml"));
         std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn an_old_secrets_file_gets_an_audit_key_and_keeps_its_keys() {
+        let dir = std::env::temp_dir().join(format!("jiuzhu-secrets-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (key, pepper) = ("11".repeat(32), "22".repeat(32));
+        std::fs::write(
+            dir.join("secrets.toml"),
+            format!("data_key = \"{key}\"\ntoken_pepper = \"{pepper}\"\n"),
+        )
+        .unwrap();
+        let settings = Settings {
+            data_dir: dir.clone(),
+            ..Settings::default()
+        };
+        let first = Secrets::resolve(&settings).unwrap();
+        assert_eq!(hex::encode(first.data_key.expose_secret()), key);
+        assert_eq!(hex::encode(first.token_pepper.expose_secret()), pepper);
+        let second = Secrets::resolve(&settings).unwrap();
+        assert_eq!(
+            first.audit_key.expose_secret(),
+            second.audit_key.expose_secret()
+        );
+        assert_private(&dir.join("secrets.toml"));
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn retention_under_180_days_is_refused() {
+        let mut settings = Settings::default();
+        assert!(settings.check().is_ok());
+        settings.audit.retention_days = 90;
+        assert!(settings.check().is_err());
     }
 
     #[test]
@@ -533,6 +652,7 @@ mod tests {
         let settings = Settings {
             data_key: Some(SecretString::from("not-hex-secret-value")),
             token_pepper: Some(SecretString::from("00".repeat(32))),
+            audit_key: Some(SecretString::from("00".repeat(32))),
             ..Settings::default()
         };
         let err = Secrets::resolve(&settings).unwrap_err().to_string();
@@ -571,6 +691,7 @@ mod tests {
             token_pepper: Some(SecretString::from(hex::encode(
                 old.token_pepper.expose_secret(),
             ))),
+            audit_key: Some(SecretString::from("33".repeat(32))),
             data_key_id: "k2".into(),
             retired_data_keys: Some(SecretString::from(format!(
                 "k1:{}",

@@ -38,6 +38,22 @@ pub fn publish(
     let text = serde_json::to_string(&definition).map_err(ApiError::internal)?;
     let now = db::now();
     let version = repo::publish_form(conn, &definition.key, &title, &text, actor, now)?;
+    // Forms serve the whole city: their records belong to no unit (admins see them).
+    crate::audit::record(
+        conn,
+        crate::audit::AuditEntry {
+            actor_id: actor,
+            action: if new_form {
+                "form.create"
+            } else {
+                "form.publish"
+            },
+            entity: "form",
+            entity_id: &definition.key,
+            org_path: "/",
+            detail: serde_json::json!({ "version": version }),
+        },
+    )?;
     Ok(FormVersion {
         key: definition.key.clone(),
         version,

@@ -30,6 +30,7 @@ use utoipa_actix_web::AppExt;
         (name = "visits", description = "Visit reports, their checks and review"),
         (name = "photos", description = "Photo uploads (whole and resumable) and downloads"),
         (name = "exports", description = "Streaming CSV and GeoJSON exports of data in scope"),
+        (name = "audit", description = "The audit log of writes and sensitive reads, in scope"),
     )
 )]
 pub struct ApiDoc;

@@ -8,7 +8,7 @@ use actix_web::dev::{Server, Service};
 use actix_web::error::{JsonPayloadError, QueryPayloadError};
 use actix_web::http::header;
 use actix_web::middleware::DefaultHeaders;
-use actix_web::{web, App, HttpServer};
+use actix_web::{web, App, HttpMessage, HttpServer};
 use futures_util::FutureExt;
 use jiuzhu_proto::ErrorCode;
 use tracing_actix_web::TracingLogger;
@@ -46,10 +46,16 @@ pub fn without_huge_pages() {
 
 /// Opens the database, applies migrations and builds the shared state (no listener yet).
 pub fn build_state(settings: Settings, secrets: Secrets) -> anyhow::Result<Arc<AppState>> {
+    settings.check().map_err(|e| anyhow::anyhow!(e))?;
+    let audit = crate::audit::Auditor::new(&secrets.audit_key, &settings.data_dir, &settings.audit)
+        .map_err(|e| anyhow::anyhow!("audit key: {e}"))?;
     let (backend, pool) = db::connect(&settings.database_url(), settings.db_pool_size)?;
     let (lookup, fingerprint) = {
         let mut conn = pool.get()?;
         db::migrate(&mut conn)?;
+        audit
+            .start(&mut conn)
+            .map_err(|e| anyhow::anyhow!("audit checkpoint: {e}"))?;
         // Another instance may be loading the same table at this moment: then it has won.
         if let Err(e) = db::write_transaction(&mut conn, |conn| {
             crate::rules::evaluate::load_default_table(conn, db::now())
@@ -74,7 +80,11 @@ pub fn build_state(settings: Settings, secrets: Secrets) -> anyhow::Result<Arc<A
     };
     let cursors = crate::changes::CursorSigner::new(&secrets.token_pepper);
     Ok(Arc::new(AppState {
-        database: db::Database { pool, group_commit },
+        database: db::Database {
+            pool,
+            group_commit,
+            audit_key: audit.key().clone(),
+        },
         backend,
         settings,
         secrets,
@@ -88,8 +98,24 @@ pub fn build_state(settings: Settings, secrets: Secrets) -> anyhow::Result<Arc<A
         rules: Default::default(),
         calendar,
         sms,
+        audit,
         metrics: Metrics::new()?,
     }))
+}
+
+/// Signs the audit head every few seconds while the server runs, when it is due
+/// (`audit::Auditor::checkpoint`).
+fn spawn_audit_checkpoints(state: std::sync::Weak<AppState>, tick: Duration) {
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(tick).await;
+            let Some(state) = state.upgrade() else { break };
+            let st = state.clone();
+            if let Err(e) = state.db(move |conn| st.audit.checkpoint(conn, false)).await {
+                tracing::warn!(error = %e, "audit checkpoint not written");
+            }
+        }
+    });
 }
 
 /// The TLS configuration from the certificate and key files, when both are set.
@@ -324,33 +350,44 @@ impl Application {
                     let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
                     let metrics = metrics.clone();
                     let api = req.path().starts_with("/api/");
-                    srv.call(req).map(move |mut res| {
-                        let status = match &res {
-                            Ok(r) => r.status().as_u16(),
-                            Err(e) => e.as_response_error().status_code().as_u16(),
-                        };
-                        metrics.observe(&method, &route, status, started.elapsed().as_secs_f64());
-                        // API answers carry personal data: never stored by a browser or proxy,
-                        // and never a document of their own.
-                        if let (true, Ok(r)) = (api, &mut res) {
-                            let headers = r.headers_mut();
-                            if !headers.contains_key(header::CACHE_CONTROL) {
-                                headers.insert(
-                                    header::CACHE_CONTROL,
-                                    header::HeaderValue::from_static("no-store"),
-                                );
+                    let request_id = req
+                        .extensions()
+                        .get::<tracing_actix_web::RequestId>()
+                        .map(|id| id.to_string());
+                    crate::telemetry::within_request(request_id, srv.call(req)).map(
+                        move |mut res| {
+                            let status = match &res {
+                                Ok(r) => r.status().as_u16(),
+                                Err(e) => e.as_response_error().status_code().as_u16(),
+                            };
+                            metrics.observe(
+                                &method,
+                                &route,
+                                status,
+                                started.elapsed().as_secs_f64(),
+                            );
+                            // API answers carry personal data: never stored by a browser or proxy,
+                            // and never a document of their own.
+                            if let (true, Ok(r)) = (api, &mut res) {
+                                let headers = r.headers_mut();
+                                if !headers.contains_key(header::CACHE_CONTROL) {
+                                    headers.insert(
+                                        header::CACHE_CONTROL,
+                                        header::HeaderValue::from_static("no-store"),
+                                    );
+                                }
+                                if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+                                    headers.insert(
+                                        header::CONTENT_SECURITY_POLICY,
+                                        header::HeaderValue::from_static(
+                                            "default-src 'none'; frame-ancestors 'none'",
+                                        ),
+                                    );
+                                }
                             }
-                            if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
-                                headers.insert(
-                                    header::CONTENT_SECURITY_POLICY,
-                                    header::HeaderValue::from_static(
-                                        "default-src 'none'; frame-ancestors 'none'",
-                                    ),
-                                );
-                            }
-                        }
-                        res
-                    })
+                            res
+                        },
+                    )
                 })
                 .wrap(
                     // Every answer, API and pages alike: no type sniffing, no framing, no referrer.
@@ -378,6 +415,7 @@ impl Application {
         let server = server.run();
         crate::jobs::spawn_grid_watcher(Arc::downgrade(&state), Duration::from_secs(5));
         crate::jobs::spawn(Arc::downgrade(&state));
+        spawn_audit_checkpoints(Arc::downgrade(&state), Duration::from_secs(2));
         Ok(Self {
             addr,
             secure,
@@ -418,7 +456,17 @@ impl Application {
     }
 
     /// Serves until SIGINT/SIGTERM (in-flight requests get `shutdown_timeout_secs` to finish).
+    /// The audit head is signed at the end, so records of the last moments are covered.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        let state = self.state.clone();
+        if let Err(e) = self
+            .state
+            .db(move |conn| state.audit.checkpoint(conn, true))
+            .await
+        {
+            tracing::warn!(error = %e, "audit checkpoint not written at shutdown");
+        }
+        served
     }
 }

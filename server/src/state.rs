@@ -39,6 +39,8 @@ pub struct AppState {
     pub calendar: crate::calendar::Calendar,
     /// How citizens' verification codes are sent.
     pub sms: SmsSender,
+    /// The audit chain's key and its checkpoint file.
+    pub audit: crate::audit::Auditor,
     pub metrics: Metrics,
 }
 

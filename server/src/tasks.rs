@@ -162,7 +162,40 @@ pub fn create_many(
     if !assigned.is_empty() {
         changes::record_many(conn, &assigned)?;
     }
+    // Tasks a person made are audited one by one; the re-check job's and imports' are not
+    // (their runs are).
+    for row in rows.iter().filter(|r| r.created_by.is_some()) {
+        audit_task(
+            conn,
+            row,
+            "task.create",
+            row.created_by.as_deref(),
+            &row.state,
+        )?;
+    }
     Ok(rows)
+}
+
+/// An audit record of a step a person took on a task.
+fn audit_task(
+    conn: &mut AnyConnection,
+    task: &TaskRow,
+    action: &str,
+    actor: Option<&str>,
+    to: &str,
+) -> ApiResult<()> {
+    crate::audit::record(
+        conn,
+        crate::audit::AuditEntry {
+            actor_id: actor,
+            action,
+            entity: "task",
+            entity_id: &task.id,
+            org_path: &task.org_path,
+            detail: serde_json::json!({ "from": task.state, "to": to }),
+        },
+    )?;
+    Ok(())
 }
 
 /// (Re)assigns an open task: the old worker gets a tombstone, the new one the task, with the
@@ -201,6 +234,7 @@ pub fn assign(
         changes::record(conn, "task", &task.id, Some(old), DELETE)?;
     }
     changes::record(conn, "task", &task.id, Some(assignee), UPSERT)?;
+    audit_task(conn, task, "task.assign", actor, "assigned")?;
     Ok(())
 }
 
@@ -242,6 +276,7 @@ fn step(
     if let Some(worker) = &task.assignee_id {
         changes::record(conn, "task", &task.id, Some(worker), op)?;
     }
+    audit_task(conn, &task, &format!("task.{to}"), Some(actor), to)?;
     repo::find(conn, &task.id)?.ok_or_else(ApiError::not_found)
 }
 

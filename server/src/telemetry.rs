@@ -9,6 +9,45 @@ use tracing::Span;
 use tracing_actix_web::RootSpanBuilder;
 use tracing_subscriber::EnvFilter;
 
+/// What the audit records written while serving one request share: the request id the tracing
+/// middleware gave it, and the authenticated caller once the `Caller` extractor knows them.
+#[derive(Debug, Default)]
+pub struct RequestContext {
+    request_id: Option<String>,
+    actor: std::sync::OnceLock<String>,
+}
+
+tokio::task_local! {
+    static REQUEST: std::sync::Arc<RequestContext>;
+}
+
+/// Runs a request's future with its context (see [`RequestContext`]).
+pub async fn within_request<F: std::future::Future>(
+    request_id: Option<String>,
+    fut: F,
+) -> F::Output {
+    let ctx = std::sync::Arc::new(RequestContext {
+        request_id,
+        actor: Default::default(),
+    });
+    REQUEST.scope(ctx, fut).await
+}
+
+/// The id of the request served on this task, if any.
+pub fn request_id() -> Option<String> {
+    REQUEST.try_with(|r| r.request_id.clone()).ok().flatten()
+}
+
+/// The authenticated caller of the request served on this task, if any.
+pub fn request_actor() -> Option<String> {
+    REQUEST.try_with(|r| r.actor.get().cloned()).ok().flatten()
+}
+
+/// Notes who the request's caller is (the first authenticated one counts).
+pub fn set_request_actor(user_id: String) {
+    let _ = REQUEST.try_with(|r| r.actor.set(user_id));
+}
+
 /// Installs the global subscriber: `RUST_LOG` (default `info`), text or JSON lines, on stderr
 /// (stdout is for what commands print, such as `serve`'s "listening on" line). Colours only
 /// when stderr is a terminal: a log file or a pipe gets plain text.

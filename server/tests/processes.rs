@@ -434,9 +434,11 @@ async fn two_instances_share_tokens_and_lockouts() {
     };
     let scratch = Scratch::new("two-instances");
     let (key, pepper) = (random_key(), random_key());
+    let audit = random_key();
     let env = [
         ("JIUZHU_DATA_KEY", key.as_str()),
         ("JIUZHU_TOKEN_PEPPER", pepper.as_str()),
+        ("JIUZHU_AUDIT_KEY", audit.as_str()),
     ];
     let (dir_a, dir_b) = (scratch.join("a"), scratch.join("b"));
     let (dir_a, dir_b) = (dir_a.to_str().unwrap(), dir_b.to_str().unwrap());
@@ -587,6 +589,32 @@ async fn sqlite_file_backend_with_demo_restarts_cleanly() {
     // The demo log-ins still work: the restart kept the same keys and the same accounts.
     second.login("district").await;
     second.stop().await;
+
+    // The audit log both runs wrote verifies against the key and the private checkpoint file.
+    assert_eq!(mode_of(&data.join("audit-checkpoints.log")), 0o600);
+    let verify = ["--data-dir", data.to_str().unwrap(), "audit", "verify"];
+    let (status, output) = run_once(&scratch, "verify", &verify, None).await;
+    assert!(status.success(), "{output}");
+    assert!(output.contains("audit log intact"), "{output}");
+    // Someone with write access to the file (but not the key) cuts the newest records away and
+    // moves the head back: the signed checkpoint names the first missing record.
+    {
+        use diesel::{Connection, RunQueryDsl};
+        let db = data.join("jiuzhu.db");
+        let mut conn = diesel::SqliteConnection::establish(db.to_str().unwrap()).unwrap();
+        for sql in [
+            "DROP TRIGGER audit_log_no_delete",
+            "DROP TRIGGER audit_head_forward_only",
+            "DELETE FROM audit_log WHERE seq > (SELECT MAX(seq) - 2 FROM audit_log)",
+            "UPDATE audit_head SET seq = (SELECT MAX(seq) FROM audit_log), \
+             hash = (SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1)",
+        ] {
+            diesel::sql_query(sql).execute(&mut conn).unwrap();
+        }
+    }
+    let (status, output) = run_once(&scratch, "verify-again", &verify, None).await;
+    assert!(!status.success(), "{output}");
+    assert!(output.contains("broken at record"), "{output}");
 }
 
 /// SIGTERM during a slow request: the request completes with 200, new connections are no longer
@@ -668,7 +696,7 @@ async fn production_mode_refuses_without_secrets() {
         !status.success(),
         "started without secrets; output:\n{output}"
     );
-    for name in ["JIUZHU_DATA_KEY", "JIUZHU_TOKEN_PEPPER"] {
+    for name in ["JIUZHU_DATA_KEY", "JIUZHU_TOKEN_PEPPER", "JIUZHU_AUDIT_KEY"] {
         assert!(
             output.contains(name),
             "output does not name {name}:\n{output}"
@@ -679,10 +707,11 @@ async fn production_mode_refuses_without_secrets() {
         "generated secrets in production"
     );
 
-    let (key, pepper) = (random_key(), random_key());
+    let (key, pepper, audit) = (random_key(), random_key(), random_key());
     let env = [
         ("JIUZHU_DATA_KEY", key.as_str()),
         ("JIUZHU_TOKEN_PEPPER", pepper.as_str()),
+        ("JIUZHU_AUDIT_KEY", audit.as_str()),
     ];
     let _started = Server::ready(&scratch, "started", &args, &env).await;
     assert!(

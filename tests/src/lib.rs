@@ -135,7 +135,7 @@ pub struct TestApp {
     pub database_url: String,
     handle: actix_web::dev::ServerHandle,
     settings: Settings,
-    keys: ([u8; 32], [u8; 32]),
+    keys: ([u8; 32], [u8; 32], [u8; 32]),
     others: std::sync::Mutex<Vec<actix_web::dev::ServerHandle>>,
     // Dropped last: the database outlives the server.
     _db: TestDb,
@@ -175,7 +175,7 @@ pub async fn spawn_app_with(
         .ok()??;
     let mut settings = test_settings(&url, &dir);
     tweak(&mut settings);
-    let keys = (rand::random(), rand::random());
+    let keys = (rand::random(), rand::random(), rand::random());
     let (port, state, handle) = start(settings.clone(), keys).await;
     Some(TestApp {
         base: format!("http://127.0.0.1:{port}"),
@@ -191,17 +191,18 @@ pub async fn spawn_app_with(
     })
 }
 
-fn secrets(keys: ([u8; 32], [u8; 32])) -> Secrets {
+fn secrets(keys: ([u8; 32], [u8; 32], [u8; 32])) -> Secrets {
     Secrets {
         data_key: secrecy::SecretBox::new(Box::new(keys.0)),
         token_pepper: secrecy::SecretBox::new(Box::new(keys.1)),
+        audit_key: secrecy::SecretBox::new(Box::new(keys.2)),
         retired_data_keys: Vec::new(),
     }
 }
 
 async fn start(
     settings: Settings,
-    keys: ([u8; 32], [u8; 32]),
+    keys: ([u8; 32], [u8; 32], [u8; 32]),
 ) -> (u16, Arc<AppState>, actix_web::dev::ServerHandle) {
     let app = match Application::build_with(settings, secrets(keys)).await {
         Ok(app) => app,
@@ -262,6 +263,7 @@ impl TestApp {
         // are the ones the server accepts.
         settings.data_key = Some(hex::encode(self.keys.0).into());
         settings.token_pepper = Some(hex::encode(self.keys.1).into());
+        settings.audit_key = Some(hex::encode(self.keys.2).into());
         let args = jiuzhu_server::bench::storm::BenchSeedArgs {
             workers,
             tasks_per_worker,

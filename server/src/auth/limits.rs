@@ -70,13 +70,15 @@ pub fn record_attempt(
     Ok(())
 }
 
-/// Counts a failure; the threshold-th failure locks the username. Returns whether it is now locked.
+/// Counts a failure (audited); the threshold-th failure locks the username. Returns whether it
+/// is now locked.
 pub fn record_failure(
     conn: &mut AnyConnection,
     settings: &Settings,
     username: &str,
     now: NaiveDateTime,
 ) -> ApiResult<bool> {
+    crate::audit::login(conn, username, crate::audit::Outcome::Failure)?;
     let previous = login::lockout(conn, username)?;
     let failures = match &previous {
         // A lock that has run out starts the count again.
@@ -102,7 +104,9 @@ pub fn record_failure(
     Ok(lock_now)
 }
 
+/// A log-in that succeeded (audited).
 pub fn record_success(conn: &mut AnyConnection, username: &str) -> ApiResult<()> {
+    crate::audit::login(conn, username, crate::audit::Outcome::Success)?;
     login::clear_lockout(conn, username)?;
     Ok(())
 }

@@ -170,6 +170,7 @@ pub fn run(mut settings: Settings, args: &BenchSeedArgs) -> anyhow::Result<SeedR
     settings.access_token_ttl_secs = args.token_ttl_secs;
     let secrets = Secrets::resolve(&settings)?;
     let state = startup::build_state(settings, secrets)?;
+    let _audit = state.audit.context().install();
     let mut conn = state.database.pool.get()?;
     let conn: &mut AnyConnection = &mut conn;
     let api = |e: ApiError| anyhow::anyhow!("{e}: {:?}", e.body().details);

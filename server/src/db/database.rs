@@ -10,6 +10,9 @@ pub struct Database {
     pub pool: DbPool,
     /// SQLite only: folds concurrent small writes (visit submissions) into one durable commit.
     pub group_commit: Option<GroupCommit>,
+    /// The audit key the work run here chains its audit records under (with the request's id
+    /// and caller, `audit::Context`).
+    pub audit_key: std::sync::Arc<crate::audit::AuditKey>,
 }
 
 impl Database {
@@ -21,10 +24,11 @@ impl Database {
     {
         let pool = self.pool.clone();
         let span = tracing::Span::current();
+        let audit = crate::audit::Context::new(self.audit_key.clone());
         actix_web::web::block(move || {
             let _entered = span.enter();
             let mut conn = pool.get().map_err(ApiError::from)?;
-            work(&mut conn)
+            audit.enter(|| work(&mut conn))
         })
         .await?
     }
@@ -46,7 +50,10 @@ impl Database {
         T: Send + 'static,
     {
         match &self.group_commit {
-            Some(group) => group.run(work).await,
+            Some(group) => {
+                let audit = crate::audit::Context::new(self.audit_key.clone());
+                group.run(move |conn| audit.enter(|| work(conn))).await
+            }
             None => self.tx(work).await,
         }
     }

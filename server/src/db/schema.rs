@@ -179,6 +179,8 @@ diesel::table! {
         detail -> Text,
         prev_hash -> Text,
         hash -> Text,
+        result -> Text,
+        request_id -> Nullable<Text>,
     }
 }
 
@@ -187,6 +189,7 @@ diesel::table! {
         id -> Integer,
         seq -> BigInt,
         hash -> Text,
+        keyed_after -> Nullable<BigInt>,
     }
 }
 

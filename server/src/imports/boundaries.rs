@@ -317,6 +317,14 @@ pub fn apply(
                     updated_at: now,
                 };
                 org_units::update(conn, &existing.id, &changes)?;
+                crate::audit::acted(
+                    conn,
+                    "org_unit.update",
+                    "org_unit",
+                    &existing.id,
+                    &existing.path,
+                    serde_json::json!({ "name_changed": existing.name != spec.name, "boundary_changed": boundary_changed }),
+                )?;
                 report.updated += 1;
                 rows.push(
                     org_units::find_by_id(conn, &existing.id)?.ok_or_else(ApiError::not_found)?,
@@ -343,6 +351,14 @@ pub fn apply(
                     Err(e) if is_unique_violation(&e) => return Err(duplicate_code(&spec.code)),
                     Err(e) => return Err(e.into()),
                 }
+                crate::audit::acted(
+                    conn,
+                    "org_unit.create",
+                    "org_unit",
+                    &new.id,
+                    &new.path,
+                    serde_json::json!({ "kind": new.kind, "code": new.code }),
+                )?;
                 report.created += 1;
                 rows.push(org_units::find_by_id(conn, &new.id)?.ok_or_else(ApiError::not_found)?);
             }

@@ -13,7 +13,10 @@ use crate::state::AppState;
 
 async fn authenticate(state: Arc<AppState>, presented: Option<String>) -> ApiResult<Caller> {
     let hash = presented_hash(&state.tokens(), presented.as_deref())?;
-    state.db(move |conn| lookup(conn, &hash)).await
+    let caller = state.db(move |conn| lookup(conn, &hash)).await?;
+    // The request's audit records name this caller.
+    crate::telemetry::set_request_actor(caller.user_id.to_string());
+    Ok(caller)
 }
 
 impl FromRequest for Caller {

@@ -3,6 +3,7 @@
 //! come from the same list and cannot drift.
 
 pub mod applications;
+pub mod audit;
 pub mod auth;
 pub mod citizen;
 pub mod exports;
@@ -31,6 +32,7 @@ pub fn api(cfg: &mut ServiceConfig) {
         .service(auth::refresh::refresh)
         .service(auth::logout::logout)
         .service(auth::me::me)
+        .service(audit::search::search_audit)
         .service(users::list::list_users)
         .service(users::create::create_user)
         .service(users::update::update_user)

@@ -660,6 +660,17 @@ pub fn review(
     let note = free_text::mask_text(note);
     let note = Some(note.as_ref()).filter(|n| !n.is_empty());
     repo::set_review(conn, &visit.id, state.as_str(), note, Some(reviewer), now)?;
+    crate::audit::record(
+        conn,
+        crate::audit::AuditEntry {
+            actor_id: Some(reviewer),
+            action: "visit.review",
+            entity: "visit",
+            entity_id: &visit.id,
+            org_path: &visit.org_path,
+            detail: serde_json::json!({ "decision": state.as_str() }),
+        },
+    )?;
     let task = task_repo::find(conn, &visit.task_id)?.ok_or_else(ApiError::not_found)?;
     if task.state == TaskState::Submitted.as_str() {
         let to = match decision {

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod api_surface;
+mod audit;
 mod auth;
 mod authz;
 mod demo_activity;

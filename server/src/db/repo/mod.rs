@@ -1,6 +1,7 @@
 //! One module per table: row types, insert and update forms, and the queries on them.
 
 pub mod applications;
+pub mod audit;
 pub mod changes;
 pub mod departments;
 pub mod findings;

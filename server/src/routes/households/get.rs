@@ -32,7 +32,11 @@ pub async fn get_household(
     let scope = caller.scope();
     let household = state
         .into_inner()
-        .db(move |conn| read::household(conn, &scope, &id.to_string()))
+        .db(move |conn| {
+            read::household(conn, &scope, &id.to_string())?
+                .map(|h| crate::audit::household_viewed(conn, &scope, h))
+                .transpose()
+        })
         .await?
         .ok_or_else(ApiError::not_found)?;
     Ok(web::Json(household))

@@ -30,6 +30,10 @@ async fn serve(
         .await?
         .filter(|p| super::may_see(&caller, p))
         .ok_or_else(ApiError::not_found)?;
+    let (photo_id, photo_path) = (row.id.clone(), row.org_path.clone());
+    (state.clone())
+        .db(move |conn| crate::audit::viewed(conn, "photo", &photo_id, &photo_path))
+        .await?;
     let (key, media_type) = match variant {
         Variant::Original => (&row.original_key, row.media_type.as_str()),
         Variant::Display => (&row.display_key, "image/jpeg"),

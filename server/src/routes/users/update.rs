@@ -116,6 +116,7 @@ pub async fn update_user(
                 updated_at: Some(now),
             };
             repo::users::update(conn, &target.id, &changes)?;
+            crate::audit::user_changed(conn, &target, &changes)?;
             // No change may leave the system without an active admin (the write rolls back).
             if current_role == Role::Admin && repo::users::active_admins(conn)? == 0 {
                 return Err(ApiError::conflict(

@@ -42,6 +42,7 @@ pub async fn get_visit(
             let row = repo::visits::find_in_scope(conn, &scope, &id.to_string())?
                 .filter(|v| own.as_ref().is_none_or(|me| &v.worker_id == me))
                 .ok_or_else(ApiError::not_found)?;
+            crate::audit::viewed(conn, "visit", &row.id, &row.org_path)?;
             visits::to_api(row, &st.cipher, &reader)
         })
         .await?;

@@ -1,0 +1,11 @@
+DROP TRIGGER audit_head_no_truncate ON audit_head;
+DROP TRIGGER audit_head_forward ON audit_head;
+DROP FUNCTION audit_head_forward_only();
+DROP TRIGGER audit_log_no_truncate ON audit_log;
+DROP TRIGGER audit_log_no_change ON audit_log;
+DROP FUNCTION audit_log_refuse();
+DROP INDEX audit_log_actor;
+DROP INDEX audit_log_org_path;
+ALTER TABLE audit_head DROP COLUMN keyed_after;
+ALTER TABLE audit_log DROP COLUMN request_id;
+ALTER TABLE audit_log DROP COLUMN result;

@@ -2,9 +2,9 @@
 //! once after a local change, and by a watcher (`jobs::spawn_grid_watcher`) that notices changes
 //! made by other instances.
 
+use crate::database::Database;
 use crate::db::repo::org_units;
 use crate::db::AnyConnection;
-use crate::db::Database;
 use crate::domain::geo::{GridEntry, GridLookup};
 use crate::domain::geo::{GridIndex, GridKey};
 use crate::error::{ApiError, ApiResult};

@@ -13,6 +13,7 @@ pub mod citizens;
 pub mod cli;
 pub mod config;
 pub mod crypto;
+pub mod database;
 pub mod db;
 pub mod demo;
 pub mod domain;

@@ -80,7 +80,7 @@ pub fn build_state(settings: Settings, secrets: Secrets) -> anyhow::Result<Arc<A
     };
     let cursors = crate::changes::CursorSigner::new(&secrets.token_pepper);
     Ok(Arc::new(AppState {
-        database: db::Database {
+        database: crate::database::Database {
             pool,
             group_commit,
             audit_key: audit.key().clone(),

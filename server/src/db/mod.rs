@@ -5,7 +5,6 @@ pub mod bulk;
 pub mod bulk_load;
 #[cfg(test)]
 mod column_lists;
-pub mod database;
 pub mod group_commit;
 pub mod keyset;
 pub mod limit;
@@ -34,7 +33,6 @@ pub enum AnyConnection {
 }
 
 pub type DbPool = Pool<ConnectionManager<AnyConnection>>;
-pub use database::Database;
 
 pub type DbConn = PooledConnection<ConnectionManager<AnyConnection>>;
 

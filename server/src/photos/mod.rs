@@ -20,8 +20,8 @@ use tokio::io::AsyncWriteExt;
 use tokio::sync::Semaphore;
 
 use crate::config::PhotoSettings;
+use crate::database::Database;
 use crate::db::repo::photos::PhotoRow;
-use crate::db::Database;
 use crate::error::{ApiError, ApiResult};
 
 /// What the photo endpoints share.

@@ -12,8 +12,8 @@ use std::time::{Duration, SystemTime};
 
 use jiuzhu_photos::store::{ObjectKey, PhotoStore, Store, StoredPhoto};
 
+use crate::database::Database;
 use crate::db::repo::photos as repo;
-use crate::db::Database;
 use crate::error::{ApiError, ApiResult};
 
 /// What one sweep removed.

@@ -24,7 +24,8 @@ use jiuzhu_proto::household::Household;
 use jiuzhu_proto::rule::RuleOutcome;
 
 use crate::crypto::FieldCipher;
-use crate::db::{AnyConnection, Database};
+use crate::database::Database;
+use crate::db::AnyConnection;
 use crate::domain::geo::{GridKey, GridLookup};
 use crate::error::{ApiError, ApiResult};
 use crate::rules::evaluate::{self, Trigger};

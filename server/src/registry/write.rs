@@ -355,7 +355,7 @@ pub fn insert_all(conn: &mut AnyConnection, batch: &[NewHousehold]) -> ApiResult
 /// Records the clashes (in their own transaction, since the write that found them is refused) and
 /// returns the 409 to answer with.
 pub async fn refuse_clashes(
-    db: &crate::db::Database,
+    db: &crate::database::Database,
     clashes: Vec<Clash>,
     scope: &Scope,
     field_prefix: &str,

@@ -2,8 +2,8 @@
 //! own transactions (a photo's two trips around its processing, a refused write's conflict
 //! record) take a `&Database` rather than the whole application state.
 
-use super::group_commit::GroupCommit;
-use super::{write_transaction, AnyConnection, DbPool};
+use crate::db::group_commit::GroupCommit;
+use crate::db::{write_transaction, AnyConnection, DbPool};
 use crate::error::{ApiError, ApiResult};
 
 pub struct Database {

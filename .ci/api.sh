@@ -16,6 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 BIN="${JIUZHU_BIN:-target/debug/jiuzhu}"
+case "$BIN" in /*) ;; *) BIN="$ROOT/$BIN" ;; esac
 EXAMPLES="${API_EXAMPLES:-3}"
 ROLES="${API_ROLES:-admin district street coordinator worker citizen}"
 # Roles that also run the coverage phase (every parameter's boundaries and wrong types, about
@@ -82,7 +83,7 @@ start_server() { # folder log -> sets PORT and SERVER_PID
   PORT=$(free_port)
   JIUZHU_DATA_DIR="$1" JIUZHU_BIND="127.0.0.1:$PORT" JIUZHU_LOGIN_LIMIT_PER_IP=1000000 \
     JIUZHU_LOGIN_LIMIT_PER_ACCOUNT=1000000 JIUZHU_LOCKOUT_THRESHOLD=1000000 RUST_LOG=warn \
-    "$ROOT/$BIN" serve --demo >"$2" 2>&1 &
+    "$BIN" serve --demo >"$2" 2>&1 &
   SERVER_PID=$!
   PIDS+=("$SERVER_PID")
   for _ in $(seq 1 600); do

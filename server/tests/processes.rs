@@ -747,7 +747,7 @@ async fn logs_carry_no_personal_data() {
         .await
         .unwrap();
     assert_eq!(located.status(), StatusCode::OK);
-    // Failing ones, with the coordinates in the query: an unknown CRS (400), no token (401).
+    // Failing ones, with the coordinates in the query: an unknown CRS (422), no token (401).
     let unknown_crs = admin
         .request(
             Method::GET,
@@ -756,7 +756,7 @@ async fn logs_carry_no_personal_data() {
         .send()
         .await
         .unwrap();
-    assert_eq!(unknown_crs.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(unknown_crs.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let anonymous = server
         .client()
         .request(Method::GET, &format!("/geo/locate?lat={LAT}&lon={LON}"))
@@ -825,7 +825,7 @@ async fn logs_carry_no_rejected_input() {
         .send()
         .await
         .unwrap();
-    assert_eq!(swapped.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(swapped.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(swapped.text().await.unwrap().contains(LON));
     let numeric = server
         .client()

@@ -71,6 +71,11 @@ pub fn append(path: &Path, key: &AuditKey, head: &Head) -> std::io::Result<()> {
     let at = chrono::Utc::now().timestamp_micros();
     let sig = signature(key, head.seq, &head.hash, keyed_after, at);
     let line = format!("v1 {} {} {keyed_after} {at} {sig}\n", head.seq, head.hash);
+    // With PostgreSQL and secrets from the environment nothing else may have made the data
+    // folder yet.
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
     let mut options = std::fs::OpenOptions::new();
     options.append(true).create(true);
     #[cfg(unix)]

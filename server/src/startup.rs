@@ -193,7 +193,7 @@ fn query_error(err: QueryPayloadError, _: &actix_web::HttpRequest) -> actix_web:
     ApiError::bad_request(code, "查询参数有误", text).into()
 }
 
-/// Every JSON body the API takes is an object, but serde also reads a struct from an array of
+/// Every JSON body the API takes is an object (but department records, which may be an array), but serde also reads a struct from an array of
 /// its fields in order (`[null, null]` would be a PATCH that changes nothing, `["why"]` a reveal
 /// with a reason). So a JSON body that starts as an array is refused before any handler: 422,
 /// well-formed JSON of the wrong shape. The bytes read to see it are put back for the extractor.
@@ -217,7 +217,9 @@ async fn json_bodies_are_objects(
         .is_some_and(|m| {
             m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
         });
-    if json {
+    // Department records may come as a JSON array (`/imports/{source}?format=json`): the only
+    // operations whose body is an array.
+    if json && !req.path().starts_with("/api/v1/imports/") {
         let mut payload = req.take_payload();
         let mut seen = bytes::BytesMut::new();
         let mut first = None;

@@ -379,7 +379,7 @@ fn units_created(stdout: &str) -> Option<u32> {
     before.rsplit(' ').next()?.parse().ok()
 }
 
-/// The values of `data_key` and `token_pepper` in a secrets file.
+/// The values of `data_key`, `token_pepper` and `audit_key` in a secrets file.
 fn secret_values(text: &str) -> Vec<String> {
     let values: Vec<String> = text
         .lines()
@@ -387,7 +387,7 @@ fn secret_values(text: &str) -> Vec<String> {
         .filter_map(|l| l.split_once('='))
         .map(|(_, v)| v.trim().trim_matches('"').to_owned())
         .collect();
-    assert_eq!(values.len(), 2, "unexpected secrets file: {text}");
+    assert_eq!(values.len(), 3, "unexpected secrets file: {text}");
     assert!(values.iter().all(|v| v.len() == 64), "{values:?}");
     values
 }

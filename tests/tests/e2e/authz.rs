@@ -994,6 +994,7 @@ async fn build(
             r
         }
         ("GET /me", "-") => Req::new(M::GET, "/me"),
+        ("GET /audit", "-") => Req::new(M::GET, "/audit?limit=50"),
         ("POST /citizen/register", "-") => Req::new(M::POST, "/citizen/register").json(
             json!({"phone": format!("1370000{:04}", w.next()), "password": "Citizen-pass-2026"}),
         ),

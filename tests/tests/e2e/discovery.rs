@@ -596,7 +596,7 @@ async fn self_report_to_finding(backend: Backend) {
         json!({"phone": "13912345678", "code": "000000x"}),
     )
     .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(code(&body), "verification_failed");
     let (status, body) = post_json(
         &anon,

@@ -267,7 +267,7 @@ async fn filter_users_and_assignees(backend: Backend) {
     .await;
     assert_eq!(status, reqwest::StatusCode::NOT_FOUND);
     let (status, _, _) = list(&coordinator, vec![("role", "emperor".into())]).await;
-    assert_eq!(status, reqwest::StatusCode::BAD_REQUEST);
+    assert_eq!(status, reqwest::StatusCode::UNPROCESSABLE_ENTITY);
 }
 both_backends!(user_filters, filter_users_and_assignees);
 

@@ -202,13 +202,16 @@ pub async fn import_households(
         encoding,
     };
     let span = tracing::info_span!("household_import", job = %job_id);
+    // The records the import writes are chained under the server's audit key with this request's
+    // id and caller, on the import's own thread too.
+    let audit = crate::audit::Context::new(state.database.audit_key.clone());
     // A thread of its own: an import runs for minutes and must not hold an async worker or a
     // slot of the blocking pool that requests use.
     let spawned = std::thread::Builder::new()
         .name("household-import".into())
         .spawn(move || {
             let _entered = span.enter();
-            work.run();
+            audit.enter(|| work.run());
         });
     match spawned {
         Ok(_) => upload.keep = true,

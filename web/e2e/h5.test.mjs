@@ -252,6 +252,7 @@ test('registration errors are said in Chinese', async (t) => {
   allow(422, '/api/v1/citizen/register');
   allow(400, '/api/v1/citizen/register');
   allow(400, '/api/v1/citizen/verify');
+  allow(422, '/api/v1/citizen/verify');
   await page.goto(`${server.url}/h5/`);
   // Chinese first, English on demand, and back.
   await page.getByRole('button', { name: 'English' }).tap();

@@ -64,6 +64,7 @@ const ENUMS = {
     invalid_username: ['用户名不符合要求', 'Invalid username'],
     role_not_allowed: ['该角色不能绑定到此单位', 'Role not allowed for this unit'],
     unauthorized: ['请先登录', 'Please log in'],
+    method_not_allowed: ['不支持此请求方法', 'This method is not allowed on this path'],
     invalid_credentials: ['用户名或密码错误', 'Wrong username or password'],
     token_expired: ['登录已过期，请重新登录', 'Session expired: log in again'],
     token_reused: ['登录凭据已被使用，请重新登录', 'Token reused: log in again'],

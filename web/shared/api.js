@@ -2,6 +2,10 @@
 // 401, and every non-2xx answer turned into an ApiError carrying the API's stable error code.
 //
 // Tokens live in sessionStorage: a closed tab logs out, and another tab logs in on its own.
+//
+// A request belongs to the session it was sent under. When that session has ended (log-out, or another
+// user logged in) by the time its answer comes, a 401 neither refreshes nor ends the new session: it is
+// the old session's business, answered with ApiError `session_ended`.
 
 import { signal } from './html.js';
 
@@ -20,7 +24,13 @@ function readStored() {
   }
 }
 
-function store(pair) {
+/** Bumps when a session begins or ends; a refresh keeps it. */
+let generation = 0;
+/** Requests sent and not yet answered, so that a log-out can let them finish before it revokes. */
+const inFlight = new Set();
+
+function store(pair, { renewal = false } = {}) {
+  if (!renewal) generation++;
   const value = pair ? {
     access_token: pair.access_token,
     refresh_token: pair.refresh_token,
@@ -84,7 +94,10 @@ function refresh() {
         body: JSON.stringify({ refresh_token: token }),
       });
       if (!res.ok) return false;
-      store(await res.json());
+      const pair = await res.json();
+      // A log-out or another log-in while the refresh was on its way: the new pair is not wanted.
+      if (session.value?.refresh_token !== token) return false;
+      store(pair, { renewal: true });
       return true;
     })().catch(() => false).finally(() => { refreshing = null; });
   }
@@ -110,17 +123,30 @@ export async function request(method, path, { body, headers = {}, signal: abort,
       method, headers: h, body: payload, signal: abort,
     });
   };
+  const sentUnder = generation;
+  const stale = () => new ApiError(401, 'session_ended', '会话已结束 / The session has ended');
   let res;
-  try {
-    res = await send();
-    if (res.status === 401 && auth && session.value?.refresh_token) {
-      if (await refresh()) res = await send();
+  const pending = (async () => {
+    try {
+      const token = session.value?.access_token;
+      res = await send();
+      if (res.status === 401 && auth && sentUnder === generation) {
+        if (session.value?.access_token && session.value.access_token !== token) res = await send(); // renewed meanwhile
+        else if (session.value?.refresh_token && await refresh()) res = await send();
+      }
+    } catch (e) {
+      if (e?.name === 'AbortError') throw e;
+      throw new ApiError(0, 'network', '网络不通，请检查连接 / The server could not be reached');
     }
-  } catch (e) {
-    if (e?.name === 'AbortError') throw e;
-    throw new ApiError(0, 'network', '网络不通，请检查连接 / The server could not be reached');
+  })();
+  inFlight.add(pending);
+  try {
+    await pending;
+  } finally {
+    inFlight.delete(pending);
   }
   if (res.status === 401 && auth) {
+    if (sentUnder !== generation) throw stale();
     const err = await errorFrom(res);
     store(null); // the session is over: the log-in gate shows again
     throw err;
@@ -209,11 +235,31 @@ export async function login(username, password, { accept = () => true } = {}) {
   return { user: pair.user, accepted: true };
 }
 
+/**
+ * Logs out: the session ends here at once (the log-in gate shows and nothing more is sent under it),
+ * the requests already sent are given up to two seconds to finish, then the server revokes the tokens.
+ */
 export async function logout() {
-  try {
-    if (session.value) await api('POST', '/auth/logout');
-  } catch { /* the session ends here whatever the server says */ }
+  const ending = session.value;
   store(null);
+  if (!ending) return;
+  await Promise.race([
+    Promise.allSettled([...inFlight]),
+    new Promise((resolve) => { setTimeout(resolve, 2_000); }),
+  ]);
+  try {
+    const revoke = (access) => fetch(`${API}/auth/logout`, { method: 'POST', headers: { Authorization: `Bearer ${access}` } });
+    const res = await revoke(ending.access_token);
+    if (res.status === 401 && ending.refresh_token) {
+      // The access token ran out: renew once, only to revoke the whole family.
+      const renewed = await fetch(`${API}/auth/refresh`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ refresh_token: ending.refresh_token }),
+      });
+      if (renewed.ok) await revoke((await renewed.json()).access_token);
+    }
+  } catch { /* the tokens expire on their own */ }
 }
 
 /** Ends the session locally (for a user the console does not serve). */

@@ -88,6 +88,7 @@ const ENUMS = {
     internal: ['服务器内部错误', 'Internal server error'],
     unavailable: ['服务暂不可用', 'Service unavailable'],
     network: ['网络不通，请检查连接', 'The server could not be reached'],
+    session_ended: ['会话已结束', 'The session has ended'],
     unknown: ['未知错误', 'Unknown error'],
   },
   role: {

@@ -86,6 +86,14 @@ async fn a_day_in_the_field(backend: Backend) {
     let out = field(server, &home, &["login", "worker1"]).await;
     assert!(out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("grid_worker"));
+    #[cfg(unix)]
+    {
+        // The tokens act for the worker; the folder holds households' answers: owner only.
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&home.join("session.json")), 0o600, "session.json");
+        assert_eq!(mode(&home), 0o700, "the phone's home folder");
+    }
     let out = field(server, &home, &["sync"]).await;
     assert!(out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("1 tasks"), "{}", text(&out));

@@ -73,6 +73,11 @@ pub struct OrgUnitQuery {
     pub limit: Option<i64>,
 }
 
+/// How long a connection may take to open.
+pub const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
+/// How long the server may stay silent during a request before the request fails.
+pub const READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
 #[derive(Debug, Clone)]
 pub struct Client {
     http: reqwest::Client,
@@ -84,9 +89,19 @@ pub struct Client {
 
 impl Client {
     /// A client for the server at `base` (e.g. `http://127.0.0.1:8080`).
+    ///
+    /// A connection is given [`CONNECT_TIMEOUT`] to open and each read [`READ_TIMEOUT`] to bring
+    /// bytes: a network that swallows packets (a lift, a basement, a captive portal) fails the
+    /// request so the outbox can retry, instead of hanging it. There is no limit on a whole
+    /// request, which would cut off a slow photo upload that is still moving.
     pub fn new(base: impl Into<String>) -> Self {
+        let http = reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .read_timeout(READ_TIMEOUT)
+            .build()
+            .unwrap_or_default();
         Self {
-            http: reqwest::Client::new(),
+            http,
             base: base.into().trim_end_matches('/').to_owned(),
             token: None,
             device_token: None,

@@ -1,19 +1,50 @@
 //! Walks the households of a subtree a page at a time with the facts the rules read.
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
+use std::time::Duration;
 
 use serde_json::Value as Json;
+use tokio::sync::{Semaphore, SemaphorePermit};
 
 use crate::crypto::FieldCipher;
 use crate::db::repo::households::{self as household_repo, HouseholdRow};
 use crate::db::repo::standards::{self as standard_repo, StandardRow};
 use crate::db::repo::visits::VisitRow;
 use crate::db::AnyConnection;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::rules::facts::{self, Sources};
 use crate::scope::Scope;
 
 const PAGE: u32 = 1000;
+
+/// How long a scan waits for its turn before the caller is told the server is busy.
+const WAIT: Duration = Duration::from_secs(30);
+
+/// Scans read, unseal and judge every household of a subtree: seconds of a database connection and
+/// a CPU core each for a district. However many officers open the figures at once (or one script
+/// asks again and again), only half the cores scan at a time, so log-ins, visits and syncs keep
+/// their connections and their CPU.
+fn permits() -> &'static Semaphore {
+    static PERMITS: OnceLock<Semaphore> = OnceLock::new();
+    PERMITS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
+        Semaphore::new((cores / 2).max(1))
+    })
+}
+
+/// A turn to scan: wait for it (up to 30 s), then scan while holding it. Busy (503 with
+/// Retry-After) when the wait runs out.
+pub async fn turn() -> ApiResult<SemaphorePermit<'static>> {
+    turn_within(permits(), WAIT).await
+}
+
+async fn turn_within(permits: &Semaphore, wait: Duration) -> ApiResult<SemaphorePermit<'_>> {
+    match tokio::time::timeout(wait, permits.acquire()).await {
+        Ok(Ok(permit)) => Ok(permit),
+        Ok(Err(_)) | Err(_) => Err(ApiError::busy(5)),
+    }
+}
 
 /// Calls `each(household, facts, has_accepted_visit)` for every household in `scope`.
 // disallowed_methods: a list of ids of any length: to become db::one_of (issue 20).
@@ -70,5 +101,29 @@ pub fn scan(
             });
             each(h, &facts, visit.is_some());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::ResponseError;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_scan_waits_for_its_turn_and_then_is_told_busy() {
+        let permits = Semaphore::new(1);
+        let first = turn_within(&permits, Duration::from_millis(10)).await;
+        assert!(first.is_ok());
+        let second = turn_within(&permits, Duration::from_millis(50)).await;
+        let status = second.err().map(|e| e.status_code());
+        assert_eq!(
+            status,
+            Some(actix_web::http::StatusCode::SERVICE_UNAVAILABLE)
+        );
+        drop(first);
+        assert!(turn_within(&permits, Duration::from_millis(10))
+            .await
+            .is_ok());
     }
 }

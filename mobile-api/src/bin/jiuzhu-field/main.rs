@@ -3,6 +3,7 @@
 //! State lives under `--home`: `session.json` (tokens), `store.sqlite` (what sync brought) and
 //! `outbox.sqlite` (visits waiting for the server).
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
@@ -93,13 +94,50 @@ fn load_session(home: &Path) -> anyhow::Result<Session> {
     Ok(serde_json::from_slice(&bytes)?)
 }
 
+/// Writes the session (the tokens, which act for the worker) readable by its owner only, in a home
+/// folder only its owner may enter: the outbox beside it holds households' answers and photos.
 fn save_session(home: &Path, session: &Session) -> anyhow::Result<()> {
-    std::fs::create_dir_all(home)?;
     let path = session_path(home);
     let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, serde_json::to_vec_pretty(session)?)?;
+    // A leftover of a crash keeps its old mode through an open: start afresh.
+    let _ = std::fs::remove_file(&tmp);
+    let mut file = private_file(&tmp)?;
+    file.write_all(&serde_json::to_vec_pretty(session)?)?;
+    file.sync_all()?;
+    drop(file);
     std::fs::rename(tmp, path)?;
     Ok(())
+}
+
+#[cfg(unix)]
+fn private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+}
+
+#[cfg(not(unix))]
+fn private_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)
+}
+
+#[cfg(unix)]
+fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+}
+
+#[cfg(not(unix))]
+fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
+    std::fs::File::create(path)
 }
 
 /// A client with the stored access token.
@@ -136,6 +174,9 @@ fn is_unauthorized(e: &jiuzhu_mobile_api::store::StoreError) -> bool {
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let home = cli.home.as_path();
+    // Every file under home (tokens, the synced households, the outbox's answers and photos) is the
+    // worker's alone.
+    private_dir(home).with_context(|| format!("cannot make {}", home.display()))?;
     match cli.command {
         Command::Login {
             username,

@@ -12,7 +12,7 @@ use crate::db;
 use crate::domain::roles::COORDINATORS;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use crate::stats::{self, overview, poverty};
+use crate::stats::{self, household_scan, overview, poverty};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -114,6 +114,7 @@ pub async fn stats_relative_poverty(
             })?,
     };
     let (scope, unit) = (caller.scope(), caller.org_unit_id);
+    let _turn = household_scan::turn().await?;
     let state = state.into_inner();
     let st = state.clone();
     let out = state
@@ -178,6 +179,7 @@ pub async fn stats_mpi(
     };
     let indicators = poverty::compile_indicators(&list)?;
     let (scope, unit) = (caller.scope(), caller.org_unit_id);
+    let _turn = household_scan::turn().await?;
     let state = state.into_inner();
     let st = state.clone();
     let out = state

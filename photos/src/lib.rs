@@ -25,8 +25,8 @@ pub use exif::{CaptureTime, GpsPosition, Orientation, PhotoMetadata};
 pub use limits::Limits;
 pub use phash::PerceptualHash;
 pub use process::{
-    inspect, process_bytes, process_file, process_file_async, InspectedPhoto, ProcessedPhoto,
-    Sha256Digest, DISPLAY_LONG_SIDE, THUMBNAIL_LONG_SIDE,
+    inspect, process_bytes, process_file, process_file_async, process_file_async_holding,
+    InspectedPhoto, ProcessedPhoto, Sha256Digest, DISPLAY_LONG_SIDE, THUMBNAIL_LONG_SIDE,
 };
 pub use render::Rendition;
 pub use sniff::{sniff, MediaType};

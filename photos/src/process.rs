@@ -192,14 +192,28 @@ pub fn process_file(path: &Path, limits: &Limits) -> Result<ProcessedPhoto, Phot
 /// On timeout the caller gets [`PhotoError::Timeout`] at once, but the blocking thread cannot be
 /// stopped and finishes its (bounded) work in the background: the limits, not the timeout, are what
 /// bound the cost of a hostile file. The server should also cap how many photos are in flight (a
-/// semaphore sized to the cores) so the blocking pool is not flooded.
+/// semaphore sized to the cores): give its permit to [`process_file_async_holding`], so that a
+/// photo that timed out keeps its place until its thread is really done.
 pub async fn process_file_async(
     path: PathBuf,
     limits: Limits,
 ) -> Result<ProcessedPhoto, PhotoError> {
+    process_file_async_holding(path, limits, ()).await
+}
+
+/// [`process_file_async`], with `hold` (a semaphore permit, say) dropped only when the blocking
+/// work ends, even when the caller stopped waiting for it at the timeout.
+pub async fn process_file_async_holding<H: Send + 'static>(
+    path: PathBuf,
+    limits: Limits,
+    hold: H,
+) -> Result<ProcessedPhoto, PhotoError> {
     let timeout = limits.timeout;
     let span = tracing::Span::current();
-    let task = tokio::task::spawn_blocking(move || span.in_scope(|| process_file(&path, &limits)));
+    let task = tokio::task::spawn_blocking(move || {
+        let _hold = hold;
+        span.in_scope(|| process_file(&path, &limits))
+    });
     match tokio::time::timeout(timeout, task).await {
         Err(_) => Err(PhotoError::Timeout(timeout)),
         Ok(Err(join)) => Err(PhotoError::Io(std::io::Error::other(format!(

@@ -4,7 +4,9 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use jiuzhu_photos::{process_file, process_file_async, Limits, PhotoError};
+use jiuzhu_photos::{
+    process_file, process_file_async, process_file_async_holding, Limits, PhotoError,
+};
 
 use crate::support::{
     assert_jpeg_has_no_metadata, decode_jpeg, encode_jpeg, photo, png_chunk, synthetic_rgb,
@@ -245,6 +247,23 @@ async fn the_async_wrapper_times_out_and_processes() {
     };
     let result = process_file_async(photo("mobile/jolla.jpg"), hurried).await;
     assert!(matches!(result, Err(PhotoError::Timeout(_))), "{result:?}");
+}
+
+#[tokio::test]
+async fn a_timed_out_photo_keeps_its_permit_until_its_work_ends() {
+    let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(1));
+    let permit = permits.clone().acquire_owned().await.unwrap();
+    let hurried = Limits {
+        timeout: Duration::from_nanos(1),
+        ..Limits::default()
+    };
+    let result = process_file_async_holding(photo("mobile/jolla.jpg"), hurried, permit).await;
+    assert!(matches!(result, Err(PhotoError::Timeout(_))), "{result:?}");
+    // The caller has its answer, but the decoder still runs: the place is not free yet.
+    assert_eq!(permits.available_permits(), 0);
+    // It comes back when the work ends.
+    let back = tokio::time::timeout(Duration::from_secs(60), permits.acquire()).await;
+    assert!(back.is_ok(), "the permit never came back");
 }
 
 /// Deterministic mutation fuzzing: random byte changes anywhere in a real JPEG (headers, tables,

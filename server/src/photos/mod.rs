@@ -7,6 +7,7 @@ pub mod sweep;
 pub mod uploads;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::http::StatusCode;
@@ -30,7 +31,7 @@ pub struct PhotoService {
     pub limits: Limits,
     /// Where bodies land before processing, and where partial uploads wait.
     pub spool: PathBuf,
-    permits: Semaphore,
+    permits: Arc<Semaphore>,
     idle: Duration,
     total: Duration,
 }
@@ -58,7 +59,7 @@ impl PhotoService {
                 ..Limits::default()
             },
             spool,
-            permits: Semaphore::new(in_flight.max(1)),
+            permits: Arc::new(Semaphore::new(in_flight.max(1))),
             idle: Duration::from_secs(settings.idle_timeout_secs),
             total: Duration::from_secs(settings.body_timeout_secs),
         })
@@ -125,12 +126,19 @@ impl PhotoService {
         path: &Path,
         photo_id: &str,
     ) -> ApiResult<(ProcessedPhoto, jiuzhu_photos::store::StoredPhoto)> {
-        let processed = {
-            let _permit = self.permits.acquire().await.map_err(ApiError::internal)?;
-            jiuzhu_photos::process_file_async(path.to_path_buf(), self.limits.clone())
-                .await
-                .map_err(photo_error)?
-        };
+        // The permit goes with the work: a photo that ran out of time still holds its place
+        // until its thread ends, so retries of slow photos cannot pile up beyond the cap.
+        let permit = Arc::clone(&self.permits)
+            .acquire_owned()
+            .await
+            .map_err(ApiError::internal)?;
+        let processed = jiuzhu_photos::process_file_async_holding(
+            path.to_path_buf(),
+            self.limits.clone(),
+            permit,
+        )
+        .await
+        .map_err(photo_error)?;
         let keys = jiuzhu_photos::store::keys_for(&processed);
         let (spool, id) = (self.spool.clone(), photo_id.to_owned());
         tokio::task::spawn_blocking(move || sweep::write_note(&spool, &id, &keys))

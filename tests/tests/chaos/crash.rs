@@ -294,12 +294,18 @@ async fn crash(backend: Backend) {
             *phone_tally.entry(k).or_default() += v;
         }
     }
+    let recovery = match faults.get("pg_stop") {
+        Some(n) => format!(
+            "the first write after each of the {n} database restarts under a running server \
+             within {slowest_recovery:.1?}; "
+        ),
+        None => String::new(),
+    };
     let l = lock(&ledger);
     eprintln!(
         "[{name}] seed {seed}: {rounds} rounds in {:.0} s; faults {faults:?}; server SIGKILLs {}, \
          starts {}; pg immediate stops {}; {} writes acknowledged ({} visits, {} photos, {} upload \
-         offsets), all checked at {looks} looks; first write after a database restart within \
-         {slowest_recovery:.1?}; database holds {} visits, {} photos, {} files; \
+         offsets), all checked at {looks} looks; {recovery}database holds {} visits, {} photos, {} files; \
          phones {phone_tally:?}",
         began.elapsed().as_secs_f64(),
         world.server.kills,

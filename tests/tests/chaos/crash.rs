@@ -69,11 +69,13 @@ struct Job {
 enum Step {
     Progress,
     Done,
-    /// The server or its database is not answering.
-    Down,
+    /// The server or its database is not answering: what the request met.
+    Down(String),
 }
 
 struct Phone {
+    index: usize,
+    trace: Trace,
     client: Client,
     job: Option<Job>,
     tasks: VecDeque<TaskRef>,
@@ -82,6 +84,41 @@ struct Phone {
 }
 
 const TASKS_PER_ROUND: usize = 4;
+
+/// The last steps of the phones and the faults, with their times since the start: printed when a
+/// round stalls, to show what the phones met while nothing was acknowledged.
+#[derive(Clone)]
+struct Trace {
+    began: Instant,
+    lines: Arc<std::sync::Mutex<VecDeque<String>>>,
+}
+
+impl Trace {
+    const KEEP: usize = 300;
+
+    fn new() -> Self {
+        Trace {
+            began: Instant::now(),
+            lines: Default::default(),
+        }
+    }
+
+    fn note(&self, line: impl std::fmt::Display) {
+        let mut lines = self.lines.lock().unwrap_or_else(|p| p.into_inner());
+        if lines.len() == Self::KEEP {
+            lines.pop_front();
+        }
+        lines.push_back(format!(
+            "{:9.3} s  {line}",
+            self.began.elapsed().as_secs_f64()
+        ));
+    }
+
+    fn dump(&self) -> String {
+        let lines = self.lines.lock().unwrap_or_else(|p| p.into_inner());
+        lines.iter().cloned().collect::<Vec<_>>().join("\n")
+    }
+}
 
 async fn crash(backend: Backend) {
     let name = format!("crash {backend:?}");
@@ -99,8 +136,11 @@ async fn crash(backend: Backend) {
     let jpegs = real_jpegs();
     let ledger = SharedLedger::default();
     let mut driver = rng(seed, u64::MAX);
+    let trace = Trace::new();
     let mut phones: Vec<Phone> = (0..clients)
         .map(|i| Phone {
+            index: i,
+            trace: trace.clone(),
             client: world.worker_client(i, &world.server.base()),
             job: None,
             tasks: VecDeque::new(),
@@ -111,6 +151,7 @@ async fn crash(backend: Backend) {
     let mut faults = Tally::new();
     let mut unique = seed << 20;
     let mut looks = 0usize;
+    let mut slowest_recovery = Duration::ZERO;
 
     for round in 0..rounds {
         for (i, phone) in phones.iter_mut().enumerate() {
@@ -148,6 +189,7 @@ async fn crash(backend: Backend) {
             },
         };
         *faults.entry(fault_name(fault)).or_default() += 1;
+        trace.note(format!("round {round}: {}", fault_name(fault)));
         match fault {
             Fault::Kill => world.server.kill(),
             Fault::Both => {
@@ -157,17 +199,32 @@ async fn crash(backend: Backend) {
             Fault::PgStop => {
                 let before = lock(&ledger).acks;
                 world.pg.as_mut().unwrap().stop_immediate();
+                trace.note("database stopped");
                 tokio::time::sleep(Duration::from_millis(driver.random_range(100..1000))).await;
                 world.pg.as_mut().unwrap().start();
+                trace.note("database started");
                 // The server reconnects by itself: writes are acknowledged again (the phones'
                 // own retry pauses and a loaded machine's WAL replay take their share of this).
-                let deadline = Instant::now() + Duration::from_secs(90);
+                let restarted = Instant::now();
+                let deadline = restarted + Duration::from_secs(90);
                 while lock(&ledger).acks == before && Instant::now() < deadline {
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
+                let waited = restarted.elapsed();
+                trace.note(format!("first write acknowledged after {waited:.1?}"));
+                if std::env::var("CHAOS_TRACE").is_ok() {
+                    eprintln!("{}", trace.dump());
+                }
+                eprintln!(
+                    "[{name}] round {round}: first write {waited:.1?} after the database's restart"
+                );
+                slowest_recovery = slowest_recovery.max(waited);
                 if lock(&ledger).acks == before {
                     lock(&ledger).problems.push(format!(
-                        "round {round}: no write acknowledged within 90 s of the database's restart"
+                        "round {round}: no write acknowledged within 90 s of the database's \
+                         restart; the last steps:\n{}\n--- server log ---\n{}",
+                        trace.dump(),
+                        world.server.log_tail()
                     ));
                 }
                 tokio::time::sleep(Duration::from_millis(driver.random_range(100..800))).await;
@@ -185,10 +242,16 @@ async fn crash(backend: Backend) {
             look(&world, &ledger, Moment::AfterCrash, round);
             looks += 1;
         }
-        if !world.server.is_running() {
+        // Files are checked for orphans only after a start: objects stored for a photo whose row
+        // the database refused while it was down stay, named by their `.pending` note, until the
+        // sweep (at start, and every ten minutes) while the server keeps running.
+        let moment = if world.server.is_running() {
+            Moment::AfterCrash
+        } else {
             world.server.start().await;
-        }
-        look(&world, &ledger, Moment::AfterStart, round);
+            Moment::AfterStart
+        };
+        look(&world, &ledger, moment, round);
         looks += 1;
         eprintln!(
             "[{name}] round {round}: {}, {} acks so far",
@@ -216,6 +279,9 @@ async fn crash(backend: Backend) {
     .await;
     stop.store(true, Ordering::SeqCst);
     assert!(drain.is_ok(), "the phones did not finish within 120 s");
+    // A last start, so that the sweep has run before the last look at the files.
+    world.server.terminate();
+    world.server.start().await;
     let findings = look(&world, &ledger, Moment::AfterStart, rounds);
     looks += 1;
 
@@ -237,11 +303,18 @@ async fn crash(backend: Backend) {
             *phone_tally.entry(k).or_default() += v;
         }
     }
+    let recovery = match faults.get("pg_stop") {
+        Some(n) => format!(
+            "the first write after each of the {n} database restarts under a running server \
+             within {slowest_recovery:.1?}; "
+        ),
+        None => String::new(),
+    };
     let l = lock(&ledger);
     eprintln!(
         "[{name}] seed {seed}: {rounds} rounds in {:.0} s; faults {faults:?}; server SIGKILLs {}, \
          starts {}; pg immediate stops {}; {} writes acknowledged ({} visits, {} photos, {} upload \
-         offsets), all checked at {looks} looks; database holds {} visits, {} photos, {} files; \
+         offsets), all checked at {looks} looks; {recovery}database holds {} visits, {} photos, {} files; \
          phones {phone_tally:?}",
         began.elapsed().as_secs_f64(),
         world.server.kills,
@@ -317,10 +390,32 @@ async fn phone_loop(
             phone.job = Some(new_job(&mut phone.rng, task, jpegs, point, unique));
         }
         let job = phone.job.as_mut().unwrap();
-        match step(&phone.client, job, ledger, &mut phone.rng, &mut phone.tally).await {
-            Step::Progress => {}
-            Step::Done => phone.job = None,
-            Step::Down => tokio::time::sleep(Duration::from_millis(30)).await,
+        let (began, before) = (Instant::now(), phone.tally.clone());
+        let result = step(&phone.client, job, ledger, &mut phone.rng, &mut phone.tally).await;
+        let took = began.elapsed().as_secs_f64();
+        let did = phone
+            .tally
+            .iter()
+            .find(|(k, v)| before.get(*k) != Some(*v))
+            .map_or("", |(k, _)| *k);
+        match result {
+            Step::Progress => phone
+                .trace
+                .note(format_args!("phone {} {did} ({took:.2} s)", phone.index)),
+            Step::Done => {
+                phone.trace.note(format_args!(
+                    "phone {} {did}, done ({took:.2} s)",
+                    phone.index
+                ));
+                phone.job = None;
+            }
+            Step::Down(why) => {
+                phone.trace.note(format_args!(
+                    "phone {} down: {why} ({took:.2} s)",
+                    phone.index
+                ));
+                tokio::time::sleep(Duration::from_millis(30)).await;
+            }
         }
     }
 }
@@ -377,7 +472,7 @@ async fn step(
                     photo_acked(ledger, photo, &stored, "PUT");
                     Step::Progress
                 }
-                Err(e) if e.is_retryable() => Step::Down,
+                Err(e) if e.is_retryable() => Step::Down(format!("PUT /photos: {e}")),
                 Err(e) => {
                     lock(ledger)
                         .problems
@@ -406,7 +501,7 @@ async fn step(
             l.visits.insert(job.visit.id, job.visit.clone());
             Step::Done
         }
-        Err(e) if e.is_retryable() => Step::Down,
+        Err(e) if e.is_retryable() => Step::Down(format!("POST /visits: {e}")),
         Err(e) => {
             let details = match &e {
                 jiuzhu_mobile_api::client::ClientError::Api { body, .. } => {
@@ -469,9 +564,11 @@ async fn resumable_step(
                     photo.upload = Some(u.id);
                     Step::Progress
                 }
-                Err(_) => Step::Down,
+                Err(e) => Step::Down(format!("POST /uploads: {e}")),
             },
-            Ok(r) if r.status().is_server_error() => Step::Down,
+            Ok(r) if r.status().is_server_error() => {
+                Step::Down(format!("POST /uploads: {}", r.status()))
+            }
             Ok(r) => {
                 let status = r.status();
                 let text = r.text().await.unwrap_or_default();
@@ -481,7 +578,7 @@ async fn resumable_step(
                 photo.acked = true;
                 Step::Done
             }
-            Err(_) => Step::Down,
+            Err(e) => Step::Down(format!("POST /uploads: {e}")),
         };
     };
     // Where the server is: at least what it acknowledged.
@@ -491,7 +588,7 @@ async fn resumable_step(
         .await
     {
         Ok(r) => r,
-        Err(_) => return Step::Down,
+        Err(e) => return Step::Down(format!("HEAD /uploads: {e}")),
     };
     if res.status() == StatusCode::NOT_FOUND {
         // Finished (its answer lost), or cut off while finishing: start again; a finished photo
@@ -501,14 +598,14 @@ async fn resumable_step(
         return Step::Progress;
     }
     if res.status().is_server_error() {
-        return Step::Down;
+        return Step::Down(format!("HEAD /uploads: {}", res.status()));
     }
     let Some(offset) = offset_of(&res) else {
         lock(ledger).problems.push(format!(
             "HEAD /uploads/{upload}: {} without Upload-Offset",
             res.status()
         ));
-        return Step::Down;
+        return Step::Down("HEAD /uploads: no offset".into());
     };
     let acked = lock(ledger).offsets.get(&upload).map_or(0, |o| o.1);
     if offset < acked {
@@ -528,7 +625,7 @@ async fn resumable_step(
         .await;
     let res = match res {
         Ok(r) => r,
-        Err(_) => return Step::Down,
+        Err(e) => return Step::Down(format!("PATCH /uploads: {e}")),
     };
     match res.status() {
         StatusCode::NO_CONTENT => {
@@ -550,13 +647,13 @@ async fn resumable_step(
                 photo_acked(ledger, photo, &stored, "PATCH");
                 Step::Progress
             }
-            Err(_) => Step::Down,
+            Err(e) => Step::Down(format!("PATCH /uploads answer: {e}")),
         },
         StatusCode::CONFLICT | StatusCode::NOT_FOUND => {
             count(tally, "patch_retry");
             Step::Progress
         }
-        s if s.is_server_error() => Step::Down,
+        s if s.is_server_error() => Step::Down(format!("PATCH /uploads: {s}")),
         s => {
             let text = res.text().await.unwrap_or_default();
             lock(ledger)

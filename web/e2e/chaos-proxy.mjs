@@ -10,7 +10,7 @@
 //   reset     RST after 0–400 KB of the request; a shorter request reaches the server and the
 //             connection is reset as its answer starts (the server did the work, the phone never hears)
 //
-// A connection that is not cut is ended (FIN) after 0.5–4 s of life, as a mobile network or a NAT
+// A connection that is not cut is ended (FIN) after 0.3–2.5 s of life, as a mobile network or a NAT
 // forgets idle flows; otherwise the browser would keep reusing its few lucky keep-alive connections
 // and the faults would die out. A connection to a server that is down is reset. `calm()` stops
 // every fault, on new connections and on those still open; `chaos()` starts them again.
@@ -53,10 +53,10 @@ export function chaosSeed() {
 function draw(seed, n) {
   const r = rng(seed, n);
   const roll = r.int(0, 100);
-  const life = r.int(500, 4000);
-  if (roll < 35) return { kind: 'pass', life };
-  if (roll < 55) return { kind: 'delay', ms: r.int(10, 400), life };
-  if (roll < 65) return { kind: 'drop' };
+  const life = r.int(300, 2500);
+  if (roll < 25) return { kind: 'pass', life };
+  if (roll < 45) return { kind: 'delay', ms: r.int(10, 400), life };
+  if (roll < 55) return { kind: 'drop' };
   if (roll < 80) return { kind: 'truncate', after: r.int(0, 3000) };
   return { kind: 'reset', after: r.chance(0.3) ? 0 : r.int(1, 400_000) };
 }

@@ -64,7 +64,7 @@ test('the chaos proxy: every fault happens, the seed replays them, calm passes e
   assert.ok(a.outcomes.ok > 0 && a.outcomes.ECONNRESET > 0 && (a.outcomes.short ?? 0) + (a.outcomes.ECONNRESET ?? 0) > a.counts.truncated / 2,
     `the client saw the faults: ${JSON.stringify(a.outcomes)}`);
   assert.equal(a.calm, 20, 'calm: every request answered in full');
-  // Whether a connection outlives its 0.5–4 s is timing, not the seed.
+  // Whether a connection outlives its 0.3–2.5 s is timing, not the seed.
   const drawn = ({ expired, ...rest }) => rest;
   const b = await run(7, 40);
   assert.deepEqual(drawn(b.counts), drawn(a.counts), 'the same seed, the same faults');

@@ -298,13 +298,14 @@ test('the phone app through a chaos proxy and server restarts: every visit and p
   }
 
   const counts = proxy.counts();
-  const faults = ['dropped', 'truncated', 'reset_in_request', 'reset_answer_lost', 'upstream_down_reset', 'expired']
-    .reduce((n, k) => n + (counts[k] ?? 0), 0);
+  const cuts = ['dropped', 'truncated', 'reset_in_request', 'reset_answer_lost'].reduce((n, k) => n + (counts[k] ?? 0), 0);
   t.diagnostic(`seed ${seed}: ${VISITS} visits, ${VISITS * 2} photos (${bytes} B) in ${((Date.now() - began) / 1000).toFixed(0)} s; `
     + `${(chaosTook / 1000).toFixed(0)} s of chaos, ${ROUNDS} restarts (${restarts.join(', ')} ms), drained ${(drained / 1000).toFixed(1)} s `
     + `after the calm with ${presses} presses; proxy: ${proxy.connections} connections ${JSON.stringify(counts)}; `
     + `${world.excused.length} failures excused`);
   assert.deepEqual(problems, []);
-  // The chaos happened: the proxy cut connections the app was using.
-  assert.ok(faults > 0 && world.excused.length > 0, `no fault reached the app: ${JSON.stringify(counts)}`);
+  // The chaos happened: the proxy cut connections the app was using. (Not every cut reaches the
+  // app as a failure: Chromium sends a request again by itself when a reused connection dies before
+  // any answer, which the server then sees twice.)
+  assert.ok(cuts > 0, `the proxy cut no connection: ${JSON.stringify(counts)}`);
 });

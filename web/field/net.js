@@ -50,8 +50,16 @@ export class ApiError extends Error {
 }
 
 export async function errorFrom(res) {
+  let text;
+  try {
+    text = await res.text();
+  } catch {
+    // The answer broke off before its end: what the server said is unknown, so this is a network
+    // failure, worth another try, not a refusal (a cut 409 is not a reason to give up on a visit).
+    return new ApiError(0, 'network', '网络不通，请检查连接 / The server could not be reached');
+  }
   let body = null;
-  try { body = await res.json(); } catch { /* not JSON */ }
+  try { body = JSON.parse(text); } catch { /* not JSON */ }
   const ra = res.headers.get('Retry-After');
   return new ApiError(res.status, body?.error ?? (res.status >= 500 ? 'internal' : 'unknown'), body?.message ?? `HTTP ${res.status}`, {
     retryAfter: ra && !Number.isNaN(Number(ra)) ? Number(ra) : null, details: body?.details ?? [], headers: res.headers,

@@ -59,11 +59,17 @@ export function serveOn(dataDir, port, { timeoutMs = 120_000 } = {}) {
  * One phone test's world: a demo server on a fixed port over a fresh copy of the seeded data, a
  * phone browser, a guarded page. `restart()` stops the server (optionally with SIGKILL) and starts
  * it again on the same data and port. Cleanup and the page checks run in t.after.
+ *
+ * `front(port)`, if given, starts something the phone reaches the server through (a proxy) and
+ * resolves to { url, close() }: the page's origin is then `url` (world.url), while world.server.url
+ * stays the server's own address for the test's calls. `excuse` goes to the page's guard().
  */
-export async function phone(t, { geolocation = null, tolerate = [] } = {}) {
+export async function phone(t, { geolocation = null, tolerate = [], front = null, excuse = null } = {}) {
   const dataDir = await freshDataDir();
   const port = await freePort();
   let server = await serveOn(dataDir, port);
+  const proxy = front ? await front(port) : null;
+  const origin = proxy?.url ?? server.url;
   const userDataDir = mkdtempSync(join(tmpdir(), 'jiuzhu-phone-'));
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
@@ -77,9 +83,9 @@ export async function phone(t, { geolocation = null, tolerate = [] } = {}) {
   });
   const page = context.pages()[0] ?? await context.newPage();
   page.setDefaultTimeout(20_000);
-  const g = guard(page, server.url);
+  const g = guard(page, origin, { excuse });
   const world = {
-    url: server.url, context, page, allow: g.allow, dataDir,
+    url: origin, context, page, allow: g.allow, excused: g.excused, dataDir,
     get server() { return server; },
     async stopServer(options) { await server.stop(options); },
     async startServer() { server = await serveOn(dataDir, port); return server; },
@@ -87,6 +93,7 @@ export async function phone(t, { geolocation = null, tolerate = [] } = {}) {
   };
   t.after(async () => {
     try { await context.close(); } finally {
+      await proxy?.close();
       await server.stop();
       rmSync(userDataDir, { recursive: true, force: true });
       rmSync(dataDir, { recursive: true, force: true });

@@ -195,18 +195,31 @@ function matches(pattern, url) {
 /**
  * Watches a page: every JavaScript error, console error, failed request, 5xx answer, 4xx answer not
  * declared with allow(), and request to another origin is recorded as a problem.
+ *
+ * `excuse({ kind, method, url, status, text, response })`, asked when a console error, a failed
+ * request or a 4xx/5xx answer happens (kind 'console', 'failed' or 'status'), may return true for
+ * one a test causes on purpose at that moment (a chaos proxy cutting connections): it then goes to
+ * `excused` instead of `problems`.
  */
-export function guard(page, origin) {
+export function guard(page, origin, { excuse = null } = {}) {
   const problems = [];
+  const excused = [];
   const allowed = []; // {status, url}
   const allow = (status, url) => { allowed.push({ status, url }); };
+  const excusedNow = (event, text) => {
+    if (!excuse?.(event)) return false;
+    excused.push(text);
+    return true;
+  };
   page.on('pageerror', (e) => problems.push(`page error: ${e.stack || e.message || e}`));
   page.on('console', (msg) => {
     if (msg.type() !== 'error') return;
     const text = msg.text();
     // Chromium logs every non-2xx fetch as a console error; the response handler judges those.
     if (/^Failed to load resource: the server responded with a status of \d+/.test(text)) return;
-    problems.push(`console error: ${text} (${msg.location()?.url ?? ''})`);
+    const line = `console error: ${text} (${msg.location()?.url ?? ''})`;
+    if (excusedNow({ kind: 'console', url: msg.location()?.url ?? '', text }, line)) return;
+    problems.push(line);
   });
   // A reload or a navigation aborts the fetches still in flight: that is the test's doing, not a fault.
   // Decided at the end, since Chromium reports the abort before the new document arrives.
@@ -225,22 +238,25 @@ export function guard(page, origin) {
     const why = req.failure()?.errorText ?? '';
     // A download of an object URL ends its navigation with ERR_ABORTED: that is the download starting.
     if (url.startsWith('blob:') && why.includes('ERR_ABORTED')) return;
+    const line = `request failed: ${req.method()} ${url} ${why}`;
+    if (excusedNow({ kind: 'failed', method: req.method(), url, text: why }, line)) return;
     if (why.includes('ERR_ABORTED')) {
       aborted.push({ at: startedAt.get(req) ?? navigations, text: `request aborted with no new page to explain it: ${req.method()} ${url}` });
       return;
     }
-    problems.push(`request failed: ${req.method()} ${url} ${why}`);
+    problems.push(line);
   });
   page.on('response', (res) => {
     const status = res.status();
     const url = res.url();
+    if (status >= 400 && excusedNow({ kind: 'status', method: res.request().method(), url, status, response: res }, `${status}: ${res.request().method()} ${url}`)) return;
     if (status >= 500) problems.push(`server error ${status}: ${res.request().method()} ${url}`);
     else if (status >= 400 && !allowed.some((a) => (a.status === undefined || a.status === status) && matches(a.url, url))) {
       problems.push(`unexpected ${status}: ${res.request().method()} ${url}`);
     }
   });
   const final = () => [...problems, ...aborted.filter((a) => navigations <= a.at).map((a) => a.text)];
-  return { problems, allow, final };
+  return { problems, excused, allow, final };
 }
 
 /**

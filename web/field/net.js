@@ -31,6 +31,9 @@ export async function deviceId() {
   return id;
 }
 
+/** The code of a 4xx whose body is not the server's error (see errorFrom). */
+const UNREADABLE = 'unreadable_answer';
+
 /** An answer that was not 2xx, or a request that never got one (status 0, code `network`). */
 export class ApiError extends Error {
   constructor(status, code, message, { retryAfter = null, details = [], headers = null } = {}) {
@@ -43,17 +46,23 @@ export class ApiError extends Error {
     this.headers = headers;
   }
 
-  /** Network failures, 5xx, 408 and 429 are worth another try; other 4xx are not (as the SDK). */
+  /** Network failures, 5xx, 408, 429 and answers cut off are worth another try; other 4xx are not (as the SDK). */
   get retryable() {
-    return this.status === 0 || this.status >= 500 || this.status === 408 || this.status === 429;
+    return this.status === 0 || this.status >= 500 || this.status === 408 || this.status === 429 || this.code === UNREADABLE;
   }
 }
 
 export async function errorFrom(res) {
   let body = null;
-  try { body = await res.json(); } catch { /* not JSON */ }
+  try { body = JSON.parse(await res.text()); } catch { /* cut off, or not JSON */ }
   const ra = res.headers.get('Retry-After');
-  return new ApiError(res.status, body?.error ?? (res.status >= 500 ? 'internal' : 'unknown'), body?.message ?? `HTTP ${res.status}`, {
+  if (res.status < 500 && typeof body?.error !== 'string') {
+    // A refusal without the server's error body: the answer broke off before its end (the status
+    // line came, the rest did not), or something on the way answered. What the server said is
+    // unknown, so it is worth another try, not a reason to give up on a visit.
+    return new ApiError(res.status, UNREADABLE, `服务器的回答不完整 / The server's answer was incomplete (HTTP ${res.status})`, { headers: res.headers });
+  }
+  return new ApiError(res.status, body?.error ?? 'internal', body?.message ?? `HTTP ${res.status}`, {
     retryAfter: ra && !Number.isNaN(Number(ra)) ? Number(ra) : null, details: body?.details ?? [], headers: res.headers,
   });
 }

@@ -38,15 +38,17 @@ async function send(id, { onProgress } = {}) {
   if (!p) throw new ApiError(0, 'photo_missing', '照片已不在手机上 / the photo is no longer on the phone');
   if (p.state === 'sent') return p.server;
   let offset = null;
-  if (p.upload_id) offset = await serverOffset(p.upload_id);
-  if (offset === null) {
-    // No upload yet, or the server's expired (or it completed and the answer was lost: then the
-    // last PATCH answers 200 with the photo stored before).
+  // No upload yet, or the server's expired (or it completed and the answer was lost: then the
+  // last PATCH of a new one answers 200 with the photo stored before).
+  const begin = async () => {
     const up = await api('POST', '/uploads', { body: { photo_id: p.id, length: p.blob.size, sha256: p.sha256 } });
     await updatePhoto(id, { upload_id: up.id });
     p = { ...p, upload_id: up.id };
     offset = up.offset;
-  }
+  };
+  if (p.upload_id) offset = await serverOffset(p.upload_id);
+  if (offset === null) await begin();
+  let begunAgain = false;
   for (;;) {
     const end = Math.min(p.blob.size, offset + CHUNK);
     let res;
@@ -61,6 +63,14 @@ async function send(id, { onProgress } = {}) {
         // Without the header another request holds the upload: ask again later, from HEAD.
         if (at === null || at === undefined) throw new ApiError(503, 'busy', e.message, { retryAfter: 2 });
         offset = Number(at);
+        continue;
+      }
+      // The upload is gone: it expired, or an earlier copy of this PATCH completed it and its
+      // answer was lost (a browser sends a request again by itself when its reused connection
+      // dies before any answer). Once per photo and pass, begin again instead of giving up.
+      if (e instanceof ApiError && e.status === 404 && !begunAgain) {
+        begunAgain = true;
+        await begin();
         continue;
       }
       throw e;

@@ -14,8 +14,8 @@
 # itself (sqlite3 / psql): acknowledged visits must all be there.
 #
 # Env: WORKERS (1000), TASKS (30), FIELDS (250), CONCURRENCY (64), RATE (1000; 0 = no open
-# loop), BATCH (64), PEER_SECONDS (10), SKIP_PG=1, BIN_DIR (use these binaries, no build:
-# its `jiuzhu` built with the `bench` feature),
+# loop), BATCH (64), PEER_SECONDS (10), SKIP_PEER=1 (no disk peer), SKIP_PG=1, BIN_DIR (use
+# these binaries, no build: its `jiuzhu` built with the `bench` feature),
 # JIUZHU_BENCH_PG_URL (postgres://postgres@127.0.0.1:5432/postgres: a database is created beside
 # it and dropped afterwards), PORT (18480).
 set -euo pipefail
@@ -126,9 +126,11 @@ storm() {
 } | tee "$RUN/machine.txt"
 
 # --- the peer: raw SQLite durable commits on the same disk ----------------------------------
-echo "== peer: raw SQLite, WAL + synchronous=FULL (load $(loadavg))"
-python3 bench/sqlite_commit_peer.py --dir "$RUN" --seconds "$PEER_SECONDS" --batch "$BATCH" \
-    | tee "$RUN/peer.jsonl"
+if [ -z "${SKIP_PEER:-}" ]; then
+    echo "== peer: raw SQLite, WAL + synchronous=FULL (load $(loadavg))"
+    python3 bench/sqlite_commit_peer.py --dir "$RUN" --seconds "$PEER_SECONDS" --batch "$BATCH" \
+        | tee "$RUN/peer.jsonl"
+fi
 
 # --- SQLite ---------------------------------------------------------------------------------
 start_server sqlite

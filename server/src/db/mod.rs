@@ -12,6 +12,7 @@ pub mod locks;
 pub mod one_of;
 pub mod pg_copy;
 pub mod repo;
+pub mod snapshot;
 pub(crate) mod schema;
 pub mod sqltime;
 

@@ -3,6 +3,7 @@
 
 mod api_surface;
 mod audit;
+mod backup;
 mod auth;
 mod authz;
 mod demo_activity;
@@ -18,6 +19,7 @@ mod migrations;
 mod org_units;
 mod photos;
 mod rechecks;
+mod reseal;
 mod scope;
 mod stats;
 mod sync_full;

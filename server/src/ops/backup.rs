@@ -102,12 +102,7 @@ async fn write(
             snapshot::sqlite_snapshot(&mut conn, &snap)?;
             drop(conn);
             let mut copy = snapshot::open_sqlite_file(&snap)?;
-            let problems = snapshot::integrity_problems(&mut copy)?;
-            anyhow::ensure!(
-                problems.is_empty(),
-                "the snapshot does not pass integrity_check: {}",
-                problems.join("; ")
-            );
+            super::ensure_sound(&mut copy, "the snapshot")?;
             let census = snapshot::census(&mut copy)?;
             let keys = snapshot::photo_objects(&mut copy)?;
             let key_ids = db::repo::sealed::key_ids(&mut copy)?;

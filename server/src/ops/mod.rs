@@ -68,6 +68,17 @@ JIUZHU_DATA_KEY, JIUZHU_TOKEN_PEPPER, JIUZHU_AUDIT_KEY and JIUZHU_RETIRED_DATA_K
 in another place; without the data key the ID numbers cannot be read / 备份不含密钥：请另行妥善保管 \
 secrets.toml，缺少数据密钥将无法读取身份证号";
 
+/// Fails unless the SQLite file on `conn` passes `integrity_check` and its foreign keys hold.
+pub fn ensure_sound(conn: &mut crate::db::AnyConnection, what: &str) -> anyhow::Result<()> {
+    let problems = crate::db::snapshot::integrity_problems(conn)?;
+    anyhow::ensure!(
+        problems.is_empty(),
+        "{what} fails integrity_check: {}",
+        problems.join("; ")
+    );
+    Ok(())
+}
+
 /// SHA-256 (hex) and length of everything `reader` gives.
 pub fn hash_reader(mut reader: impl Read) -> std::io::Result<(String, u64)> {
     let mut hasher = Sha256::new();

@@ -145,6 +145,26 @@ pub fn remaining(
     Ok(left)
 }
 
+/// Runs a page's compare-and-sets in one transaction: (written, changed by a request
+/// meanwhile).
+fn write_page<R>(
+    conn: &mut AnyConnection,
+    rows: &[R],
+    mut cas: impl FnMut(&mut AnyConnection, &R) -> diesel::QueryResult<bool>,
+) -> anyhow::Result<(u64, u64)> {
+    db::write_transaction(conn, |conn| -> anyhow::Result<(u64, u64)> {
+        let (mut done, mut changed) = (0, 0);
+        for row in rows {
+            if cas(conn, row)? {
+                done += 1;
+            } else {
+                changed += 1;
+            }
+        }
+        Ok((done, changed))
+    })
+}
+
 struct Pass<'a> {
     conn: &'a mut AnyConnection,
     cipher: &'a FieldCipher,
@@ -213,18 +233,9 @@ impl Pass<'_> {
                 };
                 rows.push((m, id_cipher, phone));
             }
-            let (done, changed) =
-                db::write_transaction(self.conn, |conn| -> anyhow::Result<(u64, u64)> {
-                    let (mut done, mut changed) = (0, 0);
-                    for (old, id_cipher, phone) in &rows {
-                        if sealed::reseal_member(conn, old, &current, id_cipher, phone.as_deref())? {
-                            done += 1;
-                        } else {
-                            changed += 1;
-                        }
-                    }
-                    Ok((done, changed))
-                })?;
+            let (done, changed) = write_page(self.conn, &rows, |conn, (old, id_cipher, phone)| {
+                sealed::reseal_member(conn, old, &current, id_cipher, phone.as_deref())
+            })?;
             self.done_page("members", done, changed);
         }
     }
@@ -271,18 +282,9 @@ impl Pass<'_> {
                 let sealed = self.cipher.encrypt(&answers, ANSWERS_CONTEXT)?.ciphertext;
                 rows.push((v, sealed));
             }
-            let (done, changed) =
-                db::write_transaction(self.conn, |conn| -> anyhow::Result<(u64, u64)> {
-                    let (mut done, mut changed) = (0, 0);
-                    for (old, sealed) in &rows {
-                        if sealed::reseal_visit(conn, old, &current, sealed)? {
-                            done += 1;
-                        } else {
-                            changed += 1;
-                        }
-                    }
-                    Ok((done, changed))
-                })?;
+            let (done, changed) = write_page(self.conn, &rows, |conn, (old, sealed)| {
+                sealed::reseal_visit(conn, old, &current, sealed)
+            })?;
             self.done_page("visits", done, changed);
         }
     }
@@ -320,18 +322,9 @@ impl Pass<'_> {
                 let new = format!("{}:{}", sealed.key_id, sealed.ciphertext);
                 rows.push((id, stored, new));
             }
-            let (done, changed) =
-                db::write_transaction(self.conn, |conn| -> anyhow::Result<(u64, u64)> {
-                    let (mut done, mut changed) = (0, 0);
-                    for (id, old, new) in &rows {
-                        if sealed::reseal_self_report(conn, id, old, new)? {
-                            done += 1;
-                        } else {
-                            changed += 1;
-                        }
-                    }
-                    Ok((done, changed))
-                })?;
+            let (done, changed) = write_page(self.conn, &rows, |conn, (id, old, new)| {
+                sealed::reseal_self_report(conn, id, old, new)
+            })?;
             self.done_page("self_reports", done, changed);
         }
     }

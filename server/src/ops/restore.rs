@@ -186,12 +186,7 @@ fn check(
         }
     }
     let mut conn = snapshot::open_sqlite_file(&db)?;
-    let problems = snapshot::integrity_problems(&mut conn)?;
-    anyhow::ensure!(
-        problems.is_empty(),
-        "the database in the backup fails integrity_check: {}",
-        problems.join("; ")
-    );
+    super::ensure_sound(&mut conn, "the database in the backup")?;
     let census = snapshot::census(&mut conn)?;
     anyhow::ensure!(
         census == manifest.census,

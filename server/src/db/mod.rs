@@ -12,8 +12,8 @@ pub mod locks;
 pub mod one_of;
 pub mod pg_copy;
 pub mod repo;
-pub mod snapshot;
 pub(crate) mod schema;
+pub mod snapshot;
 pub mod sqltime;
 
 use std::time::Duration;

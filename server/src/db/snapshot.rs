@@ -86,8 +86,8 @@ pub fn census(conn: &mut AnyConnection) -> Result<Census, SnapshotError> {
     for Name { name } in names {
         // The names come from sqlite_master; quoting keeps any name a single identifier.
         let quoted = name.replace('"', "\"\"");
-        let count: Count = diesel::sql_query(format!("SELECT count(*) AS n FROM \"{quoted}\""))
-            .get_result(c)?;
+        let count: Count =
+            diesel::sql_query(format!("SELECT count(*) AS n FROM \"{quoted}\"")).get_result(c)?;
         tables.insert(name, count.n);
     }
     let migration: Name = diesel::sql_query(
@@ -125,8 +125,7 @@ pub fn integrity_problems(conn: &mut AnyConnection) -> Result<Vec<String>, Snaps
         .filter(|l| l != "ok")
         .collect();
     let dangling: Vec<Dangling> =
-        diesel::sql_query("SELECT \"table\", parent FROM pragma_foreign_key_check")
-            .load(c)?;
+        diesel::sql_query("SELECT \"table\", parent FROM pragma_foreign_key_check").load(c)?;
     problems.extend(
         dangling
             .into_iter()

@@ -170,7 +170,11 @@ fn header(len: u64) -> tar::Header {
     header
 }
 
-fn append_bytes<W: Write>(tar: &mut tar::Builder<W>, name: &str, bytes: &[u8]) -> anyhow::Result<()> {
+fn append_bytes<W: Write>(
+    tar: &mut tar::Builder<W>,
+    name: &str,
+    bytes: &[u8],
+) -> anyhow::Result<()> {
     let mut h = header(bytes.len() as u64);
     tar.append_data(&mut h, name, bytes)?;
     Ok(())

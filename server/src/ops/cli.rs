@@ -179,8 +179,13 @@ pub fn keys(settings: Settings, command: &KeysCommand) -> anyhow::Result<()> {
         println!("  left: {table}: {n} rows under {key}");
     }
     if report.stopped_early {
-        println!("stopped after {} pages: run again to go on", batches.unwrap_or(0));
+        println!(
+            "stopped after {} pages: run again to go on",
+            batches.unwrap_or(0)
+        );
         return Ok(());
     }
-    anyhow::bail!("values remain under retired keys: keep those keys configured / 仍有数据使用旧密钥")
+    anyhow::bail!(
+        "values remain under retired keys: keep those keys configured / 仍有数据使用旧密钥"
+    )
 }

@@ -132,6 +132,9 @@ mod tests {
         let h = "ab".repeat(32);
         assert_eq!(key_hash(&format!("original/ab/{h}.jpg")), Some(h.as_str()));
         assert_eq!(key_hash("original/ab/short.jpg"), None);
-        assert_eq!(key_hash(&format!("display/zz/{}.jpg", "zz".repeat(32))), None);
+        assert_eq!(
+            key_hash(&format!("display/zz/{}.jpg", "zz".repeat(32))),
+            None
+        );
     }
 }

@@ -301,7 +301,9 @@ impl Pass<'_> {
             after = last.clone();
             let due: Vec<(String, String)> = page
                 .into_iter()
-                .filter(|(_, stored)| stored.split_once(':').map(|(k, _)| k) != Some(current.as_str()))
+                .filter(|(_, stored)| {
+                    stored.split_once(':').map(|(k, _)| k) != Some(current.as_str())
+                })
                 .collect();
             if due.is_empty() {
                 continue;

@@ -131,8 +131,9 @@ fn check(
     staging: &Path,
     mut photos: Vec<String>,
 ) -> anyhow::Result<(Manifest, Option<Vec<String>>)> {
-    let text = std::fs::read(staging.join(MANIFEST))
-        .map_err(|_| anyhow::anyhow!("the backup has no manifest: not a jiuzhu backup / 不是有效的备份文件"))?;
+    let text = std::fs::read(staging.join(MANIFEST)).map_err(|_| {
+        anyhow::anyhow!("the backup has no manifest: not a jiuzhu backup / 不是有效的备份文件")
+    })?;
     let manifest: Manifest = serde_json::from_slice(&text)?;
     anyhow::ensure!(
         manifest.format <= FORMAT,
@@ -210,8 +211,7 @@ fn check_secrets(
     settings: &Settings,
     conn: &mut crate::db::AnyConnection,
 ) -> anyhow::Result<Option<Vec<String>>> {
-    let configured =
-        settings.data_key.is_some() || settings.data_dir.join("secrets.toml").exists();
+    let configured = settings.data_key.is_some() || settings.data_dir.join("secrets.toml").exists();
     if !configured {
         return Ok(None);
     }

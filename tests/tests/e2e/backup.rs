@@ -148,8 +148,7 @@ async fn backup_while_writing(backend: Backend) {
     app.load_demo_with_households(80).await;
     let tokens_path = dir.join("tokens.json");
     app.bench_seed(6, 200, Some(8), &tokens_path).await;
-    let tokens: TokensFile =
-        serde_json::from_slice(&std::fs::read(&tokens_path).unwrap()).unwrap();
+    let tokens: TokensFile = serde_json::from_slice(&std::fs::read(&tokens_path).unwrap()).unwrap();
     let form = tokens.visit_form.clone().unwrap();
     let phones: Vec<Client> = tokens
         .workers
@@ -157,7 +156,10 @@ async fn backup_while_writing(backend: Backend) {
         .map(|w| Client::new(&app.base).with_token(w.access_token.clone()))
         .collect();
     for (i, rel) in ["gps/DSCN0010.jpg", "gps/DSCN0012.jpg"].iter().enumerate() {
-        phones[i].put_photo(uuid::Uuid::now_v7(), sample(rel)).await.unwrap();
+        phones[i]
+            .put_photo(uuid::Uuid::now_v7(), sample(rel))
+            .await
+            .unwrap();
     }
     let db_file = dir.join("jiuzhu.db");
     let before = dump(&db_file);
@@ -211,11 +213,16 @@ async fn backup_while_writing(backend: Backend) {
         assert_eq!(mode, 0o600, "the backup file is readable by others");
     }
     assert!(report.manifest.photos.included);
-    assert_eq!(report.manifest.photos.objects.len(), 6, "two photos, three objects each");
+    assert_eq!(
+        report.manifest.photos.objects.len(),
+        6,
+        "two photos, three objects each"
+    );
     assert!(report.manifest.secrets.contains("secrets.toml"));
 
     // A fresh folder, given the source's secrets, as the admin would.
-    let fresh = std::env::temp_dir().join(format!("jiuzhu-restore-{}", uuid::Uuid::now_v7().simple()));
+    let fresh =
+        std::env::temp_dir().join(format!("jiuzhu-restore-{}", uuid::Uuid::now_v7().simple()));
     let restored_url = format!("sqlite://{}", fresh.join("jiuzhu.db").display());
     let mut settings = test_settings(&restored_url, &fresh);
     let keys = app.settings_with_keys();
@@ -229,12 +236,21 @@ async fn backup_while_writing(backend: Backend) {
     assert!(e.to_string().contains("not empty"), "{e}");
     std::fs::remove_file(fresh.join("stray.txt")).unwrap();
     let restored = jiuzhu_server::ops::restore::run(&settings, &out, false).unwrap();
-    assert_eq!(restored.secrets_checked.as_deref(), Some(&["k1".to_owned()][..]));
+    assert_eq!(
+        restored.secrets_checked.as_deref(),
+        Some(&["k1".to_owned()][..])
+    );
     assert_eq!(restored.photos_placed, 6);
 
     let copy = dump(&fresh.join("jiuzhu.db"));
     let mut conn = open(&fresh.join("jiuzhu.db"));
-    assert_eq!(strings(&mut conn, "SELECT integrity_check AS a FROM pragma_integrity_check"), ["ok"]);
+    assert_eq!(
+        strings(
+            &mut conn,
+            "SELECT integrity_check AS a FROM pragma_integrity_check"
+        ),
+        ["ok"]
+    );
     assert_eq!(
         copy.keys().collect::<Vec<_>>(),
         after.keys().collect::<Vec<_>>(),
@@ -259,7 +275,10 @@ async fn backup_while_writing(backend: Backend) {
             );
         }
         for key in old.keys().filter(|k| new.contains_key(*k)) {
-            assert!(rows.contains_key(key), "{table} {key}: a row of before and after is missing");
+            assert!(
+                rows.contains_key(key),
+                "{table} {key}: a row of before and after is missing"
+            );
         }
     }
     // What one request writes together is together in the copy.
@@ -268,19 +287,31 @@ async fn backup_while_writing(backend: Backend) {
         "SELECT t.id AS a FROM tasks t WHERE t.state = 'submitted' \
          AND NOT EXISTS (SELECT 1 FROM visits v WHERE v.task_id = t.id)",
     );
-    assert!(unvisited.is_empty(), "submitted tasks without their visit: {unvisited:?}");
+    assert!(
+        unvisited.is_empty(),
+        "submitted tasks without their visit: {unvisited:?}"
+    );
     let open_visited = strings(
         &mut conn,
         "SELECT v.id AS a FROM visits v JOIN tasks t ON t.id = v.task_id WHERE t.state <> 'submitted'",
     );
-    assert!(open_visited.is_empty(), "visits whose task is still open: {open_visited:?}");
+    assert!(
+        open_visited.is_empty(),
+        "visits whose task is still open: {open_visited:?}"
+    );
     assert_eq!(
         strings(&mut conn, "SELECT CAST(seq AS TEXT) AS a FROM change_head"),
-        strings(&mut conn, "SELECT CAST(coalesce(max(seq), 0) AS TEXT) AS a FROM changes"),
+        strings(
+            &mut conn,
+            "SELECT CAST(coalesce(max(seq), 0) AS TEXT) AS a FROM changes"
+        ),
         "the change log's head is its last row"
     );
     assert_eq!(
-        strings(&mut conn, "SELECT CAST(seq AS TEXT) || hash AS a FROM audit_head"),
+        strings(
+            &mut conn,
+            "SELECT CAST(seq AS TEXT) || hash AS a FROM audit_head"
+        ),
         strings(
             &mut conn,
             "SELECT CAST(seq AS TEXT) || hash AS a FROM audit_log ORDER BY seq DESC LIMIT 1"
@@ -288,12 +319,17 @@ async fn backup_while_writing(backend: Backend) {
         "the audit chain's head is its last record"
     );
     // Acknowledged before the backup began: in it. Acknowledged after it ended: not.
-    let in_copy: BTreeSet<String> = strings(&mut conn, "SELECT id AS a FROM visits").into_iter().collect();
+    let in_copy: BTreeSet<String> = strings(&mut conn, "SELECT id AS a FROM visits")
+        .into_iter()
+        .collect();
     let visits_before = before["visits"].len();
     let acked_ids = acked_ids.lock().unwrap().clone();
     for (at, id) in &acked_ids {
         if *at < backup_began {
-            assert!(in_copy.contains(id), "visit {id}, acknowledged before the backup, is missing");
+            assert!(
+                in_copy.contains(id),
+                "visit {id}, acknowledged before the backup, is missing"
+            );
         }
     }
     let in_snapshot = in_copy.len() - visits_before;
@@ -315,7 +351,9 @@ async fn backup_while_writing(backend: Backend) {
     // The restored folder serves with the same secrets: a phone's token still works, the audit
     // log verifies against the restored checkpoints.
     let key = jiuzhu_server::audit::AuditKey::new(
-        &jiuzhu_server::config::Secrets::resolve(&settings).unwrap().audit_key,
+        &jiuzhu_server::config::Secrets::resolve(&settings)
+            .unwrap()
+            .audit_key,
     )
     .unwrap();
     let loaded = jiuzhu_server::audit::checkpoints::load(

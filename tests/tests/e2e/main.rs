@@ -3,9 +3,9 @@
 
 mod api_surface;
 mod audit;
-mod backup;
 mod auth;
 mod authz;
+mod backup;
 mod demo_activity;
 mod demo_households;
 mod departments;

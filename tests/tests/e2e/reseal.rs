@@ -72,18 +72,29 @@ async fn rotate_and_reseal(backend: Backend) {
     };
     let st = app.state.clone();
     let settings = app.settings_with_keys();
-    tokio::task::spawn_blocking(move || {
-        let mut conn = st.database.pool.get().unwrap();
+    // Inside the server's audit context: the demo and its tasks are audited.
+    let cipher = st.clone();
+    st.db(move |conn| {
         let args = jiuzhu_server::bench::visits::BenchSeedVisitsArgs {
             visits: 700,
             households: 500,
         };
-        jiuzhu_server::bench::visits::seed(&mut conn, &st.cipher, &args).unwrap();
+        jiuzhu_server::bench::visits::seed(conn, &cipher.cipher, &args)
+            .map_err(jiuzhu_server::error::ApiError::internal)?;
+        Ok(())
+    })
+    .await
+    .unwrap();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = st.database.pool.get().unwrap();
         let (before, keys) = open_all(&mut conn, &st.cipher);
         assert_eq!(keys, ["k1"]);
         let members = before.members.len() as u64;
         let visits = before.visits.len() as u64;
-        assert!(members > 2 * u64::from(sealed::PAGE) && visits == 700, "{members} members, {visits} visits");
+        assert!(
+            members > 2 * u64::from(sealed::PAGE) && visits == 700,
+            "{members} members, {visits} visits"
+        );
         assert!(
             before.members.values().any(|(_, phone)| phone.is_some()),
             "no member has a phone"
@@ -121,7 +132,8 @@ async fn rotate_and_reseal(backend: Backend) {
         assert!(first.remaining.iter().all(|(_, k, _)| k == "k1"));
 
         // Run again: it goes on from where it stopped and finishes.
-        let second = reseal::run(&mut conn, &cipher, &ids, Options::default(), &mut |_| {}).unwrap();
+        let second =
+            reseal::run(&mut conn, &cipher, &ids, Options::default(), &mut |_| {}).unwrap();
         assert!(second.done() && !second.stopped_early, "{second:?}");
         assert_eq!(
             second.resealed.values().sum::<u64>(),
@@ -162,9 +174,18 @@ async fn rotate_and_reseal(backend: Backend) {
         wrong.data_key_id = "k3".into();
         wrong.retired_data_keys = None;
         let k3 = Secrets::resolve(&wrong).unwrap().field_cipher("k3");
-        let e = reseal::run(&mut conn, &k3, &["k3".to_owned()], Options::default(), &mut |_| {})
-            .unwrap_err();
-        assert!(e.to_string().contains("\"k2\", which is not configured"), "{e}");
+        let e = reseal::run(
+            &mut conn,
+            &k3,
+            &["k3".to_owned()],
+            Options::default(),
+            &mut |_| {},
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("\"k2\", which is not configured"),
+            "{e}"
+        );
         let (unchanged, keys) = open_all(&mut conn, &only_k2);
         assert_eq!(keys, ["k2"]);
         assert_eq!(unchanged, before);

@@ -57,6 +57,14 @@ pub enum Command {
     /// Check the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Write a consistent backup of the embedded SQLite database, its photos and audit
+    /// checkpoints to one file, while the server runs (not the secrets; PostgreSQL: pg_dump).
+    Backup(crate::ops::cli::BackupArgs),
+    /// Restore a backup into an empty data folder, after checking it whole.
+    Restore(crate::ops::cli::RestoreArgs),
+    /// Data keys: re-seal values under retired keys with the current one.
+    #[command(subcommand)]
+    Keys(crate::ops::cli::KeysCommand),
     /// The benchmark harness's hidden commands (`bench-seed`, `bench-seed-visits`): only in a
     /// build with the `bench` feature.
     #[cfg(feature = "bench")]
@@ -496,6 +504,19 @@ async fn run_command(cli: Cli) -> anyhow::Result<()> {
             if !result.intact() {
                 anyhow::bail!("the audit log does not verify");
             }
+        }
+        Command::Backup(args) => crate::ops::cli::backup(settings(&cli, None)?, args).await?,
+        Command::Restore(args) => {
+            let settings = settings(&cli, None)?;
+            let args = args.clone();
+            tokio::task::spawn_blocking(move || crate::ops::cli::restore(settings, &args))
+                .await??;
+        }
+        Command::Keys(command) => {
+            let settings = settings(&cli, None)?;
+            let command = command.clone();
+            tokio::task::spawn_blocking(move || crate::ops::cli::keys(settings, &command))
+                .await??;
         }
         Command::Export(args) => {
             let settings = settings(&cli, None)?;

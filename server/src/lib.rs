@@ -25,6 +25,7 @@ pub mod grid_index;
 pub mod imports;
 pub mod jobs;
 pub mod openapi;
+pub mod ops;
 pub mod photos;
 pub mod places;
 pub mod registry;

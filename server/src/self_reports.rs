@@ -24,7 +24,7 @@ use crate::registry::write::{self, GridChoice};
 use crate::registry::ValidHousehold;
 use crate::tasks::{self, NewTask};
 
-const PHONE_CONTEXT: &str = "self_report.phone";
+pub const PHONE_CONTEXT: &str = "self_report.phone";
 const MAX_PHOTOS: usize = 9;
 /// Calendar days until a verify task is due.
 const VERIFY_DUE_DAYS: i64 = 3;

@@ -258,12 +258,9 @@ impl TestApp {
         visit_form_fields: Option<usize>,
         out: &std::path::Path,
     ) -> jiuzhu_server::bench::storm::SeedReport {
-        let mut settings = self.settings.clone();
         // The harness opens its own state: give it this server's keys, so the tokens it mints
         // are the ones the server accepts.
-        settings.data_key = Some(hex::encode(self.keys.0).into());
-        settings.token_pepper = Some(hex::encode(self.keys.1).into());
-        settings.audit_key = Some(hex::encode(self.keys.2).into());
+        let settings = self.settings_with_keys();
         let args = jiuzhu_server::bench::storm::BenchSeedArgs {
             workers,
             tasks_per_worker,
@@ -279,6 +276,16 @@ impl TestApp {
             Ok(Err(e)) => panic!("bench-seed failed: {e:#}"),
             Err(e) => panic!("bench-seed panicked: {e}"),
         }
+    }
+
+    /// This server's settings with its keys given explicitly (hex), for a command run beside
+    /// it on its database and folder.
+    pub fn settings_with_keys(&self) -> Settings {
+        let mut settings = self.settings.clone();
+        settings.data_key = Some(hex::encode(self.keys.0).into());
+        settings.token_pepper = Some(hex::encode(self.keys.1).into());
+        settings.audit_key = Some(hex::encode(self.keys.2).into());
+        settings
     }
 
     /// On PostgreSQL, whether `table` has planner statistics from an `ANALYZE` (this machine's

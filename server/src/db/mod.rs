@@ -13,6 +13,7 @@ pub mod one_of;
 pub mod pg_copy;
 pub mod repo;
 pub(crate) mod schema;
+pub mod snapshot;
 pub mod sqltime;
 
 use std::time::Duration;

@@ -11,6 +11,7 @@ pub mod jobs;
 pub mod login;
 pub mod org_units;
 pub mod photos;
+pub mod sealed;
 pub mod self_reports;
 pub mod standards;
 pub mod tasks;

@@ -27,28 +27,55 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     for (i, path) in files.iter().enumerate() {
         let upload = std::fs::read(path)?;
-        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let exif = app1_exif(&upload);
         if let Some(segment) = &exif {
             // The TIFF structure after "Exif\0\0", as `exif::read` gets it.
-            std::fs::write(corpus.join("exif").join(format!("{stem}.tiff")), &segment[10..])?;
+            std::fs::write(
+                corpus.join("exif").join(format!("{stem}.tiff")),
+                &segment[10..],
+            )?;
         }
         let Some((width, height, pixels)) = decode_small(&upload) else {
             // A file that does not decode: its first 16 KiB, damage and all.
             let head = &upload[..upload.len().min(16 * 1024)];
-            std::fs::write(corpus.join("photo_intake").join(format!("{stem}-head.jpg")), head)?;
+            std::fs::write(
+                corpus.join("photo_intake").join(format!("{stem}-head.jpg")),
+                head,
+            )?;
             continue;
         };
-        let sampling = [SamplingFactor::F_2_2, SamplingFactor::F_1_1, SamplingFactor::F_2_1][i % 3];
+        let sampling = [
+            SamplingFactor::F_2_2,
+            SamplingFactor::F_1_1,
+            SamplingFactor::F_2_1,
+        ][i % 3];
         let small = encode(width, height, &pixels, sampling, (i % 3) as u16 * 2)?;
         let with_exif = splice_exif(&small, exif.as_deref());
-        std::fs::write(corpus.join("photo_intake").join(format!("{stem}.jpg")), &with_exif)?;
-        std::fs::write(corpus.join("jpeg_dc").join(format!("{stem}.jpg")), &with_exif)?;
+        std::fs::write(
+            corpus.join("photo_intake").join(format!("{stem}.jpg")),
+            &with_exif,
+        )?;
+        std::fs::write(
+            corpus.join("jpeg_dc").join(format!("{stem}.jpg")),
+            &with_exif,
+        )?;
         if i % 4 == 0 {
             let gray: Vec<u8> = pixels.chunks_exact(3).map(|p| p[1]).collect();
             let mut out = Vec::new();
-            Encoder::new(&mut out, 80).encode(&gray, width as u16, height as u16, ColorType::Luma)?;
-            std::fs::write(corpus.join("jpeg_dc").join(format!("{stem}-gray.jpg")), &out)?;
+            Encoder::new(&mut out, 80).encode(
+                &gray,
+                width as u16,
+                height as u16,
+                ColorType::Luma,
+            )?;
+            std::fs::write(
+                corpus.join("jpeg_dc").join(format!("{stem}-gray.jpg")),
+                &out,
+            )?;
         }
         if i % 5 == 0 {
             let image = image::RgbImage::from_raw(width, height, pixels.clone()).ok_or("size")?;
@@ -88,7 +115,9 @@ fn decode_small(jpeg: &[u8]) -> Option<(u32, u32, Vec<u8>)> {
     let mut decoder = jpeg_decoder::Decoder::new(jpeg);
     decoder.read_info().ok()?;
     let info = decoder.info()?;
-    decoder.scale(info.width.div_ceil(8), info.height.div_ceil(8)).ok()?;
+    decoder
+        .scale(info.width.div_ceil(8), info.height.div_ceil(8))
+        .ok()?;
     let data = decoder.decode().ok()?;
     let info = decoder.info()?;
     let (mut w, mut h) = (u32::from(info.width), u32::from(info.height));
@@ -104,7 +133,10 @@ fn decode_small(jpeg: &[u8]) -> Option<(u32, u32, Vec<u8>)> {
             for x in 0..nw {
                 for c in 0..3 {
                     let at = |xx: u32, yy: u32| u32::from(rgb[((yy * w + xx) * 3 + c) as usize]);
-                    let sum = at(2 * x, 2 * y) + at(2 * x + 1, 2 * y) + at(2 * x, 2 * y + 1) + at(2 * x + 1, 2 * y + 1);
+                    let sum = at(2 * x, 2 * y)
+                        + at(2 * x + 1, 2 * y)
+                        + at(2 * x, 2 * y + 1)
+                        + at(2 * x + 1, 2 * y + 1);
                     out.push((sum / 4) as u8);
                 }
             }
@@ -141,4 +173,3 @@ fn splice_exif(jpeg: &[u8], app1: Option<&[u8]>) -> Vec<u8> {
     out.extend_from_slice(&jpeg[2..]);
     out
 }
-

@@ -61,7 +61,10 @@ fn replay(target: &str) {
 /// Every target has a corpus folder and a replay test below, and every corpus folder a target.
 #[test]
 fn every_target_has_a_corpus_and_a_test() {
-    let names: Vec<&str> = jiuzhu_fuzz_targets::TARGETS.iter().map(|(n, _)| *n).collect();
+    let names: Vec<&str> = jiuzhu_fuzz_targets::TARGETS
+        .iter()
+        .map(|(n, _)| *n)
+        .collect();
     for name in &names {
         corpus(name);
     }
@@ -69,7 +72,10 @@ fn every_target_has_a_corpus_and_a_test() {
     for entry in std::fs::read_dir(&root).unwrap_or_else(|e| panic!("{}: {e}", root.display())) {
         let name = entry.map(|e| e.file_name()).unwrap_or_default();
         let name = name.to_string_lossy();
-        assert!(names.contains(&name.as_ref()), "corpus folder {name} has no target");
+        assert!(
+            names.contains(&name.as_ref()),
+            "corpus folder {name} has no target"
+        );
     }
     let tests = include_str!("replay.rs");
     for name in &names {

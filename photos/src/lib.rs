@@ -13,6 +13,8 @@
 mod container;
 mod error;
 pub mod exif;
+#[doc(hidden)]
+pub mod fuzzing;
 mod limits;
 mod phash;
 mod process;

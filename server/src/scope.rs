@@ -23,8 +23,9 @@ impl Scope {
         Self { path }
     }
 
-    /// Everything: for the command line and background jobs, never for a request.
-    pub(crate) fn everything() -> Self {
+    /// Everything: for the command line and background jobs, never for a request. Public for the
+    /// fuzz targets (`fuzz/targets`), which import files as the command line does.
+    pub fn everything() -> Self {
         Self { path: "/".into() }
     }
 

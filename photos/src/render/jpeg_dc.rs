@@ -30,6 +30,13 @@ pub(crate) fn decode_eighth(bytes: &[u8]) -> Option<Pixels> {
     planes.to_pixels()
 }
 
+/// For the fuzz target ([`crate::fuzzing`]): the samples before colour conversion (as jpeg-decoder
+/// gives them with `ColorTransform::RGB`) and the final pixels, or `None` as [`decode_eighth`].
+pub(crate) fn decode_eighth_with_samples(bytes: &[u8]) -> Option<(Vec<u8>, Pixels)> {
+    let planes = decode_planes(bytes)?;
+    Some((planes.upsampled()?, planes.to_pixels()?))
+}
+
 /// One component of the frame, as declared in SOF and used by the scan.
 #[derive(Debug, Clone, Copy)]
 struct Component {

@@ -1,7 +1,7 @@
 //! Makes the upright JPEG renditions (display copy, thumbnail) from a decoded photo.
 
 pub(crate) mod decode;
-mod jpeg_dc;
+pub(crate) mod jpeg_dc;
 pub(crate) mod pixels;
 
 use fast_image_resize::images::{Image, ImageRef};

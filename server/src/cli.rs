@@ -654,9 +654,14 @@ fn import_households(
     );
     let run_id = uuid::Uuid::now_v7().to_string();
     let scope = Scope::everything();
+    let book = crate::rules::RuleBook::default();
     let ctx = households::ImportContext {
         cipher: &cipher,
         lookup: &lookup,
+        rules: crate::rules::Engine {
+            book: &book,
+            cipher: &cipher,
+        },
         scope: &scope,
         actor: None,
         run_id: &run_id,

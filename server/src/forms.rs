@@ -8,6 +8,7 @@ use jiuzhu_proto::form::{CompiledForm, FormDefinition};
 use jiuzhu_proto::task::FormVersion;
 use jiuzhu_proto::ErrorCode;
 
+use crate::database::Database;
 use crate::db::repo::tasks as repo;
 use crate::db::{self, AnyConnection};
 use crate::error::{ApiError, ApiResult};
@@ -102,27 +103,47 @@ impl FormCache {
         key: &str,
         version: i32,
     ) -> ApiResult<Option<Arc<CompiledForm>>> {
-        let cache_key = (key.to_owned(), version);
-        if let Some(hit) = self
-            .compiled
-            .read()
-            .ok()
-            .and_then(|m| m.get(&cache_key).cloned())
-        {
+        if let Some(hit) = self.cached(key, version) {
             return Ok(Some(hit));
         }
-        let Some(text) = repo::form_definition(conn, key, version)? else {
-            return Ok(None);
-        };
-        let definition: FormDefinition = serde_json::from_str(&text).map_err(ApiError::internal)?;
+        match repo::form_definition(conn, key, version)? {
+            Some(text) => self.keep(key, version, &text).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Like [`FormCache::get`], reading on the blocking pool through `database` when the version
+    /// is not cached: for an async caller that holds no connection.
+    pub async fn load(
+        &self,
+        database: &Database,
+        key: &str,
+        version: i32,
+    ) -> ApiResult<Option<Arc<CompiledForm>>> {
+        if let Some(hit) = self.cached(key, version) {
+            return Ok(Some(hit));
+        }
+        let k = key.to_owned();
+        let text = database
+            .run(move |conn| Ok(repo::form_definition(conn, &k, version)?))
+            .await?;
+        match text {
+            Some(text) => self.keep(key, version, &text).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Compiles a stored definition and keeps it.
+    fn keep(&self, key: &str, version: i32, text: &str) -> ApiResult<Arc<CompiledForm>> {
+        let definition: FormDefinition = serde_json::from_str(text).map_err(ApiError::internal)?;
         let compiled = definition.check().map_err(|_| {
             ApiError::internal(anyhow::anyhow!("a stored form version fails its check"))
         })?;
         let compiled = Arc::new(compiled);
         if let Ok(mut m) = self.compiled.write() {
-            m.insert(cache_key, compiled.clone());
+            m.insert((key.to_owned(), version), compiled.clone());
         }
-        Ok(Some(compiled))
+        Ok(compiled)
     }
 }
 

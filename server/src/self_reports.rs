@@ -5,7 +5,7 @@
 
 use chrono::{Duration, NaiveDateTime};
 use jiuzhu_proto::citizen::{CreateSelfReport, MySelfReport, SelfReportStatus};
-use jiuzhu_proto::finding::FindingState;
+use jiuzhu_proto::finding::{FindingSource, FindingState};
 use jiuzhu_proto::household::AssistanceStatus;
 use jiuzhu_proto::task::TaskKind;
 use jiuzhu_proto::ErrorCode;
@@ -22,6 +22,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::registry::validate::{check_free_text, check_location, check_text};
 use crate::registry::write::{self, GridChoice};
 use crate::registry::ValidHousehold;
+use crate::rules::Engine;
 use crate::tasks::{self, NewTask};
 
 pub const PHONE_CONTEXT: &str = "self_report.phone";
@@ -43,13 +44,14 @@ pub fn to_mine(row: &SelfReportRow) -> ApiResult<MySelfReport> {
     })
 }
 
-/// What routing a self-report needs: the cipher that seals the number, the grid lookup, and the
-/// form of the verify task it opens.
+/// What routing a self-report needs: the cipher that seals the number, the grid lookup, the form
+/// of the verify task it opens, and the rules that run on the household it registers.
 #[derive(Clone, Copy)]
 pub struct Intake<'a> {
     pub cipher: &'a FieldCipher,
     pub grids: &'a GridLookup<GridKey>,
     pub verify_form: &'a str,
+    pub rules: Engine<'a>,
 }
 
 /// Stores a self-report and routes it. Sending the same id again returns the stored report.
@@ -189,6 +191,7 @@ pub fn create(
             crate::domain::time::today(),
         )?;
         write::insert_all(conn, std::slice::from_ref(&built))?;
+        crate::registry::facts_changed(conn, &intake.rules, &[built.row.id.as_str()], now)?;
         row.household_id = Some(built.row.id.clone());
         let worker = task_repo::grid_workers(conn, &grid.path)?
             .into_iter()
@@ -230,7 +233,7 @@ pub fn create(
         org_path: row.org_path.clone(),
         rule_id: None,
         rule_version: None,
-        source: "self_report".into(),
+        source: FindingSource::SelfReport.as_str().into(),
         source_id: Some(id.clone()),
         inputs: serde_json::json!({
             "category_hint": input.category_hint,

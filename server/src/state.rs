@@ -15,6 +15,7 @@ use crate::rules::Engine;
 use crate::self_reports::Intake;
 use crate::sync::Sources;
 use crate::telemetry::Metrics;
+use crate::visits::Desk;
 
 pub struct AppState {
     /// The pool and, on SQLite, the group commit.
@@ -115,6 +116,19 @@ impl AppState {
             cipher: &self.cipher,
             grids,
             verify_form: &self.settings.recheck.form_key,
+            rules: self.rule_engine(),
+        }
+    }
+
+    /// What receiving a phone's visit needs, with the grid lookup of the moment.
+    pub fn visit_desk(&self) -> Desk<'_> {
+        Desk {
+            database: &self.database,
+            forms: &self.forms,
+            cipher: &self.cipher,
+            grids: self.grids.get(),
+            checks: &self.settings.visit_checks,
+            photo_checks: &self.settings.photos,
         }
     }
 

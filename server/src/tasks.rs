@@ -234,7 +234,13 @@ pub fn assign(
         changes::record(conn, "task", &task.id, Some(old), DELETE)?;
     }
     changes::record(conn, "task", &task.id, Some(assignee), UPSERT)?;
-    audit_task(conn, task, "task.assign", actor, "assigned")?;
+    audit_task(
+        conn,
+        task,
+        "task.assign",
+        actor,
+        TaskState::Assigned.as_str(),
+    )?;
     Ok(())
 }
 

@@ -494,7 +494,7 @@ async fn task_and_visit(
     };
     let sent = Utc.from_utc_datetime(&(finished + Duration::minutes(3)));
     crate::visits::receive(
-        state,
+        &state.visit_desk(),
         crew.worker.id.clone(),
         crew.worker.scope(),
         submit,

@@ -71,7 +71,7 @@ pub fn create(
             detail: json!({"members": new.members.len(), "grid_overridden": grid.overridden}),
         },
     )?;
-    super::facts_changed(conn, registrar, &new.row.id, now)?;
+    super::facts_changed(conn, &registrar.rules, &[new.row.id.as_str()], now)?;
     let mut household: Household =
         read::household(conn, scope, &new.row.id)?.ok_or_else(ApiError::not_found)?;
     household.warnings = valid.warnings;

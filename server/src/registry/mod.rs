@@ -1,10 +1,12 @@
 //! The household registry (一户一档): checking, sealing and storing households and their
 //! members. One path for the API, the CSV import and the demo city.
 //!
-//! A household's facts are what the rules read; every write here that changes them (a household
-//! created or updated) runs the rules on it in the same transaction, through [`facts_changed`].
-//! The other sources of facts fire the same evaluation where they write: an accepted visit
-//! (`visits::decide`) and department data (`imports::departments`).
+//! A household's facts are what the rules read; every write that changes them runs the rules in
+//! the same transaction, through [`facts_changed`]: a household created or updated here, one
+//! registered from a citizen's self-report (`self_reports::create`) and the households of a CSV
+//! import (`imports::households`, a batch at a time). The other sources of facts fire the same
+//! evaluation where they write: an accepted visit (`visits::decide`) and department data
+//! (`imports::departments`).
 
 mod create;
 pub mod read;
@@ -28,7 +30,7 @@ use crate::database::Database;
 use crate::db::AnyConnection;
 use crate::domain::geo::{GridKey, GridLookup};
 use crate::error::{ApiError, ApiResult};
-use crate::rules::evaluate::{self, Trigger};
+use crate::rules::evaluate::{self, Evaluation, Subject, Trigger};
 use crate::rules::Engine;
 use crate::scope::Scope;
 
@@ -82,23 +84,32 @@ impl Clashed {
     }
 }
 
-/// The household's facts changed: the rules run on it now, in the writer's transaction. Every
-/// registry write that changes a household's facts ends here.
-fn facts_changed(
+/// Households' facts changed: the rules run on each of them now, in the writer's transaction.
+/// Every write that changes households' facts ends here: the registry's own writes, a citizen's
+/// self-report and the CSV import. A batch is evaluated together (what the rules read is fetched a
+/// chunk of households per query, [`evaluate::households`]); the evaluations follow `ids`.
+pub fn facts_changed(
     conn: &mut AnyConnection,
-    registrar: &Registrar<'_>,
-    household_id: &str,
+    rules: &Engine<'_>,
+    ids: &[&str],
     now: NaiveDateTime,
-) -> ApiResult<()> {
-    evaluate::household(
-        conn,
-        &registrar.rules,
-        household_id,
-        Trigger::Household,
-        &Default::default(),
-        now,
-    )?;
-    Ok(())
+) -> ApiResult<Vec<Evaluation>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let none = serde_json::Map::new();
+    let subjects: Vec<Subject<'_>> = ids
+        .iter()
+        .map(|id| Subject {
+            household_id: id,
+            trigger: Trigger::Household,
+            signals: &none,
+        })
+        .collect();
+    evaluate::households(conn, rules, &subjects, now)?
+        .into_iter()
+        .map(|e| e.ok_or_else(ApiError::not_found))
+        .collect()
 }
 
 /// Runs the rules on household `id` in scope now, on request, and gives each rule's outcome.

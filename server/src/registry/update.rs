@@ -349,7 +349,7 @@ pub fn update(
         changes.org_path.as_deref().unwrap_or(&current.org_path),
         audit_detail,
     )?;
-    super::facts_changed(conn, registrar, &current.id, now)?;
+    super::facts_changed(conn, &registrar.rules, &[current.id.as_str()], now)?;
     let mut household =
         read::household(conn, scope, &current.id)?.ok_or_else(ApiError::not_found)?;
     household.warnings = warnings;

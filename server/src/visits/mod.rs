@@ -9,6 +9,7 @@
 pub mod verify;
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use jiuzhu_proto::task::TaskState;
@@ -19,15 +20,17 @@ use jiuzhu_proto::{ErrorCode, UserId};
 use sha2::{Digest, Sha256};
 
 use crate::changes::{self, UPSERT};
-use crate::config::VisitChecks;
+use crate::config::{PhotoSettings, VisitChecks};
 use crate::crypto::FieldCipher;
+use crate::database::Database;
 use crate::db::repo::tasks as task_repo;
 use crate::db::repo::visits::{self as repo, VisitRow};
 use crate::db::{repo as repos, AnyConnection};
 use crate::domain::free_text;
-use crate::domain::geo::GridKey;
 use crate::domain::geo::LatLon;
+use crate::domain::geo::{GridKey, GridLookup};
 use crate::error::{field_error, ApiError, ApiResult};
+use crate::forms::FormCache;
 use crate::scope::Scope;
 
 pub use crate::answers::{open_answers, ANSWERS_CONTEXT};
@@ -217,43 +220,53 @@ pub enum Submission {
     Replay(VisitRow),
 }
 
+/// What receiving a phone's visit needs (`AppState::visit_desk` lends one): the database it
+/// commits through, the compiled form versions, the cipher that seals the answers, the grid lookup
+/// of the moment and the settings of the checks.
+pub struct Desk<'a> {
+    pub database: &'a Database,
+    pub forms: &'a FormCache,
+    pub cipher: &'a FieldCipher,
+    pub grids: Arc<GridLookup<GridKey>>,
+    pub checks: &'a VisitChecks,
+    pub photo_checks: &'a PhotoSettings,
+}
+
 /// A visit from a phone, from start to end: its shape checked against the server's clock `now`,
 /// the answers checked and sealed on this thread (off the one that commits SQLite's visits),
 /// then stored, or recognised as stored before, in one grouped write. Returns the visit as the
 /// API shows it and whether it was a replay. The route and the demo city both come here.
 pub async fn receive(
-    state: &std::sync::Arc<crate::state::AppState>,
+    desk: &Desk<'_>,
     worker: String,
     scope: Scope,
     mut input: SubmitVisit,
     now: DateTime<Utc>,
 ) -> ApiResult<(Visit, bool)> {
-    let at = check_shape(&input, now, &state.settings.visit_checks)?;
+    let at = check_shape(&input, now, desk.checks)?;
     let hash = body_hash(&input)?;
-    let form = match state.forms.cached(&input.form_key, input.form_version) {
-        Some(form) => Some(form),
-        None => {
-            let (st, key, version) = (state.clone(), input.form_key.clone(), input.form_version);
-            state
-                .db(move |conn| st.forms.get(conn, &key, version))
-                .await?
-        }
-    };
-    let mut answers = CheckedAnswers::check(&input, form.as_deref(), &state.cipher)?;
+    let form = desk
+        .forms
+        .load(desk.database, &input.form_key, input.form_version)
+        .await?;
+    let mut answers = CheckedAnswers::check(&input, form.as_deref(), desk.cipher)?;
     let cleaned = answers.take_cleaned();
     // Sealed now: freed here rather than on the committing thread.
     drop(std::mem::take(&mut input.answers));
-    let st = state.clone();
     let reader = scope.clone();
-    let (row, replay) = state
+    // The committing closure owns what it reads (the pool runs it on another thread).
+    let grids = desk.grids.clone();
+    let checks = desk.checks.clone();
+    let photo_checks = desk.photo_checks.clone();
+    let (row, replay) = desk
+        .database
         .tx_grouped(move |conn| {
-            let grids = st.grids.get();
             let cx = Context {
                 worker: &worker,
                 scope: &scope,
                 grids: &grids,
-                checks: &st.settings.visit_checks,
-                photo_checks: &st.settings.photos,
+                checks: &checks,
+                photo_checks: &photo_checks,
                 now: now.naive_utc(),
             };
             Ok(match submit(conn, &cx, &input, at, &hash, answers)? {
@@ -265,7 +278,7 @@ pub async fn receive(
     // A new visit's answers are the ones just checked; a replay's are what was stored then.
     let visit = match cleaned {
         Some(answers) if !replay => to_api_with(row, answers, &reader)?,
-        _ => to_api(row, &state.cipher, &reader)?,
+        _ => to_api(row, desk.cipher, &reader)?,
     };
     Ok((visit, replay))
 }

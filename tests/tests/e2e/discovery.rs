@@ -622,6 +622,17 @@ async fn self_report_to_finding(backend: Backend) {
     .await;
     assert_eq!(status, StatusCode::CONFLICT);
 
+    // A rule on what a report registers (a household of no members yet): it runs when the report
+    // writes the household, as on every write of a household's facts.
+    let (status, body) = put_json(
+        &c.admin,
+        "/rules/reported_unverified",
+        json!({"id": "reported_unverified", "title": {"zh": "自报待核实", "en": "Reported, unverified"},
+               "categories": ["temporary"], "when": "${member_count} = 0"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
     // A report from the mini-program, in GCJ-02, inside worker1's grid.
     use jiuzhu_server::domain::geo;
     let gcj = geo::from_wgs84(geo::LatLon::new(c.lat, c.lon).unwrap(), geo::Crs::Gcj02);
@@ -643,6 +654,14 @@ async fn self_report_to_finding(backend: Backend) {
     assert_eq!(found.len(), 1, "{found:?}");
     let household: uuid::Uuid = found[0]["household_id"].as_str().unwrap().parse().unwrap();
     assert_eq!(found[0]["self_report_id"], report_id);
+    let fired = c
+        .findings(
+            &c.coordinator,
+            &format!("household_id={household}&type=reported_unverified"),
+        )
+        .await;
+    assert_eq!(fired.len(), 1, "the rules ran on the reported household");
+    assert_eq!(fired[0]["source"], "household");
 
     // worker1's next sync carries the verify task; the visit is accepted; the rules find.
     c.accepted_visit(household, TaskKind::Verify).await;

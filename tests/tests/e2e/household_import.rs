@@ -690,6 +690,69 @@ async fn clashes_become_conflicts(backend: Backend) {
 }
 both_backends!(clashes, clashes_become_conflicts);
 
+/// The findings of one type on a household, as the coordinator sees them.
+async fn findings(client: &Client, household: uuid::Uuid, kind: &str) -> Vec<serde_json::Value> {
+    let body: serde_json::Value = client
+        .request(Method::GET, "/findings")
+        .query(&[
+            ("household_id", household.to_string()),
+            ("type", kind.into()),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    body["items"].as_array().cloned().unwrap_or_default()
+}
+
+async fn imported_households_meet_the_rules(backend: Backend) {
+    let Some((app, coordinator, grid)) = setup(backend).await else {
+        return;
+    };
+    let admin = app.login("admin").await;
+    let res = admin
+        .request(Method::PUT, "/rules/two_or_more")
+        .json(
+            &json!({"id": "two_or_more", "title": {"zh": "两人及以上", "en": "Two or more"},
+                      "categories": ["temporary"], "when": "${member_count} >= 2"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "{}",
+        res.text().await.unwrap()
+    );
+    let g = grid.as_str();
+    let rows = [
+        row("RU-1", g, "冯一", "户主", &idn("32040219800808180")),
+        row("RU-1", g, "陈二", "配偶", &idn("32040219810909190")),
+        row("RU-2", g, "褚三", "户主", &idn("32040219821010200")),
+    ];
+    let file = csv(&rows);
+    let j = import(&coordinator, file.clone(), "").await;
+    assert_eq!(j.households_created, 2, "{:?}", j.errors);
+    let all = households(&coordinator).await;
+    let fired = findings(&coordinator, all["RU-1"].id, "two_or_more").await;
+    assert_eq!(fired.len(), 1, "the rules ran on the imported household");
+    assert_eq!(fired[0]["source"], "household");
+    assert!(findings(&coordinator, all["RU-2"].id, "two_or_more")
+        .await
+        .is_empty());
+    // The same file again writes nothing, so the rules do not run again.
+    let again = import(&coordinator, file, "").await;
+    assert_eq!(again.households_unchanged, 2);
+    assert_eq!(
+        findings(&coordinator, all["RU-1"].id, "two_or_more").await[0]["updated_at"],
+        fired[0]["updated_at"]
+    );
+}
+both_backends!(rules_run, imported_households_meet_the_rules);
+
 async fn concurrent_imports_never_duplicate(backend: Backend) {
     let Some((_app, coordinator, grid)) = setup(backend).await else {
         return;

@@ -6,6 +6,7 @@ use chrono::NaiveDateTime;
 use diesel::expression::SqlLiteral;
 use diesel::prelude::*;
 use diesel::sql_types::{Integer, Nullable, Text, Timestamp};
+use jiuzhu_proto::finding::FindingState;
 
 use crate::db::bulk;
 use crate::db::keyset::Bound;
@@ -111,7 +112,7 @@ pub fn open_of_many(
 ) -> QueryResult<Vec<FindingRow>> {
     findings::table
         .filter(findings::household_id.eq_any(household_ids))
-        .filter(findings::state.eq("open"))
+        .filter(findings::state.eq(FindingState::Open.as_str()))
         .select(FindingRow::as_select())
         .load(conn)
 }
@@ -303,7 +304,7 @@ pub fn count_open_by_kind(
     scope: &Scope,
 ) -> QueryResult<Vec<(String, i64)>> {
     in_scope!(findings::table, findings::org_path, scope)
-        .filter(findings::state.eq("open"))
+        .filter(findings::state.eq(FindingState::Open.as_str()))
         .group_by(findings::kind)
         .select((findings::kind, diesel::dsl::count_star()))
         .order(findings::kind)

@@ -3,6 +3,7 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use jiuzhu_proto::stats::JobState;
 
 use crate::db::limit::FirstRow;
 use crate::db::schema::{job_leases, jobs};
@@ -50,7 +51,7 @@ pub fn insert(conn: &mut AnyConnection, job: NewJob<'_>) -> QueryResult<usize> {
             jobs::kind.eq(job.kind),
             jobs::payload.eq(job.payload),
             jobs::org_path.eq(job.org_path),
-            jobs::state.eq("queued"),
+            jobs::state.eq(JobState::Queued.as_str()),
             jobs::attempts.eq(0),
             jobs::runs.eq(0),
             jobs::created_by.eq(job.created_by),
@@ -70,9 +71,9 @@ pub fn claim_next(
     now: NaiveDateTime,
     lease_until: NaiveDateTime,
 ) -> QueryResult<Option<JobRow>> {
-    let free = jobs::state
-        .eq("queued")
-        .or(jobs::state.eq("running").and(jobs::lease_until.lt(now)));
+    let free = jobs::state.eq(JobState::Queued.as_str()).or(jobs::state
+        .eq(JobState::Running.as_str())
+        .and(jobs::lease_until.lt(now)));
     let id: Option<String> = match conn {
         AnyConnection::Postgresql(pg) => jobs::table
             .filter(free)
@@ -94,7 +95,7 @@ pub fn claim_next(
     };
     diesel::update(jobs::table.find(&id))
         .set((
-            jobs::state.eq("running"),
+            jobs::state.eq(JobState::Running.as_str()),
             jobs::lease_owner.eq(owner),
             jobs::lease_until.eq(lease_until),
             jobs::attempts.eq(jobs::attempts + 1),
@@ -120,7 +121,7 @@ pub fn renew_lease(
     let n = diesel::update(
         jobs::table
             .find(id)
-            .filter(jobs::state.eq("running"))
+            .filter(jobs::state.eq(JobState::Running.as_str()))
             .filter(jobs::lease_owner.eq(owner)),
     )
     .set((
@@ -142,12 +143,12 @@ pub fn finish(
 ) -> QueryResult<bool> {
     let held = jobs::table
         .find(id)
-        .filter(jobs::state.eq("running"))
+        .filter(jobs::state.eq(JobState::Running.as_str()))
         .filter(jobs::lease_owner.eq(owner));
     let n = match outcome {
         Ok(result) => diesel::update(held)
             .set((
-                jobs::state.eq("done"),
+                jobs::state.eq(JobState::Done.as_str()),
                 jobs::runs.eq(jobs::runs + 1),
                 jobs::result.eq(Some(result)),
                 jobs::error.eq(None::<String>),
@@ -157,7 +158,7 @@ pub fn finish(
             .execute(conn)?,
         Err(error) => diesel::update(held)
             .set((
-                jobs::state.eq("failed"),
+                jobs::state.eq(JobState::Failed.as_str()),
                 jobs::error.eq(Some(error)),
                 jobs::finished_at.eq(now),
                 jobs::lease_until.eq(None::<NaiveDateTime>),

@@ -2,6 +2,7 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use jiuzhu_proto::org::OrgKind;
 
 use crate::db::limit::FirstRow;
 use crate::db::schema::org_units;
@@ -129,7 +130,7 @@ pub fn grid_boundaries(
     conn: &mut AnyConnection,
 ) -> QueryResult<Vec<(String, String, String, String)>> {
     org_units::table
-        .filter(org_units::kind.eq("grid"))
+        .filter(org_units::kind.eq(OrgKind::Grid.as_str()))
         .filter(org_units::boundary.is_not_null())
         .select((
             org_units::id,
@@ -145,7 +146,7 @@ pub fn grid_boundaries(
 /// update time, so an instance can tell cheaply that its lookup is stale.
 pub fn grid_fingerprint(conn: &mut AnyConnection) -> QueryResult<String> {
     let (count, latest): (i64, Option<NaiveDateTime>) = org_units::table
-        .filter(org_units::kind.eq("grid"))
+        .filter(org_units::kind.eq(OrgKind::Grid.as_str()))
         .select((
             diesel::dsl::count_star(),
             diesel::dsl::max(org_units::updated_at),
@@ -218,7 +219,7 @@ pub fn with_bbox_around(
     lat: f64,
 ) -> QueryResult<Vec<OrgUnitRow>> {
     org_units::table
-        .filter(org_units::kind.ne("grid"))
+        .filter(org_units::kind.ne(OrgKind::Grid.as_str()))
         .filter(org_units::min_lon.le(lon))
         .filter(org_units::max_lon.ge(lon))
         .filter(org_units::min_lat.le(lat))
@@ -230,7 +231,7 @@ pub fn with_bbox_around(
 /// Every grid: (id, code, path).
 pub fn grids(conn: &mut AnyConnection) -> QueryResult<Vec<(String, String, String)>> {
     org_units::table
-        .filter(org_units::kind.eq("grid"))
+        .filter(org_units::kind.eq(OrgKind::Grid.as_str()))
         .select((org_units::id, org_units::code, org_units::path))
         .load(conn)
 }
@@ -238,7 +239,7 @@ pub fn grids(conn: &mut AnyConnection) -> QueryResult<Vec<(String, String, Strin
 /// Every district: (code, path).
 pub fn districts(conn: &mut AnyConnection) -> QueryResult<Vec<(String, String)>> {
     org_units::table
-        .filter(org_units::kind.eq("district"))
+        .filter(org_units::kind.eq(OrgKind::District.as_str()))
         .select((org_units::code, org_units::path))
         .load(conn)
 }
@@ -246,7 +247,7 @@ pub fn districts(conn: &mut AnyConnection) -> QueryResult<Vec<(String, String)>>
 /// The codes of every district.
 pub fn district_codes(conn: &mut AnyConnection) -> QueryResult<Vec<String>> {
     org_units::table
-        .filter(org_units::kind.eq("district"))
+        .filter(org_units::kind.eq(OrgKind::District.as_str()))
         .select(org_units::code)
         .load(conn)
 }
@@ -254,7 +255,7 @@ pub fn district_codes(conn: &mut AnyConnection) -> QueryResult<Vec<String>> {
 /// The first city by path: (id, path).
 pub fn first_city(conn: &mut AnyConnection) -> QueryResult<Option<(String, String)>> {
     org_units::table
-        .filter(org_units::kind.eq("city"))
+        .filter(org_units::kind.eq(OrgKind::City.as_str()))
         .order(org_units::path.asc())
         .select((org_units::id, org_units::path))
         .first_row(conn)

@@ -3,6 +3,8 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Date, Integer, Nullable, Text, Timestamp};
+use jiuzhu_proto::task::TaskState;
+use jiuzhu_proto::user::Role;
 
 use crate::db::bulk;
 use crate::db::limit::FirstRow;
@@ -272,7 +274,9 @@ type IsOpen = diesel::dsl::Or<
 /// An open task's states as two comparisons rather than an `IN` list: diesel prepares a statement
 /// with an `IN` list afresh on every call on SQLite, but keeps a fixed one prepared.
 fn is_open() -> IsOpen {
-    tasks::state.eq("assigned").or(tasks::state.eq("accepted"))
+    tasks::state
+        .eq(TaskState::Assigned.as_str())
+        .or(tasks::state.eq(TaskState::Accepted.as_str()))
 }
 
 /// Open tasks assigned to a worker.
@@ -316,7 +320,7 @@ pub fn with_open_task(
     tasks::table
         .filter(tasks::household_id.eq_any(household_ids))
         .filter(tasks::kind.eq(kind))
-        .filter(tasks::state.eq_any(["pending", "assigned", "accepted"]))
+        .filter(tasks::state.eq_any(TaskState::OPEN.map(TaskState::as_str)))
         .select(tasks::household_id)
         .load(conn)
 }
@@ -330,7 +334,7 @@ pub fn workers_on_open_tasks(
 ) -> QueryResult<Vec<String>> {
     tasks::table
         .filter(tasks::household_id.eq(household_id))
-        .filter(tasks::state.eq_any(["assigned", "accepted"]))
+        .filter(tasks::state.eq_any(TaskState::ON_PHONE.map(TaskState::as_str)))
         .filter(tasks::assignee_id.is_not_null())
         .select(tasks::assignee_id.assume_not_null())
         .distinct()
@@ -347,7 +351,7 @@ pub fn with_any_open_task(
 ) -> QueryResult<Vec<String>> {
     tasks::table
         .filter(tasks::household_id.eq_any(household_ids))
-        .filter(tasks::state.eq_any(["pending", "assigned", "accepted"]))
+        .filter(tasks::state.eq_any(TaskState::OPEN.map(TaskState::as_str)))
         .select(tasks::household_id)
         .load(conn)
 }
@@ -355,7 +359,7 @@ pub fn with_any_open_task(
 /// Active grid workers bound to a grid: (id, org_path).
 pub fn grid_workers(conn: &mut AnyConnection, grid_path: &str) -> QueryResult<Vec<String>> {
     users::table
-        .filter(users::role.eq("grid_worker"))
+        .filter(users::role.eq(Role::GridWorker.as_str()))
         .filter(users::disabled.eq(false))
         .filter(users::org_path.eq(grid_path))
         .order(users::username.asc())
@@ -471,7 +475,7 @@ pub fn count_overdue(
     today: NaiveDate,
 ) -> QueryResult<i64> {
     in_scope!(tasks::table, tasks::org_path, scope)
-        .filter(tasks::state.eq_any(["pending", "assigned", "accepted"]))
+        .filter(tasks::state.eq_any(TaskState::OPEN.map(TaskState::as_str)))
         .filter(tasks::due_date.lt(today))
         .count()
         .get_result(conn)

@@ -2,6 +2,7 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use jiuzhu_proto::user::Role;
 
 use crate::db::limit::FirstRow;
 use crate::db::schema::{org_units, users};
@@ -166,7 +167,7 @@ pub fn find_with_code(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<
 /// How many admins can still log in.
 pub fn active_admins(conn: &mut AnyConnection) -> QueryResult<i64> {
     users::table
-        .filter(users::role.eq("admin"))
+        .filter(users::role.eq(Role::Admin.as_str()))
         .filter(users::disabled.eq(false))
         .count()
         .get_result(conn)

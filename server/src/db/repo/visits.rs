@@ -2,6 +2,7 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use jiuzhu_proto::visit::ReviewState;
 
 use crate::db::keyset::Bound;
 use crate::db::limit::FirstRow;
@@ -73,7 +74,7 @@ pub fn latest_approved(
 ) -> QueryResult<Option<VisitRow>> {
     visits::table
         .filter(visits::household_id.eq(household_id))
-        .filter(visits::review_state.eq("approved"))
+        .filter(visits::review_state.eq(ReviewState::Approved.as_str()))
         .order((visits::received_at.desc(), visits::id.desc()))
         .select(VisitRow::as_select())
         .first_row(conn)
@@ -90,7 +91,7 @@ pub fn latest_approved_of_many(
 ) -> QueryResult<Vec<VisitRow>> {
     let keys: Vec<(String, NaiveDateTime, String)> = visits::table
         .filter(visits::household_id.eq_any(household_ids))
-        .filter(visits::review_state.eq("approved"))
+        .filter(visits::review_state.eq(ReviewState::Approved.as_str()))
         .select((visits::household_id, visits::received_at, visits::id))
         .load(conn)?;
     let mut best: std::collections::HashMap<String, (NaiveDateTime, String)> =
@@ -147,7 +148,7 @@ pub fn set_review(
     let n = diesel::update(
         visits::table
             .find(id)
-            .filter(visits::review_state.eq("pending")),
+            .filter(visits::review_state.eq(ReviewState::Pending.as_str())),
     )
     .set((
         visits::review_state.eq(state),
@@ -317,7 +318,7 @@ pub fn households_visited_since(
 ) -> QueryResult<i64> {
     in_scope!(visits::table, visits::org_path, scope)
         .filter(visits::received_at.ge(since))
-        .filter(visits::review_state.ne("rejected"))
+        .filter(visits::review_state.ne(ReviewState::Rejected.as_str()))
         .select(diesel::dsl::count(visits::household_id).aggregate_distinct())
         .first_row(conn)
 }
@@ -326,7 +327,7 @@ pub fn households_visited_since(
 pub fn count_flagged_pending(conn: &mut AnyConnection, scope: &Scope) -> QueryResult<i64> {
     in_scope!(visits::table, visits::org_path, scope)
         .filter(visits::flag_count.gt(0))
-        .filter(visits::review_state.eq("pending"))
+        .filter(visits::review_state.eq(ReviewState::Pending.as_str()))
         .count()
         .get_result(conn)
 }
@@ -340,7 +341,7 @@ pub fn approved_of_many(
 ) -> QueryResult<Vec<VisitRow>> {
     visits::table
         .filter(visits::household_id.eq_any(household_ids))
-        .filter(visits::review_state.eq("approved"))
+        .filter(visits::review_state.eq(ReviewState::Approved.as_str()))
         .select(VisitRow::as_select())
         .load(conn)
 }

@@ -5,7 +5,8 @@
 //! job (`POST /households/import`) both call [`import`].
 //!
 //! The work is a two-stage pipeline: one thread decodes, parses, validates, places and seals
-//! households (CPU-bound), the calling thread checks them against the database and inserts them.
+//! households (CPU-bound), the calling thread checks them against the database, inserts them and
+//! runs the rules on them (`registry::facts_changed`, a batch at a time).
 //! The file format is documented in `fixtures/households/README.md`.
 
 use std::io::Read;
@@ -23,6 +24,7 @@ use crate::db::{self, AnyConnection};
 use crate::domain::geo::GridKey;
 use crate::domain::geo::GridLookup;
 use crate::error::{ApiError, ApiResult};
+use crate::rules::Engine;
 use crate::scope::Scope;
 
 mod columns;
@@ -118,6 +120,8 @@ impl std::fmt::Display for ImportError {
 pub struct ImportContext<'a> {
     pub cipher: &'a FieldCipher,
     pub lookup: &'a GridLookup<GridKey>,
+    /// The rules, run on each batch of new households.
+    pub rules: Engine<'a>,
     /// Households must land in grids inside it.
     pub scope: &'a Scope,
     /// Recorded on status history, conflicts and the audit log.
@@ -143,6 +147,8 @@ pub struct ImportReport {
     pub rows_rejected: u64,
     /// Conflicts recorded for ID numbers already held by another household.
     pub conflicts_recorded: u64,
+    /// Findings the rules opened on the new households.
+    pub findings_opened: u64,
     /// The first [`MAX_KEPT_ERRORS`] row errors, in file order.
     pub errors: Vec<RowError>,
     pub errors_total: u64,

@@ -149,6 +149,11 @@ impl Writer<'_> {
         repo::insert_new_bulk(conn, &rows.households, &rows.members)?;
         repo::insert_tag_rows(conn, &rows.tags)?;
         repo::insert_statuses(conn, &rows.statuses)?;
+        // The new households' facts: the rules run on the batch in its transaction, so a
+        // household on file has been evaluated whatever stops the import after.
+        let ids: Vec<&str> = rows.households.iter().map(|h| h.id.as_str()).collect();
+        let evaluated = crate::registry::facts_changed(conn, &ctx.rules, &ids, db::now())?;
+        report.findings_opened += evaluated.iter().map(|e| e.opened.len() as u64).sum::<u64>();
         for (found, attempted, path) in &clashes {
             let fresh = new_conflicts(conn, &mut self.existing_conflicts, found, attempted)?;
             if !fresh.is_empty() {

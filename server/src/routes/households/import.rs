@@ -334,6 +334,7 @@ impl JobWork {
         let ctx = ImportContext {
             cipher: &self.state.cipher,
             lookup: &lookup,
+            rules: self.state.rule_engine(),
             scope: &self.scope,
             actor: Some(&self.actor),
             run_id: &self.job_id,

@@ -34,7 +34,7 @@ pub async fn submit_visit(
 ) -> ApiResult<HttpResponse> {
     caller.require(roles::GRID_WORKERS)?;
     let (visit, replay) = visits::receive(
-        &state.into_inner(),
+        &state.visit_desk(),
         caller.user_id.to_string(),
         caller.scope(),
         body.into_inner(),

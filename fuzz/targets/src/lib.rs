@@ -13,8 +13,11 @@ use jiuzhu_photos::{Limits, MediaType, PhotoError};
 use jiuzhu_proto::form::{FormDefinition, ValidationOutcome};
 use serde_json::{json, Value as Json};
 
-/// Every target, by the name of its corpus folder and fuzz binary.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+/// A target: its corpus folder's and fuzz binary's name, and its body.
+pub type Target = (&'static str, fn(&[u8]));
+
+/// Every target.
+pub const TARGETS: &[Target] = &[
     ("id_number", id_number),
     ("form_expr", form_expr),
     ("form_validate", form_validate),
@@ -417,6 +420,7 @@ struct CsvDatabase {
     conn: jiuzhu_server::db::DbConn,
     cipher: jiuzhu_server::crypto::FieldCipher,
     lookup: jiuzhu_server::domain::geo::GridLookup<jiuzhu_server::domain::geo::GridKey>,
+    rules: jiuzhu_server::rules::RuleBook,
     runs: u32,
 }
 
@@ -447,6 +451,7 @@ fn csv_database() -> Result<CsvDatabase, String> {
         conn,
         cipher,
         lookup,
+        rules: jiuzhu_server::rules::RuleBook::default(),
         runs: 0,
     })
 }
@@ -482,10 +487,16 @@ pub fn csv_import(data: &[u8]) {
         return;
     };
     database.runs += 1;
+    // disallowed_methods: the import runs as the command line's does, over the whole tree.
+    #[allow(clippy::disallowed_methods)]
     let scope = jiuzhu_server::scope::Scope::everything();
     let ctx = households::ImportContext {
         cipher: &database.cipher,
         lookup: &database.lookup,
+        rules: jiuzhu_server::rules::Engine {
+            book: &database.rules,
+            cipher: &database.cipher,
+        },
         scope: &scope,
         actor: None,
         run_id: "fuzz",

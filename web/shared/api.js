@@ -82,17 +82,20 @@ async function errorFrom(res) {
 
 let refreshing = null;
 
+/** The server's answer to trading a refresh token for a new pair. */
+const renew = (refreshToken) => fetch(`${API}/auth/refresh`, {
+  method: 'POST',
+  headers: { 'Content-Type': 'application/json' },
+  body: JSON.stringify({ refresh_token: refreshToken }),
+});
+
 /** Trades the refresh token for a new pair once, however many requests saw the 401 at the same time. */
 function refresh() {
   if (!refreshing) {
     const token = session.value?.refresh_token;
     refreshing = (async () => {
       if (!token) return false;
-      const res = await fetch(`${API}/auth/refresh`, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ refresh_token: token }),
-      });
+      const res = await renew(token);
       if (!res.ok) return false;
       const pair = await res.json();
       // A log-out or another log-in while the refresh was on its way: the new pair is not wanted.
@@ -252,11 +255,7 @@ export async function logout() {
     const res = await revoke(ending.access_token);
     if (res.status === 401 && ending.refresh_token) {
       // The access token ran out: renew once, only to revoke the whole family.
-      const renewed = await fetch(`${API}/auth/refresh`, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ refresh_token: ending.refresh_token }),
-      });
+      const renewed = await renew(ending.refresh_token);
       if (renewed.ok) await revoke((await renewed.json()).access_token);
     }
   } catch { /* the tokens expire on their own */ }

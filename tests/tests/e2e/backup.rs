@@ -7,7 +7,7 @@
 //! and names pg_dump.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -19,6 +19,8 @@ use jiuzhu_proto::form::synthetic;
 use jiuzhu_proto::visit::{LocationFix, SubmitVisit};
 use jiuzhu_server::bench::storm::{SeededTask, TokensFile, VisitFormRef};
 use jiuzhu_tests::{both_backends, spawn_app, test_settings, Backend};
+
+use crate::photos::sample;
 
 /// Every row of every table of a SQLite file: table → primary key → the row, each value
 /// `quote()`d.
@@ -118,13 +120,6 @@ fn visit_for(task: &SeededTask, form: &VisitFormRef, seed: u64) -> SubmitVisit {
         staff: Vec::new(),
         supersedes: None,
     }
-}
-
-fn sample(rel: &str) -> Vec<u8> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/data/photos")
-        .join(rel);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// Rows whose value a request rewrites each time (a counter head): checked by what they must

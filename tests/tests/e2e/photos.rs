@@ -17,7 +17,8 @@ use sha2::Digest;
 use crate::households::{coordinator_grid, household, id_number, member};
 use jiuzhu_tests::fixtures::post_json;
 
-fn sample(rel: &str) -> Vec<u8> {
+/// A real photo of `../shared/data/photos` (`rel` below it), as bytes.
+pub(crate) fn sample(rel: &str) -> Vec<u8> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../shared/data/photos")
         .join(rel);

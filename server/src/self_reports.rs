@@ -55,8 +55,6 @@ pub struct Intake<'a> {
 }
 
 /// Stores a self-report and routes it. Sending the same id again returns the stored report.
-// disallowed_methods: a list of ids of any length: to become db::one_of (issue 20).
-#[allow(clippy::disallowed_methods)]
 pub fn create(
     conn: &mut AnyConnection,
     intake: &Intake<'_>,

@@ -67,6 +67,37 @@ export async function errorFrom(res) {
   });
 }
 
+/**
+ * How long a request waits for its answer to begin (the status line and headers) before it counts
+ * as a network failure and goes back to the outbox's backoff. A connection that goes silent (a
+ * proxy or a tower that drops packets without a reset) would otherwise hold a send until the app
+ * is reloaded. A slow answer that has begun is read to its end: on Slow 3G a sync page can take
+ * longer than this, and progress is not a hang. (The browser tests shorten it through
+ * `window.JIUZHU_ANSWER_WITHIN_MS`, set before the app loads.)
+ */
+export const ANSWER_WITHIN_MS = Number(globalThis.JIUZHU_ANSWER_WITHIN_MS) || 60_000;
+
+const NO_ANSWER = '服务器没有应答，稍后重试 / The server did not answer in time; will try again';
+
+/** `fetch`, given up (TimeoutError) when no answer has begun within `ms`; `abort` aborts it any time. */
+async function fetchWithin(url, init, { abort = null, ms = ANSWER_WITHIN_MS } = {}) {
+  const ctl = new AbortController();
+  if (abort?.aborted) ctl.abort(abort.reason);
+  abort?.addEventListener('abort', () => ctl.abort(abort.reason), { once: true });
+  const timer = setTimeout(() => ctl.abort(new DOMException(NO_ANSWER, 'TimeoutError')), ms);
+  try {
+    return await fetch(url, { ...init, signal: ctl.signal });
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A request that got no answer: why, in the words the app shows. */
+function unreached(e) {
+  const late = e?.name === 'TimeoutError';
+  return new ApiError(0, 'network', late ? NO_ANSWER : '网络不通，请检查连接 / The server could not be reached');
+}
+
 let refreshing = null;
 
 function refresh() {
@@ -74,7 +105,7 @@ function refresh() {
     refreshing = (async () => {
       const token = session.value?.refresh_token;
       if (!token) return false;
-      const res = await fetch(`${API}/auth/refresh`, {
+      const res = await fetchWithin(`${API}/auth/refresh`, {
         method: 'POST', headers: { 'Content-Type': 'application/json' },
         body: JSON.stringify({ refresh_token: token, device_id: await deviceId() }),
       });
@@ -88,9 +119,10 @@ function refresh() {
 
 /**
  * The raw Response of a request under /api/v1; throws ApiError unless 2xx. A plain object body is
- * sent as JSON; a Blob as it is. `signal` aborts.
+ * sent as JSON; a Blob as it is. `signal` aborts; no answer begun within `timeoutMs` is a network
+ * failure (status 0, code `network`), as a refused connection is.
  */
-export async function request(method, path, { body, headers = {}, signal: abort } = {}) {
+export async function request(method, path, { body, headers = {}, signal: abort, timeoutMs = ANSWER_WITHIN_MS } = {}) {
   const send = () => {
     const h = { ...headers };
     let payload = body;
@@ -99,15 +131,15 @@ export async function request(method, path, { body, headers = {}, signal: abort 
       payload = JSON.stringify(body);
     }
     if (session.value?.access_token) h.Authorization = `Bearer ${session.value.access_token}`;
-    return fetch(`${API}${path}`, { method, headers: h, body: payload, signal: abort, cache: 'no-store' });
+    return fetchWithin(`${API}${path}`, { method, headers: h, body: payload, cache: 'no-store' }, { abort, ms: timeoutMs });
   };
   let res;
   try {
     res = await send();
     if (res.status === 401 && session.value?.refresh_token && await refresh()) res = await send();
   } catch (e) {
-    if (e?.name === 'AbortError') throw e;
-    throw new ApiError(0, 'network', '网络不通，请检查连接 / The server could not be reached');
+    if (abort?.aborted) throw e;
+    throw unreached(e);
   }
   if (!res.ok) throw await errorFrom(res);
   return res;
@@ -123,12 +155,12 @@ export async function api(method, path, options) {
 export async function login(username, password) {
   let res;
   try {
-    res = await fetch(`${API}/auth/login`, {
+    res = await fetchWithin(`${API}/auth/login`, {
       method: 'POST', headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify({ username, password, device_id: await deviceId() }),
     });
-  } catch {
-    throw new ApiError(0, 'network', '网络不通，请检查连接 / The server could not be reached');
+  } catch (e) {
+    throw unreached(e);
   }
   if (!res.ok) throw await errorFrom(res);
   const pair = await res.json();

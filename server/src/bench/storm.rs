@@ -22,7 +22,6 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::Args;
-use diesel::prelude::*;
 use jiuzhu_proto::task::TaskKind;
 use jiuzhu_proto::user::Role;
 use serde::{Deserialize, Serialize};
@@ -30,7 +29,6 @@ use serde::{Deserialize, Serialize};
 use crate::accounts::{self, NewAccount, UnitRef};
 use crate::auth::{password, session};
 use crate::config::{Secrets, Settings};
-use crate::db::schema::households;
 use crate::db::{self, repo, AnyConnection};
 use crate::domain::account::Username;
 use crate::error::{ApiError, ApiResult};
@@ -122,20 +120,9 @@ pub struct SeedReport {
 type Home = (String, Option<f64>, Option<f64>);
 /// A grid that holds households: (grid id, grid path) → its households.
 type GridHouseholds = Vec<((String, String), Vec<Home>)>;
-/// (grid id, grid path, household id, lat, lon).
-type HomeRow = (String, String, String, Option<f64>, Option<f64>);
 
 fn grids_with_households(conn: &mut AnyConnection) -> ApiResult<GridHouseholds> {
-    let rows: Vec<HomeRow> = households::table
-        .select((
-            households::grid_id,
-            households::org_path,
-            households::id,
-            households::lat,
-            households::lon,
-        ))
-        .order((households::org_path.asc(), households::id.asc()))
-        .load(conn)?;
+    let rows = repo::bench::homes_with_places(conn)?;
     let mut by_grid: BTreeMap<(String, String), Vec<Home>> = BTreeMap::new();
     for (grid, path, id, lat, lon) in rows {
         by_grid

@@ -12,18 +12,16 @@ use std::time::Instant;
 
 use chrono::{Duration, NaiveDateTime};
 use clap::Args;
-use diesel::prelude::*;
 use jiuzhu_proto::task::TaskKind;
+use jiuzhu_proto::user::Role;
 
 use crate::config::{Secrets, Settings};
 use crate::crypto::FieldCipher;
-use crate::db::limit::FirstRow;
 use crate::db::repo::visits::VisitRow;
-use crate::db::schema::{households, tasks, users, visits};
-use crate::db::{self, AnyConnection};
+use crate::db::{self, repo, AnyConnection};
+use crate::demo;
 use crate::error::ApiError;
 use crate::tasks::NewTask;
-use crate::{demo, each_backend};
 
 #[derive(Debug, Clone, Args)]
 pub struct BenchSeedVisitsArgs {
@@ -67,16 +65,9 @@ pub fn seed(
 ) -> anyhow::Result<SeedVisitsReport> {
     let started = Instant::now();
     demo::load(conn, cipher, demo::DemoSize::households(args.households)).map_err(api)?;
-    let homes: Vec<(String, String)> = households::table
-        .select((households::id, households::org_path))
-        .order((households::org_path.asc(), households::id.asc()))
-        .load(conn)?;
+    let homes = repo::bench::homes(conn)?;
     anyhow::ensure!(!homes.is_empty(), "the demo loaded no households");
-    let workers: Vec<String> = users::table
-        .filter(users::role.eq("grid_worker"))
-        .select(users::id)
-        .order(users::id.asc())
-        .load(conn)?;
+    let workers = repo::bench::user_ids_with_role(conn, Role::GridWorker.as_str())?;
     anyhow::ensure!(!workers.is_empty(), "the demo has no grid workers");
     let mut report = SeedVisitsReport {
         households: homes.len(),
@@ -89,11 +80,7 @@ pub fn seed(
         let made = db::write_transaction(conn, |conn| -> anyhow::Result<Vec<String>> {
             let mut ids = Vec::with_capacity(batch.len());
             for (household, path) in batch {
-                let existing: Option<String> = tasks::table
-                    .filter(tasks::household_id.eq(household))
-                    .select(tasks::id)
-                    .first_row(conn)
-                    .optional()?;
+                let existing = repo::bench::a_task_of(conn, household)?;
                 let id = match existing {
                     Some(id) => id,
                     None => {
@@ -192,7 +179,7 @@ pub fn seed(
             })
             .collect();
         db::write_transaction(conn, |conn| -> anyhow::Result<()> {
-            insert_visits(conn, &rows)?;
+            repo::bench::insert_visits(conn, &rows)?;
             Ok(())
         })?;
         done += n;
@@ -206,12 +193,4 @@ pub fn seed(
     }
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
-}
-
-fn insert_visits(conn: &mut AnyConnection, rows: &[VisitRow]) -> QueryResult<()> {
-    // 28 columns: 500 rows stay under SQLite's bound-parameter limit.
-    for chunk in rows.chunks(db::INSERT_CHUNK) {
-        each_backend!(conn, c => diesel::insert_into(visits::table).values(chunk).execute(c))?;
-    }
-    Ok(())
 }

@@ -12,7 +12,7 @@ pub mod locks;
 pub mod one_of;
 pub mod pg_copy;
 pub mod repo;
-pub(crate) mod schema;
+mod schema;
 pub mod snapshot;
 pub mod sqltime;
 

@@ -14,50 +14,64 @@ use diesel::expression::{
 };
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
-use diesel::sql_types::{Array, Bool, Text};
+use diesel::serialize::ToSql;
+use diesel::sql_types::{Array, Bool, Nullable, Text};
 use diesel::sqlite::Sqlite;
 use diesel::QueryResult;
 
+use super::MultiBackend;
+
 /// The expression built by [`one_of`].
 #[derive(Debug, Clone)]
-pub struct OneOf<'a, C> {
+pub struct OneOf<'a, C, S> {
     column: C,
-    ids: &'a [String],
+    ids: &'a [S],
     /// `ids` as a JSON array, SQLite's binding.
     json: String,
 }
 
-/// `column` is one of `ids` (nothing matches an empty list).
-pub fn one_of<C>(column: C, ids: &[String]) -> OneOf<'_, C>
+/// The SQL types [`one_of`] compares: text, nullable or not (a NULL is never one of the ids).
+pub trait TextType {}
+impl TextType for Text {}
+impl TextType for Nullable<Text> {}
+
+/// `column` is one of `ids` (nothing matches an empty list). The ids are `String`s or `&str`s.
+pub fn one_of<C, S>(column: C, ids: &[S]) -> OneOf<'_, C, S>
 where
-    C: Expression<SqlType = Text>,
+    C: Expression,
+    C::SqlType: TextType,
+    S: AsRef<str>,
 {
-    // A list of strings always serialises.
-    let json = serde_json::to_string(ids).unwrap_or_else(|_| "[]".to_owned());
+    let json = serde_json::Value::Array(
+        ids.iter()
+            .map(|id| serde_json::Value::String(id.as_ref().to_owned()))
+            .collect(),
+    )
+    .to_string();
     OneOf { column, ids, json }
 }
 
-impl<C> Expression for OneOf<'_, C> {
+impl<C, S> Expression for OneOf<'_, C, S> {
     type SqlType = Bool;
 }
 
-impl<C, QS> AppearsOnTable<QS> for OneOf<'_, C> where C: AppearsOnTable<QS> {}
+impl<C, S, QS> AppearsOnTable<QS> for OneOf<'_, C, S> where C: AppearsOnTable<QS> {}
 
-impl<C, QS> SelectableExpression<QS> for OneOf<'_, C> where C: SelectableExpression<QS> {}
+impl<C, S, QS> SelectableExpression<QS> for OneOf<'_, C, S> where C: SelectableExpression<QS> {}
 
-impl<C> ValidGrouping<()> for OneOf<'_, C> {
+impl<C, S> ValidGrouping<()> for OneOf<'_, C, S> {
     type IsAggregate = is_aggregate::Never;
 }
 
 /// The type that identifies the statement: the column's alone (the ids are bound).
 pub struct OneOfId<C>(PhantomData<C>);
 
-impl<C: QueryId> QueryId for OneOf<'_, C> {
+impl<C: QueryId, S> QueryId for OneOf<'_, C, S> {
     type QueryId = OneOfId<C::QueryId>;
     const HAS_STATIC_QUERY_ID: bool = C::HAS_STATIC_QUERY_ID;
 }
 
-impl<C: QueryFragment<Sqlite>> QueryFragment<Sqlite> for OneOf<'_, C> {
+impl<C: QueryFragment<Sqlite>, S> QueryFragment<Sqlite> for OneOf<'_, C, S> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
         self.column.walk_ast(out.reborrow())?;
         out.push_sql(" IN (SELECT value FROM json_each(");
@@ -67,13 +81,26 @@ impl<C: QueryFragment<Sqlite>> QueryFragment<Sqlite> for OneOf<'_, C> {
     }
 }
 
-impl<C: QueryFragment<Pg>> QueryFragment<Pg> for OneOf<'_, C> {
+impl<C: QueryFragment<Pg>, S> QueryFragment<Pg> for OneOf<'_, C, S>
+where
+    [S]: ToSql<Array<Text>, Pg>,
+{
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         self.column.walk_ast(out.reborrow())?;
         out.push_sql(" = ANY(");
         out.push_bind_param::<Array<Text>, _>(self.ids)?;
         out.push_sql(")");
         Ok(())
+    }
+}
+
+/// Through [`AnyConnection`](super::AnyConnection): the variant of the connection in use.
+impl<C, S> QueryFragment<MultiBackend> for OneOf<'_, C, S>
+where
+    Self: QueryFragment<Sqlite> + QueryFragment<Pg>,
+{
+    fn walk_ast<'b>(&'b self, pass: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
+        MultiBackend::walk_variant_ast(self, pass)
     }
 }
 

@@ -41,7 +41,6 @@ impl ExportKind for Households {
         &["status", "tag"]
     }
 
-    // disallowed_methods: a list of ids of any length: to become db::one_of (issue 20).
     // disallowed_methods: the row count is the request's page size, not a constant limit_rows::<N>() can write.
     #[allow(clippy::disallowed_methods)]
     fn page(

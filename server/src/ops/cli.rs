@@ -156,12 +156,22 @@ pub fn keys(settings: Settings, command: &KeysCommand) -> anyhow::Result<()> {
         batches: *batches,
         check_only: *check,
     };
+    // The run's audit record is chained under the audit key, and signed into the checkpoint file
+    // after it, like the server's own records.
+    let audit_key = std::sync::Arc::new(
+        crate::audit::AuditKey::new(&secrets.audit_key).map_err(|e| anyhow::anyhow!("{e}"))?,
+    );
+    crate::audit::install_process_key(audit_key.clone());
     let report = super::reseal::run(&mut conn, &cipher, &key_ids, options, &mut |p| {
         println!(
             "  {}: {} re-sealed, {} changed by requests meanwhile ({:.1} s)",
             p.table, p.resealed, p.changed, p.seconds
         );
     })?;
+    if !*check {
+        crate::audit::checkpoint_once(&mut conn, &audit_key, &settings.data_dir)
+            .map_err(|e| anyhow::anyhow!("audit checkpoint: {e}"))?;
+    }
     if report.done() {
         let retired = key_ids[1..].join(", ");
         println!(

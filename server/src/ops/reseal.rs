@@ -114,7 +114,34 @@ pub fn run(
         }
     }
     report.remaining = remaining(conn, &current)?;
+    if !options.check_only {
+        audit(conn, &report)?;
+    }
     Ok(report)
+}
+
+/// The audit record of a run that wrote: what it did and what is left, never a value. The
+/// command line runs it under the process's audit key.
+fn audit(conn: &mut AnyConnection, report: &Report) -> anyhow::Result<()> {
+    let left: i64 = report.remaining.iter().map(|(_, _, n)| n).sum();
+    crate::audit::record(
+        conn,
+        crate::audit::AuditEntry {
+            actor_id: None,
+            action: "keys.reseal",
+            entity: "data_key",
+            entity_id: &report.current_key_id,
+            org_path: "/",
+            detail: serde_json::json!({
+                "resealed": report.resealed,
+                "changed_meanwhile": report.changed,
+                "left_under_other_keys": left,
+                "stopped_early": report.stopped_early,
+            }),
+        },
+    )
+    .map_err(|e| anyhow::anyhow!("audit: {e}"))?;
+    Ok(())
 }
 
 /// (table, key id, rows) under another key than `current`.

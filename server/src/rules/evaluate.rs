@@ -97,8 +97,6 @@ pub fn household(
 /// rule table) is read a chunk of households at a time, and the facts are validated once per
 /// household for all rules together ([`super::RuleSet`]). The result follows `subjects`; a
 /// household that does not exist gives `None`.
-// disallowed_methods: a list of ids of any length: to become db::one_of (issue 20).
-#[allow(clippy::disallowed_methods)]
 pub fn households(
     conn: &mut AnyConnection,
     engine: &Engine<'_>,

@@ -47,8 +47,6 @@ async fn turn_within(permits: &Semaphore, wait: Duration) -> ApiResult<Semaphore
 }
 
 /// Calls `each(household, facts, has_accepted_visit)` for every household in `scope`.
-// disallowed_methods: a list of ids of any length: to become db::one_of (issue 20).
-#[allow(clippy::disallowed_methods)]
 pub fn scan(
     conn: &mut AnyConnection,
     cipher: &FieldCipher,

@@ -85,110 +85,139 @@ async fn rotate_and_reseal(backend: Backend) {
     })
     .await
     .unwrap();
+    let audit = app.state.audit.context();
     tokio::task::spawn_blocking(move || {
-        let mut conn = st.database.pool.get().unwrap();
-        let (before, keys) = open_all(&mut conn, &st.cipher);
-        assert_eq!(keys, ["k1"]);
-        let members = before.members.len() as u64;
-        let visits = before.visits.len() as u64;
-        assert!(
-            members > 2 * u64::from(sealed::PAGE) && visits == 700,
-            "{members} members, {visits} visits"
-        );
-        assert!(
-            before.members.values().any(|(_, phone)| phone.is_some()),
-            "no member has a phone"
-        );
+        audit.enter(|| {
+            let mut conn = st.database.pool.get().unwrap();
+            let (before, keys) = open_all(&mut conn, &st.cipher);
+            assert_eq!(keys, ["k1"]);
+            let members = before.members.len() as u64;
+            let visits = before.visits.len() as u64;
+            assert!(
+                members > 2 * u64::from(sealed::PAGE) && visits == 700,
+                "{members} members, {visits} visits"
+            );
+            assert!(
+                before.members.values().any(|(_, phone)| phone.is_some()),
+                "no member has a phone"
+            );
 
-        // The rotation: k2 current, k1 retired.
-        let k1 = settings.data_key.clone().unwrap();
-        let k2 = hex::encode(rand::random::<[u8; 32]>());
-        let mut rotated = settings.clone();
-        rotated.data_key = Some(k2.clone().into());
-        rotated.data_key_id = "k2".into();
-        rotated.retired_data_keys = Some(format!("k1:{}", k1.expose_secret()).into());
-        let cipher = Secrets::resolve(&rotated).unwrap().field_cipher("k2");
-        let ids = ["k2".to_owned(), "k1".to_owned()];
+            // The rotation: k2 current, k1 retired.
+            let k1 = settings.data_key.clone().unwrap();
+            let k2 = hex::encode(rand::random::<[u8; 32]>());
+            let mut rotated = settings.clone();
+            rotated.data_key = Some(k2.clone().into());
+            rotated.data_key_id = "k2".into();
+            rotated.retired_data_keys = Some(format!("k1:{}", k1.expose_secret()).into());
+            let cipher = Secrets::resolve(&rotated).unwrap().field_cipher("k2");
+            let ids = ["k2".to_owned(), "k1".to_owned()];
 
-        // Two pages, then stopped: part done, the rest still under k1.
-        let mut lines = 0;
-        let first = reseal::run(
-            &mut conn,
-            &cipher,
-            &ids,
-            Options {
-                batches: Some(2),
-                check_only: false,
-            },
-            &mut |_| lines += 1,
-        )
-        .unwrap();
-        assert!(first.stopped_early && !first.done());
-        assert_eq!(lines, 2, "a progress line per page");
-        let done_first: u64 = first.resealed.values().sum();
-        assert_eq!(done_first, 2 * u64::from(sealed::PAGE));
-        let left: i64 = first.remaining.iter().map(|(_, _, n)| n).sum();
-        assert_eq!(left as u64, members + visits - done_first);
-        assert!(first.remaining.iter().all(|(_, k, _)| k == "k1"));
+            // Two pages, then stopped: part done, the rest still under k1.
+            let mut lines = 0;
+            let first = reseal::run(
+                &mut conn,
+                &cipher,
+                &ids,
+                Options {
+                    batches: Some(2),
+                    check_only: false,
+                },
+                &mut |_| lines += 1,
+            )
+            .unwrap();
+            assert!(first.stopped_early && !first.done());
+            assert_eq!(lines, 2, "a progress line per page");
+            let done_first: u64 = first.resealed.values().sum();
+            assert_eq!(done_first, 2 * u64::from(sealed::PAGE));
+            let left: i64 = first.remaining.iter().map(|(_, _, n)| n).sum();
+            assert_eq!(left as u64, members + visits - done_first);
+            assert!(first.remaining.iter().all(|(_, k, _)| k == "k1"));
 
-        // Run again: it goes on from where it stopped and finishes.
-        let second =
-            reseal::run(&mut conn, &cipher, &ids, Options::default(), &mut |_| {}).unwrap();
-        assert!(second.done() && !second.stopped_early, "{second:?}");
-        assert_eq!(
-            second.resealed.values().sum::<u64>(),
-            members + visits - done_first,
-            "each value re-sealed once over the two runs"
-        );
+            // Run again: it goes on from where it stopped and finishes.
+            let second =
+                reseal::run(&mut conn, &cipher, &ids, Options::default(), &mut |_| {}).unwrap();
+            assert!(second.done() && !second.stopped_early, "{second:?}");
+            assert_eq!(
+                second.resealed.values().sum::<u64>(),
+                members + visits - done_first,
+                "each value re-sealed once over the two runs"
+            );
 
-        // k2 alone opens everything, to the same plaintext.
-        let only_k2 = FieldCipher::new(
-            &Secrets::resolve(&rotated).unwrap().data_key,
-            &Secrets::resolve(&rotated).unwrap().token_pepper,
-            "k2",
-        );
-        let (after, keys) = open_all(&mut conn, &only_k2);
-        assert_eq!(keys, ["k2"]);
-        assert_eq!(after, before);
+            // k2 alone opens everything, to the same plaintext.
+            let only_k2 = FieldCipher::new(
+                &Secrets::resolve(&rotated).unwrap().data_key,
+                &Secrets::resolve(&rotated).unwrap().token_pepper,
+                "k2",
+            );
+            let (after, keys) = open_all(&mut conn, &only_k2);
+            assert_eq!(keys, ["k2"]);
+            assert_eq!(after, before);
 
-        // Nothing left to do; the check alone agrees.
-        let third = reseal::run(&mut conn, &cipher, &ids, Options::default(), &mut |_| {}).unwrap();
-        assert!(third.done() && third.resealed.values().sum::<u64>() == 0);
-        let check = reseal::run(
-            &mut conn,
-            &only_k2,
-            &ids[..1],
-            Options {
-                batches: None,
-                check_only: true,
-            },
-            &mut |_| {},
-        )
-        .unwrap();
-        assert!(check.done());
+            // Nothing left to do; the check alone agrees.
+            let third =
+                reseal::run(&mut conn, &cipher, &ids, Options::default(), &mut |_| {}).unwrap();
+            assert!(third.done() && third.resealed.values().sum::<u64>() == 0);
+            let check = reseal::run(
+                &mut conn,
+                &only_k2,
+                &ids[..1],
+                Options {
+                    batches: None,
+                    check_only: true,
+                },
+                &mut |_| {},
+            )
+            .unwrap();
+            assert!(check.done());
 
-        // Rotating again to k3 without configuring k2 as retired: refused before any write,
-        // naming the missing key.
-        let mut wrong = rotated.clone();
-        wrong.data_key = Some(hex::encode(rand::random::<[u8; 32]>()).into());
-        wrong.data_key_id = "k3".into();
-        wrong.retired_data_keys = None;
-        let k3 = Secrets::resolve(&wrong).unwrap().field_cipher("k3");
-        let e = reseal::run(
-            &mut conn,
-            &k3,
-            &["k3".to_owned()],
-            Options::default(),
-            &mut |_| {},
-        )
-        .unwrap_err();
-        assert!(
-            e.to_string().contains("\"k2\", which is not configured"),
-            "{e}"
-        );
-        let (unchanged, keys) = open_all(&mut conn, &only_k2);
-        assert_eq!(keys, ["k2"]);
-        assert_eq!(unchanged, before);
+            // Rotating again to k3 without configuring k2 as retired: refused before any write,
+            // naming the missing key.
+            let mut wrong = rotated.clone();
+            wrong.data_key = Some(hex::encode(rand::random::<[u8; 32]>()).into());
+            wrong.data_key_id = "k3".into();
+            wrong.retired_data_keys = None;
+            let k3 = Secrets::resolve(&wrong).unwrap().field_cipher("k3");
+            let e = reseal::run(
+                &mut conn,
+                &k3,
+                &["k3".to_owned()],
+                Options::default(),
+                &mut |_| {},
+            )
+            .unwrap_err();
+            assert!(
+                e.to_string().contains("\"k2\", which is not configured"),
+                "{e}"
+            );
+            let (unchanged, keys) = open_all(&mut conn, &only_k2);
+            assert_eq!(keys, ["k2"]);
+            assert_eq!(unchanged, before);
+
+            // Each run that wrote left an audit record of what it did (the check and the refused
+            // run did not), and the chain still verifies.
+            let runs = jiuzhu_server::audit::for_entity(&mut conn, "data_key", "k2").unwrap();
+            let resealed: Vec<u64> = runs
+                .iter()
+                .filter(|r| r.action == "keys.reseal")
+                .map(|r| {
+                    let d: serde_json::Value = serde_json::from_str(&r.detail).unwrap();
+                    d["resealed"]
+                        .as_object()
+                        .unwrap()
+                        .values()
+                        .map(|n| n.as_u64().unwrap())
+                        .sum()
+                })
+                .collect();
+            assert_eq!(
+                resealed,
+                [done_first, members + visits - done_first, 0],
+                "{runs:?}"
+            );
+            assert!(!runs.iter().any(|r| r.detail.contains(k1.expose_secret())));
+            let verified = st.audit.verify(&mut conn).unwrap();
+            assert!(verified.intact(), "{verified:?}");
+        })
     })
     .await
     .unwrap();

@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use crate::db::keyset::Bound;
 use crate::db::limit::FirstRow;
+use crate::db::one_of::one_of;
 use crate::db::schema::{application_categories, application_events, applications, org_units};
 use crate::db::AnyConnection;
 use crate::scope::Scope;
@@ -139,11 +140,9 @@ pub fn find_in_scope(
         .optional()
 }
 
-// disallowed_methods: a list of ids of any length: to become db::one_of (issue 20).
-#[allow(clippy::disallowed_methods)]
 pub fn categories_of(conn: &mut AnyConnection, ids: &[String]) -> QueryResult<Vec<CategoryRow>> {
     application_categories::table
-        .filter(application_categories::application_id.eq_any(ids))
+        .filter(one_of(application_categories::application_id, ids))
         .order((
             application_categories::application_id,
             application_categories::category,
@@ -152,11 +151,9 @@ pub fn categories_of(conn: &mut AnyConnection, ids: &[String]) -> QueryResult<Ve
         .load(conn)
 }
 
-// disallowed_methods: a list of ids of any length: to become db::one_of (issue 20).
-#[allow(clippy::disallowed_methods)]
 pub fn events_of(conn: &mut AnyConnection, ids: &[String]) -> QueryResult<Vec<EventRow>> {
     application_events::table
-        .filter(application_events::application_id.eq_any(ids))
+        .filter(one_of(application_events::application_id, ids))
         .order((application_events::application_id, application_events::seq))
         .select(EventRow::as_select())
         .load(conn)
@@ -179,7 +176,6 @@ pub struct ApplicationFilter {
     pub limit: i64,
 }
 
-// disallowed_methods: a list of ids of any length: to become db::one_of (issue 20).
 // disallowed_methods: the row count is the request's page size, not a constant limit_rows::<N>() can write.
 #[allow(clippy::disallowed_methods)]
 pub fn list_in_scope(
@@ -196,7 +192,7 @@ pub fn list_in_scope(
         q = q.filter(applications::household_id.eq(h.clone()));
     }
     if let Some(hs) = &f.households {
-        q = q.filter(applications::household_id.eq_any(hs.clone()));
+        q = q.filter(one_of(applications::household_id, hs));
     }
     if let Some(s) = &f.state {
         q = q.filter(applications::state.eq(s.clone()));

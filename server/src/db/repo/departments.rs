@@ -9,6 +9,7 @@ use diesel::sql_types::{BigInt, Binary, Nullable, Text};
 use jiuzhu_proto::department::DepartmentImport;
 
 use crate::db::limit::LimitRowsDsl;
+use crate::db::one_of::one_of;
 use crate::db::schema::{department_imports, department_records};
 use crate::db::{bulk, pg_copy, AnyConnection};
 use crate::scope::Scope;
@@ -45,8 +46,6 @@ pub fn insert_import(conn: &mut AnyConnection, new: NewImport<'_>) -> QueryResul
 
 /// Writes a finished import's counts and its rejected rows (`errors`, JSON text) and marks it
 /// finished, with the unfinished imports among `resumed` (earlier imports this one completed).
-// disallowed_methods: a list of ids of any length: to become db::one_of (issue 20).
-#[allow(clippy::disallowed_methods)]
 pub fn finish_import(
     conn: &mut AnyConnection,
     id: &str,
@@ -70,7 +69,7 @@ pub fn finish_import(
         .execute(conn)?;
     diesel::update(
         department_imports::table
-            .filter(department_imports::id.eq_any(resumed))
+            .filter(one_of(department_imports::id, resumed))
             .filter(department_imports::finished_at.is_null()),
     )
     .set(department_imports::finished_at.eq(Some(finished)))
@@ -79,11 +78,9 @@ pub fn finish_import(
 }
 
 /// The imports among these that never finished.
-// disallowed_methods: a list of ids of any length: to become db::one_of (issue 20).
-#[allow(clippy::disallowed_methods)]
 pub fn unfinished_of(conn: &mut AnyConnection, ids: &[String]) -> QueryResult<Vec<String>> {
     department_imports::table
-        .filter(department_imports::id.eq_any(ids))
+        .filter(one_of(department_imports::id, ids))
         .filter(department_imports::finished_at.is_null())
         .select(department_imports::id)
         .load(conn)
@@ -109,8 +106,6 @@ pub fn import_exists(
 }
 
 /// The records of a source among these record ids already on file: (record id, import id).
-// disallowed_methods: a list of ids of any length: to become db::one_of (issue 20).
-#[allow(clippy::disallowed_methods)]
 pub fn known_records(
     conn: &mut AnyConnection,
     source: &str,
@@ -118,7 +113,7 @@ pub fn known_records(
 ) -> QueryResult<Vec<(String, String)>> {
     department_records::table
         .filter(department_records::source.eq(source))
-        .filter(department_records::record_id.eq_any(record_ids))
+        .filter(one_of(department_records::record_id, record_ids))
         .select((department_records::record_id, department_records::import_id))
         .load(conn)
 }
@@ -230,15 +225,13 @@ pub fn insert_records(conn: &mut AnyConnection, rows: &[RecordRow<'_>]) -> Query
 }
 
 /// The next `LIMIT` households after `after` (by id) that these imports matched.
-// disallowed_methods: a list of ids of any length: to become db::one_of (issue 20).
-#[allow(clippy::disallowed_methods)]
 pub fn matched_households_after<const LIMIT: u32>(
     conn: &mut AnyConnection,
     imports: &[String],
     after: &str,
 ) -> QueryResult<Vec<String>> {
     department_records::table
-        .filter(department_records::import_id.eq_any(imports))
+        .filter(one_of(department_records::import_id, imports))
         .filter(department_records::household_id.gt(after))
         .select(department_records::household_id.assume_not_null())
         .distinct()
@@ -250,8 +243,6 @@ pub fn matched_households_after<const LIMIT: u32>(
 /// The sum of `amount_fen` per household of a source's records since a date, summed by the
 /// database (a row per household, not one per record). The cast keeps PostgreSQL's sum of a
 /// BIGINT an integer.
-// disallowed_methods: a list of ids of any length: to become db::one_of (issue 20).
-#[allow(clippy::disallowed_methods)]
 pub fn amounts_since(
     conn: &mut AnyConnection,
     household_ids: &[String],
@@ -259,7 +250,7 @@ pub fn amounts_since(
     since: NaiveDate,
 ) -> QueryResult<Vec<(Option<String>, Option<i64>)>> {
     department_records::table
-        .filter(department_records::household_id.eq_any(household_ids))
+        .filter(one_of(department_records::household_id, household_ids))
         .filter(department_records::source.eq(source))
         .filter(department_records::event_date.ge(since))
         .group_by(department_records::household_id)
@@ -273,16 +264,14 @@ pub fn amounts_since(
 }
 
 /// What these imports brought for these households: (household, source, record id).
-// disallowed_methods: a list of ids of any length: to become db::one_of (issue 20).
-#[allow(clippy::disallowed_methods)]
 pub fn brought(
     conn: &mut AnyConnection,
     household_ids: &[String],
     imports: &[String],
 ) -> QueryResult<Vec<(Option<String>, String, String)>> {
     department_records::table
-        .filter(department_records::household_id.eq_any(household_ids))
-        .filter(department_records::import_id.eq_any(imports))
+        .filter(one_of(department_records::household_id, household_ids))
+        .filter(one_of(department_records::import_id, imports))
         .select((
             department_records::household_id,
             department_records::source,
@@ -295,8 +284,6 @@ pub fn brought(
 pub type Brought = (Option<String>, Option<String>, String, NaiveDate, String);
 
 /// The records of these two sources that these imports brought for these households.
-// disallowed_methods: a list of ids of any length: to become db::one_of (issue 20).
-#[allow(clippy::disallowed_methods)]
 pub fn brought_of_sources(
     conn: &mut AnyConnection,
     household_ids: &[String],
@@ -304,9 +291,9 @@ pub fn brought_of_sources(
     sources: [&str; 2],
 ) -> QueryResult<Vec<Brought>> {
     department_records::table
-        .filter(department_records::household_id.eq_any(household_ids))
-        .filter(department_records::import_id.eq_any(imports))
-        .filter(department_records::source.eq_any(sources))
+        .filter(one_of(department_records::household_id, household_ids))
+        .filter(one_of(department_records::import_id, imports))
+        .filter(one_of(department_records::source, &sources))
         .select((
             department_records::household_id,
             department_records::member_id,

@@ -11,6 +11,7 @@ use jiuzhu_proto::finding::FindingState;
 use crate::db::bulk;
 use crate::db::keyset::Bound;
 use crate::db::limit::FirstRow;
+use crate::db::one_of::one_of;
 use crate::db::schema::{findings, org_units};
 use crate::db::AnyConnection;
 use crate::scope::Scope;
@@ -104,14 +105,12 @@ pub fn open_of(
 }
 
 /// The open findings of these households.
-// disallowed_methods: a list of ids of any length: to become db::one_of (issue 20).
-#[allow(clippy::disallowed_methods)]
 pub fn open_of_many(
     conn: &mut AnyConnection,
     household_ids: &[String],
 ) -> QueryResult<Vec<FindingRow>> {
     findings::table
-        .filter(findings::household_id.eq_any(household_ids))
+        .filter(one_of(findings::household_id, household_ids))
         .filter(findings::state.eq(FindingState::Open.as_str()))
         .select(FindingRow::as_select())
         .load(conn)

@@ -259,8 +259,6 @@ pub fn org_path_in_scope(
 }
 
 /// Households among `ids` that are in scope, each with its grid's code; in no particular order.
-// disallowed_methods: a list of ids of any length: to become db::one_of (issue 20).
-#[allow(clippy::disallowed_methods)]
 pub fn find_many_in_scope(
     conn: &mut AnyConnection,
     scope: &Scope,
@@ -269,7 +267,7 @@ pub fn find_many_in_scope(
     in_scope!(
         households::table
             .inner_join(org_units::table)
-            .filter(households::id.eq_any(ids)),
+            .filter(one_of(households::id, ids)),
         households::org_path,
         scope
     )
@@ -278,36 +276,30 @@ pub fn find_many_in_scope(
 }
 
 /// The members of these households as the API shows them, by household then position.
-// disallowed_methods: a list of ids of any length: to become db::one_of (issue 20).
-#[allow(clippy::disallowed_methods)]
 pub fn member_views_of_many(
     conn: &mut AnyConnection,
     ids: &[String],
 ) -> QueryResult<Vec<MemberView>> {
     members::table
-        .filter(members::household_id.eq_any(ids))
+        .filter(one_of(members::household_id, ids))
         .order((members::household_id.asc(), members::position.asc()))
         .select(MemberView::as_select())
         .load(conn)
 }
 
 /// The members of these households, by household then position.
-// disallowed_methods: a list of ids of any length: to become db::one_of (issue 20).
-#[allow(clippy::disallowed_methods)]
 pub fn members_of_many(conn: &mut AnyConnection, ids: &[String]) -> QueryResult<Vec<MemberRow>> {
     members::table
-        .filter(members::household_id.eq_any(ids))
+        .filter(one_of(members::household_id, ids))
         .order((members::household_id.asc(), members::position.asc()))
         .select(MemberRow::as_select())
         .load(conn)
 }
 
 /// The status history of these households, by household, then oldest period first.
-// disallowed_methods: a list of ids of any length: to become db::one_of (issue 20).
-#[allow(clippy::disallowed_methods)]
 pub fn history_of_many(conn: &mut AnyConnection, ids: &[String]) -> QueryResult<Vec<StatusRow>> {
     household_status_history::table
-        .filter(household_status_history::household_id.eq_any(ids))
+        .filter(one_of(household_status_history::household_id, ids))
         .order((
             household_status_history::household_id.asc(),
             household_status_history::from_date.asc(),
@@ -340,8 +332,6 @@ pub fn close_open_status(
     .execute(conn)
 }
 
-// disallowed_methods: a list of ids of any length: to become db::one_of (issue 20).
-#[allow(clippy::disallowed_methods)]
 pub fn delete_members(
     conn: &mut AnyConnection,
     household_id: &str,
@@ -350,7 +340,7 @@ pub fn delete_members(
     diesel::delete(
         members::table
             .filter(members::household_id.eq(household_id))
-            .filter(members::id.eq_any(ids)),
+            .filter(one_of(members::id, ids)),
     )
     .execute(conn)
 }
@@ -376,7 +366,7 @@ pub fn update_member(conn: &mut AnyConnection, row: &MemberRow) -> QueryResult<u
 }
 
 /// Households (other than `except`) holding any of these blind indexes: (blind, household id, org path).
-// disallowed_methods: binary blind indexes, which db::one_of (text ids) does not take.
+// disallowed_methods: blind indexes are bytes, which db::one_of (a text list) does not bind.
 #[allow(clippy::disallowed_methods)]
 pub fn holders_of(
     conn: &mut AnyConnection,
@@ -406,11 +396,9 @@ pub fn find_by_external_id(
 }
 
 /// Which of these external ids exist already.
-// disallowed_methods: a list of ids of any length: to become db::one_of (issue 20).
-#[allow(clippy::disallowed_methods)]
 pub fn existing_external_ids(conn: &mut AnyConnection, ids: &[String]) -> QueryResult<Vec<String>> {
     households::table
-        .filter(households::external_id.eq_any(ids))
+        .filter(one_of(households::external_id, ids))
         .select(households::external_id.assume_not_null())
         .load(conn)
 }
@@ -462,8 +450,8 @@ fn escape_like(s: &str) -> String {
     out
 }
 
-// disallowed_methods: a list of ids of any length: to become db::one_of (issue 20).
-// disallowed_methods: the row count is the request's page size, not a constant limit_rows::<N>() can write.
+// disallowed_methods: `eq_any` over a subquery (the tag and name filters) is one fixed statement;
+// the row count is the request's page size, not a constant limit_rows::<N>() can write.
 #[allow(clippy::disallowed_methods)]
 pub fn list_in_scope(
     conn: &mut AnyConnection,
@@ -524,11 +512,9 @@ pub fn list_in_scope(
     q.load(conn)
 }
 
-// disallowed_methods: a list of ids of any length: to become db::one_of (issue 20).
-#[allow(clippy::disallowed_methods)]
 pub fn tags_for(conn: &mut AnyConnection, ids: &[String]) -> QueryResult<Vec<(String, String)>> {
     household_tags::table
-        .filter(household_tags::household_id.eq_any(ids))
+        .filter(one_of(household_tags::household_id, ids))
         .order((
             household_tags::household_id.asc(),
             household_tags::tag.asc(),
@@ -538,14 +524,12 @@ pub fn tags_for(conn: &mut AnyConnection, ids: &[String]) -> QueryResult<Vec<(St
 }
 
 /// Households (external id → org path) among these external ids.
-// disallowed_methods: a list of ids of any length: to become db::one_of (issue 20).
-#[allow(clippy::disallowed_methods)]
 pub fn paths_of_external_ids(
     conn: &mut AnyConnection,
     ids: &[String],
 ) -> QueryResult<Vec<(String, String)>> {
     households::table
-        .filter(households::external_id.eq_any(ids))
+        .filter(one_of(households::external_id, ids))
         .select((
             households::external_id.assume_not_null(),
             households::org_path,
@@ -555,7 +539,7 @@ pub fn paths_of_external_ids(
 
 /// Open conflicts of an attempted write for any of these blind indexes: (blind, existing
 /// household id).
-// disallowed_methods: a list of ids of any length: to become db::one_of (issue 20).
+// disallowed_methods: blind indexes are bytes, which db::one_of (a text list) does not bind.
 #[allow(clippy::disallowed_methods)]
 pub fn open_conflicts_of(
     conn: &mut AnyConnection,
@@ -571,7 +555,7 @@ pub fn open_conflicts_of(
 }
 
 /// Members in scope holding any of these blind indexes: (blind, member id, household id).
-// disallowed_methods: a list of ids of any length: to become db::one_of (issue 20).
+// disallowed_methods: blind indexes are bytes, which db::one_of (a text list) does not bind.
 #[allow(clippy::disallowed_methods)]
 pub fn members_by_blind_in_scope(
     conn: &mut AnyConnection,
@@ -601,11 +585,9 @@ pub fn main_earner(conn: &mut AnyConnection, household_id: &str) -> QueryResult<
 }
 
 /// The org paths of these households: (id, org path).
-// disallowed_methods: a list of ids of any length: to become db::one_of (issue 20).
-#[allow(clippy::disallowed_methods)]
 pub fn paths_of(conn: &mut AnyConnection, ids: &[&str]) -> QueryResult<Vec<(String, String)>> {
     households::table
-        .filter(households::id.eq_any(ids))
+        .filter(one_of(households::id, ids))
         .select((households::id, households::org_path))
         .load(conn)
 }
@@ -659,7 +641,6 @@ pub fn move_to_grid(
 }
 
 /// The first `limit` households in scope (by id) that a bulk target names: (id, org path).
-// disallowed_methods: a list of ids of any length: to become db::one_of (issue 20).
 // disallowed_methods: the row count is the request's page size, not a constant limit_rows::<N>() can write.
 #[allow(clippy::disallowed_methods)]
 pub fn targets_in_scope(
@@ -669,6 +650,10 @@ pub fn targets_in_scope(
     limit: i64,
 ) -> QueryResult<Vec<(String, String)>> {
     use jiuzhu_proto::task::BulkTarget;
+    let named: Vec<String> = match target {
+        BulkTarget::Households(ids) => ids.iter().map(|i| i.to_string()).collect(),
+        _ => Vec::new(),
+    };
     let q = in_scope!(households::table, households::org_path, scope)
         .select((households::id, households::org_path))
         .order(households::id.asc())
@@ -677,19 +662,15 @@ pub fn targets_in_scope(
     let q = match target {
         BulkTarget::Grid(g) => q.filter(households::grid_id.eq(g.to_string())),
         BulkTarget::Status(s) => q.filter(households::status.eq(s.as_str())),
-        BulkTarget::Households(ids) => {
-            q.filter(households::id.eq_any(ids.iter().map(|i| i.to_string()).collect::<Vec<_>>()))
-        }
+        BulkTarget::Households(_) => q.filter(one_of(households::id, &named)),
     };
     q.load(conn)
 }
 
 /// These households (those that exist), in no particular order.
-// disallowed_methods: a list of ids of any length: to become db::one_of (issue 20).
-#[allow(clippy::disallowed_methods)]
 pub fn find_many(conn: &mut AnyConnection, ids: &[String]) -> QueryResult<Vec<HouseholdRow>> {
     households::table
-        .filter(households::id.eq_any(ids))
+        .filter(one_of(households::id, ids))
         .select(HouseholdRow::as_select())
         .load(conn)
 }
@@ -697,12 +678,10 @@ pub fn find_many(conn: &mut AnyConnection, ids: &[String]) -> QueryResult<Vec<Ho
 /// Holds these households' rows until the transaction ends. PostgreSQL takes the row locks in id
 /// order (two callers with overlapping sets cannot deadlock); SQLite's write transaction already
 /// holds the whole database.
-// disallowed_methods: a list of ids of any length: to become db::one_of (issue 20).
-#[allow(clippy::disallowed_methods)]
 pub fn lock_rows(conn: &mut AnyConnection, ids: &[String]) -> QueryResult<()> {
     if let AnyConnection::Postgresql(pg) = conn {
         households::table
-            .filter(households::id.eq_any(ids))
+            .filter(one_of(households::id, ids))
             .order(households::id)
             .select(households::id)
             .for_update()
@@ -732,8 +711,8 @@ pub type ExportRow = (
 
 /// A page of the households export in (org_path, id) order from `bound`, with a status and a tag
 /// when given.
-// disallowed_methods: a list of ids of any length: to become db::one_of (issue 20).
-// disallowed_methods: the row count is the request's page size, not a constant limit_rows::<N>() can write.
+// disallowed_methods: `eq_any` over a subquery (the tag filter) is one fixed statement; the row
+// count is the request's page size, not a constant limit_rows::<N>() can write.
 #[allow(clippy::disallowed_methods)]
 pub fn export_page(
     conn: &mut AnyConnection,

@@ -2,6 +2,8 @@
 
 pub mod applications;
 pub mod audit;
+#[cfg(feature = "bench")]
+pub mod bench;
 pub mod changes;
 pub mod departments;
 pub mod findings;

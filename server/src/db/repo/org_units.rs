@@ -5,6 +5,7 @@ use diesel::prelude::*;
 use jiuzhu_proto::org::OrgKind;
 
 use crate::db::limit::FirstRow;
+use crate::db::one_of::one_of;
 use crate::db::schema::org_units;
 use crate::db::AnyConnection;
 use crate::in_scope;
@@ -202,12 +203,10 @@ pub fn find_by_id(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<OrgU
 }
 
 /// The units with these codes (a path's ancestors, five at most), in no particular order. Asked
-/// once per map click, not on a hot path, so `eq_any`'s uncached statement does no harm.
-// disallowed_methods: a list of ids of any length: to become db::one_of (issue 20).
-#[allow(clippy::disallowed_methods)]
+/// once per map click.
 pub fn find_by_codes(conn: &mut AnyConnection, codes: &[String]) -> QueryResult<Vec<OrgUnitRow>> {
     org_units::table
-        .filter(org_units::code.eq_any(codes))
+        .filter(one_of(org_units::code, codes))
         .select(OrgUnitRow::as_select())
         .load(conn)
 }

@@ -4,6 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::limit::FirstRow;
+use crate::db::one_of::one_of;
 use crate::db::schema::{photos, uploads};
 use crate::db::AnyConnection;
 
@@ -48,18 +49,14 @@ pub fn find(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<PhotoRow>>
         .optional()
 }
 
-// disallowed_methods: a list of ids of any length: to become db::one_of (issue 20).
-#[allow(clippy::disallowed_methods)]
 pub fn find_many(conn: &mut AnyConnection, ids: &[String]) -> QueryResult<Vec<PhotoRow>> {
     photos::table
-        .filter(photos::id.eq_any(ids))
+        .filter(one_of(photos::id, ids))
         .select(PhotoRow::as_select())
         .load(conn)
 }
 
 /// Attaches photos to a visit; they take the household's org path (and so its scope).
-// disallowed_methods: a list of ids of any length: to become db::one_of (issue 20).
-#[allow(clippy::disallowed_methods)]
 pub fn attach(
     conn: &mut AnyConnection,
     ids: &[String],
@@ -67,7 +64,7 @@ pub fn attach(
     household_id: &str,
     org_path: &str,
 ) -> QueryResult<usize> {
-    diesel::update(photos::table.filter(photos::id.eq_any(ids)))
+    diesel::update(photos::table.filter(one_of(photos::id, ids)))
         .set((
             photos::visit_id.eq(visit_id),
             photos::household_id.eq(household_id),
@@ -188,27 +185,23 @@ pub fn delete_upload(conn: &mut AnyConnection, id: &str) -> QueryResult<usize> {
 }
 
 /// Removes expired uploads; returns their ids (their files go too).
-// disallowed_methods: a list of ids of any length: to become db::one_of (issue 20).
-#[allow(clippy::disallowed_methods)]
 pub fn expire_uploads(conn: &mut AnyConnection, now: NaiveDateTime) -> QueryResult<Vec<String>> {
     let ids: Vec<String> = uploads::table
         .filter(uploads::expires_at.le(now))
         .select(uploads::id)
         .load(conn)?;
-    diesel::delete(uploads::table.filter(uploads::id.eq_any(&ids))).execute(conn)?;
+    diesel::delete(uploads::table.filter(one_of(uploads::id, &ids))).execute(conn)?;
     Ok(ids)
 }
 
 /// Files these photos under a unit and a household (or none).
-// disallowed_methods: a list of ids of any length: to become db::one_of (issue 20).
-#[allow(clippy::disallowed_methods)]
 pub fn file_under(
     conn: &mut AnyConnection,
     ids: &[String],
     org_path: &str,
     household_id: Option<&str>,
 ) -> QueryResult<usize> {
-    diesel::update(photos::table.filter(photos::id.eq_any(ids)))
+    diesel::update(photos::table.filter(one_of(photos::id, ids)))
         .set((
             photos::org_path.eq(org_path),
             photos::household_id.eq(household_id),

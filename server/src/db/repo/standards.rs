@@ -4,6 +4,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use crate::db::limit::FirstRow;
+use crate::db::one_of::one_of;
 use crate::db::schema::{rule_gaps, rules, standards};
 use crate::db::AnyConnection;
 
@@ -56,11 +57,9 @@ pub fn in_force(
         .optional()
 }
 
-// disallowed_methods: a list of ids of any length: to become db::one_of (issue 20).
-#[allow(clippy::disallowed_methods)]
 pub fn list(conn: &mut AnyConnection, districts: &[String]) -> QueryResult<Vec<StandardRow>> {
     standards::table
-        .filter(standards::district_code.eq_any(districts))
+        .filter(one_of(standards::district_code, districts))
         .order((standards::district_code, standards::effective_from))
         .select(StandardRow::as_select())
         .load(conn)
@@ -158,11 +157,9 @@ pub fn record_gap(
     Ok(())
 }
 
-// disallowed_methods: a list of ids of any length: to become db::one_of (issue 20).
-#[allow(clippy::disallowed_methods)]
 pub fn gaps(conn: &mut AnyConnection, districts: &[String]) -> QueryResult<Vec<GapRow>> {
     rule_gaps::table
-        .filter(rule_gaps::district_code.eq_any(districts))
+        .filter(one_of(rule_gaps::district_code, districts))
         .order((rule_gaps::district_code, rule_gaps::rule_id))
         .select(GapRow::as_select())
         .load(conn)

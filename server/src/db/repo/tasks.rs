@@ -8,6 +8,7 @@ use jiuzhu_proto::user::Role;
 
 use crate::db::bulk;
 use crate::db::limit::FirstRow;
+use crate::db::one_of::one_of;
 use crate::db::schema::{change_head, form_versions, forms, task_events, tasks, users};
 use crate::db::sqltime::{SqlDate, SqlTimestamp};
 use crate::db::AnyConnection;
@@ -128,11 +129,9 @@ pub fn find(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<TaskRow>> 
         .optional()
 }
 
-// disallowed_methods: a list of ids of any length: to become db::one_of (issue 20).
-#[allow(clippy::disallowed_methods)]
 pub fn find_many(conn: &mut AnyConnection, ids: &[String]) -> QueryResult<Vec<TaskRow>> {
     tasks::table
-        .filter(tasks::id.eq_any(ids))
+        .filter(one_of(tasks::id, ids))
         .select(TaskRow::as_select())
         .load(conn)
 }
@@ -309,32 +308,33 @@ pub fn open_for_at_head(
 }
 
 /// Households among these that already have an open task of this kind.
-// disallowed_methods: a constant list of states: one statement text whatever the data.
-// disallowed_methods: a list of ids of any length: to become db::one_of (issue 20).
-#[allow(clippy::disallowed_methods)]
 pub fn with_open_task(
     conn: &mut AnyConnection,
     household_ids: &[String],
     kind: &str,
 ) -> QueryResult<Vec<String>> {
     tasks::table
-        .filter(tasks::household_id.eq_any(household_ids))
+        .filter(one_of(tasks::household_id, household_ids))
         .filter(tasks::kind.eq(kind))
-        .filter(tasks::state.eq_any(TaskState::OPEN.map(TaskState::as_str)))
+        .filter(one_of(
+            tasks::state,
+            &TaskState::OPEN.map(TaskState::as_str),
+        ))
         .select(tasks::household_id)
         .load(conn)
 }
 
 /// The workers with an open task (assigned or accepted) on a household.
-// disallowed_methods: a constant list of states: one statement text whatever the data.
-#[allow(clippy::disallowed_methods)]
 pub fn workers_on_open_tasks(
     conn: &mut AnyConnection,
     household_id: &str,
 ) -> QueryResult<Vec<String>> {
     tasks::table
         .filter(tasks::household_id.eq(household_id))
-        .filter(tasks::state.eq_any(TaskState::ON_PHONE.map(TaskState::as_str)))
+        .filter(one_of(
+            tasks::state,
+            &TaskState::ON_PHONE.map(TaskState::as_str),
+        ))
         .filter(tasks::assignee_id.is_not_null())
         .select(tasks::assignee_id.assume_not_null())
         .distinct()
@@ -342,16 +342,16 @@ pub fn workers_on_open_tasks(
 }
 
 /// Households among these that have an open task of any kind.
-// disallowed_methods: a constant list of states: one statement text whatever the data.
-// disallowed_methods: a list of ids of any length: to become db::one_of (issue 20).
-#[allow(clippy::disallowed_methods)]
 pub fn with_any_open_task(
     conn: &mut AnyConnection,
     household_ids: &[&str],
 ) -> QueryResult<Vec<String>> {
     tasks::table
-        .filter(tasks::household_id.eq_any(household_ids))
-        .filter(tasks::state.eq_any(TaskState::OPEN.map(TaskState::as_str)))
+        .filter(one_of(tasks::household_id, household_ids))
+        .filter(one_of(
+            tasks::state,
+            &TaskState::OPEN.map(TaskState::as_str),
+        ))
         .select(tasks::household_id)
         .load(conn)
 }
@@ -467,15 +467,16 @@ pub fn form_version(
 }
 
 /// Open tasks in scope due before `today`.
-// disallowed_methods: a constant list of states: one statement text whatever the data.
-#[allow(clippy::disallowed_methods)]
 pub fn count_overdue(
     conn: &mut AnyConnection,
     scope: &Scope,
     today: NaiveDate,
 ) -> QueryResult<i64> {
     in_scope!(tasks::table, tasks::org_path, scope)
-        .filter(tasks::state.eq_any(TaskState::OPEN.map(TaskState::as_str)))
+        .filter(one_of(
+            tasks::state,
+            &TaskState::OPEN.map(TaskState::as_str),
+        ))
         .filter(tasks::due_date.lt(today))
         .count()
         .get_result(conn)

@@ -6,6 +6,7 @@ use jiuzhu_proto::visit::ReviewState;
 
 use crate::db::keyset::Bound;
 use crate::db::limit::FirstRow;
+use crate::db::one_of::one_of;
 use crate::db::schema::{changes, households, users, visits};
 use crate::db::AnyConnection;
 use crate::scope::Scope;
@@ -83,14 +84,12 @@ pub fn latest_approved(
 
 /// The latest accepted visit of each of these households that has one: the candidates' keys
 /// first (household, time, id), then only the winning rows with their sealed answers.
-// disallowed_methods: a list of ids of any length: to become db::one_of (issue 20).
-#[allow(clippy::disallowed_methods)]
 pub fn latest_approved_of_many(
     conn: &mut AnyConnection,
     household_ids: &[String],
 ) -> QueryResult<Vec<VisitRow>> {
     let keys: Vec<(String, NaiveDateTime, String)> = visits::table
-        .filter(visits::household_id.eq_any(household_ids))
+        .filter(one_of(visits::household_id, household_ids))
         .filter(visits::review_state.eq(ReviewState::Approved.as_str()))
         .select((visits::household_id, visits::received_at, visits::id))
         .load(conn)?;
@@ -109,7 +108,7 @@ pub fn latest_approved_of_many(
     }
     let ids: Vec<String> = best.into_values().map(|(_, id)| id).collect();
     visits::table
-        .filter(visits::id.eq_any(&ids))
+        .filter(one_of(visits::id, &ids))
         .select(VisitRow::as_select())
         .load(conn)
 }
@@ -333,14 +332,12 @@ pub fn count_flagged_pending(conn: &mut AnyConnection, scope: &Scope) -> QueryRe
 }
 
 /// The approved visits of these households.
-// disallowed_methods: a list of ids of any length: to become db::one_of (issue 20).
-#[allow(clippy::disallowed_methods)]
 pub fn approved_of_many(
     conn: &mut AnyConnection,
     household_ids: &[String],
 ) -> QueryResult<Vec<VisitRow>> {
     visits::table
-        .filter(visits::household_id.eq_any(household_ids))
+        .filter(one_of(visits::household_id, household_ids))
         .filter(visits::review_state.eq(ReviewState::Approved.as_str()))
         .select(VisitRow::as_select())
         .load(conn)

@@ -20,8 +20,6 @@ const EVALUATION_CHUNK: u32 = 1000;
 /// The second pass: every household the imports matched, evaluated once, in chunks (keyset on
 /// the household id, served by `department_records_import`).
 // disallowed_methods: a constant limit still bound by diesel: to become limit_rows::<N>() (issue 20).
-// disallowed_methods: a list of ids of any length: to become db::one_of (issue 20).
-#[allow(clippy::disallowed_methods)]
 pub(super) fn evaluate_matched(
     conn: &mut AnyConnection,
     who: &Importer<'_>,
@@ -50,8 +48,6 @@ pub(super) fn evaluate_matched(
 
 /// Signals for a chunk of households from their stored records, then the rules, then verify
 /// tasks where a finding opened.
-// disallowed_methods: a list of ids of any length: to become db::one_of (issue 20).
-#[allow(clippy::disallowed_methods)]
 fn evaluate_chunk(
     conn: &mut AnyConnection,
     who: &Importer<'_>,
@@ -153,8 +149,6 @@ fn trigger_text<'a>(source: &'a str, record_id: &'a str) -> impl Iterator<Item =
 /// disability (levels 1–2, or 3 for intellectual and mental disability, within the year) and the
 /// death of the household's main earner.
 // disallowed_methods: a constant list of states: one statement text whatever the data.
-// disallowed_methods: a list of ids of any length: to become db::one_of (issue 20).
-#[allow(clippy::disallowed_methods)]
 fn signal_records(
     conn: &mut AnyConnection,
     imports: &[String],
@@ -204,8 +198,6 @@ fn signal_records(
 
 /// A verify task for each household's grid worker, unless one is open already.
 // disallowed_methods: a constant list of states: one statement text whatever the data.
-// disallowed_methods: a list of ids of any length: to become db::one_of (issue 20).
-#[allow(clippy::disallowed_methods)]
 fn verify_tasks(
     conn: &mut AnyConnection,
     who: &Importer<'_>,

@@ -131,8 +131,6 @@ impl Totals {
 /// sending the file again finds its records on file (duplicates, left alone) and evaluates the
 /// households of that unfinished import as well as its own: evaluation is idempotent (one open
 /// finding per household and type, a verify task only where none is open), so nothing doubles.
-// disallowed_methods: a list of ids of any length: to become db::one_of (issue 20).
-#[allow(clippy::disallowed_methods)]
 pub fn import(
     conn: &mut AnyConnection,
     who: &Importer<'_>,
@@ -202,8 +200,6 @@ pub fn import(
 }
 
 /// Both passes; the counts for the import's row.
-// disallowed_methods: a list of ids of any length: to become db::one_of (issue 20).
-#[allow(clippy::disallowed_methods)]
 fn run(
     conn: &mut AnyConnection,
     who: &Importer<'_>,

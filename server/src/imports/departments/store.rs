@@ -16,8 +16,6 @@ use crate::registry::ID_INDEX;
 /// Rows per `IN (…)` list.
 const QUERY_CHUNK: usize = 1000;
 
-// disallowed_methods: a list of ids of any length: to become db::one_of (issue 20).
-#[allow(clippy::disallowed_methods)]
 pub(super) fn write_batch(
     conn: &mut AnyConnection,
     who: &Importer<'_>,

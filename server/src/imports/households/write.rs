@@ -40,8 +40,6 @@ impl Writer<'_> {
         })
     }
 
-    // disallowed_methods: a list of ids of any length: to become db::one_of (issue 20).
-    #[allow(clippy::disallowed_methods)]
     fn write_locked(
         &mut self,
         conn: &mut AnyConnection,

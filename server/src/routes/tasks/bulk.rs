@@ -27,8 +27,6 @@ const MAX_BULK: i64 = 20_000;
 )]
 #[post("/tasks/bulk")]
 // disallowed_methods: a constant limit still bound by diesel: to become limit_rows::<N>() (issue 20).
-// disallowed_methods: a list of ids of any length: to become db::one_of (issue 20).
-#[allow(clippy::disallowed_methods)]
 pub async fn bulk_create_tasks(
     state: web::Data<AppState>,
     caller: Caller,

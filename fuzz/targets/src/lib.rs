@@ -44,7 +44,12 @@ pub fn id_number(data: &[u8]) {
         // The canonical form is a fixed point of parsing.
         let again = IdNumber::parse(canonical).map(|p| p.id);
         assert_eq!(again.as_ref().map(IdNumber::as_str), Ok(canonical));
-        assert!(id.birth_date() != NaiveDate::default());
+        // The birth date is the one the digits spell (1970-01-01 is a birth date like any other:
+        // the first long run found the earlier check, "not the default date", wrong on it).
+        assert_eq!(
+            id.birth_date().format("%Y%m%d").to_string(),
+            canonical[6..14]
+        );
         assert_eq!(id.region_code(), &canonical[..6]);
         let masked = id.masked();
         assert_eq!(masked.len(), 18);

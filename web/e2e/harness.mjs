@@ -28,12 +28,17 @@ export const ARTIFACTS = join(WEB, 'e2e', 'artifacts');
 export const DEMO_PASSWORD = 'jiuzhu-demo-2026';
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 
+/**
+ * JIUZHU_BIN, else the newer of the release and debug builds: a release build embeds web/ as it was
+ * when it was built, so an older one would test stale pages against today's tests.
+ */
 function findBinary() {
   if (process.env.JIUZHU_BIN) return resolve(process.env.JIUZHU_BIN);
-  for (const p of ['target/release/jiuzhu', 'target/debug/jiuzhu']) {
-    const full = join(REPO, p);
-    if (existsSync(full)) return full;
-  }
+  const built = ['target/release/jiuzhu', 'target/debug/jiuzhu']
+    .map((p) => join(REPO, p))
+    .filter((full) => existsSync(full))
+    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
+  if (built.length) return built[0];
   throw new Error('no server binary: build it (cargo build -p server) or set JIUZHU_BIN');
 }
 

@@ -43,7 +43,7 @@ pub enum Command {
     /// Run the HTTP server.
     Serve(ServeArgs),
     /// Apply pending database migrations and exit.
-    Migrate,
+    Migrate(MigrateArgs),
     /// Manage accounts.
     #[command(subcommand)]
     User(UserCommand),
@@ -78,6 +78,15 @@ pub enum AuditCommand {
     /// DATA_DIR/audit-checkpoints.log (needs the audit key); exits non-zero naming the first bad
     /// record.
     Verify,
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// PostgreSQL: after migrating (as the tables' owner), grant this existing role what the
+    /// server needs and no more (it can insert and read audit records, never change them); then
+    /// serve with a database URL that logs in as it. Run again after each upgrade.
+    #[arg(long, value_name = "ROLE")]
+    pub app_role: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -303,16 +312,24 @@ async fn run_command(cli: Cli) -> anyhow::Result<()> {
             }
             app.run_until_stopped().await?;
         }
-        Command::Migrate => {
+        Command::Migrate(args) => {
             let settings = settings(&cli, None)?;
             let s = settings.clone();
+            let app_role = args.app_role.clone();
             let applied = tokio::task::spawn_blocking(move || -> anyhow::Result<usize> {
                 let (_, pool) = db::connect(&s.database_url(), 1)?;
                 let mut conn = pool.get()?;
-                Ok(db::migrate(&mut conn)?)
+                let applied = db::migrate(&mut conn)?;
+                if let Some(role) = &app_role {
+                    db::app_role::grant(&mut conn, role)?;
+                }
+                Ok(applied)
             })
             .await??;
             println!("{applied} migration(s) applied");
+            if let Some(role) = &args.app_role {
+                println!("role {role} may now run the server; it cannot change the audit log");
+            }
         }
         Command::User(UserCommand::Add {
             username,

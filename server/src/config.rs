@@ -363,6 +363,13 @@ impl Settings {
                 self.audit.retention_days
             ));
         }
+        // The demo sender keeps the codes where `GET /demo/sms-code` hands them to anyone.
+        if self.production && self.discovery.sms_sender == "demo" {
+            return Err(
+                "discovery.sms_sender = \"demo\" hands verification codes to anyone: not with --production"
+                    .into(),
+            );
+        }
         Ok(())
     }
 
@@ -632,6 +639,17 @@ mod tests {
         assert!(settings.check().is_ok());
         settings.audit.retention_days = 90;
         assert!(settings.check().is_err());
+    }
+
+    #[test]
+    fn production_refuses_the_demo_sms_sender() {
+        let mut settings = Settings::default();
+        settings.discovery.sms_sender = "demo".into();
+        assert!(settings.check().is_ok(), "the demo may use it");
+        settings.production = true;
+        assert!(settings.check().is_err());
+        settings.discovery.sms_sender = "file".into();
+        assert!(settings.check().is_ok());
     }
 
     #[test]

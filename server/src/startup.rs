@@ -44,6 +44,12 @@ pub fn without_huge_pages() {
     }
 }
 
+/// The content security policy of `/docs` (Swagger UI sets styles inline).
+const DOCS_POLICY: &str =
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+     img-src 'self' data:; connect-src 'self'; font-src 'self' data:; frame-ancestors 'none'; \
+     base-uri 'none'; form-action 'none'";
+
 /// Opens the database, applies migrations and builds the shared state (no listener yet).
 pub fn build_state(settings: Settings, secrets: Secrets) -> anyhow::Result<Arc<AppState>> {
     settings.check().map_err(|e| anyhow::anyhow!(e))?;
@@ -53,6 +59,12 @@ pub fn build_state(settings: Settings, secrets: Secrets) -> anyhow::Result<Arc<A
     let (lookup, fingerprint) = {
         let mut conn = pool.get()?;
         db::migrate(&mut conn)?;
+        if backend == db::Backend::Postgres && db::app_role::can_rewrite_audit(&mut conn)? {
+            tracing::warn!(
+                "the database role owns the audit log and could disable its guards: serve as a \
+                 role granted by `jiuzhu migrate --app-role` (docs/operations.md)"
+            );
+        }
         audit
             .start(&mut conn)
             .map_err(|e| anyhow::anyhow!("audit checkpoint: {e}"))?;
@@ -352,6 +364,7 @@ impl Application {
                     let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
                     let metrics = metrics.clone();
                     let api = req.path().starts_with("/api/");
+                    let docs = req.path().starts_with("/docs");
                     let request_id = req
                         .extensions()
                         .get::<tracing_actix_web::RequestId>()
@@ -386,6 +399,14 @@ impl Application {
                                         ),
                                     );
                                 }
+                            }
+                            // The API's reference page (Swagger UI): its own scripts and styles,
+                            // the document from here, nothing from elsewhere.
+                            if let (true, Ok(r)) = (docs, &mut res) {
+                                r.headers_mut().insert(
+                                    header::CONTENT_SECURITY_POLICY,
+                                    header::HeaderValue::from_static(DOCS_POLICY),
+                                );
                             }
                             res
                         },

@@ -105,3 +105,35 @@ pub async fn post_json(
     let status = res.status();
     (status, res.json().await.unwrap_or(serde_json::Value::Null))
 }
+
+/// A visit of `task` on form `form_key` at (`lat`, `lon`) whose one answer is the photo
+/// `house_photo`, finished now after a quarter of an hour.
+pub fn photo_visit(
+    task: &jiuzhu_proto::task::Task,
+    form_key: &str,
+    lat: f64,
+    lon: f64,
+    photo: uuid::Uuid,
+) -> jiuzhu_proto::visit::SubmitVisit {
+    let now = chrono::Utc::now();
+    jiuzhu_proto::visit::SubmitVisit {
+        id: uuid::Uuid::new_v4(),
+        task_id: task.id,
+        form_key: form_key.into(),
+        form_version: task.form_version.unwrap_or(1),
+        answers: serde_json::json!({"house_photo": photo.to_string()}),
+        location: jiuzhu_proto::visit::LocationFix {
+            lat,
+            lon,
+            accuracy_m: 5.0,
+            crs: None,
+            fix_time: now - chrono::Duration::minutes(5),
+            mock: false,
+        },
+        started_at: now - chrono::Duration::minutes(15),
+        finished_at: now,
+        photo_ids: vec![photo],
+        staff: Vec::new(),
+        supersedes: None,
+    }
+}

@@ -48,6 +48,52 @@ macro_rules! both_backends {
     };
 }
 
+/// The role PostgreSQL test servers run as: it owns nothing, and was granted what the server
+/// needs by `db::app_role::grant` (the least-privilege deployment SECURITY.md recommends), so
+/// every PostgreSQL test runs the server as it would run in production.
+pub const PG_APP_ROLE: &str = "jiuzhu_test_app";
+
+/// Creates [`PG_APP_ROLE`] once in the cluster (tests running at once may race to it).
+fn ensure_app_role(conn: &mut PgConnection) {
+    let sql = format!(
+        "DO $$ BEGIN CREATE ROLE {PG_APP_ROLE} LOGIN PASSWORD '{PG_APP_ROLE}'; \
+         EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
+    );
+    if let Err(e) = diesel::sql_query(sql).execute(conn) {
+        panic!("cannot create the role {PG_APP_ROLE}: {e}");
+    }
+}
+
+/// `url` logging in as [`PG_APP_ROLE`] instead of its own user.
+fn as_app_role(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let host = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
+            format!("{scheme}://{PG_APP_ROLE}:{PG_APP_ROLE}@{host}")
+        }
+        None => panic!("not a database URL: {url}"),
+    }
+}
+
+/// Migrates a fresh PostgreSQL database as its owner, grants [`PG_APP_ROLE`] and gives the URL
+/// the server is to use.
+fn migrate_for_app_role(owner_url: &str) -> String {
+    let mut conn = match jiuzhu_server::db::connect(owner_url, 1)
+        .map_err(|e| e.to_string())
+        .and_then(|(_, pool)| pool.get().map_err(|e| e.to_string()))
+    {
+        Ok(c) => c,
+        Err(e) => panic!("cannot open {owner_url}: {e}"),
+    };
+    if let Err(e) = jiuzhu_server::db::migrate(&mut conn) {
+        panic!("cannot migrate the test database: {e}");
+    }
+    if let Err(e) = jiuzhu_server::db::app_role::grant(&mut conn, PG_APP_ROLE) {
+        panic!("cannot grant {PG_APP_ROLE}: {e}");
+    }
+    as_app_role(owner_url)
+}
+
 pub fn pg_admin_url() -> String {
     std::env::var("JIUZHU_TEST_PG_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
@@ -87,6 +133,7 @@ impl TestDb {
                     }
                     Err(e) => panic!("CI is set but PostgreSQL at {admin} is unreachable: {e}"),
                 };
+                ensure_app_role(&mut conn);
                 let name = format!("jiuzhu_test_{}", uuid::Uuid::now_v7().simple());
                 if let Err(e) =
                     diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut conn)
@@ -132,7 +179,11 @@ pub struct TestApp {
     pub port: u16,
     pub state: Arc<AppState>,
     pub backend: Backend,
+    /// What the server connects with: on PostgreSQL as [`PG_APP_ROLE`].
     pub database_url: String,
+    /// The database as its owner (on SQLite, the same file): for what only the owner may do,
+    /// such as an attacker's disabling the audit log's triggers.
+    pub owner_url: String,
     handle: actix_web::dev::ServerHandle,
     settings: Settings,
     keys: ([u8; 32], [u8; 32], [u8; 32]),
@@ -170,9 +221,19 @@ pub async fn spawn_app_with(
     backend: Backend,
     tweak: impl FnOnce(&mut Settings),
 ) -> Option<TestApp> {
-    let (db, url, dir) = tokio::task::spawn_blocking(move || TestDb::create(backend))
+    let (db, owner_url, dir) = tokio::task::spawn_blocking(move || TestDb::create(backend))
         .await
         .ok()??;
+    let url = match backend {
+        Backend::Sqlite => owner_url.clone(),
+        Backend::Postgres => {
+            let owner = owner_url.clone();
+            match tokio::task::spawn_blocking(move || migrate_for_app_role(&owner)).await {
+                Ok(url) => url,
+                Err(e) => panic!("{e}"),
+            }
+        }
+    };
     let mut settings = test_settings(&url, &dir);
     tweak(&mut settings);
     let keys = (rand::random(), rand::random(), rand::random());
@@ -183,6 +244,7 @@ pub async fn spawn_app_with(
         state,
         backend,
         database_url: url,
+        owner_url,
         handle,
         settings,
         keys,
@@ -216,6 +278,24 @@ async fn start(
 }
 
 impl TestApp {
+    /// Runs `statements` on the database as its owner (not as the server's role), in order.
+    pub async fn as_owner(&self, statements: Vec<String>) -> Result<(), String> {
+        let url = self.owner_url.clone();
+        let run = move || -> Result<(), String> {
+            let (_, pool) = jiuzhu_server::db::connect(&url, 1).map_err(|e| e.to_string())?;
+            let mut conn = pool.get().map_err(|e| e.to_string())?;
+            for sql in statements {
+                diesel::sql_query(&sql)
+                    .execute(&mut *conn)
+                    .map_err(|e| format!("{sql}: {e}"))?;
+            }
+            Ok(())
+        };
+        tokio::task::spawn_blocking(run)
+            .await
+            .map_err(|e| e.to_string())?
+    }
+
     /// A client without a token.
     pub fn client(&self) -> Client {
         Client::new(&self.base)

@@ -196,7 +196,7 @@ async fn run_and_scan(backend: Backend, secrets: &mut BTreeSet<String>) -> Optio
     );
     if backend == Backend::Postgres {
         let dump = std::process::Command::new("pg_dump")
-            .arg(&app.database_url)
+            .arg(&app.owner_url)
             .output()
             .expect("pg_dump");
         assert!(

@@ -1,6 +1,7 @@
 //! Storage: one connection type over SQLite and PostgreSQL, the pool, migrations, and the helper
 //! that runs blocking database work off the async workers.
 
+pub mod app_role;
 pub mod bulk;
 pub mod bulk_load;
 #[cfg(test)]
@@ -170,14 +171,57 @@ fn create_private(path: &std::path::Path) -> std::io::Result<()> {
 }
 
 /// Applies every pending migration of the connection's backend.
+///
+/// On PostgreSQL a database whose migrations are all applied is left alone without diesel's
+/// set-up (which creates its table if missing): the application's role of a least-privilege
+/// deployment ([`app_role`]) may create nothing. A pending migration then needs the owner:
+/// `jiuzhu migrate`.
 pub fn migrate(conn: &mut AnyConnection) -> Result<usize, DbSetupError> {
     let applied = match conn {
         AnyConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
-        AnyConnection::Postgresql(c) => c
-            .run_pending_migrations(POSTGRES_MIGRATIONS)
-            .map(|v| v.len()),
+        AnyConnection::Postgresql(c) => {
+            if pg_all_applied(c)? {
+                return Ok(0);
+            }
+            c.run_pending_migrations(POSTGRES_MIGRATIONS)
+                .map(|v| v.len())
+        }
     };
     applied.map_err(|e| DbSetupError::Migration(e.to_string()))
+}
+
+/// Whether every embedded PostgreSQL migration is recorded as applied (false when the
+/// migrations' table does not exist yet).
+fn pg_all_applied(c: &mut diesel::PgConnection) -> Result<bool, DbSetupError> {
+    #[derive(diesel::QueryableByName)]
+    struct Version {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        version: String,
+    }
+    #[derive(diesel::QueryableByName)]
+    struct Present {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        present: bool,
+    }
+    let table: Present = diesel::sql_query(
+        "SELECT to_regclass('public.__diesel_schema_migrations') IS NOT NULL AS present",
+    )
+    .get_result(c)?;
+    if !table.present {
+        return Ok(false);
+    }
+    let applied: std::collections::HashSet<String> =
+        diesel::sql_query("SELECT version::text AS version FROM __diesel_schema_migrations")
+            .load::<Version>(c)?
+            .into_iter()
+            .map(|v| v.version)
+            .collect();
+    let embedded =
+        diesel::migration::MigrationSource::<diesel::pg::Pg>::migrations(&POSTGRES_MIGRATIONS)
+            .map_err(|e| DbSetupError::Migration(e.to_string()))?;
+    Ok(embedded
+        .iter()
+        .all(|m| applied.contains(&m.name().version().to_string())))
 }
 
 /// Applies pending migrations up to and including version `last` (a folder name's date and
@@ -219,13 +263,14 @@ pub fn revert_all(conn: &mut AnyConnection) -> Result<usize, DbSetupError> {
 
 /// True when every embedded migration has been applied (for `/readyz`).
 pub fn migrations_current(conn: &mut AnyConnection) -> Result<bool, DbSetupError> {
-    let pending = match conn {
-        AnyConnection::Sqlite(c) => c.has_pending_migration(SQLITE_MIGRATIONS),
-        AnyConnection::Postgresql(c) => c.has_pending_migration(POSTGRES_MIGRATIONS),
-    };
-    pending
-        .map(|p| !p)
-        .map_err(|e| DbSetupError::Migration(e.to_string()))
+    match conn {
+        AnyConnection::Sqlite(c) => c
+            .has_pending_migration(SQLITE_MIGRATIONS)
+            .map(|p| !p)
+            .map_err(|e| DbSetupError::Migration(e.to_string())),
+        // Without diesel's set-up, which the application's role may not run (see `migrate`).
+        AnyConnection::Postgresql(c) => pg_all_applied(c),
+    }
 }
 
 /// A description of the schema (tables and columns, in order), for the migration round-trip test.
@@ -284,8 +329,12 @@ pub fn now() -> chrono::NaiveDateTime {
 /// find its 30 households' 74 (12 ms a sync, 280 syncs/s instead of 1,060).
 pub fn refresh_statistics(conn: &mut AnyConnection, tables: &[&str]) -> QueryResult<()> {
     if let AnyConnection::Postgresql(pg) = conn {
-        use diesel::connection::SimpleConnection;
-        pg.batch_execute(&format!("ANALYZE {}", tables.join(", ")))?;
+        // As the tables' owner, whatever role the server runs as (migration
+        // `2026-12-07-000021_analyze_for_app_role`).
+        let names: Vec<String> = tables.iter().map(|t| (*t).to_owned()).collect();
+        diesel::sql_query("SELECT analyze_tables($1)")
+            .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(names)
+            .execute(pg)?;
     }
     Ok(())
 }

@@ -2,11 +2,12 @@
 //! members. One path for the API, the CSV import and the demo city.
 //!
 //! A household's facts are what the rules read; every write that changes them runs the rules in
-//! the same transaction, through [`facts_changed`]: a household created or updated here, one
-//! registered from a citizen's self-report (`self_reports::create`) and the households of a CSV
-//! import (`imports::households`, a batch at a time). The other sources of facts fire the same
-//! evaluation where they write: an accepted visit (`visits::decide`) and department data
-//! (`imports::departments`).
+//! the same transaction, through [`facts_changed`]: a household created or updated here and one
+//! registered from a citizen's self-report (`self_reports::create`). The other sources of facts
+//! fire the same evaluation where they write: an accepted visit (`visits::decide`), department
+//! data (`imports::departments`) and the households of a CSV import (`imports::households`,
+//! which evaluates each batch from its rows on a thread of its own,
+//! `rules::evaluate::new_household`, and writes the findings in the batch's transaction).
 
 mod create;
 pub mod read;
@@ -85,8 +86,8 @@ impl Clashed {
 }
 
 /// Households' facts changed: the rules run on each of them now, in the writer's transaction.
-/// Every write that changes households' facts ends here: the registry's own writes, a citizen's
-/// self-report and the CSV import. A batch is evaluated together (what the rules read is fetched a
+/// Every write that changes stored households' facts ends here: the registry's own writes and a
+/// citizen's self-report. A batch is evaluated together (what the rules read is fetched a
 /// chunk of households per query, [`evaluate::households`]); the evaluations follow `ids`.
 pub fn facts_changed(
     conn: &mut AnyConnection,

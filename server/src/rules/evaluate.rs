@@ -4,14 +4,15 @@
 //! is missing in the household's district is counted as a gap, never guessed.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
-use chrono::NaiveDateTime;
+use chrono::{NaiveDate, NaiveDateTime};
 use jiuzhu_proto::finding::{FindingSource, FindingState};
 use jiuzhu_proto::rule::RuleOutcome;
 use serde_json::{Map, Value as Json};
 
 use super::facts::{self, Sources};
-use super::{Engine, RuleRun};
+use super::{Engine, RuleRun, RuleSet};
 use crate::db::repo::findings::{self as finding_repo, FindingRow};
 use crate::db::repo::standards::StandardRow;
 use crate::db::repo::{
@@ -104,10 +105,9 @@ pub fn households(
     now: NaiveDateTime,
 ) -> ApiResult<Vec<Option<Evaluation>>> {
     let today = crate::domain::time::today();
-    let rules = engine.book.set(&standard_repo::latest_rules(conn)?);
-    let mut standards: HashMap<String, Option<StandardRow>> = HashMap::new();
-    // A missing standard is counted once per (rule, district) and call.
-    let mut gaps: BTreeSet<(String, i32, String, String)> = BTreeSet::new();
+    let rules = rule_set(conn, engine)?;
+    let mut standards = Standards::default();
+    let mut pending = Pending::default();
     let mut results = Vec::with_capacity(subjects.len());
     for chunk in subjects.chunks(CHUNK) {
         let mut ids: Vec<String> = chunk.iter().map(|s| s.household_id.to_owned()).collect();
@@ -128,141 +128,272 @@ pub fn households(
             let answers = crate::answers::open_answers(&row, engine.cipher)?;
             visits.insert(row.household_id.clone(), answers);
         }
-        let mut open: HashMap<(String, String), String> = HashMap::new();
+        let mut open: OpenFindings = HashMap::new();
         for f in finding_repo::open_of_many(conn, &ids)? {
             if let Some(h) = f.household_id {
                 open.insert((h, f.kind), f.id);
             }
         }
-        let mut opened: Vec<FindingRow> = Vec::new();
-        let mut refreshed: Vec<finding_repo::Refresh> = Vec::new();
         for subject in chunk {
             let Some(household) = rows.get(subject.household_id) else {
                 results.push(None);
                 continue;
             };
-            let district = facts::district_code(&household.org_path).unwrap_or("");
-            let standard = match standards.get(district) {
-                Some(s) => s.clone(),
-                None => {
-                    let s = standard_repo::in_force(conn, district, today)?;
-                    standards.insert(district.to_owned(), s.clone());
-                    s
-                }
-            };
             let no_members = Vec::new();
-            let facts = facts::gather(&Sources {
+            let standard = standards.of(conn, &household.org_path, today)?;
+            let sources = Sources {
                 household,
                 members: members.get(subject.household_id).unwrap_or(&no_members),
                 visit: visits.get(subject.household_id),
-                standard: standard.as_ref(),
+                standard,
                 signals: subject.signals,
                 today,
-            });
-            let mut evaluation = Evaluation::default();
-            for (id, version, errors) in &rules.broken {
-                let mut o = outcome(id, u32::try_from(*version).unwrap_or(0), "error");
-                o.errors = errors.clone();
-                evaluation.outcomes.push(o);
-            }
-            let runs = rules.run(&facts, today);
-            for ((version, rule), run) in rules.rules.iter().zip(runs) {
-                let rule_id = rule.definition.id.as_str();
-                let v = u32::try_from(*version).unwrap_or(0);
-                match run {
-                    RuleRun::NotFired => evaluation.outcomes.push(outcome(rule_id, v, "not_fired")),
-                    RuleRun::Failed(errors) => {
-                        let mut o = outcome(rule_id, v, "error");
-                        o.errors = errors;
-                        evaluation.outcomes.push(o);
-                    }
-                    RuleRun::StandardMissing(missing) => {
-                        let place = if district.is_empty() { "-" } else { district };
-                        gaps.insert((
-                            rule_id.to_owned(),
-                            *version,
-                            place.to_owned(),
-                            missing.join(","),
-                        ));
-                        let mut o = outcome(rule_id, v, "standard_missing");
-                        o.missing = missing;
-                        evaluation.outcomes.push(o);
-                    }
-                    RuleRun::Fired { inputs, computed } => {
-                        let (source, source_id) = subject.trigger.source();
-                        // Evidence is stored unsealed: numbers from answers are masked in it.
-                        let mut inputs = Json::Object(inputs);
-                        let mut computed = Json::Object(computed);
-                        crate::domain::free_text::mask_json(&mut inputs);
-                        crate::domain::free_text::mask_json(&mut computed);
-                        let (inputs, computed) = (inputs.to_string(), computed.to_string());
-                        let key = (subject.household_id.to_owned(), rule_id.to_owned());
-                        let id = match open.get(&key) {
-                            Some(open_id) => {
-                                refreshed.push(finding_repo::Refresh {
-                                    id: open_id.clone(),
-                                    rule_version: Some(*version),
-                                    source: source.as_str().to_owned(),
-                                    source_id,
-                                    inputs,
-                                    computed,
-                                    updated_at: now,
-                                });
-                                open_id.clone()
-                            }
-                            None => {
-                                let categories: Vec<&str> = rule
-                                    .definition
-                                    .categories
-                                    .iter()
-                                    .map(|c| c.as_str())
-                                    .collect();
-                                let finding = FindingRow {
-                                    id: uuid::Uuid::now_v7().to_string(),
-                                    kind: rule_id.to_owned(),
-                                    household_id: Some(subject.household_id.to_owned()),
-                                    self_report_id: None,
-                                    org_path: household.org_path.clone(),
-                                    rule_id: Some(rule_id.to_owned()),
-                                    rule_version: Some(*version),
-                                    source: source.as_str().to_owned(),
-                                    source_id,
-                                    inputs,
-                                    computed,
-                                    categories: serde_json::to_string(&categories)
-                                        .map_err(ApiError::internal)?,
-                                    state: FindingState::Open.as_str().into(),
-                                    reason: None,
-                                    application_id: None,
-                                    closed_by: None,
-                                    closed_at: None,
-                                    created_at: now,
-                                    updated_at: now,
-                                };
-                                // A later subject of the same household refreshes it.
-                                open.insert(key, finding.id.clone());
-                                evaluation.opened.push(finding.id.clone());
-                                let id = finding.id.clone();
-                                opened.push(finding);
-                                id
-                            }
-                        };
-                        evaluation.findings.push(id);
-                        evaluation.outcomes.push(outcome(rule_id, v, "fired"));
-                    }
-                }
-            }
+            };
+            let evaluation = judge(
+                &rules,
+                subject.trigger,
+                &sources,
+                &mut open,
+                now,
+                &mut pending,
+            )?;
             results.push(Some(evaluation));
         }
-        // Written once per chunk, in the order they were made: nothing above reads them back
-        // (the open findings of the chunk are in `open`).
-        finding_repo::insert_many(conn, &opened)?;
-        finding_repo::refresh_many(conn, &refreshed)?;
+        pending.write_findings(conn)?;
     }
-    for (rule_id, version, district, missing) in gaps {
-        standard_repo::record_gap(conn, &rule_id, version, &district, &missing, now)?;
-    }
+    pending.write(conn, now)?;
     Ok(results)
+}
+
+/// The rule table in force: the latest version of each enabled rule, compiled.
+pub fn rule_set(conn: &mut AnyConnection, engine: &Engine<'_>) -> ApiResult<Arc<RuleSet>> {
+    Ok(engine.book.set(&standard_repo::latest_rules(conn)?))
+}
+
+/// A new household's evaluation, away from the database: a household not yet stored has no
+/// visit and no open finding, so its own rows and the standard of its district are all its facts.
+/// What it opens goes into `pending`, for the transaction that stores the household to write
+/// ([`Pending::write`]). The CSV import runs this beside its writer, on the batch it is about to
+/// insert; `rules` and `standards` are read before ([`Standards::load`]).
+pub fn new_household(
+    rules: &RuleSet,
+    standards: &Standards,
+    household: &household_repo::HouseholdRow,
+    members: &[household_repo::MemberRow],
+    today: NaiveDate,
+    now: NaiveDateTime,
+    pending: &mut Pending,
+) -> ApiResult<Evaluation> {
+    let none = Map::new();
+    let sources = Sources {
+        household,
+        members,
+        visit: None,
+        standard: standards.loaded(&household.org_path),
+        signals: &none,
+        today,
+    };
+    judge(
+        rules,
+        Trigger::Household,
+        &sources,
+        &mut HashMap::new(),
+        now,
+        pending,
+    )
+}
+
+/// Open findings by (household, type): at most one of each.
+type OpenFindings = HashMap<(String, String), String>;
+
+/// The standards in force by district, read once per district and evaluation run.
+#[derive(Default)]
+pub struct Standards(HashMap<String, Option<StandardRow>>);
+
+impl Standards {
+    /// The standards in force `on` in the districts of `org_paths`, read now for an evaluation
+    /// away from the database ([`new_household`]).
+    pub fn load<'p>(
+        conn: &mut AnyConnection,
+        org_paths: impl IntoIterator<Item = &'p str>,
+        on: NaiveDate,
+    ) -> ApiResult<Standards> {
+        let mut standards = Standards::default();
+        for path in org_paths {
+            standards.of(conn, path, on)?;
+        }
+        Ok(standards)
+    }
+
+    fn of(
+        &mut self,
+        conn: &mut AnyConnection,
+        org_path: &str,
+        on: NaiveDate,
+    ) -> ApiResult<Option<&StandardRow>> {
+        let district = facts::district_code(org_path).unwrap_or("");
+        if !self.0.contains_key(district) {
+            let s = standard_repo::in_force(conn, district, on)?;
+            self.0.insert(district.to_owned(), s);
+        }
+        Ok(self.0.get(district).and_then(Option::as_ref))
+    }
+
+    fn loaded(&self, org_path: &str) -> Option<&StandardRow> {
+        let district = facts::district_code(org_path).unwrap_or("");
+        self.0.get(district).and_then(Option::as_ref)
+    }
+}
+
+/// What evaluations found, to write in the transaction that changed the facts: findings opened
+/// and refreshed, in the order made, and the standards found missing.
+#[derive(Default)]
+pub struct Pending {
+    opened: Vec<FindingRow>,
+    refreshed: Vec<finding_repo::Refresh>,
+    /// A missing standard is recorded once per (rule, version, district, missing) and run.
+    gaps: BTreeSet<(String, i32, String, String)>,
+}
+
+impl Pending {
+    /// Findings opened and not yet written.
+    pub fn opened(&self) -> usize {
+        self.opened.len()
+    }
+
+    /// Takes in another evaluation's findings, after these.
+    pub fn append(&mut self, mut other: Pending) {
+        self.opened.append(&mut other.opened);
+        self.refreshed.append(&mut other.refreshed);
+        self.gaps.append(&mut other.gaps);
+    }
+
+    /// Writes the findings made so far (nothing reads them back in between).
+    fn write_findings(&mut self, conn: &mut AnyConnection) -> ApiResult<()> {
+        finding_repo::insert_many(conn, &self.opened)?;
+        finding_repo::refresh_many(conn, &self.refreshed)?;
+        self.opened.clear();
+        self.refreshed.clear();
+        Ok(())
+    }
+
+    /// Writes everything, in the caller's transaction.
+    pub fn write(mut self, conn: &mut AnyConnection, now: NaiveDateTime) -> ApiResult<()> {
+        self.write_findings(conn)?;
+        for (rule_id, version, district, missing) in &self.gaps {
+            standard_repo::record_gap(conn, rule_id, *version, district, missing, now)?;
+        }
+        Ok(())
+    }
+}
+
+/// Runs the rule set on one household's facts: each rule that fires opens a finding, or
+/// refreshes the one open of its type (`open`, updated with what opens here).
+fn judge(
+    rules: &RuleSet,
+    trigger: Trigger<'_>,
+    sources: &Sources<'_>,
+    open: &mut OpenFindings,
+    now: NaiveDateTime,
+    pending: &mut Pending,
+) -> ApiResult<Evaluation> {
+    let household = sources.household;
+    let district = facts::district_code(&household.org_path).unwrap_or("");
+    let facts = facts::gather(sources);
+    let mut evaluation = Evaluation::default();
+    for (id, version, errors) in &rules.broken {
+        let mut o = outcome(id, u32::try_from(*version).unwrap_or(0), "error");
+        o.errors = errors.clone();
+        evaluation.outcomes.push(o);
+    }
+    let runs = rules.run(&facts, sources.today);
+    for ((version, rule), run) in rules.rules.iter().zip(runs) {
+        let rule_id = rule.definition.id.as_str();
+        let v = u32::try_from(*version).unwrap_or(0);
+        match run {
+            RuleRun::NotFired => evaluation.outcomes.push(outcome(rule_id, v, "not_fired")),
+            RuleRun::Failed(errors) => {
+                let mut o = outcome(rule_id, v, "error");
+                o.errors = errors;
+                evaluation.outcomes.push(o);
+            }
+            RuleRun::StandardMissing(missing) => {
+                let place = if district.is_empty() { "-" } else { district };
+                pending.gaps.insert((
+                    rule_id.to_owned(),
+                    *version,
+                    place.to_owned(),
+                    missing.join(","),
+                ));
+                let mut o = outcome(rule_id, v, "standard_missing");
+                o.missing = missing;
+                evaluation.outcomes.push(o);
+            }
+            RuleRun::Fired { inputs, computed } => {
+                let (source, source_id) = trigger.source();
+                // Evidence is stored unsealed: numbers from answers are masked in it.
+                let mut inputs = Json::Object(inputs);
+                let mut computed = Json::Object(computed);
+                crate::domain::free_text::mask_json(&mut inputs);
+                crate::domain::free_text::mask_json(&mut computed);
+                let (inputs, computed) = (inputs.to_string(), computed.to_string());
+                let key = (household.id.clone(), rule_id.to_owned());
+                let id = match open.get(&key) {
+                    Some(open_id) => {
+                        pending.refreshed.push(finding_repo::Refresh {
+                            id: open_id.clone(),
+                            rule_version: Some(*version),
+                            source: source.as_str().to_owned(),
+                            source_id,
+                            inputs,
+                            computed,
+                            updated_at: now,
+                        });
+                        open_id.clone()
+                    }
+                    None => {
+                        let categories: Vec<&str> = rule
+                            .definition
+                            .categories
+                            .iter()
+                            .map(|c| c.as_str())
+                            .collect();
+                        let finding = FindingRow {
+                            id: uuid::Uuid::now_v7().to_string(),
+                            kind: rule_id.to_owned(),
+                            household_id: Some(household.id.clone()),
+                            self_report_id: None,
+                            org_path: household.org_path.clone(),
+                            rule_id: Some(rule_id.to_owned()),
+                            rule_version: Some(*version),
+                            source: source.as_str().to_owned(),
+                            source_id,
+                            inputs,
+                            computed,
+                            categories: serde_json::to_string(&categories)
+                                .map_err(ApiError::internal)?,
+                            state: FindingState::Open.as_str().into(),
+                            reason: None,
+                            application_id: None,
+                            closed_by: None,
+                            closed_at: None,
+                            created_at: now,
+                            updated_at: now,
+                        };
+                        // A later subject of the same household refreshes it.
+                        open.insert(key, finding.id.clone());
+                        evaluation.opened.push(finding.id.clone());
+                        let id = finding.id.clone();
+                        pending.opened.push(finding);
+                        id
+                    }
+                };
+                evaluation.findings.push(id);
+                evaluation.outcomes.push(outcome(rule_id, v, "fired"));
+            }
+        }
+    }
+    Ok(evaluation)
 }
 
 /// Holds the households' rows until the transaction ends, so two evaluations of one household

@@ -144,6 +144,71 @@ async fn ops_endpoints(backend: Backend) {
 }
 both_backends!(ops, ops_endpoints);
 
+/// The headers that keep answers out of caches, frames and sniffing: on a log-in (tokens), on an
+/// API read, on the API's reference page and on the console.
+async fn security_headers_on_every_kind_of_answer(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    app.load_demo().await;
+    let http = reqwest::Client::new();
+    let login = http
+        .post(format!("{}/api/v1/auth/login", app.base))
+        .json(&serde_json::json!({"username": "admin", "password": jiuzhu_tests::DEMO_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), StatusCode::OK);
+    let h = |res: &reqwest::Response, name: &str| -> String {
+        res.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    for res in [
+        &login,
+        &http
+            .get(format!("{}/api/v1/openapi.json", app.base))
+            .send()
+            .await
+            .unwrap(),
+    ] {
+        assert_eq!(h(res, "cache-control"), "no-store", "{}", res.url());
+        assert_eq!(
+            h(res, "content-security-policy"),
+            "default-src 'none'; frame-ancestors 'none'"
+        );
+        assert_eq!(h(res, "x-frame-options"), "DENY");
+        assert_eq!(h(res, "x-content-type-options"), "nosniff");
+        assert_eq!(h(res, "referrer-policy"), "no-referrer");
+    }
+    for page in ["/docs/", "/"] {
+        let res = http
+            .get(format!("{}{page}", app.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{page}");
+        let policy = h(&res, "content-security-policy");
+        assert!(
+            policy.starts_with("default-src 'none'") || policy.starts_with("default-src 'self'"),
+            "{page}: {policy}"
+        );
+        assert!(
+            policy.contains("frame-ancestors 'none'"),
+            "{page}: {policy}"
+        );
+        assert!(
+            !policy.contains("script-src 'unsafe-inline'"),
+            "{page}: {policy}"
+        );
+        assert_eq!(h(&res, "x-frame-options"), "DENY", "{page}");
+        assert_eq!(h(&res, "x-content-type-options"), "nosniff", "{page}");
+    }
+}
+both_backends!(security_headers, security_headers_on_every_kind_of_answer);
+
 /// The committed `proto/openapi.json` is what the code generates. Regenerate with
 /// `cargo run -- openapi > proto/openapi.json`.
 #[test]

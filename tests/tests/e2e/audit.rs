@@ -9,7 +9,7 @@ use jiuzhu_proto::page::Page;
 use jiuzhu_server::audit::{self, AuditEntry, AuditRow, Verification};
 use jiuzhu_server::db::repo::audit as repo;
 use jiuzhu_server::db::AnyConnection;
-use jiuzhu_tests::{both_backends, spawn_app, Backend, TestApp, DEMO_PASSWORD};
+use jiuzhu_tests::{both_backends, spawn_app, Backend, TestApp, TestDb, DEMO_PASSWORD};
 use reqwest::{Method, StatusCode};
 
 /// Appends `n` records as the server would, and signs the head.
@@ -78,18 +78,16 @@ async fn as_attacker(app: &TestApp, statements: Vec<String>) {
             "ALTER TABLE audit_head DISABLE TRIGGER USER",
         ],
     };
-    app.state
-        .db(move |conn| {
-            for sql in drop_guards {
-                diesel::sql_query(sql).execute(conn)?;
-            }
-            for sql in statements {
-                diesel::sql_query(sql).execute(conn)?;
-            }
-            Ok(())
-        })
-        .await
-        .unwrap();
+    // The server's own role may not do this on PostgreSQL (`append_only`): the attacker here
+    // has the owner's rights.
+    let all = drop_guards
+        .into_iter()
+        .map(str::to_owned)
+        .chain(statements)
+        .collect();
+    if let Err(e) = app.as_owner(all).await {
+        panic!("{e}");
+    }
 }
 
 fn quote(text: &str) -> String {
@@ -310,7 +308,9 @@ async fn forged_checkpoint(backend: Backend) {
 }
 both_backends!(audit_refuses_a_forged_checkpoint, forged_checkpoint);
 
-/// The application's own SQL cannot change, delete or truncate records, nor move the head back.
+/// The application's own SQL cannot change, delete or truncate records, nor move the head back;
+/// on PostgreSQL it runs as a role that owns nothing (`jiuzhu migrate --app-role`), which cannot
+/// lift the guards either.
 async fn append_only(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
@@ -324,8 +324,17 @@ async fn append_only(backend: Backend) {
         "DELETE FROM audit_head",
     ];
     if backend == Backend::Postgres {
-        refused.push("TRUNCATE audit_log");
-        refused.push("TRUNCATE audit_head");
+        // The server's role owns nothing: it cannot lift the guards either.
+        refused.extend([
+            "TRUNCATE audit_log",
+            "TRUNCATE audit_head",
+            "ALTER TABLE audit_log DISABLE TRIGGER USER",
+            "ALTER TABLE audit_head DISABLE TRIGGER USER",
+            "DROP TRIGGER audit_log_no_change ON audit_log",
+            "DROP TABLE audit_log",
+            "ALTER TABLE audit_log OWNER TO jiuzhu_test_app",
+            "SET ROLE postgres",
+        ]);
     }
     for sql in refused {
         let result = app
@@ -338,6 +347,51 @@ async fn append_only(backend: Backend) {
     assert_eq!(rows(&app).await.len(), 3);
 }
 both_backends!(audit_log_is_append_only, append_only);
+
+/// `jiuzhu migrate --app-role` grants only a role that could not lift the audit log's guards.
+#[tokio::test]
+async fn app_role_refuses_roles_that_could_rewrite_the_audit_log() {
+    let Some((_db, owner_url, _dir)) = TestDb::create(Backend::Postgres) else {
+        return;
+    };
+    let outcome = tokio::task::spawn_blocking(move || {
+        let (_, pool) = jiuzhu_server::db::connect(&owner_url, 1).unwrap();
+        let mut conn = pool.get().unwrap();
+        jiuzhu_server::db::migrate(&mut conn).unwrap();
+        let mut answers = Vec::new();
+        for role in [
+            "postgres",
+            "no_such_role_here",
+            "Bad;Name",
+            jiuzhu_tests::PG_APP_ROLE,
+        ] {
+            answers.push(
+                jiuzhu_server::db::app_role::grant(&mut conn, role)
+                    .err()
+                    .map(|e| e.to_string()),
+            );
+        }
+        answers
+    })
+    .await
+    .unwrap();
+    assert!(
+        outcome[0].as_deref().unwrap_or("").contains("superuser"),
+        "{outcome:?}"
+    );
+    assert!(
+        outcome[1]
+            .as_deref()
+            .unwrap_or("")
+            .contains("does not exist"),
+        "{outcome:?}"
+    );
+    assert!(
+        outcome[2].as_deref().unwrap_or("").contains("lower-case"),
+        "{outcome:?}"
+    );
+    assert_eq!(outcome[3], None, "the test role is granted");
+}
 
 async fn search(
     client: &jiuzhu_mobile_api::Client,

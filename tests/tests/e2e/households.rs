@@ -115,6 +115,15 @@ async fn create_read_reveal(backend: Backend) {
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
+    // A revealed number is never kept by a browser or a proxy.
+    let again = coordinator
+        .request(Method::POST, &format!("/households/{}/reveal", h.id))
+        .json(&json!({"reason": "核对低保材料", "member_id": h.members[1].id}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::OK);
+    assert_eq!(again.headers()["cache-control"], "no-store");
     let revealed: RevealResponse = serde_json::from_value(body).unwrap();
     assert_eq!(revealed.members.len(), 1);
     assert_eq!(revealed.members[0].id_number, child_id.to_uppercase());

@@ -3,6 +3,7 @@
 
 mod api_surface;
 mod audit;
+mod audit_actions;
 mod auth;
 mod authz;
 mod backup;

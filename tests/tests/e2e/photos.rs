@@ -8,7 +8,7 @@ use jiuzhu_mobile_api::Client;
 use jiuzhu_proto::household::Relation;
 use jiuzhu_proto::photo::{Photo, Upload};
 use jiuzhu_proto::task::{CreateTask, TaskKind};
-use jiuzhu_proto::visit::{FlagCode, LocationFix, SubmitVisit};
+use jiuzhu_proto::visit::FlagCode;
 use jiuzhu_tests::{both_backends, spawn_app, spawn_app_with, Backend, TestApp};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -325,30 +325,6 @@ async fn task_for(
     (task, lat, lon)
 }
 
-fn visit(task: &jiuzhu_proto::task::Task, lat: f64, lon: f64, photo: uuid::Uuid) -> SubmitVisit {
-    let now = Utc::now();
-    SubmitVisit {
-        id: uuid::Uuid::new_v4(),
-        task_id: task.id,
-        form_key: "snap".into(),
-        form_version: task.form_version.unwrap(),
-        answers: json!({"house_photo": photo.to_string()}),
-        location: LocationFix {
-            lat,
-            lon,
-            accuracy_m: 5.0,
-            crs: None,
-            fix_time: now - chrono::Duration::minutes(5),
-            mock: false,
-        },
-        started_at: now - chrono::Duration::minutes(15),
-        finished_at: now,
-        photo_ids: vec![photo],
-        staff: Vec::new(),
-        supersedes: None,
-    }
-}
-
 async fn photo_checks(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
@@ -374,7 +350,9 @@ async fn photo_checks(backend: Backend) {
     let first = uuid::Uuid::new_v4();
     put(&worker, first, sample("gps/DSCN0010.jpg")).await;
     let v1 = worker
-        .submit_visit(&visit(&task1, lat, lon, first))
+        .submit_visit(&jiuzhu_tests::fixtures::photo_visit(
+            &task1, "snap", lat, lon, first,
+        ))
         .await
         .unwrap()
         .visit;
@@ -387,7 +365,9 @@ async fn photo_checks(backend: Backend) {
     let (status, _, _) = get(&coordinator, &format!("/photos/{first}")).await;
     assert_eq!(status, StatusCode::OK);
     let e = worker
-        .submit_visit(&visit(&task2, lat, lon, first))
+        .submit_visit(&jiuzhu_tests::fixtures::photo_visit(
+            &task2, "snap", lat, lon, first,
+        ))
         .await
         .unwrap_err();
     assert_eq!(e.status(), Some(StatusCode::UNPROCESSABLE_ENTITY));
@@ -396,7 +376,9 @@ async fn photo_checks(backend: Backend) {
     let copy = uuid::Uuid::new_v4();
     put(&worker, copy, sample("gps/DSCN0010.jpg")).await;
     let v2 = worker
-        .submit_visit(&visit(&task2, lat, lon, copy))
+        .submit_visit(&jiuzhu_tests::fixtures::photo_visit(
+            &task2, "snap", lat, lon, copy,
+        ))
         .await
         .unwrap()
         .visit;
@@ -409,7 +391,13 @@ async fn photo_checks(backend: Backend) {
     // Photo ids that do not exist or are someone else's are refused.
     let (task3, _, _) = task_for(&app, &coordinator, &worker, 3).await;
     let e = worker
-        .submit_visit(&visit(&task3, lat, lon, uuid::Uuid::new_v4()))
+        .submit_visit(&jiuzhu_tests::fixtures::photo_visit(
+            &task3,
+            "snap",
+            lat,
+            lon,
+            uuid::Uuid::new_v4(),
+        ))
         .await
         .unwrap_err();
     assert_eq!(e.status(), Some(StatusCode::UNPROCESSABLE_ENTITY));
@@ -417,7 +405,9 @@ async fn photo_checks(backend: Backend) {
     let other = app.login("worker2").await;
     put(&other, theirs, sample("gps/DSCN0012.jpg")).await;
     let e = worker
-        .submit_visit(&visit(&task3, lat, lon, theirs))
+        .submit_visit(&jiuzhu_tests::fixtures::photo_visit(
+            &task3, "snap", lat, lon, theirs,
+        ))
         .await
         .unwrap_err();
     assert_eq!(e.status(), Some(StatusCode::UNPROCESSABLE_ENTITY));

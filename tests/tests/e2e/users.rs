@@ -273,6 +273,24 @@ both_backends!(user_filters, filter_users_and_assignees);
 
 /// An admin cannot demote, move or disable themselves (the city would be left without its
 /// administration); another admin can.
+/// A second admin of the city, `admin2` with password `a-good-password`, made by `admin`.
+async fn second_admin(
+    app: &TestApp,
+    admin: &jiuzhu_mobile_api::Client,
+) -> jiuzhu_proto::user::User {
+    let city = first_unit(app, OrgKind::City).await;
+    admin
+        .create_user(&CreateUser {
+            username: "admin2".into(),
+            password: "a-good-password".into(),
+            display_name: "第二管理员".into(),
+            role: Role::Admin,
+            org_unit_id: city.id,
+        })
+        .await
+        .unwrap()
+}
+
 async fn no_self_demotion(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
@@ -304,17 +322,7 @@ async fn no_self_demotion(backend: Backend) {
         )
         .await
         .unwrap();
-    let city = first_unit(&app, OrgKind::City).await;
-    let second = admin
-        .create_user(&CreateUser {
-            username: "admin2".into(),
-            password: "a-good-password".into(),
-            display_name: "第二管理员".into(),
-            role: Role::Admin,
-            org_unit_id: city.id,
-        })
-        .await
-        .unwrap();
+    let second = second_admin(&app, &admin).await;
     let mut admin2 = app.client();
     admin2
         .login("admin2", "a-good-password", None)
@@ -335,3 +343,59 @@ async fn no_self_demotion(backend: Backend) {
     let _ = second;
 }
 both_backends!(self_demotion, no_self_demotion);
+
+/// Two admins disabling each other at the same moment: one wins, the other is refused, and the
+/// city keeps an active admin (on PostgreSQL the check and the write are serialised by a lock;
+/// without it both would commit). Eight rounds.
+async fn never_zero_admins(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    app.load_demo().await;
+    let admin = app.login("admin").await;
+    let me = admin.me().await.unwrap();
+    let other = second_admin(&app, &admin).await;
+    let disable = UpdateUser {
+        disabled: Some(true),
+        ..Default::default()
+    };
+    let enable = UpdateUser {
+        disabled: Some(false),
+        ..Default::default()
+    };
+    for round in 0..8 {
+        let x = app.login("admin").await;
+        let mut y = app.client();
+        y.login("admin2", "a-good-password", None).await.unwrap();
+        let (a, b) = tokio::join!(
+            x.update_user(other.id, &disable),
+            y.update_user(me.id, &disable)
+        );
+        assert!(
+            a.is_ok() != b.is_ok(),
+            "round {round}: exactly one may win: {:?} / {:?}",
+            a.as_ref().map(|u| u.disabled),
+            b.as_ref().map(|u| u.disabled)
+        );
+        for refused in [a.as_ref().err(), b.as_ref().err()].into_iter().flatten() {
+            assert!(
+                matches!(
+                    refused.code(),
+                    Some(
+                        ErrorCode::Conflict | ErrorCode::Unauthorized | ErrorCode::AccountDisabled
+                    )
+                ),
+                "round {round}: {refused:?}"
+            );
+        }
+        // The winner re-enables the loser for the next round.
+        if a.is_ok() {
+            x.update_user(other.id, &enable).await.unwrap();
+        } else {
+            let mut y = app.client();
+            y.login("admin2", "a-good-password", None).await.unwrap();
+            y.update_user(me.id, &enable).await.unwrap();
+        }
+    }
+}
+both_backends!(last_admin_race, never_zero_admins);

@@ -20,6 +20,8 @@ use crate::db::{self, AnyConnection};
 use crate::error::{ApiError, ApiResult};
 use crate::registry::validate;
 use crate::registry::write::{self, GridChoice, NewHousehold};
+use crate::rules::evaluate::{self, Pending, Standards};
+use crate::rules::RuleSet;
 
 /// Batches the parser may run ahead of the writer (each in memory while it waits).
 const PIPELINE_DEPTH: usize = 1;
@@ -91,6 +93,8 @@ pub(super) struct Prepared {
     pub(super) external_id: String,
     pub(super) first_line: u64,
     pub(super) member_lines: Vec<u64>,
+    /// The rules' findings on it, made by the rules stage for the writer to store with it.
+    pub(super) findings: Pending,
 }
 
 pub(super) enum Item {
@@ -116,6 +120,13 @@ enum Message {
 pub(super) struct Grids {
     by_code: HashMap<String, (String, String)>,
     path_by_id: HashMap<String, String>,
+}
+
+impl Grids {
+    /// The grids' org paths.
+    fn paths(&self) -> impl Iterator<Item = &str> {
+        self.path_by_id.values().map(String::as_str)
+    }
 }
 
 pub(super) fn load_grids(conn: &mut AnyConnection) -> ApiResult<Grids> {
@@ -282,6 +293,7 @@ impl Parser<'_> {
                 external_id,
                 first_line,
                 member_lines,
+                findings: Pending::default(),
             })),
             Err(_) => reject(vec![row_error(
                 first_line,
@@ -596,23 +608,41 @@ pub(super) fn run_pipeline(
         },
         ..*ctx
     };
+    // Three stages, each on its own thread: parse and seal, run the rules on the new households
+    // (from their rows: nothing of theirs is stored yet), write. The findings are written in the
+    // transaction that stores their households, so a household on file has been evaluated.
+    let today = crate::domain::time::today();
+    let rules = evaluate::rule_set(conn, &ctx.rules)?;
+    let standards = Standards::load(conn, grids.paths(), today)?;
     let (tx, rx) = mpsc::sync_channel::<Message>(PIPELINE_DEPTH);
+    let (tx_judged, rx_judged) = mpsc::sync_channel::<Message>(PIPELINE_DEPTH);
     let outcome = std::thread::scope(|s| -> Result<(), ImportError> {
         let parse_ctx = &parse_ctx;
         let span = tracing::Span::current();
         let parser = std::thread::Builder::new()
             .name("household-import-parse".into())
+            .spawn_scoped(s, {
+                let span = span.clone();
+                move || {
+                    let _entered = span.enter();
+                    let mut parser = Parser {
+                        ctx: parse_ctx,
+                        grids,
+                        header,
+                        today,
+                        seen: HashSet::new(),
+                        hasher: Default::default(),
+                    };
+                    parser.run(reader, &tx);
+                }
+            })
+            .map_err(|e| ImportError::Failed(ApiError::internal(e)))?;
+        let (rules, standards) = (&rules, &standards);
+        let judge = std::thread::Builder::new()
+            .name("household-import-rules".into())
             .spawn_scoped(s, move || {
                 let _entered = span.enter();
-                let mut parser = Parser {
-                    ctx: parse_ctx,
-                    grids,
-                    header,
-                    today: crate::domain::time::today(),
-                    seen: HashSet::new(),
-                    hasher: Default::default(),
-                };
-                parser.run(reader, &tx);
+                judge_batches(rules, standards, today, rx, &tx_judged);
             })
             .map_err(|e| ImportError::Failed(ApiError::internal(e)))?;
         let mut writer = Writer {
@@ -620,9 +650,10 @@ pub(super) fn run_pipeline(
             existing_conflicts: HashSet::new(),
             statistics: db::GrowingTables::new(&["households", "members"]),
         };
-        // Dropping `rx` on an error stops the parser at its next send.
+        // Dropping `rx_judged` on an error stops the rules stage at its next send, and with it
+        // the parser.
         let result = (|| {
-            for message in rx.iter() {
+            for message in rx_judged.iter() {
                 match message {
                     Message::Batch { items, rows_read } => {
                         report.rows_read = report.rows_read.max(rows_read);
@@ -639,10 +670,10 @@ pub(super) fn run_pipeline(
             }
             Ok(())
         })();
-        drop(rx);
-        if parser.join().is_err() {
+        drop(rx_judged);
+        if parser.join().is_err() || judge.join().is_err() {
             return Err(ImportError::Failed(ApiError::internal(anyhow::anyhow!(
-                "the import parser stopped unexpectedly"
+                "a stage of the import stopped unexpectedly"
             ))));
         }
         result
@@ -650,4 +681,39 @@ pub(super) fn run_pipeline(
     outcome?;
     report.bytes_read = bytes.load(Ordering::Relaxed);
     Ok(report)
+}
+
+/// The rules stage: evaluates each new household of a batch and passes the batch on. A household
+/// the writer then finds on file already, or refuses, leaves its findings unwritten.
+fn judge_batches(
+    rules: &RuleSet,
+    standards: &Standards,
+    today: NaiveDate,
+    rx: mpsc::Receiver<Message>,
+    tx: &mpsc::SyncSender<Message>,
+) {
+    for mut message in rx {
+        if let Message::Batch { items, .. } = &mut message {
+            let now = db::now();
+            for item in items.iter_mut() {
+                let Item::Ready(p) = item else { continue };
+                let judged = evaluate::new_household(
+                    rules,
+                    standards,
+                    &p.new.row,
+                    &p.new.members,
+                    today,
+                    now,
+                    &mut p.findings,
+                );
+                if let Err(e) = judged {
+                    message = Message::Failed(e);
+                    break;
+                }
+            }
+        }
+        if tx.send(message).is_err() {
+            return;
+        }
+    }
 }

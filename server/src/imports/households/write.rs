@@ -10,6 +10,7 @@ use crate::db::repo::households::{self as repo, HouseholdRow, MemberRow, StatusR
 use crate::db::{self, AnyConnection};
 use crate::error::ApiResult;
 use crate::registry::write::{self, Clash, NewHousehold};
+use crate::rules::evaluate::Pending;
 
 /// Values per `IN (…)` lookup: well under SQLite's limit of 32,766 bound parameters.
 const LOOKUP_CHUNK: usize = 5000;
@@ -74,6 +75,7 @@ impl Writer<'_> {
             }
         }
         let mut accepted: Vec<NewHousehold> = Vec::new();
+        let mut findings = Pending::default();
         let mut clashes: Vec<(Vec<Clash>, String, String)> = Vec::new();
         for item in items {
             let p = match item {
@@ -139,6 +141,7 @@ impl Writer<'_> {
                     (p.new.row.id.clone(), p.new.row.org_path.clone()),
                 );
             }
+            findings.append(p.findings);
             accepted.push(p.new);
         }
         report.households_created += accepted.len() as u64;
@@ -147,11 +150,10 @@ impl Writer<'_> {
         repo::insert_new_bulk(conn, &rows.households, &rows.members)?;
         repo::insert_tag_rows(conn, &rows.tags)?;
         repo::insert_statuses(conn, &rows.statuses)?;
-        // The new households' facts: the rules run on the batch in its transaction, so a
-        // household on file has been evaluated whatever stops the import after.
-        let ids: Vec<&str> = rows.households.iter().map(|h| h.id.as_str()).collect();
-        let evaluated = crate::registry::facts_changed(conn, &ctx.rules, &ids, db::now())?;
-        report.findings_opened += evaluated.iter().map(|e| e.opened.len() as u64).sum::<u64>();
+        // The rules' findings on the new households (the rules stage evaluated them), in the
+        // transaction that stores them: a household on file has been evaluated.
+        report.findings_opened += findings.opened() as u64;
+        findings.write(conn, db::now())?;
         for (found, attempted, path) in &clashes {
             let fresh = new_conflicts(conn, &mut self.existing_conflicts, found, attempted)?;
             if !fresh.is_empty() {

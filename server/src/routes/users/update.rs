@@ -115,6 +115,10 @@ pub async fn update_user(
                 disabled,
                 updated_at: Some(now),
             };
+            if current_role == Role::Admin {
+                // Two admins changing each other at once must not both pass the check below.
+                crate::db::locks::key(conn, "users.admins")?;
+            }
             repo::users::update(conn, &target.id, &changes)?;
             crate::audit::user_changed(conn, &target, &changes)?;
             // No change may leave the system without an active admin (the write rolls back).

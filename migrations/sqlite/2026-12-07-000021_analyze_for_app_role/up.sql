@@ -1,0 +1,2 @@
+-- PostgreSQL only (a function that ANALYZEs as the tables' owner); SQLite has no roles.
+SELECT 1;

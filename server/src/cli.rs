@@ -656,7 +656,10 @@ fn import_households(
     encoding: households::EncodingChoice,
 ) -> anyhow::Result<(households::ImportReport, std::time::Duration)> {
     let cipher = crate::config::Secrets::resolve(settings)?.field_cipher(&settings.data_key_id);
-    let mut conn = open(settings)?;
+    // The writer's connection, and one the rules stage reads with beside it.
+    let (_, pool) = db::connect(&settings.database_url(), 2)?;
+    let mut conn = pool.get()?;
+    db::migrate(&mut conn)?;
     let (lookup, _) = grid_index::load(&mut conn).map_err(|e| anyhow::anyhow!("grids: {e}"))?;
     let input = std::fs::File::open(file)
         .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", file.display()))?;
@@ -684,6 +687,7 @@ fn import_households(
         run_id: &run_id,
         encoding,
         runner: Runner::CommandLine,
+        readers: Some(&pool),
     };
     let started = std::time::Instant::now();
     let progress_bar = bar.clone();

@@ -1104,3 +1104,61 @@ fn benchmark_commands_only_with_the_bench_feature() {
         }
     }
 }
+
+/// A log written to a pipe (a service manager, `| tee`) is plain text: no colour codes, while
+/// the server still logs (a file is covered by the privacy scan).
+#[test]
+fn logs_to_a_pipe_are_plain_text() {
+    use std::io::{BufRead, BufReader, Read};
+    let scratch = Scratch::new("pipe");
+    let port = free_port();
+    let data = scratch.join("data");
+    let bind = format!("127.0.0.1:{port}");
+    let mut cmd = jiuzhu(
+        &scratch,
+        "pipe",
+        &[
+            "serve",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--bind",
+            &bind,
+        ],
+        &[],
+    );
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let streams: [Box<dyn Read + Send>; 2] = [
+        Box::new(child.stdout.take().unwrap()),
+        Box::new(child.stderr.take().unwrap()),
+    ];
+    for stream in streams {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    drop(tx);
+    let mut seen = String::new();
+    let deadline = Instant::now() + READY_WITHIN;
+    // Both the log's "listening" event (stderr) and the printed line (stdout).
+    while seen.matches("listening").count() < 2 && Instant::now() < deadline {
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) {
+            seen.push_str(&line);
+            seen.push('\n');
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(seen.matches("listening").count() >= 2, "{seen}");
+    assert!(seen.contains("INFO"), "the log went to the pipe: {seen}");
+    assert!(
+        !seen.contains('\u{1b}'),
+        "colour codes in a log written to a pipe:\n{seen}"
+    );
+}

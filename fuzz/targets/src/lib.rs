@@ -507,6 +507,7 @@ pub fn csv_import(data: &[u8]) {
         run_id: "fuzz",
         encoding: EncodingChoice::Auto,
         runner: jiuzhu_server::imports::tuning::Runner::Job,
+        readers: None,
     };
     let result = households::import(
         &mut database.conn,

@@ -189,7 +189,7 @@ pub fn new_household(
         household,
         members,
         visit: None,
-        standard: standards.loaded(&household.org_path),
+        standard: standards.loaded(&household.org_path)?,
         signals: &none,
         today,
     };
@@ -239,9 +239,16 @@ impl Standards {
         Ok(self.0.get(district).and_then(Option::as_ref))
     }
 
-    fn loaded(&self, org_path: &str) -> Option<&StandardRow> {
+    /// The standard of `org_path`'s district, which [`Standards::load`] must have read (a
+    /// district it did not read is an error, never taken for one without a standard).
+    fn loaded(&self, org_path: &str) -> ApiResult<Option<&StandardRow>> {
         let district = facts::district_code(org_path).unwrap_or("");
-        self.0.get(district).and_then(Option::as_ref)
+        match self.0.get(district) {
+            Some(s) => Ok(s.as_ref()),
+            None => Err(ApiError::internal(anyhow::anyhow!(
+                "the standards of district {district:?} were not read before evaluating"
+            ))),
+        }
     }
 }
 

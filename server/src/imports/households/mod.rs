@@ -131,6 +131,9 @@ pub struct ImportContext<'a> {
     pub encoding: EncodingChoice,
     /// Decides the size of the write transactions and the connection's settings.
     pub runner: Runner,
+    /// Where the rules stage may read beside the writer (which households are on file already,
+    /// so as not to evaluate them); without it every new-looking household is evaluated.
+    pub readers: Option<&'a crate::db::DbPool>,
 }
 
 /// How far the import got. Counts are of what is committed (plus rows already judged bad).

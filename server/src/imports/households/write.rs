@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::pipeline::{row_error, Item};
+use super::pipeline::{row_error, Item, Judge};
 use super::{ImportContext, ImportError, ImportReport, Progress};
 use crate::audit::{self, AuditEntry};
 use crate::db::repo::households::{self as repo, HouseholdRow, MemberRow, StatusRow};
@@ -18,6 +18,8 @@ const LOOKUP_CHUNK: usize = 5000;
 /// The writing stage: the database checks and the batch inserts.
 pub(super) struct Writer<'a> {
     pub(super) ctx: &'a ImportContext<'a>,
+    /// The rules, for a new household the rules stage took for one on file.
+    pub(super) judge: Judge<'a>,
     /// Conflicts already recorded in this run (id blind, existing household, attempted).
     pub(super) existing_conflicts: HashSet<(Vec<u8>, String, String)>,
     /// PostgreSQL's planner statistics, refreshed as the tables grow.
@@ -141,7 +143,10 @@ impl Writer<'_> {
                     (p.new.row.id.clone(), p.new.row.org_path.clone()),
                 );
             }
-            findings.append(p.findings);
+            findings.append(match p.findings {
+                Some(f) => f,
+                None => self.judge.judge(&p.new)?,
+            });
             accepted.push(p.new);
         }
         report.households_created += accepted.len() as u64;

@@ -340,6 +340,7 @@ impl JobWork {
             run_id: &self.job_id,
             encoding: self.encoding,
             runner: Runner::Job,
+            readers: Some(&self.state.database.pool),
         };
         let job_id = self.job_id.clone();
         let mut errors_written = 0usize;

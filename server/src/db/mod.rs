@@ -139,6 +139,10 @@ pub fn connect(url: &str, max_size: u32) -> Result<(Backend, DbPool), DbSetupErr
         )
         .map_err(|e| DbSetupError::Open(format!("switching to WAL: {e}")))?;
     }
+    let target = match backend {
+        Backend::Postgres => with_connect_timeout(&target),
+        Backend::Sqlite => target,
+    };
     let manager = ConnectionManager::<AnyConnection>::new(target);
     let pool = Pool::builder()
         .max_size(max_size)
@@ -150,6 +154,19 @@ pub fn connect(url: &str, max_size: u32) -> Result<(Backend, DbPool), DbSetupErr
         .connection_customizer(Box::new(ConnectionSetup { backend }))
         .build(manager)?;
     Ok((backend, pool))
+}
+
+/// A PostgreSQL URL with libpq's `connect_timeout` (5 s) unless it names one. Without it a
+/// connection attempt can wait forever on a database that accepted the TCP connection and never
+/// answered (the suspect of the chaos test's rare stall after `pg_ctl stop -m immediate` and a
+/// restart): the pool makes its connections on a few helper threads, and once those wait, no
+/// request gets a connection again.
+fn with_connect_timeout(url: &str) -> String {
+    if url.contains("connect_timeout=") {
+        return url.to_owned();
+    }
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}connect_timeout=5")
 }
 
 /// Creates the SQLite file readable by its owner only, before SQLite opens it: names, addresses,
@@ -438,6 +455,27 @@ macro_rules! each_backend {
 
 /// Rows per multi-row INSERT: well under SQLite's bound-parameter limit for a 32-column table.
 pub const INSERT_CHUNK: usize = 500;
+
+#[cfg(test)]
+mod connect_timeout_tests {
+    use super::with_connect_timeout;
+
+    #[test]
+    fn postgres_urls_get_a_connect_timeout_unless_they_name_one() {
+        assert_eq!(
+            with_connect_timeout("postgres://u@h:5432/db"),
+            "postgres://u@h:5432/db?connect_timeout=5"
+        );
+        assert_eq!(
+            with_connect_timeout("postgres://u@h/db?sslmode=disable"),
+            "postgres://u@h/db?sslmode=disable&connect_timeout=5"
+        );
+        assert_eq!(
+            with_connect_timeout("postgres://u@h/db?connect_timeout=30"),
+            "postgres://u@h/db?connect_timeout=30"
+        );
+    }
+}
 
 #[cfg(all(test, unix))]
 #[allow(clippy::unwrap_used, clippy::expect_used)]

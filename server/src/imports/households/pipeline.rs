@@ -768,7 +768,7 @@ fn on_file(conn: &mut AnyConnection, items: &[Item]) -> HashSet<String> {
         })
         .collect();
     let mut found = HashSet::new();
-    for chunk in ids.chunks(5_000) {
+    for chunk in ids.chunks(super::write::LOOKUP_CHUNK) {
         match crate::db::repo::households::paths_of_external_ids(conn, chunk) {
             Ok(rows) => found.extend(rows.into_iter().map(|(id, _)| id)),
             Err(_) => return HashSet::new(),

@@ -13,7 +13,7 @@ use crate::registry::write::{self, Clash, NewHousehold};
 use crate::rules::evaluate::Pending;
 
 /// Values per `IN (…)` lookup: well under SQLite's limit of 32,766 bound parameters.
-const LOOKUP_CHUNK: usize = 5000;
+pub(super) const LOOKUP_CHUNK: usize = 5000;
 
 /// The writing stage: the database checks and the batch inserts.
 pub(super) struct Writer<'a> {

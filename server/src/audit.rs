@@ -9,6 +9,13 @@
 //! the switch-over point `audit_head.keyed_after` (set once, at the first keyed start, and signed
 //! into every checkpoint), and keyed from there on.
 //!
+//! Writes by phones and citizens (a visit submitted, a photo stored, a registration, a log-out)
+//! are many and concurrent; taking the head in each would serialise them all on PostgreSQL. They
+//! are written to the journal (`audit_journal`) in the write's own transaction instead
+//! ([`journal`]), and the server's sealer chains them into the log within a second ([`seal`]).
+//! A record in the journal is not yet under the key: whoever can write the database could remove
+//! it in that second. `jiuzhu audit verify` reports how many wait.
+//!
 //! A record names its actor, action, object, result, time and the request id the tracing
 //! middleware gave the request (`request_id`). The key and the request id come from the audit
 //! context ([`Context`]) that `AppState::db`, `tx` and `tx_grouped` enter for the work they run;
@@ -29,7 +36,7 @@ use secrecy::{ExposeSecret, SecretBox};
 use sha2::{Digest, Sha256};
 
 use crate::config::AuditSettings;
-use crate::db::repo::audit::{self as repo, NewAuditRow};
+use crate::db::repo::audit::{self as repo, NewAuditRow, NewJournalRow};
 use crate::db::AnyConnection;
 use crate::error::{ApiError, ApiResult};
 
@@ -181,6 +188,7 @@ pub struct Context {
     key: Arc<AuditKey>,
     request_id: Option<String>,
     actor: Option<String>,
+    device: Option<String>,
 }
 
 thread_local! {
@@ -201,6 +209,7 @@ impl Context {
             key,
             request_id: crate::telemetry::request_id(),
             actor: crate::telemetry::request_actor(),
+            device: crate::telemetry::request_device(),
         }
     }
 
@@ -235,6 +244,7 @@ fn current() -> ApiResult<Context> {
             key: key.clone(),
             request_id: None,
             actor: None,
+            device: None,
         }),
         None => Err(ApiError::internal(anyhow::anyhow!(
             "an audit record was written outside an audit context (no key)"
@@ -275,27 +285,118 @@ pub fn record_outcome(
             result: outcome.as_str(),
             request_id: request_id.as_deref(),
         };
-        let hash = key.record_hash(&head.hash, &fields);
-        repo::insert(
-            conn,
-            &NewAuditRow {
-                seq: fields.seq,
-                at: fields.at,
-                actor_id: fields.actor_id,
-                action: fields.action,
-                entity: fields.entity,
-                entity_id: fields.entity_id,
-                org_path: fields.org_path,
-                detail: fields.detail,
-                prev_hash: &head.hash,
-                hash: &hash,
-                result: fields.result,
-                request_id: fields.request_id,
-            },
-        )?;
+        let hash = append(conn, &key, &head.hash, &fields)?;
         repo::set_head_hash(conn, &hash)?;
         Ok(head.seq)
     })
+}
+
+/// Chains one record after the one whose hash is `prev`: stores it with its hash, which it
+/// returns (the caller moves the head).
+fn append(
+    conn: &mut AnyConnection,
+    key: &AuditKey,
+    prev: &str,
+    fields: &Fields<'_>,
+) -> ApiResult<String> {
+    let hash = key.record_hash(prev, fields);
+    repo::insert(
+        conn,
+        &NewAuditRow {
+            seq: fields.seq,
+            at: fields.at,
+            actor_id: fields.actor_id,
+            action: fields.action,
+            entity: fields.entity,
+            entity_id: fields.entity_id,
+            org_path: fields.org_path,
+            detail: fields.detail,
+            prev_hash: prev,
+            hash: &hash,
+            result: fields.result,
+            request_id: fields.request_id,
+        },
+    )?;
+    Ok(hash)
+}
+
+/// Records a write of the request's caller (a phone or a citizen) in the journal, inside the
+/// write's transaction: it commits or rolls back with the write, and waits there for [`seal`].
+/// The detail gains the device the caller's session was opened on, when the log-in named one
+/// (unless the entry names a device itself).
+pub fn journal(conn: &mut AnyConnection, entry: AuditEntry<'_>, outcome: Outcome) -> ApiResult<()> {
+    let (request_id, actor, device) = match CURRENT.with(|c| c.borrow().clone()) {
+        Some(cx) => (cx.request_id, cx.actor, cx.device),
+        None => (
+            crate::telemetry::request_id(),
+            crate::telemetry::request_actor(),
+            crate::telemetry::request_device(),
+        ),
+    };
+    let mut detail = entry.detail;
+    if let (Some(device), Some(map)) = (device, detail.as_object_mut()) {
+        map.entry("device").or_insert(device.into());
+    }
+    let detail = detail.to_string();
+    repo::journal(
+        conn,
+        &NewJournalRow {
+            at: crate::db::now(),
+            actor_id: entry.actor_id.or(actor.as_deref()),
+            action: entry.action,
+            entity: entry.entity,
+            entity_id: entry.entity_id,
+            org_path: entry.org_path,
+            detail: &detail,
+            result: outcome.as_str(),
+            request_id: request_id.as_deref(),
+        },
+    )?;
+    Ok(())
+}
+
+/// Chains the journaled records into the log, oldest first, a few hundred per transaction, and
+/// returns how many. The head's lock is taken before the journal is read, so two sealers (two
+/// server instances) never chain one record twice.
+pub fn seal(conn: &mut AnyConnection, key: &AuditKey) -> ApiResult<usize> {
+    let mut total = 0;
+    while repo::journal_waiting(conn)? {
+        let sealed = crate::db::write_transaction(conn, |conn| -> ApiResult<usize> {
+            let head = repo::lock_head(conn)?;
+            if head.keyed_after.is_none() {
+                repo::set_keyed_after(conn, head.seq)?;
+            }
+            let waiting = repo::journal_oldest(conn)?;
+            let (mut seq, mut prev) = (head.seq, head.hash);
+            for row in &waiting {
+                seq += 1;
+                let fields = Fields {
+                    seq,
+                    at: row.at,
+                    actor_id: row.actor_id.as_deref(),
+                    action: &row.action,
+                    entity: &row.entity,
+                    entity_id: &row.entity_id,
+                    org_path: &row.org_path,
+                    detail: &row.detail,
+                    result: &row.result,
+                    request_id: row.request_id.as_deref(),
+                };
+                let hash = append(conn, key, &prev, &fields)?;
+                repo::journal_remove(conn, row.id)?;
+                prev = hash;
+            }
+            if !waiting.is_empty() {
+                repo::set_head(conn, seq, &prev)?;
+            }
+            Ok(waiting.len())
+        })?;
+        if sealed == 0 {
+            break;
+        }
+        total += sealed;
+    }
+    Ok(total)
 }
 
 /// A sensitive read by the request's caller: who looked at which object.
@@ -430,6 +531,9 @@ pub struct Verification {
     pub keyed_after: i64,
     /// Signed checkpoints checked.
     pub checkpoints: usize,
+    /// Records written to the journal and not yet chained (the sealer of a running server
+    /// chains them within seconds; a stopped server's at its next start).
+    pub journaled: i64,
 }
 
 impl Verification {
@@ -455,6 +559,7 @@ pub fn verify(
         problem: None,
         keyed_after,
         checkpoints: checkpoints.valid.len(),
+        journaled: repo::journal_count(conn)?,
     };
     let broken = |mut out: Verification, seq: i64, problem: String| {
         out.first_broken = Some(seq);
@@ -603,7 +708,8 @@ impl Auditor {
         Context::new(self.key.clone())
     }
 
-    /// At start: marks where an upgraded database's legacy records end, and signs the head.
+    /// At start: marks where an upgraded database's legacy records end, chains what the last
+    /// run left in the journal, and signs the head.
     pub fn start(&self, conn: &mut AnyConnection) -> ApiResult<()> {
         crate::db::write_transaction(conn, |conn| {
             let head = repo::head(conn)?;
@@ -612,7 +718,16 @@ impl Auditor {
             }
             Ok::<_, ApiError>(())
         })?;
+        seal(conn, &self.key)?;
         self.checkpoint(conn, true)?;
+        Ok(())
+    }
+
+    /// The running server's tick: chains the journal, then signs the head when due (at
+    /// shutdown, `force`).
+    pub fn tick(&self, conn: &mut AnyConnection, force: bool) -> ApiResult<()> {
+        seal(conn, &self.key)?;
+        self.checkpoint(conn, force)?;
         Ok(())
     }
 

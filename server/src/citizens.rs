@@ -138,7 +138,7 @@ pub fn register(
     now: NaiveDateTime,
 ) -> ApiResult<()> {
     let username = username_for(codes.cipher, mobile);
-    let user_id = match users::find_by_username(conn, &username)? {
+    let (user_id, user_path) = match users::find_by_username(conn, &username)? {
         Some(user) => {
             let verified = repo::code_of(conn, &user.id)?.is_some_and(|c| c.verified_at.is_some());
             if verified || user.role != Role::Citizen.as_str() {
@@ -157,7 +157,7 @@ pub fn register(
                     ..Default::default()
                 },
             )?;
-            user.id
+            (user.id, user.org_path)
         }
         None => {
             let (city_id, city_path) =
@@ -173,16 +173,17 @@ pub fn register(
                     display_name: format!("市民 {}", mask_phone(mobile)),
                     role: Role::Citizen.as_str().into(),
                     org_unit_id: city_id,
-                    org_path: city_path,
+                    org_path: city_path.clone(),
                     password_hash,
                     disabled: true,
                     created_at: now,
                     updated_at: now,
                 },
             )?;
-            id
+            (id, city_path)
         }
     };
+    citizen_acted(conn, "citizen.register", &user_id, &user_path)?;
     let code = format!("{:06}", rand::rng().random_range(0..1_000_000));
     repo::put_code(
         conn,
@@ -236,7 +237,24 @@ pub fn verify(
             ..Default::default()
         },
     )?;
+    citizen_acted(conn, "citizen.verify", &user.id, &user.org_path)?;
     crate::auth::session::token_pair(conn, tokens, &user.id, None, now)
+}
+
+/// Audits a citizen's own step on their account (never the number: the account's id).
+fn citizen_acted(conn: &mut AnyConnection, action: &str, id: &str, path: &str) -> ApiResult<()> {
+    crate::audit::journal(
+        conn,
+        crate::audit::AuditEntry {
+            actor_id: Some(id),
+            action,
+            entity: "user",
+            entity_id: id,
+            org_path: path,
+            detail: serde_json::json!({}),
+        },
+        crate::audit::Outcome::Success,
+    )
 }
 
 #[cfg(test)]

@@ -570,9 +570,17 @@ pub fn describe_verification(v: &crate::audit::Verification) -> String {
     } else {
         String::new()
     };
+    let journaled = if v.journaled > 0 {
+        format!(
+            "; {} records journaled and not yet chained (a running server chains them within seconds, a stopped one at its next start)",
+            v.journaled
+        )
+    } else {
+        String::new()
+    };
     match (v.first_broken, &v.problem) {
         (None, None) => format!(
-            "audit log intact: {} records, {} signed checkpoints{legacy}",
+            "audit log intact: {} records, {} signed checkpoints{legacy}{journaled}",
             v.rows, v.checkpoints
         ),
         (Some(seq), problem) => format!(

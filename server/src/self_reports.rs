@@ -259,5 +259,21 @@ pub fn create(
     )?;
     row.finding_id = Some(finding.id);
     row.task_id = task_id;
+    crate::audit::journal(
+        conn,
+        crate::audit::AuditEntry {
+            actor_id: Some(citizen_id),
+            action: "self_report.create",
+            entity: "self_report",
+            entity_id: &row.id,
+            org_path: &row.org_path,
+            detail: serde_json::json!({
+                "household_id": row.household_id,
+                "task_id": row.task_id,
+                "photos": photo_ids.len(),
+            }),
+        },
+        crate::audit::Outcome::Success,
+    )?;
     Ok(row)
 }

@@ -30,6 +30,9 @@ pub struct Application {
     port: u16,
     server: Server,
     state: Arc<AppState>,
+    /// The audit journal's sealer and checkpoint writer: stopped with the server, which then
+    /// runs its last tick itself.
+    auditor: tokio::task::JoinHandle<()>,
 }
 
 /// Turns transparent huge pages off for this process (Linux; elsewhere nothing to do). Where the
@@ -115,19 +118,22 @@ pub fn build_state(settings: Settings, secrets: Secrets) -> anyhow::Result<Arc<A
     }))
 }
 
-/// Signs the audit head every few seconds while the server runs, when it is due
-/// (`audit::Auditor::checkpoint`).
-fn spawn_audit_checkpoints(state: std::sync::Weak<AppState>, tick: Duration) {
+/// Chains the audit journal and signs the audit head (when due) every second while the server
+/// runs (`audit::Auditor::tick`).
+fn spawn_audit_checkpoints(
+    state: std::sync::Weak<AppState>,
+    tick: Duration,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(tick).await;
             let Some(state) = state.upgrade() else { break };
             let st = state.clone();
-            if let Err(e) = state.db(move |conn| st.audit.checkpoint(conn, false)).await {
-                tracing::warn!(error = %e, "audit checkpoint not written");
+            if let Err(e) = state.db(move |conn| st.audit.tick(conn, false)).await {
+                tracing::warn!(error = %e, "audit journal not sealed or checkpoint not written");
             }
         }
-    });
+    })
 }
 
 /// The TLS configuration from the certificate and key files, when both are set.
@@ -438,13 +444,14 @@ impl Application {
         let server = server.run();
         crate::jobs::spawn_grid_watcher(Arc::downgrade(&state), Duration::from_secs(5));
         crate::jobs::spawn(Arc::downgrade(&state));
-        spawn_audit_checkpoints(Arc::downgrade(&state), Duration::from_secs(2));
+        let auditor = spawn_audit_checkpoints(Arc::downgrade(&state), Duration::from_secs(1));
         Ok(Self {
             addr,
             secure,
             port,
             server,
             state,
+            auditor,
         })
     }
 
@@ -479,13 +486,15 @@ impl Application {
     }
 
     /// Serves until SIGINT/SIGTERM (in-flight requests get `shutdown_timeout_secs` to finish).
-    /// The audit head is signed at the end, so records of the last moments are covered.
+    /// The audit journal is chained and the head signed at the end, so records of the last
+    /// moments are covered.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let served = self.server.await;
+        self.auditor.abort();
         let state = self.state.clone();
         if let Err(e) = self
             .state
-            .db(move |conn| state.audit.checkpoint(conn, true))
+            .db(move |conn| state.audit.tick(conn, true))
             .await
         {
             tracing::warn!(error = %e, "audit checkpoint not written at shutdown");

@@ -10,11 +10,12 @@ use tracing_actix_web::RootSpanBuilder;
 use tracing_subscriber::EnvFilter;
 
 /// What the audit records written while serving one request share: the request id the tracing
-/// middleware gave it, and the authenticated caller once the `Caller` extractor knows them.
+/// middleware gave it, and the authenticated caller (and the device their session was opened
+/// on) once the `Caller` extractor knows them.
 #[derive(Debug, Default)]
 pub struct RequestContext {
     request_id: Option<String>,
-    actor: std::sync::OnceLock<String>,
+    actor: std::sync::OnceLock<(String, Option<String>)>,
 }
 
 tokio::task_local! {
@@ -40,12 +41,24 @@ pub fn request_id() -> Option<String> {
 
 /// The authenticated caller of the request served on this task, if any.
 pub fn request_actor() -> Option<String> {
-    REQUEST.try_with(|r| r.actor.get().cloned()).ok().flatten()
+    REQUEST
+        .try_with(|r| r.actor.get().map(|(id, _)| id.clone()))
+        .ok()
+        .flatten()
 }
 
-/// Notes who the request's caller is (the first authenticated one counts).
-pub fn set_request_actor(user_id: String) {
-    let _ = REQUEST.try_with(|r| r.actor.set(user_id));
+/// The device the caller's session was opened on, when the log-in named one.
+pub fn request_device() -> Option<String> {
+    REQUEST
+        .try_with(|r| r.actor.get().and_then(|(_, device)| device.clone()))
+        .ok()
+        .flatten()
+}
+
+/// Notes who the request's caller is and their session's device (the first authenticated one
+/// counts).
+pub fn set_request_actor(user_id: String, device: Option<String>) {
+    let _ = REQUEST.try_with(|r| r.actor.set((user_id, device)));
 }
 
 /// Installs the global subscriber: `RUST_LOG` (default `info`), text or JSON lines, on stderr

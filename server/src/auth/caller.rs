@@ -20,6 +20,9 @@ pub struct Caller {
     pub org_path: String,
     /// The token family this request's token belongs to (log-out revokes it).
     pub token_family: String,
+    /// The device the session was opened on, when the log-in named one (phones do); audit
+    /// records of the caller's writes carry it.
+    pub device_id: Option<String>,
 }
 
 impl Caller {
@@ -74,5 +77,6 @@ pub fn lookup(conn: &mut db::AnyConnection, hash: &str) -> ApiResult<Caller> {
         org_unit_id: user.org_unit_id.parse().map_err(ApiError::internal)?,
         org_path: user.org_path,
         token_family: tok.family_id,
+        device_id: tok.device_id,
     })
 }

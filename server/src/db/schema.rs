@@ -168,6 +168,21 @@ diesel::table! {
 }
 
 diesel::table! {
+    audit_journal (id) {
+        id -> BigInt,
+        at -> Timestamp,
+        actor_id -> Nullable<Text>,
+        action -> Text,
+        entity -> Text,
+        entity_id -> Text,
+        org_path -> Text,
+        detail -> Text,
+        result -> Text,
+        request_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     audit_log (seq) {
         seq -> BigInt,
         at -> Timestamp,
@@ -579,6 +594,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     import_jobs,
     audit_log,
     audit_head,
+    audit_journal,
     forms,
     form_versions,
     tasks,

@@ -378,6 +378,18 @@ async fn ingest_inner(
                 };
             }
             crate::db::repo::photos::insert(conn, &row)?;
+            crate::audit::journal(
+                conn,
+                crate::audit::AuditEntry {
+                    actor_id: Some(&owner),
+                    action: "photo.store",
+                    entity: "photo",
+                    entity_id: &row.id,
+                    org_path: &row.org_path,
+                    detail: serde_json::json!({ "sha256": row.sha256 }),
+                },
+                crate::audit::Outcome::Success,
+            )?;
             Ok((to_api(&row)?, true))
         })
         .await;

@@ -121,7 +121,8 @@ pub fn evaluate(
     id: &str,
     now: NaiveDateTime,
 ) -> ApiResult<Vec<RuleOutcome>> {
-    crate::db::repo::households::find_in_scope(conn, scope, id)?.ok_or_else(ApiError::not_found)?;
+    let (household, _) = crate::db::repo::households::find_in_scope(conn, scope, id)?
+        .ok_or_else(ApiError::not_found)?;
     let done = evaluate::household(
         conn,
         rules,
@@ -129,6 +130,14 @@ pub fn evaluate(
         Trigger::Household,
         &Default::default(),
         now,
+    )?;
+    crate::audit::acted(
+        conn,
+        "household.evaluate",
+        "household",
+        id,
+        &household.org_path,
+        serde_json::json!({ "rules": done.outcomes.len() }),
     )?;
     Ok(done.outcomes)
 }

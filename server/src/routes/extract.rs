@@ -15,7 +15,7 @@ async fn authenticate(state: Arc<AppState>, presented: Option<String>) -> ApiRes
     let hash = presented_hash(&state.tokens(), presented.as_deref())?;
     let caller = state.db(move |conn| lookup(conn, &hash)).await?;
     // The request's audit records name this caller.
-    crate::telemetry::set_request_actor(caller.user_id.to_string());
+    crate::telemetry::set_request_actor(caller.user_id.to_string(), caller.device_id.clone());
     Ok(caller)
 }
 

@@ -492,6 +492,24 @@ pub fn submit(
         )?;
     }
     changes::record(conn, "task", &task.id, Some(cx.worker), UPSERT)?;
+    crate::audit::journal(
+        conn,
+        crate::audit::AuditEntry {
+            actor_id: Some(cx.worker),
+            action: "visit.submit",
+            entity: "visit",
+            entity_id: &row.id,
+            org_path: &row.org_path,
+            detail: serde_json::json!({
+                "task_id": task.id,
+                "household_id": household.id,
+                "photos": photos.len(),
+                "flags": flags.len(),
+                "supersedes": row.supersedes,
+            }),
+        },
+        crate::audit::Outcome::Success,
+    )?;
     Ok(Submission::Created(row))
 }
 

@@ -704,3 +704,105 @@ both_backends!(
     audit_chain_from_before_the_key_upgrades,
     legacy_chain_upgrades
 );
+
+/// Journaled records are chained exactly once however many sealers run at once (the running
+/// server's ticking one and two more on their own connections, as other instances would run
+/// them), in an order the chain verifies, and
+/// a journal left by a stopped server is chained when it starts again.
+async fn journal_sealed_once(backend: Backend) {
+    let Some(mut app) = spawn_app(backend).await else {
+        return;
+    };
+    const N: usize = 600;
+    let journal = |app: &TestApp, from: usize, n: usize| {
+        let st = app.state.clone();
+        async move {
+            for chunk in (from..from + n).collect::<Vec<_>>().chunks(50) {
+                let chunk = chunk.to_vec();
+                st.tx(move |conn| {
+                    for i in chunk {
+                        audit::journal(
+                            conn,
+                            AuditEntry {
+                                actor_id: Some("phone"),
+                                action: "test.journal",
+                                entity: "thing",
+                                entity_id: &format!("j{i}"),
+                                org_path: "/320400/320402/",
+                                detail: serde_json::json!({ "n": i }),
+                            },
+                            audit::Outcome::Success,
+                        )?;
+                    }
+                    Ok(())
+                })
+                .await
+                .unwrap();
+            }
+        }
+    };
+    let seal = |state: std::sync::Arc<jiuzhu_server::state::AppState>| async move {
+        let st = state.clone();
+        state
+            .db(move |conn| audit::seal(conn, st.audit.key()))
+            .await
+            .unwrap()
+    };
+    // Writers and two extra sealers at once.
+    let (_, _, a, b) = tokio::join!(
+        journal(&app, 0, N / 2),
+        journal(&app, N / 2, N / 2),
+        async {
+            let mut n = 0;
+            for _ in 0..20 {
+                n += seal(app.state.clone()).await;
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+            n
+        },
+        async {
+            let mut n = 0;
+            for _ in 0..20 {
+                n += seal(app.state.clone()).await;
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+            n
+        },
+    );
+    seal(app.state.clone()).await;
+    assert!(a + b <= N, "{a} + {b} sealed by the two extra sealers");
+    let all = rows(&app).await;
+    let mut ids: Vec<&str> = all
+        .iter()
+        .filter(|r| r.action == "test.journal")
+        .map(|r| r.entity_id.as_str())
+        .collect();
+    assert_eq!(ids.len(), N, "every journaled record chained exactly once");
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), N);
+    let v = verify(&app).await;
+    assert!(v.intact(), "{v:?}");
+    assert_eq!(v.journaled, 0);
+
+    // Left in the journal by a stopped server: chained at the next start. (Its last tick runs
+    // as it stops: given a moment to finish first.)
+    app.stop().await;
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    journal(&app, N, 3).await;
+    let waiting = verify(&app).await;
+    assert_eq!(waiting.journaled, 3, "{waiting:?}");
+    app.start_again().await;
+    let v = verify(&app).await;
+    assert!(v.intact(), "{v:?}");
+    assert_eq!(v.journaled, 0, "{v:?}");
+    assert_eq!(
+        rows(&app)
+            .await
+            .iter()
+            .filter(|r| r.action == "test.journal")
+            .count(),
+        N + 3
+    );
+}
+both_backends!(audit_journal_sealed_once, journal_sealed_once);

@@ -1585,10 +1585,13 @@ async fn run_case(w: &World, row: &Row, col: usize, who: Who) -> Outcome {
         .filter(|(_, id)| answer.text.contains(id.as_str()))
         .map(|(path, id)| format!("{id} (of {path})"))
         .collect();
-    let own_citizen_photo = who == Who::Role(Role::Citizen);
+    // A citizen's photo is theirs to see; the city's admins audit its storing (the record names
+    // the photo's id, in the citizen's unit, the city), never the photo itself.
+    let citizen_photo_seen = who == Who::Role(Role::Citizen)
+        || (who == Who::Role(Role::Admin) && row.op == "GET /audit");
     let leaked: Vec<String> = leaked
         .into_iter()
-        .filter(|l| !(own_citizen_photo && l.starts_with(&w.citizen_photo)))
+        .filter(|l| !(citizen_photo_seen && l.starts_with(&w.citizen_photo)))
         .collect();
     if !leaked.is_empty() && answer.status < 400 {
         problems.push(format!(

@@ -174,6 +174,7 @@ async fn blind_indexes_survive_000004(backend: Backend) {
             org_unit_id: jiuzhu_proto::OrgUnitId::new(),
             org_path: "/".into(),
             token_family: String::new(),
+            device_id: None,
         }
         .scope();
         for number in [&blind, &other] {
@@ -303,6 +304,7 @@ async fn member_columns_survive_000011(backend: Backend) {
             org_unit_id: jiuzhu_proto::OrgUnitId::new(),
             org_path: "/".into(),
             token_family: String::new(),
+            device_id: None,
         }
         .scope();
         let before = read::household(&mut conn, &scope, &household)

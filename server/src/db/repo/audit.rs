@@ -1,12 +1,12 @@
-//! `audit_log` and `audit_head`: the rows of the audit chain, its head, and the reads of
-//! `jiuzhu audit verify` and of the audit search. The chain itself (what a hash covers, the key)
-//! is `crate::audit`.
+//! `audit_log`, `audit_head` and `audit_journal`: the rows of the audit chain, its head, the
+//! records waiting to be chained, and the reads of `jiuzhu audit verify` and of the audit search.
+//! The chain itself (what a hash covers, the key) is `crate::audit`.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::limit::{FirstRow, LimitRowsDsl};
-use crate::db::schema::{audit_head, audit_log};
+use crate::db::schema::{audit_head, audit_journal, audit_log};
 use crate::db::sqltime::SqlTimestamp;
 use crate::db::AnyConnection;
 use crate::scope::Scope;
@@ -66,6 +66,22 @@ pub fn advance_head(conn: &mut AnyConnection) -> QueryResult<Head> {
     head(conn)
 }
 
+/// Takes the head row's write lock without moving it (the sealer, which then moves it by as
+/// many records as it chains). Returns the head.
+pub fn lock_head(conn: &mut AnyConnection) -> QueryResult<Head> {
+    diesel::update(audit_head::table.find(1))
+        .set(audit_head::seq.eq(audit_head::seq))
+        .execute(conn)?;
+    head(conn)
+}
+
+/// Moves the head to `seq` and `hash` (the sealer, under the head's lock).
+pub fn set_head(conn: &mut AnyConnection, seq: i64, hash: &str) -> QueryResult<usize> {
+    diesel::update(audit_head::table.find(1))
+        .set((audit_head::seq.eq(seq), audit_head::hash.eq(hash)))
+        .execute(conn)
+}
+
 pub fn head(conn: &mut AnyConnection) -> QueryResult<Head> {
     audit_head::table
         .find(1)
@@ -91,6 +107,70 @@ pub fn insert(conn: &mut AnyConnection, row: &NewAuditRow<'_>) -> QueryResult<us
     diesel::insert_into(audit_log::table)
         .values(row)
         .execute(conn)
+}
+
+/// A record waiting in the journal to be chained.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = audit_journal)]
+pub struct JournalRow {
+    pub id: i64,
+    #[diesel(deserialize_as = SqlTimestamp)]
+    pub at: NaiveDateTime,
+    pub actor_id: Option<String>,
+    pub action: String,
+    pub entity: String,
+    pub entity_id: String,
+    pub org_path: String,
+    pub detail: String,
+    pub result: String,
+    pub request_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = audit_journal)]
+pub struct NewJournalRow<'a> {
+    pub at: NaiveDateTime,
+    pub actor_id: Option<&'a str>,
+    pub action: &'a str,
+    pub entity: &'a str,
+    pub entity_id: &'a str,
+    pub org_path: &'a str,
+    pub detail: &'a str,
+    pub result: &'a str,
+    pub request_id: Option<&'a str>,
+}
+
+pub fn journal(conn: &mut AnyConnection, row: &NewJournalRow<'_>) -> QueryResult<usize> {
+    diesel::insert_into(audit_journal::table)
+        .values(row)
+        .execute(conn)
+}
+
+/// The oldest journaled records, up to 500, in the order they were journaled.
+pub fn journal_oldest(conn: &mut AnyConnection) -> QueryResult<Vec<JournalRow>> {
+    audit_journal::table
+        .order(audit_journal::id.asc())
+        .select(JournalRow::as_select())
+        .limit_rows::<500>()
+        .load(conn)
+}
+
+/// Whether any record waits in the journal (the sealer's cheap look before it takes the head).
+pub fn journal_waiting(conn: &mut AnyConnection) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        audit_journal::table.select(audit_journal::id),
+    ))
+    .get_result(conn)
+}
+
+/// How many records wait in the journal (`jiuzhu audit verify` reports them).
+pub fn journal_count(conn: &mut AnyConnection) -> QueryResult<i64> {
+    audit_journal::table.count().get_result(conn)
+}
+
+/// Removes a journaled record once chained (in the sealer's transaction).
+pub fn journal_remove(conn: &mut AnyConnection, id: i64) -> QueryResult<usize> {
+    diesel::delete(audit_journal::table.find(id)).execute(conn)
 }
 
 /// Up to a thousand records from `seq` on, in order: a page of the verification walk.

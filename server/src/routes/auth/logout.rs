@@ -3,6 +3,7 @@
 use actix_web::{post, web, HttpResponse};
 use jiuzhu_proto::ErrorBody;
 
+use crate::audit;
 use crate::auth::Caller;
 use crate::db::{self, repo};
 use crate::error::ApiResult;
@@ -19,10 +20,24 @@ use crate::state::AppState;
 )]
 #[post("/auth/logout")]
 pub async fn logout(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpResponse> {
-    let family = caller.token_family.clone();
     state
         .into_inner()
-        .db(move |conn| Ok(repo::tokens::revoke_family(conn, &family, db::now())?))
+        .tx(move |conn| {
+            repo::tokens::revoke_family(conn, &caller.token_family, db::now())?;
+            let user = caller.user_id.to_string();
+            audit::journal(
+                conn,
+                audit::AuditEntry {
+                    actor_id: Some(&user),
+                    action: "auth.logout",
+                    entity: "user",
+                    entity_id: &user,
+                    org_path: &caller.org_path,
+                    detail: serde_json::json!({}),
+                },
+                audit::Outcome::Success,
+            )
+        })
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

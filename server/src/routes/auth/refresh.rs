@@ -5,6 +5,7 @@ use actix_web::{post, web};
 use jiuzhu_proto::auth::{RefreshRequest, TokenPair};
 use jiuzhu_proto::{ErrorBody, ErrorCode};
 
+use crate::audit;
 use crate::auth::session::{self, IssuedPair};
 use crate::auth::token::{self, TokenKind};
 use crate::db::{self, repo};
@@ -71,6 +72,7 @@ pub async fn refresh(
             }
             if tok.used_at.is_some() || tok.revoked_at.is_some() {
                 repo::tokens::revoke_family(conn, &tok.family_id, now)?;
+                refused_audit(conn, &tok, ErrorCode::TokenReused)?;
                 return Ok(Outcome::Refused(ErrorCode::TokenReused));
             }
             if tok.expires_at <= now {
@@ -78,10 +80,12 @@ pub async fn refresh(
             }
             if tok.device_id.is_some() && tok.device_id != device_id {
                 repo::tokens::revoke_family(conn, &tok.family_id, now)?;
+                refused_audit(conn, &tok, ErrorCode::DeviceMismatch)?;
                 return Ok(Outcome::Refused(ErrorCode::DeviceMismatch));
             }
             if !repo::tokens::mark_used(conn, &tok.id, now)? {
                 repo::tokens::revoke_family(conn, &tok.family_id, now)?;
+                refused_audit(conn, &tok, ErrorCode::TokenReused)?;
                 return Ok(Outcome::Refused(ErrorCode::TokenReused));
             }
             let Some((user, code)) = repo::users::find_with_code(conn, &tok.user_id)? else {
@@ -98,6 +102,18 @@ pub async fn refresh(
                 &tok.family_id,
                 tok.device_id.as_deref(),
                 now,
+            )?;
+            audit::journal(
+                conn,
+                audit::AuditEntry {
+                    actor_id: Some(&user.id),
+                    action: "auth.refresh",
+                    entity: "user",
+                    entity_id: &user.id,
+                    org_path: &user.org_path,
+                    detail: serde_json::json!({ "device": tok.device_id }),
+                },
+                audit::Outcome::Success,
             )?;
             Ok(Outcome::Issued(Box::new((pair, user.into_api(code)?))))
         })
@@ -117,4 +133,28 @@ pub async fn refresh(
             }))
         }
     }
+}
+
+/// A refresh refused in a way that revokes the session (a token used twice, or presented by
+/// another device): a possible theft, so it is audited with the account it names.
+fn refused_audit(
+    conn: &mut crate::db::AnyConnection,
+    tok: &repo::tokens::TokenRow,
+    code: ErrorCode,
+) -> ApiResult<()> {
+    let Some((user, _)) = repo::users::find_with_code(conn, &tok.user_id)? else {
+        return Ok(());
+    };
+    audit::journal(
+        conn,
+        audit::AuditEntry {
+            actor_id: None,
+            action: "auth.refresh",
+            entity: "user",
+            entity_id: &user.id,
+            org_path: &user.org_path,
+            detail: serde_json::json!({ "refused": code, "device": tok.device_id }),
+        },
+        audit::Outcome::Failure,
+    )
 }

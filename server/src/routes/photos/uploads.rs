@@ -113,9 +113,22 @@ pub async fn create_upload(
         expires_at: now + chrono::Duration::seconds(state.settings.photos.upload_expiry_secs),
     };
     let upload = to_api(&row)?;
+    let owner_path = caller.org_path.clone();
     state
         .tx(move |conn| {
             repo::insert_upload(conn, &row)?;
+            crate::audit::journal(
+                conn,
+                crate::audit::AuditEntry {
+                    actor_id: Some(&row.owner_id),
+                    action: "upload.create",
+                    entity: "photo",
+                    entity_id: &row.photo_id,
+                    org_path: &owner_path,
+                    detail: serde_json::json!({ "upload_id": row.id, "length": row.length }),
+                },
+                crate::audit::Outcome::Success,
+            )?;
             Ok(())
         })
         .await?;
@@ -251,8 +264,30 @@ pub async fn append_upload(
     let to = up.committed + written as i64;
     if written > 0 {
         let (k, from) = (key.clone(), up.committed);
+        let (owner, path, photo) = (
+            caller.user_id.to_string(),
+            caller.org_path.clone(),
+            up.photo_id.clone(),
+        );
         let moved = state
-            .tx(move |conn| Ok(repo::advance_upload(conn, &k, from, to)?))
+            .tx(move |conn| {
+                let moved = repo::advance_upload(conn, &k, from, to)?;
+                if moved {
+                    crate::audit::journal(
+                        conn,
+                        crate::audit::AuditEntry {
+                            actor_id: Some(&owner),
+                            action: "upload.append",
+                            entity: "photo",
+                            entity_id: &photo,
+                            org_path: &path,
+                            detail: serde_json::json!({ "upload_id": k, "from": from, "to": to }),
+                        },
+                        crate::audit::Outcome::Success,
+                    )?;
+                }
+                Ok(moved)
+            })
             .await?;
         if !moved {
             return Err(ApiError::conflict(

@@ -55,6 +55,14 @@ pub async fn create_job(
             };
             let id = uuid::Uuid::now_v7().to_string();
             queue::enqueue(conn, &id, &work, sub.path(), Some(&actor), db::now())?;
+            crate::audit::acted(
+                conn,
+                "job.create",
+                "job",
+                &id,
+                sub.path(),
+                serde_json::json!({ "kind": input.kind }),
+            )?;
             queue::to_api(queue::find_in_scope(conn, &scope, &id)?)
         })
         .await?;

@@ -1,0 +1,15 @@
+-- The phones' and citizens' writes (a visit submitted, a photo stored, a registration, a log-out)
+-- are recorded here, in the transaction of the write, and chained into audit_log by the sealer
+-- within a second: taking the chain's head in every such write would serialise them all.
+CREATE TABLE audit_journal (
+    id BIGSERIAL PRIMARY KEY NOT NULL,
+    at TIMESTAMP NOT NULL,
+    actor_id TEXT,
+    action TEXT NOT NULL,
+    entity TEXT NOT NULL,
+    entity_id TEXT NOT NULL,
+    org_path TEXT COLLATE "C" NOT NULL,
+    detail TEXT NOT NULL,
+    result TEXT NOT NULL,
+    request_id TEXT
+);

@@ -12,7 +12,8 @@
 //! Writes by phones and citizens (a visit submitted, a photo stored, a registration, a log-out)
 //! are many and concurrent; taking the head in each would serialise them all on PostgreSQL. They
 //! are written to the journal (`audit_journal`) in the write's own transaction instead
-//! ([`journal`]), and the server's sealer chains them into the log within a second ([`seal`]).
+//! ([`journal`]), and the server's sealer chains them into the log within a second
+//! ([`seal_batch`], [`seal`]).
 //! A record in the journal is not yet under the key: whoever can write the database could remove
 //! it in that second. `jiuzhu audit verify` reports how many wait.
 //!
@@ -355,46 +356,59 @@ pub fn journal(conn: &mut AnyConnection, entry: AuditEntry<'_>, outcome: Outcome
     Ok(())
 }
 
-/// Chains the journaled records into the log, oldest first, a few hundred per transaction, and
-/// returns how many. The head's lock is taken before the journal is read, so two sealers (two
-/// server instances) never chain one record twice.
+/// Whether any record waits in the journal (a read: the sealer's look before it writes).
+pub fn journal_waiting(conn: &mut AnyConnection) -> ApiResult<bool> {
+    Ok(repo::journal_waiting(conn)?)
+}
+
+/// The most records [`seal_batch`] chains at once.
+pub const SEAL_BATCH: usize = 500;
+
+/// Chains the oldest journaled records (up to [`SEAL_BATCH`]) into the log, inside the caller's
+/// write transaction, and returns how many. The head's lock is taken before the journal is
+/// read, so two sealers (two server instances) never chain one record twice. The running server
+/// calls it through the grouped writes (on SQLite it then shares a commit with the phones'
+/// writes of the moment instead of contending with them for the one writer).
+pub fn seal_batch(conn: &mut AnyConnection, key: &AuditKey) -> ApiResult<usize> {
+    let head = repo::lock_head(conn)?;
+    if head.keyed_after.is_none() {
+        repo::set_keyed_after(conn, head.seq)?;
+    }
+    let waiting = repo::journal_oldest(conn)?;
+    let (mut seq, mut prev) = (head.seq, head.hash);
+    for row in &waiting {
+        seq += 1;
+        let fields = Fields {
+            seq,
+            at: row.at,
+            actor_id: row.actor_id.as_deref(),
+            action: &row.action,
+            entity: &row.entity,
+            entity_id: &row.entity_id,
+            org_path: &row.org_path,
+            detail: &row.detail,
+            result: &row.result,
+            request_id: row.request_id.as_deref(),
+        };
+        prev = append(conn, key, &prev, &fields)?;
+        repo::journal_remove(conn, row.id)?;
+    }
+    if !waiting.is_empty() {
+        repo::set_head(conn, seq, &prev)?;
+    }
+    Ok(waiting.len())
+}
+
+/// Chains everything waiting in the journal, a batch per transaction (at start, at shutdown),
+/// and returns how many.
 pub fn seal(conn: &mut AnyConnection, key: &AuditKey) -> ApiResult<usize> {
     let mut total = 0;
     while repo::journal_waiting(conn)? {
-        let sealed = crate::db::write_transaction(conn, |conn| -> ApiResult<usize> {
-            let head = repo::lock_head(conn)?;
-            if head.keyed_after.is_none() {
-                repo::set_keyed_after(conn, head.seq)?;
-            }
-            let waiting = repo::journal_oldest(conn)?;
-            let (mut seq, mut prev) = (head.seq, head.hash);
-            for row in &waiting {
-                seq += 1;
-                let fields = Fields {
-                    seq,
-                    at: row.at,
-                    actor_id: row.actor_id.as_deref(),
-                    action: &row.action,
-                    entity: &row.entity,
-                    entity_id: &row.entity_id,
-                    org_path: &row.org_path,
-                    detail: &row.detail,
-                    result: &row.result,
-                    request_id: row.request_id.as_deref(),
-                };
-                let hash = append(conn, key, &prev, &fields)?;
-                repo::journal_remove(conn, row.id)?;
-                prev = hash;
-            }
-            if !waiting.is_empty() {
-                repo::set_head(conn, seq, &prev)?;
-            }
-            Ok(waiting.len())
-        })?;
+        let sealed = crate::db::write_transaction(conn, |conn| seal_batch(conn, key))?;
+        total += sealed;
         if sealed == 0 {
             break;
         }
-        total += sealed;
     }
     Ok(total)
 }
@@ -723,11 +737,10 @@ impl Auditor {
         Ok(())
     }
 
-    /// The running server's tick: chains the journal, then signs the head when due (at
-    /// shutdown, `force`).
-    pub fn tick(&self, conn: &mut AnyConnection, force: bool) -> ApiResult<()> {
+    /// At shutdown: chains what waits in the journal and signs the head.
+    pub fn finish(&self, conn: &mut AnyConnection) -> ApiResult<()> {
         seal(conn, &self.key)?;
-        self.checkpoint(conn, force)?;
+        self.checkpoint(conn, true)?;
         Ok(())
     }
 

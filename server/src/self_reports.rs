@@ -5,7 +5,7 @@
 
 use chrono::{Duration, NaiveDateTime};
 use jiuzhu_proto::citizen::{CreateSelfReport, MySelfReport, SelfReportStatus};
-use jiuzhu_proto::finding::{FindingSource, FindingState};
+use jiuzhu_proto::finding::FindingSource;
 use jiuzhu_proto::household::AssistanceStatus;
 use jiuzhu_proto::task::TaskKind;
 use jiuzhu_proto::ErrorCode;
@@ -224,30 +224,24 @@ pub fn create(
     }
     let categories: Vec<&str> = input.category_hint.iter().map(|c| c.as_str()).collect();
     let finding = FindingRow {
-        id: uuid::Uuid::now_v7().to_string(),
-        kind: "self_report".into(),
         household_id: row.household_id.clone(),
         self_report_id: Some(id.clone()),
-        org_path: row.org_path.clone(),
-        rule_id: None,
-        rule_version: None,
-        source: FindingSource::SelfReport.as_str().into(),
         source_id: Some(id.clone()),
-        inputs: serde_json::json!({
-            "category_hint": input.category_hint,
-            "photos": photo_ids.len(),
-            "in_grid": grid.is_some(),
-        })
-        .to_string(),
-        computed: "{}".into(),
-        categories: serde_json::to_string(&categories).map_err(ApiError::internal)?,
-        state: FindingState::Open.as_str().into(),
-        reason: None,
-        application_id: None,
-        closed_by: None,
-        closed_at: None,
-        created_at: now,
-        updated_at: now,
+        ..FindingRow::open(
+            "self_report",
+            &row.org_path,
+            FindingSource::SelfReport,
+            &categories,
+            serde_json::json!({
+                "category_hint": input.category_hint,
+                "photos": photo_ids.len(),
+                "in_grid": grid.is_some(),
+            })
+            .to_string(),
+            "{}".into(),
+            now,
+        )
+        .map_err(ApiError::internal)?
     };
     finding_repo::insert(conn, &finding)?;
     repo::link(

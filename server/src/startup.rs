@@ -119,7 +119,7 @@ pub fn build_state(settings: Settings, secrets: Secrets) -> anyhow::Result<Arc<A
 }
 
 /// Chains the audit journal and signs the audit head (when due) every second while the server
-/// runs (`audit::Auditor::tick`).
+/// runs. The journal's batches go through the grouped writes (`audit::seal_batch`).
 fn spawn_audit_checkpoints(
     state: std::sync::Weak<AppState>,
     tick: Duration,
@@ -128,12 +128,30 @@ fn spawn_audit_checkpoints(
         loop {
             tokio::time::sleep(tick).await;
             let Some(state) = state.upgrade() else { break };
-            let st = state.clone();
-            if let Err(e) = state.db(move |conn| st.audit.tick(conn, false)).await {
+            if let Err(e) = audit_tick(&state).await {
                 tracing::warn!(error = %e, "audit journal not sealed or checkpoint not written");
             }
         }
     })
+}
+
+async fn audit_tick(state: &Arc<AppState>) -> crate::error::ApiResult<()> {
+    if state.db(crate::audit::journal_waiting).await? {
+        loop {
+            let st = state.clone();
+            let sealed = state
+                .tx_grouped(move |conn| crate::audit::seal_batch(conn, st.audit.key()))
+                .await?;
+            if sealed < crate::audit::SEAL_BATCH {
+                break;
+            }
+        }
+    }
+    let st = state.clone();
+    state
+        .db(move |conn| st.audit.checkpoint(conn, false))
+        .await?;
+    Ok(())
 }
 
 /// The TLS configuration from the certificate and key files, when both are set.
@@ -492,11 +510,7 @@ impl Application {
         let served = self.server.await;
         self.auditor.abort();
         let state = self.state.clone();
-        if let Err(e) = self
-            .state
-            .db(move |conn| state.audit.tick(conn, true))
-            .await
-        {
+        if let Err(e) = self.state.db(move |conn| state.audit.finish(conn)).await {
             tracing::warn!(error = %e, "audit checkpoint not written at shutdown");
         }
         served

@@ -239,12 +239,12 @@ export function Async({ state, children }) {
  * A table over a paged list endpoint. columns: [{key, title, render(row), class}]. The cursor of each
  * page seen is kept so that "previous" returns to it. `onRow(row)` makes rows clickable.
  */
-export function PagedTable({ path, params = {}, columns, limit = 50, onRow, rowKey = (r) => r.id, empty, rowClass, reloadKey, onLoaded }) {
+export function PagedTable({ path, params = {}, columns, limit = 50, onRow, rowKey = (r) => r.id, empty, rowClass, reloadKey, onLoaded, cursorParam = 'after' }) {
   const [cursors, setCursors] = useState([null]);
   const key = JSON.stringify([path, params, reloadKey]);
   useEffect(() => { setCursors([null]); }, [key]);
   const after = cursors[cursors.length - 1];
-  const state = useAsync(() => get(path, { ...params, limit, after }), [key, after]);
+  const state = useAsync(() => get(path, { ...params, limit, [cursorParam]: after ?? undefined }), [key, after]);
   useEffect(() => { if (state.data) onLoaded?.(state.data); }, [state.data]);
   const page = state.data;
   return html`<div class="table-wrap">

@@ -1,9 +1,10 @@
 // Administration: every section loads for an admin; an XLSForm with mistakes is refused with each
-// problem by sheet and cell, and a correct one is published; a user is created in a unit.
+// problem by sheet and cell, and a correct one is published; a user is created in a unit; the audit
+// log shows who did what, a phone's write among them.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { setup, login, shot } from './harness.mjs';
+import { setup, login, shot, apiToken, apiCall } from './harness.mjs';
 import { workbook } from './xlsx.mjs';
 
 test('every admin section loads', async (t) => {
@@ -141,4 +142,45 @@ test('boundaries are imported from GeoJSON, and a bad file is refused feature by
     await page.waitForTimeout(200);
   }
   await page.locator('.card', { hasText: '组织架构' }).locator('td', { hasText: '端到端测试网格' }).waitFor();
+});
+
+test('the audit log shows log-ins and a phone\'s log-out, in Beijing time, with their detail', async (t) => {
+  const { page, server } = await setup(t);
+  // A grid worker's phone logs in and out through the API: the log-out is journaled and chained
+  // by the server's sealer within a second or so.
+  const token = await apiToken(server, 'worker1');
+  await apiCall(server, token, 'POST', '/auth/logout');
+  await page.goto(`${server.url}/`);
+  await login(page, 'admin');
+  await page.goto(`${server.url}/#/admin/audit`);
+  const audit = page.locator('[data-testid=audit]');
+  await audit.locator('.table-wrap table tbody tr').first().waitFor();
+  // Newest first: the admin's own log-in is there, named in Chinese, as a success.
+  await audit.locator('select').first().selectOption('auth.login');
+  const ownLogin = audit.locator('.table-wrap table tbody tr', { hasText: '系统管理员' }).first();
+  await ownLogin.waitFor();
+  assert.match(await ownLogin.innerText(), /登录[\s\S]*成功/);
+  // The time is Beijing time: the row's minute is the minute now in Asia/Shanghai (or the one before).
+  const now = new Date();
+  const shanghai = (d) => new Intl.DateTimeFormat('sv-SE', { timeZone: 'Asia/Shanghai', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(d);
+  const text = await ownLogin.innerText();
+  assert.ok([shanghai(now), shanghai(new Date(now - 60_000))].some((hm) => text.includes(hm)), `${text} is not in Beijing time (${shanghai(now)})`);
+  // The phone's log-out, once sealed (the table is read again until it shows).
+  let logout = null;
+  for (let i = 0; i < 20 && !logout; i++) {
+    await audit.locator('select').first().selectOption('');
+    await audit.locator('select').first().selectOption('auth.logout');
+    const row = audit.locator('.table-wrap table tbody tr', { hasText: '退出登录' }).first();
+    if (await row.isVisible().catch(() => false)) logout = row;
+    else await page.waitForTimeout(500);
+  }
+  assert.ok(logout, 'the phone\'s log-out is in the audit log');
+  assert.match(await logout.innerText(), /网格员/, 'the actor is named');
+  await logout.click();
+  const record = page.locator('[data-testid=audit-record]');
+  await record.waitFor();
+  const detail = await record.innerText();
+  assert.match(detail, /auth\.logout/);
+  assert.match(detail, /请求编号[\s\S]*[0-9a-f]{8}-/, 'the request id is shown');
+  await shot(page, 'admin-audit');
 });

@@ -7,7 +7,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use chrono::{NaiveDate, NaiveDateTime};
-use jiuzhu_proto::finding::{FindingSource, FindingState};
+use jiuzhu_proto::finding::FindingSource;
 use jiuzhu_proto::rule::RuleOutcome;
 use serde_json::{Map, Value as Json};
 
@@ -366,26 +366,20 @@ fn judge(
                             .map(|c| c.as_str())
                             .collect();
                         let finding = FindingRow {
-                            id: uuid::Uuid::now_v7().to_string(),
-                            kind: rule_id.to_owned(),
                             household_id: Some(household.id.clone()),
-                            self_report_id: None,
-                            org_path: household.org_path.clone(),
                             rule_id: Some(rule_id.to_owned()),
                             rule_version: Some(*version),
-                            source: source.as_str().to_owned(),
                             source_id,
-                            inputs,
-                            computed,
-                            categories: serde_json::to_string(&categories)
-                                .map_err(ApiError::internal)?,
-                            state: FindingState::Open.as_str().into(),
-                            reason: None,
-                            application_id: None,
-                            closed_by: None,
-                            closed_at: None,
-                            created_at: now,
-                            updated_at: now,
+                            ..FindingRow::open(
+                                rule_id,
+                                &household.org_path,
+                                source,
+                                &categories,
+                                inputs,
+                                computed,
+                                now,
+                            )
+                            .map_err(ApiError::internal)?
                         };
                         // A later subject of the same household refreshes it.
                         open.insert(key, finding.id.clone());

@@ -1,6 +1,6 @@
 // Administration: users, org units and boundary import, forms (XLSForm upload with every problem shown
-// by sheet and cell; publishing a version), rules, standards and the rule gaps that missing standards
-// cause. Everything goes through the public API; the server checks every write.
+// by sheet and cell; publishing a version), rules, standards, the rule gaps that missing standards
+// cause, and the audit log. Everything goes through the public API; the server checks every write.
 
 import { html, useState } from '../../shared/html.js';
 import { get, post, put, patch, request, qs } from '../../shared/api.js';
@@ -8,7 +8,7 @@ import { t, label, pick, half, values } from '../../shared/i18n.js';
 import { fmtDateTime, fmtDate, fmtNumber } from '../../shared/time.js';
 import {
   Card, PageHead, PagedTable, Button, Badge, EnumBadge, Field, Input, TextArea, Select, EnumSelect, Modal, ErrorLine, useAsync, Async,
-  UnitPicker, UnitName, Empty, toast, go, Tabs, FormDialog, getUnit, fieldErrors,
+  UnitPicker, UnitName, Empty, toast, go, Tabs, FormDialog, getUnit, fieldErrors, Facts,
 } from '../ui.js';
 
 const SECTIONS = [
@@ -18,6 +18,7 @@ const SECTIONS = [
   ['rules', '发现规则', 'Rules'],
   ['standards', '救助标准', 'Standards'],
   ['gaps', '规则缺口', 'Rule gaps'],
+  ['audit', '审计日志', 'Audit log'],
 ];
 
 export default function Admin({ params, me }) {
@@ -31,6 +32,7 @@ export default function Admin({ params, me }) {
     ${section === 'rules' && html`<${Rules} />`}
     ${section === 'standards' && html`<${Standards} />`}
     ${section === 'gaps' && html`<${Gaps} />`}
+    ${section === 'audit' && html`<${Audit} />`}
   </div>`;
 }
 
@@ -448,4 +450,113 @@ function Gaps() {
         <td class="num">${fmtNumber(g.times)}</td><td>${fmtDateTime(g.first_seen)}</td><td>${fmtDateTime(g.last_seen)}</td></tr>`)}</tbody>
     </table></div>` : html`<${Empty} text=${t('没有缺口：每条规则都有所需标准。', 'No gaps: every rule has the standards it needs.')} />`)}<//>
   <//>`;
+}
+
+// ---- audit log ----------------------------------------------------------------------------------
+
+/** What each audited action is called (an action not listed shows as its code). */
+const ACTIONS = {
+  'auth.login': ['登录', 'Log-in'],
+  'auth.refresh': ['刷新会话', 'Session refreshed'],
+  'auth.logout': ['退出登录', 'Log-out'],
+  'household.create': ['新建住户', 'Household created'],
+  'household.update': ['修改住户', 'Household changed'],
+  'household.view': ['查看住户', 'Household viewed'],
+  'household.reveal_id': ['查看完整身份证号', 'ID number revealed'],
+  'household.regrid': ['重新划入网格', 'Households moved to new grids'],
+  'household.demo_load': ['载入示范住户', 'Demo households loaded'],
+  'household.evaluate': ['重新运行规则', 'Rules run again'],
+  'household.import': ['导入住户', 'Households imported'],
+  'visit.submit': ['提交走访', 'Visit submitted'],
+  'visit.view': ['查看走访', 'Visit viewed'],
+  'visit.review': ['审核走访', 'Visit reviewed'],
+  'photo.store': ['上传照片', 'Photo stored'],
+  'photo.view': ['查看照片', 'Photo viewed'],
+  'upload.create': ['开始分段上传', 'Upload started'],
+  'upload.append': ['续传照片', 'Upload continued'],
+  'task.create': ['新建任务', 'Task created'],
+  'task.assign': ['分派任务', 'Task assigned'],
+  'task.accepted': ['接受任务', 'Task accepted'],
+  'task.cancelled': ['取消任务', 'Task cancelled'],
+  'user.create': ['新建用户', 'User created'],
+  'user.update': ['修改用户', 'User changed'],
+  'org_unit.create': ['新建组织', 'Org unit created'],
+  'org_unit.update': ['修改组织', 'Org unit changed'],
+  'form.create': ['新建表单', 'Form created'],
+  'form.publish': ['发布表单版本', 'Form version published'],
+  'export': ['导出', 'Export'],
+  'department.import': ['导入部门数据', 'Department data imported'],
+  'finding.convert': ['发现转为申请', 'Finding made an application'],
+  'finding.dismiss': ['驳回发现', 'Finding dismissed'],
+  'application.submit': ['提交申请', 'Application submitted'],
+  'rule.put': ['修改规则', 'Rule changed'],
+  'standard.put': ['修改救助标准', 'Standard changed'],
+  'keys.reseal': ['密钥轮换重新加密', 'Re-sealed under the current key'],
+  'job.create': ['提交统计任务', 'Figures job queued'],
+  'citizen.register': ['居民注册', 'Citizen registered'],
+  'citizen.verify': ['居民验证手机', 'Citizen verified'],
+  'self_report.create': ['居民自报', 'Self-report'],
+};
+
+const actionName = (a) => {
+  if (ACTIONS[a]) return t(...ACTIONS[a]);
+  if (a.startsWith('application.')) return t(`申请流转：${a.slice(12)}`, `Application: ${a.slice(12)}`);
+  return a;
+};
+
+/** A Shanghai calendar day as the RFC 3339 instant it starts at (plus `days`). */
+function dayStart(date, days = 0) {
+  if (!date) return undefined;
+  const d = new Date(`${date}T00:00:00+08:00`);
+  d.setUTCDate(d.getUTCDate() + days);
+  return d.toISOString();
+}
+
+function Audit() {
+  const [action, setAction] = useState('');
+  const [entityId, setEntityId] = useState('');
+  const [from, setFrom] = useState('');
+  const [to, setTo] = useState('');
+  const [open, setOpen] = useState(null);
+  const users = useAsync(() => get('/users', { limit: 500 }), []);
+  const names = new Map((users.data?.items ?? []).map((u) => [u.id, `${u.display_name} (${u.username})`]));
+  const who = (id) => (id ? names.get(id) ?? html`<span class="mono">${id.slice(0, 8)}…</span>` : html`<span class="muted">${t('无（系统或未登录）', 'none (system or anonymous)')}</span>`);
+  const params = {
+    action: action || undefined,
+    entity_id: entityId.trim() || undefined,
+    from: dayStart(from),
+    to: dayStart(to, 1),
+  };
+  return html`<div data-testid="audit">
+    <p class="hint">${t('每次写入和敏感查看都记入审计日志，并以密钥链式签名；`jiuzhu audit verify` 可验证其完整。手机端的写入约一秒后出现。时间为北京时间。',
+      'Every write and every sensitive view is in the audit log, chained under a key; `jiuzhu audit verify` checks it is whole. Phones\u2019 writes appear about a second later. Times are Beijing time.')}</p>
+    <div class="filters">
+      <${Field} label=${t('操作', 'Action')}><${Select} value=${action} onChange=${setAction} placeholder=${t('全部', 'All')}
+        options=${Object.keys(ACTIONS).map((a) => [a, `${actionName(a)} · ${a}`])} /><//>
+      <${Field} label=${t('对象编号', 'Object id')}><${Input} value=${entityId} onInput=${setEntityId} placeholder="uuid" /><//>
+      <${Field} label=${t('起始日期', 'From')}><${Input} type="date" value=${from} onInput=${setFrom} /><//>
+      <${Field} label=${t('截止日期', 'To')}><${Input} type="date" value=${to} onInput=${setTo} /><//>
+    </div>
+    <${PagedTable} path="/audit" params=${params} limit=${50} cursorParam="cursor" rowKey=${(r) => r.seq} onRow=${setOpen}
+      empty=${t('没有符合条件的记录。', 'No records match.')}
+      columns=${[
+        { title: t('时间', 'Time'), render: (r) => fmtDateTime(r.at, { seconds: true }) },
+        { title: t('操作者', 'Actor'), render: (r) => who(r.actor_id) },
+        { title: t('操作', 'Action'), render: (r) => html`${actionName(r.action)} <span class="mono muted">${r.action}</span>` },
+        { title: t('对象', 'Object'), render: (r) => html`<span class="mono">${r.entity} ${r.entity_id.length > 12 ? `${r.entity_id.slice(0, 8)}…` : r.entity_id}</span>` },
+        { title: t('结果', 'Result'), render: (r) => (r.result === 'success' ? html`<${Badge} tone="ok">${t('成功', 'Success')}<//>` : html`<${Badge} tone="bad">${t('失败', 'Failure')}<//>`) },
+        { title: t('序号', 'No.'), class: 'num', render: (r) => html`<span class="mono">${r.seq}</span>` },
+      ]} />
+    ${open && html`<${Modal} title=${`${actionName(open.action)} · #${open.seq}`} onClose=${() => setOpen(null)}>
+      <div data-testid="audit-record"><${Facts} items=${[
+        [t('时间', 'Time'), fmtDateTime(open.at, { seconds: true })],
+        [t('操作者', 'Actor'), who(open.actor_id)],
+        [t('操作', 'Action'), html`<span class="mono">${open.action}</span>`],
+        [t('对象', 'Object'), html`<span class="mono">${open.entity} ${open.entity_id}</span>`],
+        [t('所属单位路径', 'Unit path'), html`<span class="mono">${open.org_path}</span>`],
+        [t('请求编号', 'Request id'), open.request_id && html`<span class="mono">${open.request_id}</span>`],
+        [t('详情', 'Detail'), html`<pre class="mono">${JSON.stringify(open.detail, null, 2)}</pre>`],
+      ]} /></div>
+    <//>`}
+  </div>`;
 }

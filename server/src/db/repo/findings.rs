@@ -41,6 +41,42 @@ pub struct FindingRow {
     pub updated_at: NaiveDateTime,
 }
 
+impl FindingRow {
+    /// A new open finding of `kind` in `org_path`, from `source`, with its evidence; what it is
+    /// about (a household, a self-report, the rule that fired) the caller sets.
+    pub fn open(
+        kind: &str,
+        org_path: &str,
+        source: jiuzhu_proto::finding::FindingSource,
+        categories: &[&str],
+        inputs: String,
+        computed: String,
+        now: NaiveDateTime,
+    ) -> serde_json::Result<Self> {
+        Ok(Self {
+            id: uuid::Uuid::now_v7().to_string(),
+            kind: kind.to_owned(),
+            household_id: None,
+            self_report_id: None,
+            org_path: org_path.to_owned(),
+            rule_id: None,
+            rule_version: None,
+            source: source.as_str().to_owned(),
+            source_id: None,
+            inputs,
+            computed,
+            categories: serde_json::to_string(categories)?,
+            state: FindingState::Open.as_str().into(),
+            reason: None,
+            application_id: None,
+            closed_by: None,
+            closed_at: None,
+            created_at: now,
+            updated_at: now,
+        })
+    }
+}
+
 pub fn insert(conn: &mut AnyConnection, row: &FindingRow) -> QueryResult<usize> {
     insert_many(conn, std::slice::from_ref(row))
 }

@@ -49,6 +49,9 @@ test('the street officer and then the district officer carry an application to a
   await shot(page, 'applications-list');
   // The street's own work is marked: the application just filed waits for the street to accept it.
   const row = page.locator('[data-screen=applications] tbody tr', { has: page.locator(`[data-application="${filed.id}"]`) });
+  // (After the overdue filter is cleared the list loads again: wait for it rather than count a
+  // table still being replaced.)
+  await row.first().waitFor();
   assert.equal(await row.count(), 1, 'the filed application is on the first page');
   assert.match(await row.innerText(), /待您办理/);
 

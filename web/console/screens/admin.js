@@ -528,8 +528,8 @@ function Audit() {
     to: dayStart(to, 1),
   };
   return html`<div data-testid="audit">
-    <p class="hint">${t('每次写入和敏感查看都记入审计日志，并以密钥链式签名；`jiuzhu audit verify` 可验证其完整。手机端的写入约一秒后出现。时间为北京时间。',
-      'Every write and every sensitive view is in the audit log, chained under a key; `jiuzhu audit verify` checks it is whole. Phones\u2019 writes appear about a second later. Times are Beijing time.')}</p>
+    <p class="hint">${t('每次写入和敏感查看都记入审计日志，并以密钥链式签名，可用命令 ', 'Every write and every sensitive view is in the audit log, chained under a key; the command ')}
+      <code>jiuzhu audit verify</code>${t(' 验证其完整。手机端的写入约一秒后出现。时间为北京时间。', ' checks it is whole. Phones\u2019 writes appear about a second later. Times are Beijing time.')}</p>
     <div class="filters">
       <${Field} label=${t('操作', 'Action')}><${Select} value=${action} onChange=${setAction} placeholder=${t('全部', 'All')}
         options=${Object.keys(ACTIONS).map((a) => [a, `${actionName(a)} · ${a}`])} /><//>
@@ -553,7 +553,6 @@ function Audit() {
         [t('操作者', 'Actor'), who(open.actor_id)],
         [t('操作', 'Action'), html`<span class="mono">${open.action}</span>`],
         [t('对象', 'Object'), html`<span class="mono">${open.entity} ${open.entity_id}</span>`],
-        [t('所属单位路径', 'Unit path'), html`<span class="mono">${open.org_path}</span>`],
         [t('请求编号', 'Request id'), open.request_id && html`<span class="mono">${open.request_id}</span>`],
         [t('详情', 'Detail'), html`<pre class="mono">${JSON.stringify(open.detail, null, 2)}</pre>`],
       ]} /></div>

@@ -146,12 +146,13 @@ pub fn journal(conn: &mut AnyConnection, row: &NewJournalRow<'_>) -> QueryResult
         .execute(conn)
 }
 
-/// The oldest journaled records, up to 500, in the order they were journaled.
+/// The oldest journaled records, up to `crate::audit::SEAL_BATCH`, in the order they were
+/// journaled.
 pub fn journal_oldest(conn: &mut AnyConnection) -> QueryResult<Vec<JournalRow>> {
     audit_journal::table
         .order(audit_journal::id.asc())
         .select(JournalRow::as_select())
-        .limit_rows::<500>()
+        .limit_rows::<{ crate::audit::SEAL_BATCH as u32 }>()
         .load(conn)
 }
 

@@ -361,9 +361,8 @@ pub fn journal_waiting(conn: &mut AnyConnection) -> ApiResult<bool> {
     Ok(repo::journal_waiting(conn)?)
 }
 
-/// The most records [`seal_batch`] chains at once: in a visit storm the sealer's batch shares
-/// a commit with the visits of the moment, so a small one delays them little.
-pub const SEAL_BATCH: usize = 100;
+/// The most records [`seal_batch`] chains at once (`repo::JOURNAL_BATCH`).
+pub const SEAL_BATCH: usize = repo::JOURNAL_BATCH as usize;
 
 /// Chains the oldest journaled records (up to [`SEAL_BATCH`]) into the log, inside the caller's
 /// write transaction, and returns how many. The head's lock is taken before the journal is

@@ -146,13 +146,17 @@ pub fn journal(conn: &mut AnyConnection, row: &NewJournalRow<'_>) -> QueryResult
         .execute(conn)
 }
 
-/// The oldest journaled records, up to `crate::audit::SEAL_BATCH`, in the order they were
-/// journaled.
+/// The most journaled records [`journal_oldest`] returns: the sealer's batch
+/// (`crate::audit::seal_batch`). In a visit storm the batch shares a commit with the visits of
+/// the moment, so a small one delays them little.
+pub const JOURNAL_BATCH: u32 = 100;
+
+/// The oldest journaled records, up to [`JOURNAL_BATCH`], in the order they were journaled.
 pub fn journal_oldest(conn: &mut AnyConnection) -> QueryResult<Vec<JournalRow>> {
     audit_journal::table
         .order(audit_journal::id.asc())
         .select(JournalRow::as_select())
-        .limit_rows::<{ crate::audit::SEAL_BATCH as u32 }>()
+        .limit_rows::<JOURNAL_BATCH>()
         .load(conn)
 }
 

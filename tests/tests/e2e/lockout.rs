@@ -103,7 +103,9 @@ async fn attackers_cannot_lock_out_a_trusted_device(backend: Backend) {
     // ...and so are forged tokens and another user's token.
     let now = chrono::Utc::now().timestamp();
     let forged = format!("d1.{}.{now}.{}", "ab".repeat(16), "00".repeat(16));
-    let edited = format!("{}0", &phone_token[..phone_token.len() - 1]);
+    // The last hex digit changed (to one it is not: "0" alone left one token in 16 unchanged).
+    let last = if phone_token.ends_with('0') { '1' } else { '0' };
+    let edited = format!("{}{last}", &phone_token[..phone_token.len() - 1]);
     for bad in [forged.as_str(), edited.as_str(), coordinator_token.as_str()] {
         let (status, body, _) =
             login_from(&app, OFFICE, "admin", DEMO_PASSWORD, Some(bad), None).await;

@@ -915,24 +915,35 @@ struct Answer {
     text: String,
 }
 
+/// Sends the request; a 503 (`unavailable`: no database connection within its wait, on a
+/// loaded machine, before any work) is sent again, twice at most, a second apart. The matrix is
+/// about who may do what, and a 503 says nothing about that.
 async fn send(w: &World, who: Who, req: &Req) -> Answer {
     let client = match &req.token {
         Token::Caller => w.client(who),
         Token::Fresh(t) => w.app.client().with_token(t.clone()),
     };
-    let mut r = client.request(req.method.clone(), &req.path);
-    for (k, v) in &req.headers {
-        r = r.header(*k, v);
+    let mut attempt = 0;
+    loop {
+        let mut r = client.request(req.method.clone(), &req.path);
+        for (k, v) in &req.headers {
+            r = r.header(*k, v);
+        }
+        r = match &req.body {
+            Body::None => r,
+            Body::Json(v) => r.json(v),
+            Body::Bytes(b, t) => r.header("content-type", *t).body(b.clone()),
+        };
+        let res = r.send().await.unwrap();
+        let status = res.status().as_u16();
+        let text = res.text().await.unwrap_or_default();
+        attempt += 1;
+        if status == 503 && attempt < 3 && text.contains("\"unavailable\"") {
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            continue;
+        }
+        return Answer { status, text };
     }
-    r = match &req.body {
-        Body::None => r,
-        Body::Json(v) => r.json(v),
-        Body::Bytes(b, t) => r.header("content-type", *t).body(b.clone()),
-    };
-    let res = r.send().await.unwrap();
-    let status = res.status().as_u16();
-    let text = res.text().await.unwrap_or_default();
-    Answer { status, text }
 }
 
 /// A session of its own for the role (log-out and refresh cases would end the shared one).

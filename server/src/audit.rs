@@ -143,6 +143,22 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// A journaled record as it is chained, numbered `seq`.
+    fn of_journal(row: &'a repo::JournalRow, seq: i64) -> Self {
+        Self {
+            seq,
+            at: row.at,
+            actor_id: row.actor_id.as_deref(),
+            action: &row.action,
+            entity: &row.entity,
+            entity_id: &row.entity_id,
+            org_path: &row.org_path,
+            detail: &row.detail,
+            result: &row.result,
+            request_id: row.request_id.as_deref(),
+        }
+    }
+
     /// Length-prefixed parts, so no two different records hash the same by shifting text
     /// between fields. The legacy form (plain SHA-256) covered neither result nor request id.
     fn feed(&self, prev: &str, keyed: bool, mut update: impl FnMut(&[u8])) {
@@ -378,19 +394,7 @@ pub fn seal_batch(conn: &mut AnyConnection, key: &AuditKey) -> ApiResult<usize> 
     let (mut seq, mut prev) = (head.seq, head.hash);
     for row in &waiting {
         seq += 1;
-        let fields = Fields {
-            seq,
-            at: row.at,
-            actor_id: row.actor_id.as_deref(),
-            action: &row.action,
-            entity: &row.entity,
-            entity_id: &row.entity_id,
-            org_path: &row.org_path,
-            detail: &row.detail,
-            result: &row.result,
-            request_id: row.request_id.as_deref(),
-        };
-        prev = append(conn, key, &prev, &fields)?;
+        prev = append(conn, key, &prev, &Fields::of_journal(row, seq))?;
         repo::journal_remove(conn, row.id)?;
     }
     if !waiting.is_empty() {

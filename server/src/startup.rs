@@ -120,7 +120,7 @@ pub fn build_state(settings: Settings, secrets: Secrets) -> anyhow::Result<Arc<A
 
 /// Chains the audit journal and signs the audit head (when due) every second while the server
 /// runs. The journal's batches go through the grouped writes (`audit::seal_batch`).
-fn spawn_audit_checkpoints(
+fn spawn_auditor(
     state: std::sync::Weak<AppState>,
     tick: Duration,
 ) -> tokio::task::JoinHandle<()> {
@@ -462,7 +462,7 @@ impl Application {
         let server = server.run();
         crate::jobs::spawn_grid_watcher(Arc::downgrade(&state), Duration::from_secs(5));
         crate::jobs::spawn(Arc::downgrade(&state));
-        let auditor = spawn_audit_checkpoints(Arc::downgrade(&state), Duration::from_secs(1));
+        let auditor = spawn_auditor(Arc::downgrade(&state), Duration::from_secs(1));
         Ok(Self {
             addr,
             secure,

@@ -452,20 +452,10 @@ async fn phone_writes_are_audited(backend: Backend) {
         .await
         .unwrap();
     assert!(res.status().is_success(), "{}", res.status());
-    let visit = worker
-        .submit_visit(&jiuzhu_tests::fixtures::photo_visit(
-            &task, FORM, lat, lon, photo,
-        ))
-        .await
-        .unwrap()
-        .visit;
+    let submission = jiuzhu_tests::fixtures::photo_visit(&task, FORM, lat, lon, photo);
+    let visit = worker.submit_visit(&submission).await.unwrap().visit;
     // The same visit again is a replay, not a second write: no second record.
-    worker
-        .submit_visit(&jiuzhu_tests::fixtures::photo_visit(
-            &task, FORM, lat, lon, photo,
-        ))
-        .await
-        .ok();
+    worker.submit_visit(&submission).await.ok();
 
     let stored = sealed_records(&admin, "photo.store", &photo.to_string(), 1).await;
     let started = sealed_records(&admin, "upload.create", &resumed.to_string(), 1).await;

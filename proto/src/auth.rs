@@ -21,6 +21,11 @@ pub struct LoginRequest {
     /// only, so the account's lockout, which anyone can trigger, does not keep its owner out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_token: Option<String>,
+    /// The six-digit code of the account's authenticator app, for an account with a second
+    /// factor (without it such a log-in answers 401 `second_factor_required`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(example = "492039"))]
+    pub second_factor_code: Option<String>,
 }
 
 /// `POST /api/v1/auth/refresh`.
@@ -49,4 +54,32 @@ pub struct TokenPair {
     /// device (also set as an HttpOnly cookie for browsers). Keep it like a password.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_token: Option<String>,
+    /// True for an admin without a second factor while the server requires one: the session
+    /// may only set one up (`POST /auth/second-factor`), read `/me` and log out; everything
+    /// else answers 403 `second_factor_enrolment_required`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub second_factor_enrolment_required: bool,
+}
+
+/// `POST /api/v1/auth/second-factor`: what an authenticator app needs to add the account.
+/// Shown once; the secret is kept sealed on the server.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SecondFactorEnrolment {
+    /// The secret in base32 (RFC 4648), for typing into the app by hand.
+    pub secret: String,
+    /// `otpauth://totp/…`: the URI the QR code holds.
+    pub otpauth_uri: String,
+    /// The URI as a QR code, an SVG document.
+    pub qr_svg: String,
+}
+
+/// `POST /api/v1/auth/second-factor/confirm`: the first code the app shows, proving it holds the
+/// secret.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmSecondFactor {
+    #[cfg_attr(feature = "openapi", schema(example = "492039"))]
+    pub code: String,
 }

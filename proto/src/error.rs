@@ -58,6 +58,16 @@ pub enum ErrorCode {
     UnknownExportKind,
     /// The path exists but does not take this method (the `Allow` header lists the ones it does).
     MethodNotAllowed,
+    /// The password was right; the account needs a code from its authenticator app too.
+    SecondFactorRequired,
+    /// A second-factor code that is wrong or was already used.
+    SecondFactorInvalid,
+    /// An administrator must set up a second factor before anything else.
+    SecondFactorEnrolmentRequired,
+    /// The account already has a second factor.
+    SecondFactorEnabled,
+    /// A code was sent to confirm an enrolment that was never started.
+    SecondFactorNotStarted,
     Internal,
     Unavailable,
     /// A code this client version does not know yet.
@@ -108,6 +118,11 @@ impl ErrorCode {
             Self::VerificationFailed => "verification_failed",
             Self::UnknownExportKind => "unknown_export_kind",
             Self::MethodNotAllowed => "method_not_allowed",
+            Self::SecondFactorRequired => "second_factor_required",
+            Self::SecondFactorInvalid => "second_factor_invalid",
+            Self::SecondFactorEnrolmentRequired => "second_factor_enrolment_required",
+            Self::SecondFactorEnabled => "second_factor_enabled",
+            Self::SecondFactorNotStarted => "second_factor_not_started",
             Self::Internal => "internal",
             Self::Unavailable => "unavailable",
             Self::Unknown => "unknown",

@@ -68,6 +68,9 @@ pub struct User {
     pub org_unit_id: OrgUnitId,
     pub org_unit_code: String,
     pub disabled: bool,
+    /// Log-ins need a code from an authenticator app besides the password.
+    #[serde(default)]
+    pub second_factor: bool,
     pub created_at: DateTime<Utc>,
 }
 

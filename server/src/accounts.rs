@@ -100,3 +100,33 @@ pub fn check_binding(role: Role, unit: &OrgUnitRow) -> ApiResult<()> {
         ),
     ))
 }
+
+/// Removes an account's second factor (audited); when it had one, its sessions end too, so that
+/// whoever holds the lost phone and a session cannot go on.
+pub fn remove_second_factor(
+    conn: &mut AnyConnection,
+    target: &repo::users::UserRow,
+) -> ApiResult<()> {
+    let now = db::now();
+    repo::users::clear_second_factor(conn, &target.id, now)?;
+    if target.totp_enabled {
+        repo::tokens::revoke_user(conn, &target.id, now)?;
+    }
+    crate::audit::acted(
+        conn,
+        "user.second_factor.reset",
+        "user",
+        &target.id,
+        &target.org_path,
+        serde_json::json!({ "was_on": target.totp_enabled }),
+    )
+}
+
+/// `jiuzhu user reset-second-factor`: the same by username, for the last admin.
+pub fn reset_second_factor(conn: &mut AnyConnection, username: &Username) -> ApiResult<()> {
+    db::write_transaction(conn, |conn| {
+        let user = repo::users::find_by_username(conn, username.as_str())?
+            .ok_or_else(ApiError::not_found)?;
+        remove_second_factor(conn, &user)
+    })
+}

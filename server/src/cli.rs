@@ -122,6 +122,12 @@ pub enum UserCommand {
         #[arg(long)]
         display_name: Option<String>,
     },
+    /// Remove an account's second factor (a lost phone) and end its sessions: for the last
+    /// admin, whom no other admin can reset through the API.
+    ResetSecondFactor {
+        #[arg(long)]
+        username: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -365,6 +371,17 @@ async fn run_command(cli: Cli) -> anyhow::Result<()> {
                 user.role.as_str(),
                 user.org_unit_code
             );
+        }
+        Command::User(UserCommand::ResetSecondFactor { username }) => {
+            let settings = settings(&cli, None)?;
+            let username = Username::parse(username)?;
+            tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+                let mut conn = open(&settings)?;
+                accounts::reset_second_factor(&mut conn, &username)
+                    .map_err(|e| anyhow::anyhow!("{e}"))
+            })
+            .await??;
+            println!("two-step verification removed; sessions ended / 已重置两步验证");
         }
         Command::Import(ImportCommand::Boundaries {
             file,

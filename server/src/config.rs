@@ -41,6 +41,9 @@ pub struct Settings {
     /// Failed log-ins that lock an account, and for how long.
     pub lockout_threshold: u32,
     pub lockout_secs: u64,
+    /// Admins must log in with a second factor (a code from an authenticator app), and one
+    /// without may do nothing but set it up. On by default with `--production`.
+    pub admin_second_factor: Option<bool>,
     /// Log-in attempts allowed per minute from one IP address and for one username.
     pub login_limit_per_ip: u32,
     pub login_limit_per_account: u32,
@@ -300,6 +303,7 @@ impl Default for Settings {
             refresh_token_ttl_secs: 30 * 24 * 3600,
             lockout_threshold: 5,
             lockout_secs: 30 * 60,
+            admin_second_factor: None,
             login_limit_per_ip: 60,
             login_limit_per_account: 10,
             password_hash_concurrency: 1,
@@ -338,6 +342,11 @@ pub struct FlagOverrides {
 }
 
 impl Settings {
+    /// Whether admins need a second factor: as set, else in production.
+    pub fn admin_second_factor_required(&self) -> bool {
+        self.admin_second_factor.unwrap_or(self.production)
+    }
+
     /// Layers defaults, the TOML file (if any), `JIUZHU_*` variables and flags.
     pub fn load(
         config_file: Option<&Path>,

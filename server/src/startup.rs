@@ -120,10 +120,7 @@ pub fn build_state(settings: Settings, secrets: Secrets) -> anyhow::Result<Arc<A
 
 /// Chains the audit journal and signs the audit head (when due) every second while the server
 /// runs. The journal's batches go through the grouped writes (`audit::seal_batch`).
-fn spawn_auditor(
-    state: std::sync::Weak<AppState>,
-    tick: Duration,
-) -> tokio::task::JoinHandle<()> {
+fn spawn_auditor(state: std::sync::Weak<AppState>, tick: Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(tick).await;

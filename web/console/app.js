@@ -1,11 +1,13 @@
-// The console's shell: the log-in gate, the layout with a sidebar for the caller's role, and a hash
-// router that loads each screen (web/console/screens/<name>.js) on first use. A screen's default export
-// is a component receiving { params, me }.
+// The console's shell: the log-in gate (with the authenticator code when the account has a second
+// factor), the enrolment page for a session the server opens to nothing else, the layout with a sidebar
+// for the caller's role, and a hash router that loads each screen (web/console/screens/<name>.js) on
+// first use. A screen's default export is a component receiving { params, me }.
 
 import { html, render, signal, useState, useEffect, useErrorBoundary } from '../shared/html.js';
 import { session, login, logout, forget, get } from '../shared/api.js';
 import { lang, setLang, t, label, errorText } from '../shared/i18n.js';
 import { Button, Toasts, Field, Input, ErrorLine, UnitName, Loading } from './ui.js';
+import { CodeField, EnrolmentPage, AccountDialog } from './second-factor.js';
 
 // ---- routes -------------------------------------------------------------------------------------
 
@@ -65,9 +67,16 @@ export function phoneAppNotice(role) {
   };
 }
 
+/** Answers of the log-in that ask for the authenticator code (again). */
+const CODE_ASKED = ['second_factor_required', 'second_factor_invalid'];
+
 function Login() {
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
+  // The code field shows once the server has said the account has a second factor.
+  const [needCode, setNeedCode] = useState(false);
+  const [code, setCode] = useState('');
+  const [codeFocus, setCodeFocus] = useState(0);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState(null);
   const [turnedAway, setTurnedAway] = useState(null);
@@ -79,13 +88,25 @@ function Login() {
     setTurnedAway(null);
     try {
       // A grid worker's or a citizen's session is ended at once: the console never works for them.
-      const { user, accepted } = await login(username.trim(), password, { accept: (u) => OFFICE.includes(u.role) });
+      const { user, accepted } = await login(username.trim(), password, { accept: (u) => OFFICE.includes(u.role), code: needCode ? code : undefined });
       if (!accepted) setTurnedAway(user.role);
     } catch (err) {
-      setError(err);
+      if (CODE_ASKED.includes(err.code)) {
+        setNeedCode(true);
+        setCode('');
+        setCodeFocus((n) => n + 1);
+      }
+      // Being asked for the code is no error; a refused code is.
+      if (err.code !== 'second_factor_required') setError(err);
     } finally {
       setBusy(false);
     }
+  };
+  // Another account's code is another question.
+  const changeUsername = (v) => {
+    setUsername(v);
+    setNeedCode(false);
+    setCode('');
   };
 
   const notice = turnedAway && phoneAppNotice(turnedAway);
@@ -95,15 +116,17 @@ function Login() {
         <h1 id="login-title">${t('救助工作台', 'Jiuzhu console')}</h1>
         <p class="muted">${t('智慧救助 · 主动发现', 'Social assistance · proactive discovery')}</p></div></div>
       <${Field} label=${t('用户名', 'Username')} required>
-        <${Input} name="username" autocomplete="username" value=${username} onInput=${setUsername} required />
+        <${Input} name="username" autocomplete="username" value=${username} onInput=${changeUsername} required />
       <//>
       <${Field} label=${t('密码', 'Password')} required>
         <${Input} name="password" type="password" autocomplete="current-password" value=${password} onInput=${setPassword} required />
       <//>
+      ${needCode && html`<${CodeField} value=${code} onInput=${setCode} focusKey=${codeFocus}
+        hint=${t('本账号已开启两步验证：请输入手机身份验证器应用中的 6 位数字', 'This account has two-step verification: enter the six digits your authenticator app shows')} />`}
       <${ErrorLine} error=${error} />
       ${notice && html`<div class="notice notice-warn" role="alert" data-testid="phone-app-notice">
         <p>${label('role', turnedAway)}：${notice.text}</p><a href=${notice.href}>${notice.link}</a></div>`}
-      <${Button} kind="primary" type="submit" busy=${busy} disabled=${!username || !password} class="btn-block">${t('登录', 'Log in')}<//>
+      <${Button} kind="primary" type="submit" busy=${busy} disabled=${!username || !password || (needCode && code.length !== 6)} class="btn-block">${t('登录', 'Log in')}<//>
       <div class="login-foot"><${LangSwitch} /></div>
     </form>
   </div>`;
@@ -156,6 +179,7 @@ function Shell({ me }) {
     document.title = `${title ? `${title} · ` : ''}${t('救助工作台', 'Jiuzhu console')}`;
   }, [entry, lang.value]);
   const [menuOpen, setMenuOpen] = useState(false);
+  const [account, setAccount] = useState(false);
   return html`<div class="shell">
     <header class="topbar">
       <button type="button" class="menu-toggle" aria-label=${t('菜单', 'Menu')} onClick=${() => setMenuOpen(!menuOpen)}>☰</button>
@@ -163,9 +187,11 @@ function Shell({ me }) {
       <div class="topbar-right">
         <span class="who" data-testid="who">${me.display_name}<span class="muted"> · ${label('role', me.role)} · <${UnitName} id=${me.org_unit_id} /></span></span>
         <${LangSwitch} />
+        <${Button} kind="link" onClick=${() => setAccount(true)} data-testid="account-security-open">${t('账号安全', 'Account security')}<//>
         <${Button} kind="link" onClick=${() => logout()}>${t('退出', 'Log out')}<//>
       </div>
     </header>
+    ${account && html`<${AccountDialog} me=${me} onClose=${() => setAccount(false)} />`}
     <nav class=${`sidebar ${menuOpen ? 'is-open' : ''}`} aria-label=${t('主菜单', 'Main menu')}>
       ${nav.map(([route, , zh, en]) => html`<a href=${`#/${route}`} class=${route === r.route ? 'is-active' : ''}
           aria-current=${route === r.route ? 'page' : undefined} onClick=${() => setMenuOpen(false)}>${t(zh, en)}</a>`)}
@@ -176,6 +202,10 @@ function Shell({ me }) {
   </div>`;
 }
 
+/** Whether two copies of the caller's account differ in nothing the console shows or decides by. */
+const sameUser = (a, b) => a.id === b.id && a.role === b.role && a.org_unit_id === b.org_unit_id && a.display_name === b.display_name
+  && a.second_factor === b.second_factor;
+
 function App() {
   const s = session.value;
   // The stored user draws the shell at once; GET /me confirms it (a changed role or unit replaces it,
@@ -183,6 +213,7 @@ function App() {
   const stored = s?.user && OFFICE.includes(s.user.role) ? s.user : null;
   const [me, setMe] = useState(stored);
   const [error, setError] = useState(null);
+  const enrolling = Boolean(s?.second_factor_enrolment_required);
   useEffect(() => {
     if (!s) { setMe(null); return; }
     let live = true;
@@ -190,14 +221,19 @@ function App() {
     get('/me').then((u) => {
       if (!live) return;
       if (!OFFICE.includes(u.role)) { forget(); return; }
-      setMe((old) => (old && old.id === u.id && old.role === u.role && old.org_unit_id === u.org_unit_id && old.display_name === u.display_name ? old : u));
+      setMe((old) => (old && sameUser(old, u) ? old : u));
     }, (e) => live && !stored && setError(e));
     return () => { live = false; };
   }, [s?.user?.id]);
+  // The session's own user changed (a second factor turned on): the shell follows.
+  useEffect(() => {
+    if (stored) setMe((old) => (old && old.id === stored.id && !sameUser(old, stored) ? stored : old));
+  }, [stored]);
   // Read lang so that the whole tree re-renders on a switch.
   lang.value;
   let body;
   if (!s) body = html`<${Login} />`;
+  else if (enrolling && s.user) body = html`<${EnrolmentPage} user=${s.user}><${LangSwitch} /><//>`;
   else if (error) body = html`<div class="state state-error">${errorText(error)} <${Button} onClick=${() => logout()}>${t('重新登录', 'Log in again')}<//></div>`;
   else if (!me) body = html`<${Loading} />`;
   else body = html`<${Shell} me=${me} />`;

@@ -6,6 +6,10 @@
 // A request belongs to the session it was sent under. When that session has ended (log-out, or another
 // user logged in) by the time its answer comes, a 401 neither refreshes nor ends the new session: it is
 // the old session's business, answered with ApiError `session_ended`.
+//
+// A session the server opens to nothing but enrolling a second factor (an admin without one, where
+// one is required) carries `second_factor_enrolment_required`: from the log-in's answer, or from any
+// 403 of that code (a stored session after a reload).
 
 import { signal } from './html.js';
 
@@ -31,15 +35,37 @@ const inFlight = new Set();
 
 function store(pair, { renewal = false } = {}) {
   if (!renewal) generation++;
+  // A renewed pair that does not say keeps what the session knew about a second factor to enrol.
+  const enrol = pair?.second_factor_enrolment_required ?? (renewal && session.value?.second_factor_enrolment_required);
   const value = pair ? {
     access_token: pair.access_token,
     refresh_token: pair.refresh_token,
     access_expires_at: pair.access_expires_at,
     user: pair.user,
+    ...(enrol ? { second_factor_enrolment_required: true } : {}),
   } : null;
   if (value) sessionStorage.setItem(STORE, JSON.stringify(value));
   else sessionStorage.removeItem(STORE);
   session.value = value;
+}
+
+/** Changes the session kept here (same tokens, same session): its user, or whether it must enrol. */
+function amend({ user, enrol }) {
+  const s = session.value;
+  if (!s) return;
+  const value = { ...s, user: user ?? s.user };
+  if (enrol === true) value.second_factor_enrolment_required = true;
+  if (enrol === false) delete value.second_factor_enrolment_required;
+  sessionStorage.setItem(STORE, JSON.stringify(value));
+  session.value = value;
+}
+
+/**
+ * The account's second factor is confirmed (`user` is the API's answer): the session becomes an
+ * ordinary one, with no new log-in.
+ */
+export function secondFactorEnrolled(user) {
+  amend({ user, enrol: false });
 }
 
 /** An answer that was not 2xx, or a request that never got one (status 0, code `network`). */
@@ -154,7 +180,12 @@ export async function request(method, path, { body, headers = {}, signal: abort,
     store(null); // the session is over: the log-in gate shows again
     throw err;
   }
-  if (!res.ok) throw await errorFrom(res);
+  if (!res.ok) {
+    const err = await errorFrom(res);
+    // The server lets this session enrol a second factor and nothing else (an admin without one).
+    if (err.code === 'second_factor_enrolment_required' && auth && sentUnder === generation) amend({ enrol: true });
+    throw err;
+  }
   return res;
 }
 
@@ -224,10 +255,14 @@ export function filenameFrom(disposition) {
 /**
  * Logs in. `accept(user)` decides whether this client keeps the session: when it answers false (a role
  * the page does not serve), the new session is ended on the server at once and never stored.
- * Returns { user, accepted }. Throws ApiError (invalid_credentials, account_locked, rate_limited...).
+ * `code` is the authenticator app's six digits, for an account with a second factor.
+ * Returns { user, accepted }. Throws ApiError (invalid_credentials, account_locked, rate_limited,
+ * second_factor_required when the account needs a code and none was sent, second_factor_invalid...).
+ * The session's `second_factor_enrolment_required` says the server opens nothing but enrolment to it.
  */
-export async function login(username, password, { accept = () => true } = {}) {
-  const pair = await api('POST', '/auth/login', { body: { username, password }, auth: false });
+export async function login(username, password, { accept = () => true, code } = {}) {
+  const body = { username, password, ...(code ? { second_factor_code: code } : {}) };
+  const pair = await api('POST', '/auth/login', { body, auth: false });
   if (!accept(pair.user)) {
     try {
       await fetch(`${API}/auth/logout`, { method: 'POST', headers: { Authorization: `Bearer ${pair.access_token}` } });

@@ -1,6 +1,8 @@
 // The API door's sessions, in Node with a scripted fetch: a 401 renews the session once; a request of a
 // session that has since ended neither renews nor ends the session that replaced it; a log-out ends the
 // session here at once and revokes it on the server only after the requests already sent are answered.
+// A second factor: the code goes with the log-in; a session the server opens to enrolment only says so
+// (from the log-in's answer or a 403), through a renewal, until the enrolment is confirmed.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -23,7 +25,7 @@ globalThis.fetch = async (url, init = {}) => {
 const json = (status, body) => new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
 const pair = (name) => ({ access_token: `${name}-access`, refresh_token: `${name}-refresh`, access_expires_at: '2026-12-07T00:00:00Z', user: { id: name, role: 'street_officer' } });
 
-const { session, login, logout, get, ApiError } = await import('./api.js');
+const { session, login, logout, get, post, ApiError, secondFactorEnrolled } = await import('./api.js');
 
 async function loginAs(name) {
   answer = () => json(200, pair(name));
@@ -103,4 +105,49 @@ test('log-out with a run-out access token renews once to revoke the family', asy
   await logout();
   assert.deepEqual(calls.map((c) => `${c.url} ${c.auth ?? ''}`.trim()), ['/api/v1/auth/logout Bearer d-access', '/api/v1/auth/refresh', '/api/v1/auth/logout Bearer d2-access']);
   assert.equal(session.value, null);
+});
+
+test('the authenticator code goes with the log-in, and none is sent when there is none', async () => {
+  answer = () => json(200, pair('e'));
+  await login('e', 'pw', { code: '123456' });
+  await login('e', 'pw');
+  assert.deepEqual(calls.slice(-2).map((c) => JSON.parse(c.body)), [
+    { username: 'e', password: 'pw', second_factor_code: '123456' },
+    { username: 'e', password: 'pw' },
+  ]);
+  answer = () => json(401, { error: 'second_factor_required', message: '需要动态验证码 / code required' });
+  await assert.rejects(login('e', 'pw'), (e) => e instanceof ApiError && e.code === 'second_factor_required');
+  assert.equal(session.value?.user.id, 'e', 'a log-in that asks for a code leaves the session as it was');
+});
+
+test('a session that must enrol says so, through a renewal, until the enrolment is confirmed', async () => {
+  answer = () => json(200, { ...pair('f'), second_factor_enrolment_required: true });
+  await login('f', 'pw');
+  assert.equal(session.value.second_factor_enrolment_required, true);
+  answer = (c) => {
+    if (c.url.endsWith('/auth/refresh')) return json(200, pair('f2'));
+    return c.auth === 'Bearer f2-access' ? json(200, { ok: true }) : json(401, { error: 'unauthorized', message: 'expired' });
+  };
+  await get('/me');
+  assert.equal(session.value.access_token, 'f2-access');
+  assert.equal(session.value.second_factor_enrolment_required, true, 'kept through the renewal');
+  answer = () => json(200, { id: 'f', role: 'admin', second_factor: true });
+  secondFactorEnrolled(await post('/auth/second-factor/confirm', { code: '123456' }));
+  assert.equal(session.value.second_factor_enrolment_required, undefined);
+  assert.equal(session.value.user.second_factor, true);
+  assert.equal(session.value.access_token, 'f2-access', 'the same session');
+  assert.equal(JSON.parse(sessionStorage.getItem('jiuzhu.session')).user.second_factor, true, 'stored for a reload');
+});
+
+test('a 403 asking for enrolment turns a stored session into one that must enrol', async () => {
+  await loginAs('g');
+  answer = () => json(403, { error: 'second_factor_enrolment_required', message: '请先开启两步验证 / enrol first' });
+  await assert.rejects(get('/households'), (e) => e.status === 403 && e.code === 'second_factor_enrolment_required');
+  assert.equal(session.value.access_token, 'g-access', 'the session goes on');
+  assert.equal(session.value.second_factor_enrolment_required, true);
+  assert.equal(JSON.parse(sessionStorage.getItem('jiuzhu.session')).second_factor_enrolment_required, true);
+  await loginAs('h');
+  answer = () => json(403, { error: 'forbidden', message: '无权 / forbidden' });
+  await assert.rejects(get('/users'), (e) => e.code === 'forbidden');
+  assert.equal(session.value.second_factor_enrolment_required, undefined, 'another 403 is only a refusal');
 });

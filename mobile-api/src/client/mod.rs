@@ -195,6 +195,7 @@ impl Client {
             password: password.into(),
             device_id: device_id.map(str::to_owned),
             device_token: self.device_token.clone(),
+            second_factor_code: None,
         };
         let pair: TokenPair = self
             .send(self.request(Method::POST, "/auth/login").json(&body))

@@ -23,6 +23,9 @@ pub struct Caller {
     /// The device the session was opened on, when the log-in named one (phones do); audit
     /// records of the caller's writes carry it.
     pub device_id: Option<String>,
+    /// An admin without a second factor while the server requires one: the session may only
+    /// set one up (and read its account, and log out).
+    pub second_factor_pending: bool,
 }
 
 impl Caller {
@@ -60,10 +63,29 @@ pub fn presented_hash(tokens: &TokenIssuer<'_>, presented: Option<&str>) -> ApiR
     Ok(tokens.hash(presented))
 }
 
-/// The blocking half: the live token with this hash and its user, as a `Caller`, or 401. For a
-/// handler that authenticates inside its own database call (sync) instead of paying a second
-/// trip to the blocking pool.
-pub fn lookup(conn: &mut db::AnyConnection, hash: &str) -> ApiResult<Caller> {
+/// The blocking half: the live token with this hash and its user, as a `Caller`, or 401; 403
+/// `second_factor_enrolment_required` for a session that must set up a second factor first
+/// (`admins_need_second_factor`: the server's policy). For a handler that authenticates inside
+/// its own database call (sync) instead of paying a second trip to the blocking pool.
+pub fn lookup(
+    conn: &mut db::AnyConnection,
+    hash: &str,
+    admins_need_second_factor: bool,
+) -> ApiResult<Caller> {
+    let caller = lookup_session(conn, hash, admins_need_second_factor)?;
+    if caller.second_factor_pending {
+        return Err(crate::auth::second_factor::enrolment_required());
+    }
+    Ok(caller)
+}
+
+/// As [`lookup`], but a session that must set up a second factor first is let through (marked
+/// `second_factor_pending`): for the few routes such a session may use.
+pub fn lookup_session(
+    conn: &mut db::AnyConnection,
+    hash: &str,
+    admins_need_second_factor: bool,
+) -> ApiResult<Caller> {
     let (tok, user) = repo::tokens::find_live(conn, hash, "access", db::now())?
         .ok_or_else(ApiError::unauthorized)?;
     if user.disabled {
@@ -78,5 +100,10 @@ pub fn lookup(conn: &mut db::AnyConnection, hash: &str) -> ApiResult<Caller> {
         org_path: user.org_path,
         token_family: tok.family_id,
         device_id: tok.device_id,
+        second_factor_pending: crate::auth::second_factor::enrolment_pending(
+            admins_need_second_factor,
+            role,
+            user.totp_enabled,
+        ),
     })
 }

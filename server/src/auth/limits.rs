@@ -70,16 +70,18 @@ pub fn record_attempt(
     Ok(())
 }
 
-/// Counts a failure (audited); the threshold-th failure locks the username. Returns whether it
-/// is now locked.
+/// Counts a failure against `key` (the username, or a trusted device's key) and audits it under
+/// the account `username`; the threshold-th failure locks the key. Returns whether it is now
+/// locked.
 pub fn record_failure(
     conn: &mut AnyConnection,
     settings: &Settings,
     username: &str,
+    key: &str,
     now: NaiveDateTime,
 ) -> ApiResult<bool> {
     crate::audit::login(conn, username, crate::audit::Outcome::Failure)?;
-    let previous = login::lockout(conn, username)?;
+    let previous = login::lockout(conn, key)?;
     let failures = match &previous {
         // A lock that has run out starts the count again.
         Some(l) if l.locked_until.is_some_and(|u| u <= now) => 1,
@@ -88,7 +90,7 @@ pub fn record_failure(
     };
     let lock_now = failures >= settings.lockout_threshold as i32;
     let row = Lockout {
-        username: username.to_owned(),
+        username: key.to_owned(),
         failures: if lock_now { 0 } else { failures },
         locked_until: lock_now.then(|| now + Duration::seconds(settings.lockout_secs as i64)),
         updated_at: now,
@@ -104,10 +106,11 @@ pub fn record_failure(
     Ok(lock_now)
 }
 
-/// A log-in that succeeded (audited).
-pub fn record_success(conn: &mut AnyConnection, username: &str) -> ApiResult<()> {
+/// A log-in of the account `username` that succeeded (audited): clears the failures counted
+/// against `key`.
+pub fn record_success(conn: &mut AnyConnection, username: &str, key: &str) -> ApiResult<()> {
     crate::audit::login(conn, username, crate::audit::Outcome::Success)?;
-    login::clear_lockout(conn, username)?;
+    login::clear_lockout(conn, key)?;
     Ok(())
 }
 

@@ -1,9 +1,10 @@
-//! Passwords, tokens, the `Caller` extractor, and the log-in limits.
+//! Passwords, second factors, tokens, the `Caller` extractor, and the log-in limits.
 
 pub mod caller;
 pub mod device;
 pub mod limits;
 pub mod password;
+pub mod second_factor;
 pub mod session;
 pub mod token;
 

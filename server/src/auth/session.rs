@@ -90,5 +90,6 @@ pub fn token_pair(
         token_type: "Bearer".into(),
         user: row.into_api(code)?,
         device_token: None,
+        second_factor_enrolment_required: false,
     })
 }

@@ -107,7 +107,8 @@ pub fn run(
             };
             pass.members()?;
             pass.visits()?;
-            pass.self_reports()?;
+            pass.prefixed(&SELF_REPORT_PHONES)?;
+            pass.prefixed(&SECOND_FACTOR_SECRETS)?;
             if report.stopped_early || report.changed == changed_before {
                 break;
             }
@@ -153,22 +154,24 @@ pub fn remaining(
         .into_iter()
         .filter(|(_, key, _)| key != current)
         .collect();
-    let mut others: BTreeMap<String, i64> = BTreeMap::new();
-    let mut after = String::new();
-    loop {
-        let page = sealed::self_report_phones(conn, &after)?;
-        let Some((last, _)) = page.last() else {
-            break;
-        };
-        after = last.clone();
-        for (_, stored) in &page {
-            let key = stored.split_once(':').map_or("", |(k, _)| k);
-            if key != current {
-                *others.entry(key.to_owned()).or_default() += 1;
+    for (table, next_page) in sealed::PREFIXED {
+        let mut others: BTreeMap<String, i64> = BTreeMap::new();
+        let mut after = String::new();
+        loop {
+            let page = next_page(conn, &after)?;
+            let Some((last, _)) = page.last() else {
+                break;
+            };
+            after = last.clone();
+            for (_, stored) in &page {
+                let key = stored.split_once(':').map_or("", |(k, _)| k);
+                if key != current {
+                    *others.entry(key.to_owned()).or_default() += 1;
+                }
             }
         }
+        left.extend(others.into_iter().map(|(k, n)| (table, k, n)));
     }
-    left.extend(others.into_iter().map(|(k, n)| ("self_reports", k, n)));
     Ok(left)
 }
 
@@ -191,6 +194,33 @@ fn write_page<R>(
         Ok((done, changed))
     })
 }
+
+/// A column stored as `key_id:ciphertext`: the key is named inside each value.
+struct Prefixed {
+    table: &'static str,
+    /// What a row is, for errors.
+    row: &'static str,
+    /// The associated data the column is sealed with.
+    context: &'static str,
+    page: sealed::PrefixedPage,
+    write: fn(&mut AnyConnection, &str, &str, &str) -> diesel::QueryResult<bool>,
+}
+
+const SELF_REPORT_PHONES: Prefixed = Prefixed {
+    table: "self_reports",
+    row: "self-report",
+    context: crate::self_reports::PHONE_CONTEXT,
+    page: sealed::self_report_phones,
+    write: sealed::reseal_self_report,
+};
+
+const SECOND_FACTOR_SECRETS: Prefixed = Prefixed {
+    table: "users",
+    row: "user",
+    context: crate::auth::second_factor::SECRET_CONTEXT,
+    page: sealed::second_factor_secrets,
+    write: sealed::reseal_second_factor,
+};
 
 struct Pass<'a> {
     conn: &'a mut AnyConnection,
@@ -316,12 +346,11 @@ impl Pass<'_> {
         }
     }
 
-    fn self_reports(&mut self) -> anyhow::Result<()> {
-        use crate::self_reports::PHONE_CONTEXT;
+    fn prefixed(&mut self, column: &Prefixed) -> anyhow::Result<()> {
         let current = self.cipher.current_key_id().to_owned();
         let mut after = String::new();
         loop {
-            let page = sealed::self_report_phones(self.conn, &after)?;
+            let page = (column.page)(self.conn, &after)?;
             let Some((last, _)) = page.last() else {
                 return Ok(());
             };
@@ -341,20 +370,20 @@ impl Pass<'_> {
             let mut rows = Vec::new();
             for (id, stored) in due {
                 let (key_id, ciphertext) = stored.split_once(':').ok_or_else(|| {
-                    anyhow::anyhow!("self-report {id}: the stored phone names no key")
+                    anyhow::anyhow!("{} {id}: the stored value names no key", column.row)
                 })?;
                 let plain = self
                     .cipher
-                    .decrypt(key_id, ciphertext, PHONE_CONTEXT)
-                    .map_err(|e| unreadable("self-report", &id, key_id, e))?;
-                let sealed = self.cipher.encrypt(&plain, PHONE_CONTEXT)?;
+                    .decrypt(key_id, ciphertext, column.context)
+                    .map_err(|e| unreadable(column.row, &id, key_id, e))?;
+                let sealed = self.cipher.encrypt(&plain, column.context)?;
                 let new = format!("{}:{}", sealed.key_id, sealed.ciphertext);
                 rows.push((id, stored, new));
             }
             let (done, changed) = write_page(self.conn, &rows, |conn, (id, old, new)| {
-                sealed::reseal_self_report(conn, id, old, new)
+                (column.write)(conn, id, old, new)
             })?;
-            self.done_page("self_reports", done, changed);
+            self.done_page(column.table, done, changed);
         }
     }
 }

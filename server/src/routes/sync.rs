@@ -49,9 +49,10 @@ pub async fn sync(state: web::Data<AppState>, req: HttpRequest) -> actix_web::Re
         Err(e) => (None, Some(e)),
     };
     let st = state.clone();
+    let second_factor = state.settings.admin_second_factor_required();
     let page = state
         .db(move |conn| {
-            let caller = caller::lookup(conn, &token_hash)?;
+            let caller = caller::lookup(conn, &token_hash, second_factor)?;
             let Some(query) = query else {
                 return Ok(None);
             };

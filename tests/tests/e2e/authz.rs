@@ -1005,6 +1005,11 @@ async fn build(
             r
         }
         ("GET /me", "-") => Req::new(M::GET, "/me"),
+        ("POST /auth/second-factor", "-") => Req::new(M::POST, "/auth/second-factor"),
+        // Never a code: six letters are refused as wrong (422) once an enrolment was started.
+        ("POST /auth/second-factor/confirm", "-") => {
+            Req::new(M::POST, "/auth/second-factor/confirm").json(json!({"code": "abcdef"}))
+        }
         ("GET /audit", "-") => Req::new(M::GET, "/audit?limit=50"),
         ("POST /citizen/register", "-") => Req::new(M::POST, "/citizen/register").json(
             json!({"phone": format!("1370000{:04}", w.next()), "password": "Citizen-pass-2026"}),
@@ -1130,6 +1135,13 @@ async fn build(
             Req::new(M::PATCH, format!("/users/{id}"))
                 .json(json!({"display_name": "授权测试改名"}))
                 .probe(id)
+        }
+
+        ("DELETE /users/{id}/second-factor", "path") => {
+            let Some(id) = w.account(who, v) else {
+                return Ok(None);
+            };
+            Req::new(M::DELETE, format!("/users/{id}/second-factor")).probe(id)
         }
 
         // --- households

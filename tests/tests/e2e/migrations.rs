@@ -175,6 +175,7 @@ async fn blind_indexes_survive_000004(backend: Backend) {
             org_path: "/".into(),
             token_family: String::new(),
             device_id: None,
+            second_factor_pending: false,
         }
         .scope();
         for number in [&blind, &other] {
@@ -305,6 +306,7 @@ async fn member_columns_survive_000011(backend: Backend) {
             org_path: "/".into(),
             token_family: String::new(),
             device_id: None,
+            second_factor_pending: false,
         }
         .scope();
         let before = read::household(&mut conn, &scope, &household)

@@ -1,15 +1,16 @@
 //! Key rotation to its end: rows sealed under k1, the data key rotated to k2 with k1 retired,
 //! `keys reseal` stopped after two pages (as a kill between pages leaves it) and run again to
 //! the end; then every ID number, phone number and visit's answers open under k2 alone, with
-//! the same plaintext as before, so k1 can go. A run again changes nothing; a key that is not
+//! the same plaintext as before (an officer's second-factor secret too), so k1 can go. A run again changes nothing; a key that is not
 //! configured stops the job before it writes.
 
 use std::collections::BTreeMap;
 
+use jiuzhu_server::auth::second_factor;
 use jiuzhu_server::config::Secrets;
 use jiuzhu_server::crypto::FieldCipher;
-use jiuzhu_server::db::repo::sealed;
-use jiuzhu_server::db::AnyConnection;
+use jiuzhu_server::db::repo::{sealed, users};
+use jiuzhu_server::db::{self, AnyConnection};
 use jiuzhu_server::ops::reseal::{self, Options};
 use jiuzhu_tests::{both_backends, spawn_app, Backend};
 use secrecy::ExposeSecret;
@@ -89,6 +90,15 @@ async fn rotate_and_reseal(backend: Backend) {
     tokio::task::spawn_blocking(move || {
         audit.enter(|| {
             let mut conn = st.database.pool.get().unwrap();
+            // An officer's second factor, sealed under k1 too (stored as `k1:…`).
+            let admin = users::find_by_username(&mut conn, "admin")
+                .unwrap()
+                .unwrap();
+            let enrolment = second_factor::enrol(&st.cipher, "admin").unwrap();
+            assert!(
+                users::start_second_factor(&mut conn, &admin.id, &enrolment.stored, db::now())
+                    .unwrap()
+            );
             let (before, keys) = open_all(&mut conn, &st.cipher);
             assert_eq!(keys, ["k1"]);
             let members = before.members.len() as u64;
@@ -130,7 +140,7 @@ async fn rotate_and_reseal(backend: Backend) {
             let done_first: u64 = first.resealed.values().sum();
             assert_eq!(done_first, 2 * u64::from(sealed::PAGE));
             let left: i64 = first.remaining.iter().map(|(_, _, n)| n).sum();
-            assert_eq!(left as u64, members + visits - done_first);
+            assert_eq!(left as u64, members + visits + 1 - done_first);
             assert!(first.remaining.iter().all(|(_, k, _)| k == "k1"));
 
             // Run again: it goes on from where it stopped and finishes.
@@ -139,7 +149,7 @@ async fn rotate_and_reseal(backend: Backend) {
             assert!(second.done() && !second.stopped_early, "{second:?}");
             assert_eq!(
                 second.resealed.values().sum::<u64>(),
-                members + visits - done_first,
+                members + visits + 1 - done_first,
                 "each value re-sealed once over the two runs"
             );
 
@@ -152,6 +162,29 @@ async fn rotate_and_reseal(backend: Backend) {
             let (after, keys) = open_all(&mut conn, &only_k2);
             assert_eq!(keys, ["k2"]);
             assert_eq!(after, before);
+            let stored = users::second_factor_secret(&mut conn, &admin.id)
+                .unwrap()
+                .unwrap();
+            assert!(stored.starts_with("k2:"), "{stored}");
+            let shown = totp_rs::Secret::Encoded(enrolment.secret.clone())
+                .to_bytes()
+                .unwrap();
+            let app = totp_rs::TOTP::new_unchecked(
+                totp_rs::Algorithm::SHA1,
+                6,
+                0,
+                30,
+                shown,
+                None,
+                String::new(),
+            );
+            let code = app.generate(db::now().and_utc().timestamp() as u64);
+            assert!(
+                second_factor::matching_step(&only_k2, &stored, &code, db::now())
+                    .unwrap()
+                    .is_some(),
+                "the re-sealed secret gives the same codes"
+            );
 
             // Nothing left to do; the check alone agrees.
             let third =
@@ -211,7 +244,7 @@ async fn rotate_and_reseal(backend: Backend) {
                 .collect();
             assert_eq!(
                 resealed,
-                [done_first, members + visits - done_first, 0],
+                [done_first, members + visits + 1 - done_first, 0],
                 "{runs:?}"
             );
             assert!(!runs.iter().any(|r| r.detail.contains(k1.expose_secret())));

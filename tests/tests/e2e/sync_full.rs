@@ -10,20 +10,7 @@ use jiuzhu_tests::{both_backends, spawn_app, Backend};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-async fn call(
-    client: &Client,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut req = client.request(method, path);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let res = req.send().await.unwrap();
-    let status = res.status();
-    (status, res.json().await.unwrap_or(Value::Null))
-}
+use crate::call;
 
 /// The page and its raw JSON.
 async fn sync(client: &Client, cursor: Option<&str>) -> (SyncPage, Value) {

@@ -11,22 +11,9 @@ use jiuzhu_tests::{both_backends, spawn_app, Backend, TestApp};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::households::{coordinator_grid, id_number, member};
+use crate::call;
 
-async fn call(
-    client: &Client,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut req = client.request(method, path);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let res = req.send().await.unwrap();
-    let status = res.status();
-    (status, res.json().await.unwrap_or(Value::Null))
-}
+use crate::households::{coordinator_grid, id_number, member};
 
 async fn sync(client: &Client, cursor: Option<&str>) -> (StatusCode, Value) {
     let mut req = client.request(Method::GET, "/sync");

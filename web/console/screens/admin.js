@@ -2,14 +2,15 @@
 // by sheet and cell; publishing a version), rules, standards, the rule gaps that missing standards
 // cause, and the audit log. Everything goes through the public API; the server checks every write.
 
-import { html, useState } from '../../shared/html.js';
-import { get, post, put, patch, request, qs } from '../../shared/api.js';
+import { html, useState, useEffect, useRef } from '../../shared/html.js';
+import { api, get, post, put, patch, request, qs } from '../../shared/api.js';
 import { t, label, pick, half, values } from '../../shared/i18n.js';
 import { fmtDateTime, fmtDate, fmtNumber } from '../../shared/time.js';
 import {
   Card, PageHead, PagedTable, Button, Badge, EnumBadge, Field, Input, TextArea, Select, EnumSelect, Modal, ErrorLine, useAsync, Async,
   UnitPicker, UnitName, Empty, toast, go, Tabs, FormDialog, getUnit, fieldErrors, Facts,
 } from '../ui.js';
+import { SecondFactorBadge } from '../second-factor.js';
 
 const SECTIONS = [
   ['users', '用户', 'Users'],
@@ -62,6 +63,7 @@ function Users({ me }) {
         { title: t('角色', 'Role'), render: (u) => label('role', u.role) },
         { title: t('单位', 'Unit'), render: (u) => html`<${UnitName} id=${u.org_unit_id} /> <span class="mono muted">${u.org_unit_code}</span>` },
         { title: t('状态', 'State'), render: (u) => (u.disabled ? html`<${Badge} tone="bad">${t('已停用', 'Disabled')}<//>` : html`<${Badge} tone="ok">${t('正常', 'Active')}<//>`) },
+        { title: t('两步验证', 'Two-step verification'), render: (u) => html`<${SecondFactorBadge} on=${u.second_factor} />` },
         { title: t('创建于', 'Created'), render: (u) => fmtDate(u.created_at) },
       ]} />
     ${creating && html`<${UserDialog} me=${me} onClose=${() => setCreating(false)} onDone=${() => setReload((r) => r + 1)} />`}
@@ -125,8 +127,47 @@ function UserDialog({ me, user, onClose, onDone }) {
     </div>
     <${Field} label=${user ? t('新密码（不改则留空）', 'New password (leave to keep)') : t('密码', 'Password')} required=${!user} error=${errs.password}
       hint=${t('至少 12 位', 'At least 12 characters')}><${Input} type="password" value=${v.password} onInput=${set('password')} autocomplete="new-password" /><//>
+    ${user && html`<${SecondFactorReset} me=${me} user=${user} onDone=${() => { onDone(); onClose(); }} />`}
     <${ErrorLine} error=${error} />
   <//>`;
+}
+
+/**
+ * An account's two-step verification in the user dialog. An admin may reset another account's (a
+ * lost phone), after saying so twice; one's own is reset by another admin.
+ */
+function SecondFactorReset({ me, user, onDone }) {
+  const [asking, setAsking] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState(null);
+  const own = user.id === me.id;
+  const ask = useRef(null);
+  useEffect(() => { if (asking) ask.current?.querySelector('button')?.focus(); }, [asking]);
+  const reset = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      await api('DELETE', `/users/${user.id}/second-factor`);
+      toast(t(`已重置 ${user.username} 的两步验证`, `Two-step verification of ${user.username} reset`));
+      onDone();
+    } catch (e) {
+      setError(e);
+      setBusy(false);
+    }
+  };
+  return html`<div class="field" data-testid="user-second-factor">
+    <label>${t('两步验证', 'Two-step verification')}</label>
+    <div class="row"><${SecondFactorBadge} on=${user.second_factor} />
+      ${user.second_factor && !own && !asking && html`<${Button} kind="danger" onClick=${() => setAsking(true)}>${t('重置两步验证', 'Reset two-step verification')}<//>`}</div>
+    ${user.second_factor && own && html`<p class="hint">${t('本人的两步验证须由其他管理员重置。', 'Another administrator must reset your own.')}</p>`}
+    ${asking && html`<div class="notice notice-warn" ref=${ask} role="group" aria-label=${t('确认重置两步验证', 'Confirm the reset')}>
+      <p>${t(`重置后，${user.display_name}（${user.username}）只凭密码即可登录，直到重新开启两步验证。请先核实确是本人（如手机丢失）。`,
+        `Once reset, ${user.display_name} (${user.username}) logs in with the password alone until two-step verification is turned on again. Check first that it is really them (a lost phone, say).`)}</p>
+      <div class="row"><${Button} kind="danger" busy=${busy} onClick=${reset}>${t('确定重置', 'Reset it')}<//>
+        <${Button} onClick=${() => setAsking(false)}>${t('取消', 'Cancel')}<//></div>
+    </div>`}
+    <${ErrorLine} error=${error} />
+  </div>`;
 }
 
 // ---- org units ----------------------------------------------------------------------------------
@@ -480,6 +521,9 @@ const ACTIONS = {
   'task.cancelled': ['取消任务', 'Task cancelled'],
   'user.create': ['新建用户', 'User created'],
   'user.update': ['修改用户', 'User changed'],
+  'user.second_factor.start': ['开始设置两步验证', 'Two-step verification set-up started'],
+  'user.second_factor.enable': ['开启两步验证', 'Two-step verification turned on'],
+  'user.second_factor.reset': ['重置两步验证', 'Two-step verification reset'],
   'org_unit.create': ['新建组织', 'Org unit created'],
   'org_unit.update': ['修改组织', 'Org unit changed'],
   'form.create': ['新建表单', 'Form created'],

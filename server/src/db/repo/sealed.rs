@@ -1,7 +1,7 @@
 //! The sealed columns of every table, read and rewritten by the re-seal job after a key
 //! rotation (`jiuzhu keys reseal`): members' ID and phone numbers (`id_key_id` names the key of
 //! both), visits' answers (`answers_key_id`), and self-reports' phone numbers (stored as
-//! `key_id:ciphertext`).
+//! `key_id:ciphertext`), and accounts' second-factor secrets (stored the same way).
 //!
 //! Reads go in primary-key order after a given id (keyset paging), a page of [`PAGE`] rows at a
 //! time; a rewrite is a compare-and-set on the values read, so a row a request changed in
@@ -10,7 +10,7 @@
 use diesel::prelude::*;
 
 use crate::db::limit::LimitRowsDsl;
-use crate::db::schema::{members, self_reports, visits};
+use crate::db::schema::{members, self_reports, users, visits};
 use crate::db::AnyConnection;
 
 /// Rows read per page.
@@ -150,6 +150,47 @@ pub fn reseal_self_report(
     Ok(n == 1)
 }
 
+/// Accounts after `after` in id order with their stored second-factor secret
+/// (`key_id:ciphertext`); accounts without one are left out.
+pub fn second_factor_secrets(
+    conn: &mut AnyConnection,
+    after: &str,
+) -> QueryResult<Vec<(String, String)>> {
+    users::table
+        .filter(users::id.gt(after))
+        .filter(users::totp_cipher.is_not_null())
+        .select((users::id, users::totp_cipher.assume_not_null()))
+        .order(users::id.asc())
+        .limit_rows::<PAGE>()
+        .load(conn)
+}
+
+/// Writes an account's second-factor secret as `stored`, if it is still `old`.
+pub fn reseal_second_factor(
+    conn: &mut AnyConnection,
+    id: &str,
+    old: &str,
+    stored: &str,
+) -> QueryResult<bool> {
+    let n = diesel::update(
+        users::table
+            .filter(users::id.eq(id))
+            .filter(users::totp_cipher.eq(old)),
+    )
+    .set(users::totp_cipher.eq(stored))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// A page of a column that names its key inside each value (`key_id:ciphertext`).
+pub type PrefixedPage = fn(&mut AnyConnection, &str) -> QueryResult<Vec<(String, String)>>;
+
+/// The columns stored as `key_id:ciphertext`: (table, its pages).
+pub const PREFIXED: [(&str, PrefixedPage); 2] = [
+    ("self_reports", self_report_phones),
+    ("users", second_factor_secrets),
+];
+
 /// Rows per key id of the columns that name their key: members (ID and phone numbers) and
 /// visits (answers), for the job's plan and its final check.
 pub fn key_counts(conn: &mut AnyConnection) -> QueryResult<Vec<(&'static str, String, i64)>> {
@@ -168,21 +209,23 @@ pub fn key_counts(conn: &mut AnyConnection) -> QueryResult<Vec<(&'static str, St
         .collect())
 }
 
-/// Every key id a sealed value names, in all three tables, sorted.
+/// Every key id a sealed value names, in all four tables, sorted.
 pub fn key_ids(conn: &mut AnyConnection) -> QueryResult<Vec<String>> {
     let mut ids: std::collections::BTreeSet<String> =
         key_counts(conn)?.into_iter().map(|(_, k, _)| k).collect();
-    let mut after = String::new();
-    loop {
-        let page = self_report_phones(conn, &after)?;
-        let Some((last, _)) = page.last() else {
-            break;
-        };
-        after = last.clone();
-        ids.extend(
-            page.iter()
-                .filter_map(|(_, stored)| stored.split_once(':').map(|(k, _)| k.to_owned())),
-        );
+    for (_, next_page) in PREFIXED {
+        let mut after = String::new();
+        loop {
+            let page = next_page(conn, &after)?;
+            let Some((last, _)) = page.last() else {
+                break;
+            };
+            after = last.clone();
+            ids.extend(
+                page.iter()
+                    .filter_map(|(_, stored)| stored.split_once(':').map(|(k, _)| k.to_owned())),
+            );
+        }
     }
     Ok(ids.into_iter().collect())
 }

@@ -26,6 +26,8 @@ pub struct UserRow {
     pub created_at: NaiveDateTime,
     #[diesel(deserialize_as = SqlTimestamp)]
     pub updated_at: NaiveDateTime,
+    /// A second factor was confirmed with a code: log-ins need one.
+    pub totp_enabled: bool,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -149,6 +151,7 @@ impl UserRow {
             org_unit_id: self.org_unit_id.parse().map_err(ApiError::internal)?,
             org_unit_code,
             disabled: self.disabled,
+            second_factor: self.totp_enabled,
             created_at: self.created_at.and_utc(),
         })
     }
@@ -171,4 +174,98 @@ pub fn active_admins(conn: &mut AnyConnection) -> QueryResult<i64> {
         .filter(users::disabled.eq(false))
         .count()
         .get_result(conn)
+}
+
+/// An account's second-factor secret as stored (`key_id:ciphertext`), when one was started.
+pub fn second_factor_secret(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<String>> {
+    users::table
+        .filter(users::id.eq(id))
+        .select(users::totp_cipher)
+        .first_row(conn)
+        .optional()
+        .map(Option::flatten)
+}
+
+/// Starts (or starts again) an enrolment with a new sealed secret, unless a second factor is
+/// already confirmed. Whether it was stored.
+pub fn start_second_factor(
+    conn: &mut AnyConnection,
+    id: &str,
+    stored: &str,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let n = diesel::update(
+        users::table
+            .filter(users::id.eq(id))
+            .filter(users::totp_enabled.eq(false)),
+    )
+    .set((
+        users::totp_cipher.eq(stored),
+        users::totp_last_step.eq(None::<i64>),
+        users::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Confirms the enrolment whose secret is still `stored`, spending the code's time `step`.
+pub fn confirm_second_factor(
+    conn: &mut AnyConnection,
+    id: &str,
+    stored: &str,
+    step: i64,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let n = diesel::update(
+        users::table
+            .filter(users::id.eq(id))
+            .filter(users::totp_enabled.eq(false))
+            .filter(users::totp_cipher.eq(stored)),
+    )
+    .set((
+        users::totp_enabled.eq(true),
+        users::totp_last_step.eq(step),
+        users::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Spends a code's time `step` for a log-in: true only for the first use of a step later than
+/// the last one spent, so a code (or an older one) seen by someone else cannot log in again,
+/// on any instance.
+pub fn spend_second_factor_step(
+    conn: &mut AnyConnection,
+    id: &str,
+    step: i64,
+) -> QueryResult<bool> {
+    let n = diesel::update(
+        users::table
+            .filter(users::id.eq(id))
+            .filter(users::totp_enabled.eq(true))
+            .filter(
+                users::totp_last_step
+                    .is_null()
+                    .or(users::totp_last_step.lt(step)),
+            ),
+    )
+    .set(users::totp_last_step.eq(step))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Removes an account's second factor (a lost phone): the next log-in needs the password only.
+pub fn clear_second_factor(
+    conn: &mut AnyConnection,
+    id: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(users::table.find(id))
+        .set((
+            users::totp_cipher.eq(None::<String>),
+            users::totp_enabled.eq(false),
+            users::totp_last_step.eq(None::<i64>),
+            users::updated_at.eq(now),
+        ))
+        .execute(conn)
 }

@@ -4,9 +4,9 @@ use actix_web::{post, web, HttpResponse};
 use jiuzhu_proto::ErrorBody;
 
 use crate::audit;
-use crate::auth::Caller;
 use crate::db::{self, repo};
 use crate::error::ApiResult;
+use crate::routes::extract::Enrolling;
 use crate::state::AppState;
 
 /// Log out: every token of this session stops working, on every instance.
@@ -19,7 +19,10 @@ use crate::state::AppState;
     )
 )]
 #[post("/auth/logout")]
-pub async fn logout(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpResponse> {
+pub async fn logout(
+    state: web::Data<AppState>,
+    Enrolling(caller): Enrolling,
+) -> ApiResult<HttpResponse> {
     state
         .into_inner()
         .tx(move |conn| {

@@ -4,9 +4,9 @@ use actix_web::{get, web};
 use jiuzhu_proto::user::User;
 use jiuzhu_proto::ErrorBody;
 
-use crate::auth::Caller;
 use crate::db::repo;
 use crate::error::{ApiError, ApiResult};
+use crate::routes::extract::Enrolling;
 use crate::state::AppState;
 
 /// The account the token belongs to.
@@ -19,7 +19,10 @@ use crate::state::AppState;
     )
 )]
 #[get("/me")]
-pub async fn me(state: web::Data<AppState>, caller: Caller) -> ApiResult<web::Json<User>> {
+pub async fn me(
+    state: web::Data<AppState>,
+    Enrolling(caller): Enrolling,
+) -> ApiResult<web::Json<User>> {
     let id = caller.user_id.to_string();
     let found = state
         .into_inner()

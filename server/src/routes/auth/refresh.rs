@@ -122,6 +122,11 @@ pub async fn refresh(
         Outcome::Refused(code) => Err(refused(code)),
         Outcome::Issued(issued) => {
             let (pair, user) = *issued;
+            let pending = crate::auth::second_factor::enrolment_pending(
+                state.settings.admin_second_factor_required(),
+                user.role,
+                user.second_factor,
+            );
             Ok(web::Json(TokenPair {
                 access_token: pair.access_token,
                 access_expires_at: pair.access_expires_at.and_utc(),
@@ -130,6 +135,7 @@ pub async fn refresh(
                 token_type: "Bearer".into(),
                 user,
                 device_token: None,
+                second_factor_enrolment_required: pending,
             }))
         }
     }

@@ -2,4 +2,5 @@
 
 pub mod create;
 pub mod list;
+pub mod second_factor;
 pub mod update;

@@ -95,11 +95,7 @@ pub fn build_state(settings: Settings, secrets: Secrets) -> anyhow::Result<Arc<A
     };
     let cursors = crate::changes::CursorSigner::new(&secrets.token_pepper);
     Ok(Arc::new(AppState {
-        database: crate::database::Database {
-            pool,
-            group_commit,
-            audit_key: audit.key().clone(),
-        },
+        database: crate::database::Database::new(pool, group_commit, audit.key().clone()),
         backend,
         settings,
         secrets,

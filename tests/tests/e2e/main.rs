@@ -7,6 +7,7 @@ mod audit_actions;
 mod auth;
 mod authz;
 mod backup;
+mod contention;
 mod demo_activity;
 mod demo_households;
 mod departments;

@@ -125,8 +125,14 @@ pub fn remove_second_factor(
 /// `jiuzhu user reset-second-factor`: the same by username, for the last admin.
 pub fn reset_second_factor(conn: &mut AnyConnection, username: &Username) -> ApiResult<()> {
     db::write_transaction(conn, |conn| {
-        let user = repo::users::find_by_username(conn, username.as_str())?
-            .ok_or_else(ApiError::not_found)?;
+        let user = repo::users::find_by_username(conn, username.as_str())?.ok_or_else(|| {
+            ApiError::new(
+                actix_web::http::StatusCode::NOT_FOUND,
+                ErrorCode::NotFound,
+                "无此用户名的账户",
+                "no account has this username",
+            )
+        })?;
         remove_second_factor(conn, &user)
     })
 }

@@ -321,6 +321,12 @@ async fn admins_must_set_it_up_first_when_required(backend: Backend) {
     blocking(&app, |conn| {
         let username = Username::parse("admin").unwrap();
         jiuzhu_server::accounts::reset_second_factor(conn, &username).unwrap();
+        let nobody = Username::parse("no.such.officer").unwrap();
+        let e = jiuzhu_server::accounts::reset_second_factor(conn, &nobody).unwrap_err();
+        assert!(
+            e.to_string().contains("no account has this username"),
+            "{e}"
+        );
     })
     .await;
     let err = admin.me().await.unwrap_err();

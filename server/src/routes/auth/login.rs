@@ -95,8 +95,10 @@ pub async fn login(
 
     let user = {
         let (state2, name, key, ip) = (state.clone(), name.clone(), limit_key.clone(), ip.clone());
+        // One transaction (on SQLite, a turn at the write gate): the check and the attempt it
+        // counts go together, and waiting for the writer holds no pooled connection.
         state
-            .db(move |conn| {
+            .tx(move |conn| {
                 let now = db::now();
                 limits::check(conn, &state2.settings, &ip, &key, now)?;
                 limits::record_attempt(conn, &ip, &key, now)?;

@@ -150,28 +150,9 @@ pub fn remaining(
     conn: &mut AnyConnection,
     current: &str,
 ) -> anyhow::Result<Vec<(&'static str, String, i64)>> {
-    let mut left: Vec<(&'static str, String, i64)> = sealed::key_counts(conn)?
-        .into_iter()
-        .filter(|(_, key, _)| key != current)
-        .collect();
-    for (table, next_page) in sealed::PREFIXED {
-        let mut others: BTreeMap<String, i64> = BTreeMap::new();
-        let mut after = String::new();
-        loop {
-            let page = next_page(conn, &after)?;
-            let Some((last, _)) = page.last() else {
-                break;
-            };
-            after = last.clone();
-            for (_, stored) in &page {
-                let key = stored.split_once(':').map_or("", |(k, _)| k);
-                if key != current {
-                    *others.entry(key.to_owned()).or_default() += 1;
-                }
-            }
-        }
-        left.extend(others.into_iter().map(|(k, n)| (table, k, n)));
-    }
+    let mut left = sealed::key_counts(conn)?;
+    left.extend(sealed::prefixed_key_counts(conn)?);
+    left.retain(|(_, key, _)| key != current);
     Ok(left)
 }
 

@@ -186,7 +186,7 @@ pub fn reseal_second_factor(
 pub type PrefixedPage = fn(&mut AnyConnection, &str) -> QueryResult<Vec<(String, String)>>;
 
 /// The columns stored as `key_id:ciphertext`: (table, its pages).
-pub const PREFIXED: [(&str, PrefixedPage); 2] = [
+const PREFIXED: [(&str, PrefixedPage); 2] = [
     ("self_reports", self_report_phones),
     ("users", second_factor_secrets),
 ];
@@ -209,11 +209,15 @@ pub fn key_counts(conn: &mut AnyConnection) -> QueryResult<Vec<(&'static str, St
         .collect())
 }
 
-/// Every key id a sealed value names, in all four tables, sorted.
-pub fn key_ids(conn: &mut AnyConnection) -> QueryResult<Vec<String>> {
-    let mut ids: std::collections::BTreeSet<String> =
-        key_counts(conn)?.into_iter().map(|(_, k, _)| k).collect();
-    for (_, next_page) in PREFIXED {
+/// Rows per key id of the columns that name their key inside each value (self-reports' phones,
+/// accounts' second-factor secrets): (table, key id, rows), the key id empty for a value that
+/// names none.
+pub fn prefixed_key_counts(
+    conn: &mut AnyConnection,
+) -> QueryResult<Vec<(&'static str, String, i64)>> {
+    let mut out = Vec::new();
+    for (table, next_page) in PREFIXED {
+        let mut counts: std::collections::BTreeMap<String, i64> = Default::default();
         let mut after = String::new();
         loop {
             let page = next_page(conn, &after)?;
@@ -221,12 +225,24 @@ pub fn key_ids(conn: &mut AnyConnection) -> QueryResult<Vec<String>> {
                 break;
             };
             after = last.clone();
-            ids.extend(
-                page.iter()
-                    .filter_map(|(_, stored)| stored.split_once(':').map(|(k, _)| k.to_owned())),
-            );
+            for (_, stored) in &page {
+                let key = stored.split_once(':').map_or("", |(k, _)| k);
+                *counts.entry(key.to_owned()).or_default() += 1;
+            }
         }
+        out.extend(counts.into_iter().map(|(k, n)| (table, k, n)));
     }
+    Ok(out)
+}
+
+/// Every key id a sealed value names, in all four tables, sorted.
+pub fn key_ids(conn: &mut AnyConnection) -> QueryResult<Vec<String>> {
+    let ids: std::collections::BTreeSet<String> = key_counts(conn)?
+        .into_iter()
+        .chain(prefixed_key_counts(conn)?)
+        .map(|(_, k, _)| k)
+        .filter(|k| !k.is_empty())
+        .collect();
     Ok(ids.into_iter().collect())
 }
 
